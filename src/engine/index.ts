@@ -1,0 +1,8 @@
+// The engine's public surface: graph IR, ops, composites, autodiff, ONNX lowering, runtime, reference interpreter.
+export * from "./ir/dim.ts";
+export * from "./ir/dtype.ts";
+export { Graph, GraphError, Tensor, type Node, ancestors } from "./ir/graph.ts";
+export { OP_SPECS, type OpName, type OpAttrMap } from "./ir/op-specs.ts";
+export * as op from "./ir/ops.ts";
+export * as nn from "./ir/composites.ts";
+export * from "./ir/host-tensor.ts";

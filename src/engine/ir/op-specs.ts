@@ -1,0 +1,341 @@
+// The primitive op set: each op's attributes and its dtype/shape inference. Every other table
+// (reference kernels, ONNX lowering, gradient rules) is keyed by these names and must cover them all.
+
+import { type Dim, type Shape, dim, dimAdd, dimEq, dimProduct, dimSub, formatShape } from "./dim.ts";
+import { type AnyTypedArray, type DType, isFloat, isInt } from "./dtype.ts";
+import type { Tensor } from "./graph.ts";
+
+type NoAttrs = Record<string, never>;
+type ReduceAttrs = { axes: number[]; keepdims: boolean };
+
+export interface OpAttrMap {
+  Input: { name: string; dtype: DType; shape: Dim[] };
+  Initializer: { name: string; dtype: DType; shape: number[]; data: AnyTypedArray };
+  Constant: { dtype: DType; shape: number[]; data: AnyTypedArray };
+  // elementwise binary, numpy broadcasting
+  Add: NoAttrs;
+  Sub: NoAttrs;
+  Mul: NoAttrs;
+  Div: NoAttrs;
+  Pow: NoAttrs;
+  Max: NoAttrs;
+  Min: NoAttrs;
+  Equal: NoAttrs;
+  Less: NoAttrs;
+  Greater: NoAttrs;
+  And: NoAttrs;
+  Or: NoAttrs;
+  // elementwise unary
+  Neg: NoAttrs;
+  Exp: NoAttrs;
+  Log: NoAttrs;
+  Sqrt: NoAttrs;
+  Reciprocal: NoAttrs;
+  Tanh: NoAttrs;
+  Sigmoid: NoAttrs;
+  Erf: NoAttrs;
+  Abs: NoAttrs;
+  Sign: NoAttrs;
+  Sin: NoAttrs;
+  Cos: NoAttrs;
+  Not: NoAttrs;
+  /** where(cond, a, b) */
+  Where: NoAttrs;
+  Cast: { to: DType };
+  /** Identity; stopGradient blocks backprop through it. */
+  Identity: { stopGradient: boolean };
+  /** numpy matmul on rank ≥ 2, batch dims broadcast */
+  MatMul: NoAttrs;
+  ReduceSum: ReduceAttrs;
+  ReduceMean: ReduceAttrs;
+  ReduceMax: ReduceAttrs;
+  Reshape: { shape: Dim[] };
+  Transpose: { perm: number[] };
+  /** one axis, step 1; negative start/end count from the end; end null = to the end */
+  Slice: { axis: number; start: number; end: number | null };
+  Concat: { axis: number };
+  /** data.take(indices, axis) */
+  Gather: { axis: number };
+  GatherElements: { axis: number };
+  /** out = data; out[.., idx[..], ..] += updates (ONNX ScatterElements, reduction add) */
+  ScatterElementsAdd: { axis: number };
+  /** out = data; out[idx[i]] += updates[i] over the leading index dims (ONNX ScatterND, reduction add) */
+  ScatterNDAdd: NoAttrs;
+  Expand: { shape: Dim[] };
+  Squeeze: { axes: number[] };
+  Unsqueeze: { axes: number[] };
+  /** zero padding; pads = [begin_0..begin_{r-1}, end_0..end_{r-1}] */
+  Pad: { pads: Dim[] };
+  /** [0, 1, …, length-1] */
+  Range: { length: Dim; dtype: DType };
+}
+
+export type OpName = keyof OpAttrMap;
+
+export interface OpSpec<O extends OpName> {
+  arity: number | "variadic";
+  infer(inputs: readonly Tensor[], attrs: OpAttrMap[O]): Array<{ dtype: DType; shape: Shape }>;
+}
+
+function fail(msg: string): never {
+  throw new Error(msg);
+}
+
+export function normAxis(axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) fail(`axis ${axis} out of range for rank ${rank}`);
+  return a;
+}
+
+/** numpy broadcasting over symbolic dims; distinct symbols never broadcast against each other. */
+export function broadcastShapes(a: Shape, b: Shape): Dim[] {
+  const r = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < r; i++) {
+    const da = a[a.length - r + i] ?? 1;
+    const db = b[b.length - r + i] ?? 1;
+    if (dimEq(da, db) || db === 1) out.push(da);
+    else if (da === 1) out.push(db);
+    else fail(`cannot broadcast ${formatShape(a)} with ${formatShape(b)}`);
+  }
+  return out;
+}
+
+function sameDtype(ts: readonly Tensor[]): DType {
+  const d = ts[0]!.dtype;
+  for (const t of ts) if (t.dtype !== d) fail(`dtype mismatch: ${ts.map((x) => x.dtype).join(" vs ")}`);
+  return d;
+}
+
+const binary =
+  (kind: "float" | "num" | "cmp" | "bool"): OpSpec<"Add">["infer"] =>
+  (ins) => {
+    const d = sameDtype(ins);
+    if (kind === "float" && !isFloat(d)) fail(`needs floating inputs, got ${d}`);
+    if ((kind === "num" || kind === "cmp") && d === "bool") fail(`needs numeric inputs, got bool`);
+    if (kind === "bool" && d !== "bool") fail(`needs bool inputs, got ${d}`);
+    const shape = broadcastShapes(ins[0]!.shape, ins[1]!.shape);
+    return [{ dtype: kind === "cmp" ? "bool" : d, shape }];
+  };
+
+const unary =
+  (kind: "float" | "num" | "bool"): OpSpec<"Neg">["infer"] =>
+  ([x]) => {
+    if (kind === "float" && !isFloat(x!.dtype)) fail(`needs a floating input, got ${x!.dtype}`);
+    if (kind === "num" && x!.dtype === "bool") fail(`needs a numeric input`);
+    if (kind === "bool" && x!.dtype !== "bool") fail(`needs a bool input`);
+    return [{ dtype: x!.dtype, shape: x!.shape }];
+  };
+
+function reduceInfer([x]: readonly Tensor[], { axes, keepdims }: ReduceAttrs) {
+  const r = x!.rank;
+  const ax = new Set(axes.map((a) => normAxis(a, r)));
+  if (ax.size !== axes.length) fail(`repeated reduction axes ${axes}`);
+  const shape: Dim[] = [];
+  x!.shape.forEach((d, i) => {
+    if (!ax.has(i)) shape.push(d);
+    else if (keepdims) shape.push(1);
+  });
+  return [{ dtype: x!.dtype, shape }];
+}
+
+/** Output size of a step-1 slice; symbolic dims accept only slices whose size is known. */
+export function sliceBounds(d: Dim, start: number, end: number | null): { begin: Dim; size: Dim } {
+  if (typeof d === "number") {
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+    const b = clamp(start);
+    const e = end === null ? d : clamp(end);
+    return { begin: b, size: Math.max(e - b, 0) };
+  }
+  if (start >= 0 && end === null) return { begin: start, size: dimSub(d, start) };
+  if (start >= 0 && end !== null && end >= start) return { begin: start, size: end - start };
+  if (start < 0 && end === null) return { begin: dimAdd(d, start), size: -start };
+  if (start < 0 && end !== null && end < 0 && end >= start) return { begin: dimAdd(d, start), size: end - start };
+  if (start >= 0 && end !== null && end < 0) return { begin: start, size: dimSub(dimAdd(d, end), start) };
+  return fail(`slice [${start}:${end ?? ""}] of symbolic dim '${d}' has no known size`);
+}
+
+export const OP_SPECS: { [O in OpName]: OpSpec<O> } = {
+  Input: { arity: 0, infer: (_, a) => [{ dtype: a.dtype, shape: a.shape }] },
+  Initializer: { arity: 0, infer: (_, a) => [{ dtype: a.dtype, shape: a.shape }] },
+  Constant: { arity: 0, infer: (_, a) => [{ dtype: a.dtype, shape: a.shape }] },
+  Add: { arity: 2, infer: binary("num") },
+  Sub: { arity: 2, infer: binary("num") },
+  Mul: { arity: 2, infer: binary("num") },
+  Div: { arity: 2, infer: binary("num") },
+  Pow: { arity: 2, infer: binary("float") },
+  Max: { arity: 2, infer: binary("num") },
+  Min: { arity: 2, infer: binary("num") },
+  Equal: { arity: 2, infer: binary("cmp") },
+  Less: { arity: 2, infer: binary("cmp") },
+  Greater: { arity: 2, infer: binary("cmp") },
+  And: { arity: 2, infer: binary("bool") },
+  Or: { arity: 2, infer: binary("bool") },
+  Neg: { arity: 1, infer: unary("num") },
+  Exp: { arity: 1, infer: unary("float") },
+  Log: { arity: 1, infer: unary("float") },
+  Sqrt: { arity: 1, infer: unary("float") },
+  Reciprocal: { arity: 1, infer: unary("float") },
+  Tanh: { arity: 1, infer: unary("float") },
+  Sigmoid: { arity: 1, infer: unary("float") },
+  Erf: { arity: 1, infer: unary("float") },
+  Abs: { arity: 1, infer: unary("num") },
+  Sign: { arity: 1, infer: unary("num") },
+  Sin: { arity: 1, infer: unary("float") },
+  Cos: { arity: 1, infer: unary("float") },
+  Not: { arity: 1, infer: unary("bool") },
+  Where: {
+    arity: 3,
+    infer: ([c, a, b]) => {
+      if (c!.dtype !== "bool") fail(`condition must be bool, got ${c!.dtype}`);
+      const d = sameDtype([a!, b!]);
+      return [{ dtype: d, shape: broadcastShapes(c!.shape, broadcastShapes(a!.shape, b!.shape)) }];
+    },
+  },
+  Cast: { arity: 1, infer: ([x], a) => [{ dtype: a.to, shape: x!.shape }] },
+  Identity: { arity: 1, infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }] },
+  MatMul: {
+    arity: 2,
+    infer: (ins) => {
+      const [a, b] = ins;
+      const d = sameDtype(ins);
+      if (!isFloat(d)) fail(`needs floating inputs`);
+      if (a!.rank < 2 || b!.rank < 2) fail(`needs rank ≥ 2 operands`);
+      const k1 = a!.shape[a!.rank - 1]!;
+      const k2 = b!.shape[b!.rank - 2]!;
+      if (!dimEq(k1, k2)) fail(`inner dims differ (${k1} vs ${k2})`);
+      const batch = broadcastShapes(a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+      return [{ dtype: d, shape: [...batch, a!.shape[a!.rank - 2]!, b!.shape[b!.rank - 1]!] }];
+    },
+  },
+  ReduceSum: { arity: 1, infer: reduceInfer },
+  ReduceMean: { arity: 1, infer: reduceInfer },
+  ReduceMax: { arity: 1, infer: reduceInfer },
+  Reshape: {
+    arity: 1,
+    infer: ([x], { shape }) => {
+      const from = dimProduct(x!.shape);
+      const to = dimProduct(shape);
+      if (!dimEq(from, to)) fail(`element counts differ: ${from} vs ${to} (target ${formatShape(shape)})`);
+      return [{ dtype: x!.dtype, shape }];
+    },
+  },
+  Transpose: {
+    arity: 1,
+    infer: ([x], { perm }) => {
+      if (perm.length !== x!.rank || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
+        fail(`perm ${JSON.stringify(perm)} is not a permutation of rank ${x!.rank}`);
+      }
+      return [{ dtype: x!.dtype, shape: perm.map((p) => x!.shape[p]!) }];
+    },
+  },
+  Slice: {
+    arity: 1,
+    infer: ([x], { axis, start, end }) => {
+      const ax = normAxis(axis, x!.rank);
+      const shape = [...x!.shape];
+      shape[ax] = sliceBounds(shape[ax]!, start, end).size;
+      return [{ dtype: x!.dtype, shape }];
+    },
+  },
+  Concat: {
+    arity: "variadic",
+    infer: (ins, { axis }) => {
+      if (ins.length === 0) fail(`needs at least one input`);
+      const d = sameDtype(ins);
+      const r = ins[0]!.rank;
+      const ax = normAxis(axis, r);
+      const shape = [...ins[0]!.shape];
+      for (const t of ins.slice(1)) {
+        if (t.rank !== r) fail(`rank mismatch`);
+        t.shape.forEach((s, i) => {
+          if (i !== ax && !dimEq(s, shape[i]!)) fail(`dim ${i} differs (${s} vs ${shape[i]})`);
+        });
+        shape[ax] = dimAdd(shape[ax]!, t.shape[ax]!);
+      }
+      return [{ dtype: d, shape }];
+    },
+  },
+  Gather: {
+    arity: 2,
+    infer: ([x, idx], { axis }) => {
+      if (!isInt(idx!.dtype)) fail(`indices must be int32/int64`);
+      const ax = normAxis(axis, x!.rank);
+      return [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, ax), ...idx!.shape, ...x!.shape.slice(ax + 1)] }];
+    },
+  },
+  GatherElements: {
+    arity: 2,
+    infer: ([x, idx], { axis }) => {
+      if (!isInt(idx!.dtype)) fail(`indices must be int32/int64`);
+      if (idx!.rank !== x!.rank) fail(`indices rank must equal data rank`);
+      normAxis(axis, x!.rank);
+      return [{ dtype: x!.dtype, shape: idx!.shape }];
+    },
+  },
+  ScatterElementsAdd: {
+    arity: 3,
+    infer: ([x, idx, upd], { axis }) => {
+      if (!isInt(idx!.dtype)) fail(`indices must be int32/int64`);
+      if (idx!.rank !== x!.rank || !idx!.shape.every((d, i) => dimEq(d, upd!.shape[i]!))) {
+        fail(`indices and updates must share a shape of the data's rank`);
+      }
+      sameDtype([x!, upd!]);
+      normAxis(axis, x!.rank);
+      return [{ dtype: x!.dtype, shape: x!.shape }];
+    },
+  },
+  ScatterNDAdd: {
+    arity: 3,
+    infer: ([x, idx, upd]) => {
+      if (!isInt(idx!.dtype)) fail(`indices must be int32/int64`);
+      const k = idx!.shape[idx!.rank - 1];
+      if (typeof k !== "number" || k > x!.rank) fail(`last indices dim must be a static size ≤ data rank`);
+      const want = [...idx!.shape.slice(0, -1), ...x!.shape.slice(k)];
+      if (want.length !== upd!.rank || !want.every((d, i) => dimEq(d, upd!.shape[i]!))) {
+        fail(`updates must have shape ${formatShape(want)}`);
+      }
+      sameDtype([x!, upd!]);
+      return [{ dtype: x!.dtype, shape: x!.shape }];
+    },
+  },
+  Expand: {
+    arity: 1,
+    infer: ([x], { shape }) => {
+      const out = broadcastShapes(x!.shape, shape);
+      if (out.length !== shape.length || !out.every((d, i) => dimEq(d, shape[i]!))) {
+        fail(`cannot expand to ${formatShape(shape)}`);
+      }
+      return [{ dtype: x!.dtype, shape }];
+    },
+  },
+  Squeeze: {
+    arity: 1,
+    infer: ([x], { axes }) => {
+      const ax = new Set(axes.map((a) => normAxis(a, x!.rank)));
+      for (const a of ax) if (x!.shape[a] !== 1) fail(`axis ${a} has size ${x!.shape[a]}, not 1`);
+      return [{ dtype: x!.dtype, shape: x!.shape.filter((_, i) => !ax.has(i)) }];
+    },
+  },
+  Unsqueeze: {
+    arity: 1,
+    infer: ([x], { axes }) => {
+      const r = x!.rank + axes.length;
+      const ax = new Set(axes.map((a) => normAxis(a, r)));
+      if (ax.size !== axes.length) fail(`repeated axes`);
+      const shape: Dim[] = [];
+      let j = 0;
+      for (let i = 0; i < r; i++) shape.push(ax.has(i) ? 1 : x!.shape[j++]!);
+      return [{ dtype: x!.dtype, shape }];
+    },
+  },
+  Pad: {
+    arity: 1,
+    infer: ([x], { pads }) => {
+      const r = x!.rank;
+      if (pads.length !== 2 * r) fail(`pads must have ${2 * r} entries`);
+      return [{ dtype: x!.dtype, shape: x!.shape.map((d, i) => dimAdd(dimAdd(d, pads[i]!), pads[i + r]!)) }];
+    },
+  },
+  Range: { arity: 0, infer: (_, a) => [{ dtype: a.dtype, shape: [dim(a.length)] }] },
+};
