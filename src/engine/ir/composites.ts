@@ -79,14 +79,9 @@ export function crossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100)
 export function causalMask(like: Tensor, T: Dim, P: Dim = 0, negative = -1e9): Tensor {
   const noPast = typeof P === "number" && P === 0;
   const q = op.unsqueeze(op.range(like, T, "int64"), [1]); // (T, 1): query i sits at absolute position P + i
-  const qAbs = noPast ? q : op.add(q, dimValue(like, P));
+  const qAbs = noPast ? q : op.add(q, op.dimValue(like, P));
   const k = op.unsqueeze(op.range(like, noPast ? T : `${P}+${T}`, "int64"), [0]); // (1, P+T)
   return additiveMask(op.not(op.greater(k, qAbs)), like.dtype === "float16" ? "float32" : like.dtype, negative);
-}
-
-/** The runtime value of a (symbolic) dim as an int64 scalar: the element count of a Range over it. */
-export function dimValue(like: Tensor, d: Dim): Tensor {
-  return op.sum(op.add(op.mul(op.range(like, d, "int64"), 0), 1));
 }
 
 /** 0 where `allowed`, `negative` where not. */

@@ -51,8 +51,11 @@ export interface OpAttrMap {
   ReduceMax: ReduceAttrs;
   Reshape: { shape: Dim[] };
   Transpose: { perm: number[] };
-  /** one axis, step 1; negative start/end count from the end; end null = to the end */
-  Slice: { axis: number; start: number; end: number | null };
+  /**
+   * One axis, step 1. Negative numeric start/end count from the end; symbolic ones (e.g. "P") are
+   * absolute positions; end null = to the end.
+   */
+  Slice: { axis: number; start: Dim; end: Dim | null };
   Concat: { axis: number };
   /** data.take(indices, axis) */
   Gather: { axis: number };
@@ -68,6 +71,8 @@ export interface OpAttrMap {
   Pad: { pads: Dim[] };
   /** [0, 1, …, length-1] */
   Range: { length: Dim; dtype: DType };
+  /** the runtime value of a (symbolic) dim, as an int64 scalar */
+  DimValue: { dim: Dim };
 }
 
 export type OpName = keyof OpAttrMap;
@@ -139,20 +144,20 @@ function reduceInfer([x]: readonly Tensor[], { axes, keepdims }: ReduceAttrs) {
   return [{ dtype: x!.dtype, shape }];
 }
 
-/** Output size of a step-1 slice; symbolic dims accept only slices whose size is known. */
-export function sliceBounds(d: Dim, start: number, end: number | null): { begin: Dim; size: Dim } {
-  if (typeof d === "number") {
+/** Start and size of a step-1 slice of a dim; numeric bounds on a numeric dim clamp like ONNX. */
+export function sliceBounds(d: Dim, start: Dim, end: Dim | null): { begin: Dim; size: Dim } {
+  if (typeof d === "number" && typeof start === "number" && (end === null || typeof end === "number")) {
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
     const b = clamp(start);
     const e = end === null ? d : clamp(end);
     return { begin: b, size: Math.max(e - b, 0) };
   }
-  if (start >= 0 && end === null) return { begin: start, size: dimSub(d, start) };
-  if (start >= 0 && end !== null && end >= start) return { begin: start, size: end - start };
-  if (start < 0 && end === null) return { begin: dimAdd(d, start), size: -start };
-  if (start < 0 && end !== null && end < 0 && end >= start) return { begin: dimAdd(d, start), size: end - start };
-  if (start >= 0 && end !== null && end < 0) return { begin: start, size: dimSub(dimAdd(d, end), start) };
-  return fail(`slice [${start}:${end ?? ""}] of symbolic dim '${d}' has no known size`);
+  // symbolic: bounds are taken as in range (no clamping is possible at build time)
+  const abs = (v: Dim) => (typeof v === "number" && v < 0 ? dimAdd(d, v) : v);
+  const begin = abs(start);
+  const size = dimSub(end === null ? d : abs(end), begin);
+  if (typeof size === "number" && size < 0) fail(`slice [${start}:${end ?? ""}] of '${d}' has negative size`);
+  return { begin, size };
 }
 
 export const OP_SPECS: { [O in OpName]: OpSpec<O> } = {
@@ -338,4 +343,5 @@ export const OP_SPECS: { [O in OpName]: OpSpec<O> } = {
     },
   },
   Range: { arity: 0, infer: (_, a) => [{ dtype: a.dtype, shape: [dim(a.length)] }] },
+  DimValue: { arity: 0, infer: () => [{ dtype: "int64", shape: [] }] },
 };

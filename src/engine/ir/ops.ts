@@ -91,7 +91,7 @@ export function transposeLast(x: Tensor): Tensor {
   return transpose(x, perm);
 }
 
-export const slice = (x: Tensor, axis: number, start: number, end: number | null = null): Tensor =>
+export const slice = (x: Tensor, axis: number, start: Dim, end: Dim | null = null): Tensor =>
   one("Slice", [x], { axis, start, end });
 
 export function concat(xs: Tensor[], axis: number): Tensor {
@@ -118,6 +118,11 @@ export const pad = (x: Tensor, pads: Dim[]): Tensor => (pads.every((p) => p === 
 /** [0, 1, …, length-1] in the graph of `like`. */
 export function range(like: Tensor, length: Dim, dtype: DType = "int64"): Tensor {
   return like.graph.addNode("Range", [], { length, dtype })[0]!;
+}
+
+/** The runtime value of a (symbolic) dim as an int64 scalar. */
+export function dimValue(like: Tensor, d: Dim): Tensor {
+  return like.graph.addNode("DimValue", [], { dim: d })[0]!;
 }
 
 /** zeros of a (possibly symbolic) shape */
