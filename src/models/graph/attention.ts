@@ -1,0 +1,83 @@
+// Causal multi-head attention with grouped-query heads and an optional KV cache, shared by all families.
+// The cache is time-major (S, B, KVH, D) so that the first P positions are one contiguous prefix;
+// each step returns only the T new positions.
+
+import { type Tensor, nn, op } from "../../engine/index.ts";
+
+export interface AttentionCache {
+  /** past keys/values. (P, B, KVH, D) */
+  pastKey: Tensor;
+  pastValue: Tensor;
+  /** additive mask over [past ‖ new] keys. (B, 1, 1, T, P+T) */
+  mask: Tensor;
+}
+
+export interface AttentionResult {
+  /** (B, T, H·D) */
+  out: Tensor;
+  /** this step's keys/values, time-major. (T, B, KVH, D) */
+  presentKey: Tensor;
+  presentValue: Tensor;
+}
+
+/**
+ * q: (B, T, H, D), k/v: (B, T, KVH, D). Query heads [j·G, (j+1)·G) share KV head j (HF's repeat_kv order),
+ * so folding the group into the query axis lets K/V be used as they are, never repeated.
+ * `mask` without a cache: additive (T, T) causal mask.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, scale: number, cache: AttentionCache | null, causal: Tensor | null): AttentionResult {
+  const [B, T, H, D] = q.shape;
+  const KVH = k.shape[2]!;
+  const G = (H as number) / (KVH as number);
+  const kt = op.transpose(k, [1, 0, 2, 3]); // (T, B, KVH, D)
+  const vt = op.transpose(v, [1, 0, 2, 3]);
+  const keys = cache ? op.concat([cache.pastKey, kt], 0) : kt; // (S, B, KVH, D)
+  const values = cache ? op.concat([cache.pastValue, vt], 0) : vt;
+  const S = keys.shape[0]!;
+
+  const qs = op.mul(q, scale);
+  const qg = op.reshape(op.transpose(op.reshape(qs, [B!, T!, KVH, G, D!]), [0, 2, 3, 1, 4]), [B!, KVH, `${G}*${T}`, D!]); // (B, KVH, G·T, D)
+  const kT = op.transpose(keys, [1, 2, 3, 0]); // (B, KVH, D, S)
+  const vB = op.transpose(values, [1, 2, 0, 3]); // (B, KVH, S, D)
+  const scores = op.reshape(op.matmul(qg, kT), [B!, KVH, G, T!, S]); // (B, KVH, G, T, S)
+  const masked = op.add(scores, cache ? cache.mask : causal!);
+  const probs = op.reshape(nn.softmax(masked, -1), [B!, KVH, `${G}*${T}`, S]);
+  const ctx = op.reshape(op.matmul(probs, vB), [B!, KVH, G, T!, D!]); // (B, KVH, G, T, D)
+  const out = op.reshape(op.transpose(ctx, [0, 3, 1, 2, 4]), [B!, T!, `${H}*${D}`]); // (B, T, H·D)
+  return { out, presentKey: kt, presentValue: vt };
+}
+
+/**
+ * Additive mask for a cached step: key j of [past ‖ new] is visible to query i of row b when it is a
+ * valid past slot (j < pastLen[b]) or a new token at or before i. → (B, 1, 1, T, P+T)
+ * pastLen: (B) int64
+ */
+export function cacheMask(pastLen: Tensor, T: string, P: string): Tensor {
+  const S = `${P}+${T}`;
+  const j = op.reshape(op.range(pastLen, S, "int64"), [1, 1, S]); // (1, 1, S)
+  const i = op.reshape(op.range(pastLen, T, "int64"), [1, T, 1]); // (1, T, 1)
+  const p = op.dimValue(pastLen, P);
+  const inPast = op.less(j, p);
+  const validPast = op.less(j, op.reshape(pastLen, ["B", 1, 1])); // (B, 1, S)
+  const causal = op.not(op.greater(op.sub(j, p), i)); // (1, T, S)
+  const allowed = op.where(inPast, validPast, causal); // (B, T, S)
+  return op.unsqueeze(nn.additiveMask(allowed, "float32"), [1, 2]);
+}
+
+/** RoPE (HF rotate-half convention). x: (B, T, H, D), cos/sin: (B, T, 1, D) */
+export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  const half = (x.shape[3] as number) / 2;
+  const x1 = op.slice(x, 3, 0, half);
+  const x2 = op.slice(x, 3, half);
+  const rotated = op.concat([op.neg(x2), x1], 3);
+  return op.add(op.mul(x, cos), op.mul(rotated, sin));
+}
+
+/** cos/sin tables for positions. positions: (B, T) int64, invFreq: (D/2) → each (B, T, 1, D) */
+export function ropeTables(positions: Tensor, invFreq: Float32Array): { cos: Tensor; sin: Tensor } {
+  const g = positions.graph;
+  const f = g.constant("float32", [invFreq.length], invFreq);
+  const angles = op.mul(op.unsqueeze(op.cast(positions, "float32"), [2]), f); // (B, T, D/2)
+  const full = op.unsqueeze(op.concat([angles, angles], 2), [2]); // (B, T, 1, D)
+  return { cos: op.cos(full), sin: op.sin(full) };
+}
