@@ -6,3 +6,6 @@ export { OP_SPECS, type OpName, type OpAttrMap } from "./ir/op-specs.ts";
 export * as op from "./ir/ops.ts";
 export * as nn from "./ir/composites.ts";
 export * from "./ir/host-tensor.ts";
+export { Rng } from "./rng.ts";
+export { grad, type GradOptions } from "./autodiff/grad.ts";
+export { GRAD_RULES, NoGradientError } from "./autodiff/rules.ts";

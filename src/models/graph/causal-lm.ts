@@ -1,0 +1,163 @@
+// Decoder-only causal LMs as graph builders: the llama family (llama, mistral, qwen2 — RMS norm, RoPE,
+// GQA, gated MLP) and GPT-2 (layer norm, learned positions, fused c_attn, Conv1D weights stored [in, out]).
+// One builder serves inference (KV cache in/out, last-position logits) and training (all logits).
+
+import { Graph, type Tensor, nn, op } from "../../engine/index.ts";
+import { type ModelConfig, ropeInverseFrequencies } from "../io/hf-config.ts";
+import { type AttentionCache, applyRope, attention, cacheMask, ropeTables } from "./attention.ts";
+import { type ModelHooks, project } from "./hooks.ts";
+import type { WeightSource } from "./weight-source.ts";
+
+export interface CausalLMOptions {
+  /** with a cache: inputs past_key.L/past_value.L (P, B, KVH, D) and past_len (B); outputs present_key.L/present_value.L */
+  cache: boolean;
+  /** "last": logits (B, V) at last_index (B) per row; "all": logits (B, T, V); "none": hidden (B, T, C) only */
+  logits: "last" | "all" | "none";
+  hooks?: ModelHooks;
+}
+
+export interface CausalLM {
+  graph: Graph;
+  /** (B, T, V), (B, V) or null */
+  logits: Tensor | null;
+  /** final-norm hidden states. (B, T, C) */
+  hidden: Tensor;
+  /** input_ids (B, T) int64 */
+  inputIds: Tensor;
+}
+
+export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, opts: CausalLMOptions): CausalLM {
+  const ids = graph.input("input_ids", "int64", ["B", "T"]);
+  const positions = graph.input("position_ids", "int64", ["B", "T"]);
+  const gpt2 = cfg.family === "gpt2";
+  const prefix = gpt2 ? "transformer." : "model.";
+  const embedName = gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
+  let h = op.gather(w.get(embedName), ids, 0); // (B, T, C)
+  if (gpt2) h = op.add(h, op.gather(w.get("transformer.wpe.weight"), positions, 0));
+
+  let mask: Tensor | null = null;
+  let causal: Tensor | null = null;
+  if (opts.cache) {
+    const pastLen = graph.input("past_len", "int64", ["B"]);
+    mask = cacheMask(pastLen, "T", "P");
+  } else {
+    causal = op.reshape(nn.causalMask(ids, "T"), [1, 1, 1, "T", "T"]);
+  }
+  const rope = gpt2 ? null : ropeTables(positions, ropeInverseFrequencies(cfg));
+
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const cache: AttentionCache | null = opts.cache
+      ? {
+          pastKey: graph.input(`past_key.${l}`, "float32", ["P", "B", cfg.numKvHeads, cfg.headDim]),
+          pastValue: graph.input(`past_value.${l}`, "float32", ["P", "B", cfg.numKvHeads, cfg.headDim]),
+          mask: mask!,
+        }
+      : null;
+    const block = gpt2 ? gpt2Block(cfg, w, opts.hooks, l, h, rope, cache, causal) : llamaBlock(cfg, w, opts.hooks, l, h, rope!, cache, causal);
+    h = block.h;
+    if (opts.cache) {
+      graph.output(`present_key.${l}`, block.presentKey);
+      graph.output(`present_value.${l}`, block.presentValue);
+    }
+  }
+
+  const normed = (x: Tensor) =>
+    gpt2
+      ? nn.layerNorm(x, w.get(`${prefix}ln_f.weight`), w.get(`${prefix}ln_f.bias`), cfg.normEps)
+      : nn.rmsNorm(x, w.get("model.norm.weight"), cfg.normEps);
+  const headW = cfg.tieWordEmbeddings ? w.get(embedName) : w.get("lm_head.weight"); // (V, C)
+  const lmHead = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0]));
+
+  let logits: Tensor | null = null;
+  const hidden = normed(h);
+  if (opts.logits === "all") logits = lmHead(hidden);
+  else if (opts.logits === "last") {
+    const last = graph.input("last_index", "int64", ["B"]);
+    const idx = op.expand(op.reshape(last, ["B", 1, 1]), ["B", 1, cfg.hiddenSize]);
+    const picked = op.gatherElements(h, idx, 1); // (B, 1, C)
+    logits = op.reshape(lmHead(normed(picked)), ["B", cfg.vocabSize]);
+  }
+  if (logits) graph.output("logits", logits);
+  return { graph, logits, hidden, inputIds: ids };
+}
+
+interface BlockOut {
+  h: Tensor;
+  presentKey: Tensor;
+  presentValue: Tensor;
+}
+
+/** HF nn.Linear: y = x Wᵀ + b, weight (out, in) */
+function hfLinear(w: WeightSource, name: string, bias: boolean) {
+  return (x: Tensor) => nn.linear(x, op.transpose(w.get(`${name}.weight`), [1, 0]), bias ? w.get(`${name}.bias`) : null);
+}
+
+/** GPT-2 Conv1D: y = x W + b, weight (in, out) */
+function conv1d(w: WeightSource, name: string) {
+  return (x: Tensor) => nn.linear(x, w.get(`${name}.weight`), w.get(`${name}.bias`));
+}
+
+function activation(cfg: ModelConfig, x: Tensor): Tensor {
+  switch (cfg.activation) {
+    case "silu":
+      return nn.silu(x);
+    case "gelu":
+      return nn.gelu(x);
+    case "gelu_tanh":
+      return nn.geluTanh(x);
+    case "relu":
+      return op.maximum(x, 0);
+  }
+}
+
+function llamaBlock(
+  cfg: ModelConfig,
+  w: WeightSource,
+  hooks: ModelHooks | undefined,
+  l: number,
+  h: Tensor,
+  rope: { cos: Tensor; sin: Tensor },
+  cache: AttentionCache | null,
+  causal: Tensor | null,
+): BlockOut {
+  const p = `model.layers.${l}`;
+  const proj = (module: string, x: Tensor, bias: boolean) =>
+    project(hooks, { layer: l, module, x, base: hfLinear(w, `${p}.${module}`, bias) });
+  const x = nn.rmsNorm(h, w.get(`${p}.input_layernorm.weight`), cfg.normEps); // (B, T, C)
+  const heads = (t: Tensor, n: number) => op.reshape(t, ["B", "T", n, cfg.headDim]);
+  const q = applyRope(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope.cos, rope.sin);
+  const k = applyRope(heads(proj("self_attn.k_proj", x, cfg.attentionBias), cfg.numKvHeads), rope.cos, rope.sin);
+  const v = heads(proj("self_attn.v_proj", x, cfg.attentionBias), cfg.numKvHeads);
+  const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
+  const h1 = op.add(h, proj("self_attn.o_proj", att.out, cfg.oBias));
+  const x2 = nn.rmsNorm(h1, w.get(`${p}.post_attention_layernorm.weight`), cfg.normEps);
+  const gated = op.mul(activation(cfg, proj("mlp.gate_proj", x2, cfg.mlpBias)), proj("mlp.up_proj", x2, cfg.mlpBias));
+  const h2 = op.add(h1, proj("mlp.down_proj", gated, cfg.mlpBias));
+  return { h: h2, presentKey: att.presentKey, presentValue: att.presentValue };
+}
+
+function gpt2Block(
+  cfg: ModelConfig,
+  w: WeightSource,
+  hooks: ModelHooks | undefined,
+  l: number,
+  h: Tensor,
+  _rope: unknown,
+  cache: AttentionCache | null,
+  causal: Tensor | null,
+): BlockOut {
+  const p = `transformer.h.${l}`;
+  const proj = (module: string, x: Tensor) => project(hooks, { layer: l, module, x, base: conv1d(w, `${p}.${module}`) });
+  const C = cfg.hiddenSize;
+  const x = nn.layerNorm(h, w.get(`${p}.ln_1.weight`), w.get(`${p}.ln_1.bias`), cfg.normEps);
+  const qkv = proj("attn.c_attn", x); // (B, T, 3C)
+  const heads = (t: Tensor) => op.reshape(t, ["B", "T", cfg.numHeads, cfg.headDim]);
+  const q = heads(op.slice(qkv, 2, 0, C));
+  const k = heads(op.slice(qkv, 2, C, 2 * C));
+  const v = heads(op.slice(qkv, 2, 2 * C));
+  const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
+  const h1 = op.add(h, proj("attn.c_proj", att.out));
+  const x2 = nn.layerNorm(h1, w.get(`${p}.ln_2.weight`), w.get(`${p}.ln_2.bias`), cfg.normEps);
+  const h2 = op.add(h1, proj("mlp.c_proj", activation(cfg, proj("mlp.c_fc", x2))));
+  return { h: h2, presentKey: att.presentKey, presentValue: att.presentValue };
+}
