@@ -1,0 +1,108 @@
+// The one module that imports onnxruntime-node: creates sessions from lowered models and runs them
+// with zero-copy inputs (ort.Tensor over the caller's typed array) and optional pre-allocated outputs.
+
+import { availableParallelism } from "node:os";
+import * as ort from "onnxruntime-node";
+import type { AnyTypedArray, DType } from "../ir/dtype.ts";
+import type { HostTensor } from "../ir/host-tensor.ts";
+
+export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
+
+export interface SessionOptions {
+  /** threads inside one op (default: os.availableParallelism()) */
+  intraOpThreads?: number;
+  /** threads across independent ops; only used with `executionMode: "parallel"` */
+  interOpThreads?: number;
+  executionMode?: "sequential" | "parallel";
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** write an ORT profile (chrome trace JSON) with this file prefix; see `endProfiling` */
+  profilePrefix?: string;
+  /** let ORT write the optimized model here (for inspection) */
+  optimizedModelPath?: string;
+}
+
+export class OrtSession {
+  private released = false;
+
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  /** `model` is serialized bytes, or a file path (external-data models). */
+  static async create(model: Uint8Array | string, o: SessionOptions = {}): Promise<OrtSession> {
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: o.intraOpThreads ?? availableParallelism(),
+      interOpNumThreads: o.interOpThreads ?? 1,
+      executionMode: o.executionMode ?? "sequential",
+      graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
+      ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
+      ...(o.optimizedModelPath ? { optimizedModelFilePath: o.optimizedModelPath } : {}),
+    };
+    const s = typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    return new OrtSession(s);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /**
+   * Runs the session. Feeds must already be validated. Outputs in `into` are written in place
+   * (ORT fills the caller's array); the others are allocated by ORT and handed over.
+   */
+  async run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputs: readonly string[],
+    into: Readonly<Record<string, HostTensor>> = {},
+  ): Promise<Record<string, HostTensor>> {
+    if (this.released) throw new Error("session has been disposed");
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = toOrt(t);
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of outputs) fetches[name] = into[name] ? toOrt(into[name]) : null;
+    const res = await this.session.run(ortFeeds, fetches);
+    const out: Record<string, HostTensor> = {};
+    for (const name of outputs) {
+      const pre = into[name];
+      if (pre) out[name] = pre;
+      else {
+        const t = res[name] as ort.Tensor;
+        out[name] = { dtype: fromOrtType(t.type), shape: [...t.dims], data: t.data as AnyTypedArray };
+      }
+    }
+    return out;
+  }
+
+  /** Stops profiling and writes the profile file (named after `profilePrefix`). */
+  endProfiling(): void {
+    this.session.endProfiling();
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+}
+
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+  float32: "float32",
+  float16: "float16",
+  int64: "int64",
+  int32: "int32",
+  bool: "bool",
+};
+
+function fromOrtType(t: ort.Tensor.Type): DType {
+  const d = (Object.keys(ORT_TYPE) as DType[]).find((k) => ORT_TYPE[k] === t);
+  if (!d) throw new Error(`onnxruntime returned an unsupported tensor type '${t}'`);
+  return d;
+}
+
+/** Wraps the caller's typed array: no copy. */
+function toOrt(t: HostTensor): ort.Tensor {
+  return new ort.Tensor(ORT_TYPE[t.dtype], t.data as ort.Tensor.DataType, t.shape);
+}
