@@ -3,16 +3,17 @@
 // so it checks the shape inference as well as serving as the numeric oracle.
 
 import { type Bindings, evalDim, formatShape, isBareSymbol } from "../ir/dim.ts";
-import { type AnyTypedArray, type DType, isFloat } from "../ir/dtype.ts";
+import { type DType, isFloat } from "../ir/dtype.ts";
 import { type Graph, type Node, type Tensor, ancestors } from "../ir/graph.ts";
 import type { HostTensor } from "../ir/host-tensor.ts";
 import { fromHost, toHost } from "./host.ts";
 import type { KernelContext } from "./kernel-types.ts";
 import { KERNELS } from "./kernels.ts";
-import { type NDArray, InterpreterError, fail, formatArray } from "./ndarray.ts";
+import { f16round } from "./float16.ts";
+import { type NDArray, InterpreterError, fail, formatArray, ndarray } from "./ndarray.ts";
 
 /** A fed value: a HostTensor, or an NDArray (float64 data under any dtype). */
-export type Feed = HostTensor | NDArray | { dtype: DType; shape: readonly number[]; data: AnyTypedArray };
+export type Feed = HostTensor | NDArray;
 export type Feeds = Readonly<Record<string, Feed>>;
 
 export interface EvaluateOptions {
@@ -78,11 +79,15 @@ function run(graph: Graph, feeds: Feeds, targets: readonly Tensor[], options: Ev
   if (missing.length) fail(`missing feeds: ${missing.map((n) => n.attrs.name).join(", ")}`);
   const env = bindSymbols(graph, feeds, options);
 
+  const declared = new Map(graph.inputNodes().map((n) => [n.attrs.name, n.attrs.dtype]));
   const ctx: KernelContext = {
     env,
     feed: (name) => {
       const f = feeds[name]!;
-      return fromHost({ dtype: f.dtype, shape: [...f.shape], data: f.data }, `input '${name}'`);
+      const v = fromHost({ dtype: f.dtype, shape: [...f.shape], data: f.data }, `input '${name}'`);
+      const d = declared.get(name)!;
+      // wider float data fed to a float16 input holds only what float16 can
+      return d === v.dtype ? v : ndarray(d, v.shape, d === "float16" ? v.data.map(f16round) : v.data);
     },
   };
   // release intermediates after their last use
