@@ -9,7 +9,7 @@ import { type Decoder, Tokenizer } from "tokenizers";
 import { ChatTemplate, type ChatMessage, type ChatTemplateOptions, DEFAULT_CHAT_TEMPLATE, findChatTemplate } from "./chat-template.ts";
 import { ModelIoError } from "./errors.ts";
 
-export type { ChatMessage, ChatTemplateOptions } from "./chat-template.ts";
+export { type ChatMessage, type ChatTemplateOptions, DEFAULT_CHAT_TEMPLATE } from "./chat-template.ts";
 
 export interface EncodeOptions {
   /** Add the tokenizer's special tokens (e.g. BOS). Default true, as in transformers. */
