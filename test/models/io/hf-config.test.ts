@@ -136,9 +136,13 @@ test("RoPE inverse frequencies: plain, and llama3-scaled as transformers compute
     const inv = 1 / 10000 ** ((2 * i) / headDim);
     const wavelen = (2 * Math.PI) / inv;
     let expected: number;
-    if (wavelen < highWavelen) (expected = inv), bands.kept++;
-    else if (wavelen > lowWavelen) (expected = inv / 8), bands.scaled++;
-    else {
+    if (wavelen < highWavelen) {
+      expected = inv;
+      bands.kept++;
+    } else if (wavelen > lowWavelen) {
+      expected = inv / 8;
+      bands.scaled++;
+    } else {
       const smooth = (32 / wavelen - 1) / (4 - 1);
       expected = ((1 - smooth) * inv) / 8 + smooth * inv;
       bands.smoothed++;

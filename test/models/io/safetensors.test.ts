@@ -32,7 +32,7 @@ test("every dtype round-trips through write and read, raw and as float32", async
   const st = await readSafetensors(file);
   assert.deepEqual(st.metadata, { format: "pt", note: "round trip" });
   assert.deepEqual([...st.tensors.keys()].sort(), Object.keys(tensors).sort());
-  const raw = async (name: string) => [...((await st.tensors.get(name)!.raw()) as ArrayLike<number | bigint>)];
+  const raw = async (name: string) => Array.from((await st.tensors.get(name)!.raw()) as ArrayLike<number | bigint>);
   const f32 = async (name: string) => [...(await st.tensors.get(name)!.float32())];
   assert.deepEqual(await raw("f32.matrix"), [...Float32Array.of(1, -2.5, 3e-8, 1e30, -0, 7)]);
   assert.deepEqual(await raw("f16.bits"), [0x3c00, 0xc000, 0x7bff]);
