@@ -79,7 +79,7 @@ export class Graph {
           : dtype === "bool"
             ? Uint8Array.of(value ? 1 : 0)
             : Float32Array.of(value);
-    if (dtype === "float16") throw new GraphError("scalar: float16 constants are not supported; use float32 and cast");
+    if (dtype === "float16") return this.addNode("Cast", [this.constant("float32", [], data)], { to: "float16" })[0]!;
     return this.constant(dtype, [], data);
   }
 
