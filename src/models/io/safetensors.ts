@@ -110,7 +110,12 @@ function makeEntry(name: string, dtype: DType, shape: number[], file: string, by
 
 /** Read the header of one .safetensors file and validate it against the file size; data stays on disk. */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  const fileSize = (await stat(path)).size;
+  let fileSize: number;
+  try {
+    fileSize = (await stat(path)).size;
+  } catch (e) {
+    throw new ModelIoError(path, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   if (fileSize < 8) throw new ModelIoError(path, "not a safetensors file (shorter than 8 bytes)");
   const headerLength = Number(new DataView(await readExactly(path, 0, 8)).getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileSize)
@@ -173,7 +178,7 @@ const indexSchema = z.object({ weight_map: z.record(z.string(), z.string()) });
  * `dir/model.safetensors.index.json`, or a single .safetensors file given directly.
  */
 export async function loadTensors(dirOrFile: string): Promise<Map<string, TensorEntry>> {
-  if (dirOrFile.endsWith(".safetensors") && (await stat(dirOrFile)).isFile()) return (await readSafetensors(dirOrFile)).tensors;
+  if (dirOrFile.endsWith(".safetensors")) return (await readSafetensors(dirOrFile)).tensors;
   const indexPath = join(dirOrFile, "model.safetensors.index.json");
   if (!existsSync(indexPath)) {
     const single = join(dirOrFile, "model.safetensors");

@@ -161,3 +161,10 @@ test("corrupt or unsupported files fail with the file and tensor named", async (
   await assert.rejects(loadTensors(dir), /no model.safetensors or model.safetensors.index.json/);
   assert.equal(existsSync(join(dir, "model.safetensors")), false);
 });
+
+test("a single .safetensors path loads directly; a missing one names the path", async () => {
+  const file = join(tmp(), "adapter_model.safetensors");
+  await writeSafetensors(file, { w: { dtype: "F32", shape: [1], data: Float32Array.of(3) } });
+  assert.deepEqual([...(await loadTensors(file)).keys()], ["w"]);
+  await assert.rejects(loadTensors(`${file}.gone.safetensors`), /gone.safetensors: cannot read \(ENOENT\)/);
+});
