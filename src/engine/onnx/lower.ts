@@ -38,6 +38,8 @@ export interface LoweredModel {
   readonly signature: string;
   readonly inputs: IoSpec[];
   readonly outputs: IoSpec[];
+  /** graph inputs the requested outputs do not need (feeds for them are accepted and ignored) */
+  readonly unusedInputs: string[];
   /** every symbolic dim the lowered graph uses (tensor shapes, slice bounds, range lengths) */
   readonly dims: Dim[];
   readonly initializerBytes: number;
@@ -132,6 +134,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredModel 
     signature,
     inputs,
     outputs,
+    unusedInputs: graph.inputNodes().filter((n) => !declared.has(n.id)).map((n) => n.attrs.name),
     dims: [...dims],
     initializerBytes,
   };

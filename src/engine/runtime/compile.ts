@@ -1,6 +1,7 @@
 // compile(graph) → a runnable model: lowers to ONNX, creates (or reuses) an onnxruntime session keyed
 // by the lowered model's signature and the session options, validates feeds, computes output shapes.
 
+import { availableParallelism } from "node:os";
 import type { Bindings } from "../ir/dim.ts";
 import { allocTyped } from "../ir/dtype.ts";
 import type { Graph } from "../ir/graph.ts";
@@ -48,7 +49,7 @@ export class Compiled {
     this.outputs = lowered.outputs;
     this.signature = lowered.signature;
     this.outputNames = lowered.outputNames;
-    this.validator = new FeedValidator(lowered.inputs, lowered.outputs, lowered.dims);
+    this.validator = new FeedValidator(lowered.inputs, lowered.outputs, lowered.dims, lowered.unusedInputs);
   }
 
   /** Validates feeds and returns the symbol bindings they imply. */
@@ -77,7 +78,7 @@ export class Compiled {
     if (this.disposed) throw new Error("run: this compiled model has been disposed");
     const env = this.validator.bind(feeds);
     if (opts.outputs) this.validator.checkDestinations(opts.outputs, env);
-    return this.session.run(feeds, this.outputNames, opts.outputs);
+    return this.session.run(this.validator.used(feeds), this.outputNames, opts.outputs);
   }
 
   /** Writes the ORT profile when compiled with `profilePrefix`. */
@@ -99,10 +100,11 @@ export class Compiled {
 export async function compile(graph: Graph, opts: CompileOptions = {}): Promise<Compiled> {
   const lowered = lowerGraph(graph, opts);
   const sessionOpts: SessionOptions = {
-    intraOpThreads: opts.intraOpThreads,
-    interOpThreads: opts.interOpThreads,
-    executionMode: opts.executionMode,
-    graphOptimizationLevel: opts.graphOptimizationLevel,
+    // defaults resolved here so that equal settings, spelled or not, share a session
+    intraOpThreads: opts.intraOpThreads ?? availableParallelism(),
+    interOpThreads: opts.interOpThreads ?? 1,
+    executionMode: opts.executionMode ?? "sequential",
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? "all",
     profilePrefix: opts.profilePrefix,
     optimizedModelPath: opts.optimizedModelPath,
   };

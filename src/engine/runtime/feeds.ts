@@ -39,18 +39,26 @@ export class FeedValidator {
   private readonly inputs: ReadonlyMap<string, IoSpec>;
   private readonly outputs: ReadonlyArray<{ spec: IoSpec; shape: CompiledDim[] }>;
   private readonly dims: CompiledDim[];
+  private readonly unused: ReadonlySet<string>;
 
-  constructor(inputs: readonly IoSpec[], outputs: readonly IoSpec[], dims: readonly Dim[]) {
+  constructor(inputs: readonly IoSpec[], outputs: readonly IoSpec[], dims: readonly Dim[], unusedInputs: readonly string[] = []) {
     this.inputs = new Map(inputs.map((s) => [s.name, s]));
+    this.unused = new Set(unusedInputs);
     this.outputs = outputs.map((spec) => ({ spec, shape: spec.shape.map(compileDim) }));
     this.dims = dims.map(compileDim);
+  }
+
+  /** The feeds the model takes: feeds for graph inputs the compiled outputs do not need are dropped. */
+  used(feeds: Readonly<Record<string, HostTensor>>): Readonly<Record<string, HostTensor>> {
+    if (!Object.keys(feeds).some((k) => this.unused.has(k))) return feeds;
+    return Object.fromEntries(Object.entries(feeds).filter(([k]) => !this.unused.has(k)));
   }
 
   /** Checks the feeds and returns the symbol bindings they imply. */
   bind(feeds: Readonly<Record<string, HostTensor>>): Map<string, number> {
     for (const name of Object.keys(feeds)) {
-      if (!this.inputs.has(name)) {
-        throw new FeedError(`unknown feed '${name}' (inputs: ${[...this.inputs.keys()].join(", ") || "none"})`);
+      if (!this.inputs.has(name) && !this.unused.has(name)) {
+        throw new FeedError(`feeds name no graph input: ${name} (inputs: ${[...this.inputs.keys()].join(", ") || "none"})`);
       }
     }
     const env = new Map<string, number>();
