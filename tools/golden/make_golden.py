@@ -54,6 +54,9 @@ from transformers import (  # noqa: E402
 )
 from transformers.optimization import Adafactor  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import f64  # noqa: E402  (true-float64 patches for Llama/Qwen2/Mistral, see f64.py)
+
 transformers.logging.set_verbosity_error()
 
 # Greedy-decoding prompts are searched until every step's top1-top2 logit gap exceeds this.
@@ -340,6 +343,10 @@ def build_model(name: str):
 
 
 def load_model(path, dtype=torch.float64):
+    """float64: true-float64 reference (f64.py); float32: stock transformers, eager attention."""
+    if dtype == torch.float64:
+        m = AutoModelForCausalLM.from_pretrained(str(path), attn_implementation=f64.ATTN_F64, dtype=torch.float32)
+        return f64.make_f64(m).eval()
     m = AutoModelForCausalLM.from_pretrained(str(path), attn_implementation="eager", dtype=torch.float32)
     return m.to(dtype).eval()
 
@@ -417,7 +424,7 @@ def forward_golden(name: str):
     res = {
         "model": name,
         "path": str(path),
-        "compute_dtype": "float64 (stored weights upcast exactly)",
+        "compute_dtype": "float64 (stored weights upcast exactly; true float64, see tools/golden/f64.py)",
         "vocab_size": vocab,
         "ids": ids,
         "logits": logits.tolist(),
@@ -484,7 +491,7 @@ def peft_config(model_name: str, method: str):
 
 
 def build_peft(model_name: str, method: str, seed: int):
-    base = AutoModelForCausalLM.from_pretrained(str(MODELS / model_name), attn_implementation="eager",
+    base = AutoModelForCausalLM.from_pretrained(str(MODELS / model_name), attn_implementation=f64.ATTN_F64,
                                                 dtype=torch.float32)
     torch.manual_seed(seed)
     pm = get_peft_model(base, peft_config(model_name, method))
@@ -543,7 +550,7 @@ def grad_case(model_name: str, method: str, batch, seed: int):
     if readme.exists():
         readme.unlink()
     saved = load_file(str(out / "adapter" / "adapter_model.safetensors"))
-    pm = pm.to(torch.float64)
+    pm = f64.make_f64(pm)
     pm.eval()
     params = trainable(pm)
     assert set(params) == set(saved), (sorted(params), sorted(saved))
@@ -603,7 +610,7 @@ def optimizer_runs(out: Path, model_name: str, seed: int, batch):
     }
     summary = {}
     for sub, (cls, settings, make) in runs.items():
-        pm = build_peft(model_name, "ia3", seed).to(torch.float64)
+        pm = f64.make_f64(build_peft(model_name, "ia3", seed))
         pm.eval()
         params = trainable(pm)
         keys = sorted(params)
@@ -672,6 +679,239 @@ def full_case(model_name: str, batch):
 
 
 # --------------------------------------------------------------------------------------------
+def describe(path: Path) -> str:
+    if path.suffix == ".safetensors":
+        with safetensors.safe_open(str(path), "pt") as h:
+            keys = list(h.keys())
+            dts = sorted({h.get_slice(k).get_dtype() for k in keys})
+            if len(keys) <= 2:
+                return ", ".join(f"`{k}` {h.get_slice(k).get_dtype()} {h.get_slice(k).get_shape()}" for k in keys)
+        return f"{len(keys)} tensors, {'/'.join(dts)}"
+    n = path.name
+    if path.parent == GOLDEN and n.startswith("tiny-"):
+        return "forward logits + greedy/batch generation golden"
+    return {
+        "tokenizer.json": "tokenizer goldens" if path.parent == GOLDEN else "tokenizer pipeline (HF tokenizers format)",
+        "versions.json": "Python package versions",
+        "batch.json": "input_ids / attention_mask / labels",
+        "expected.json": "loss, shapes, settings, summary",
+        "adapter_config.json": "PEFT adapter config",
+        "config.json": "HF model config",
+        "generation_config.json": "HF generation config",
+        "tokenizer_config.json": "tokenizer config + chat_template",
+        "special_tokens_map.json": "special tokens",
+        "model.safetensors.index.json": "shard index (weight_map)",
+    }.get(n, "")
+
+
+def model_row(name: str) -> str:
+    c = json.loads((MODELS / name / "config.json").read_text())
+    files = sorted(f.name for f in (MODELS / name).glob("*.safetensors"))
+    with safetensors.safe_open(str(MODELS / name / files[0]), "pt") as h:
+        dt = h.get_slice(list(h.keys())[0]).get_dtype()
+    if c["model_type"] == "gpt2":
+        shape = f"n_embd {c['n_embd']}, {c['n_layer']} layers, {c['n_head']} heads, n_positions {c['n_positions']}"
+        tied = "yes (default)"
+        extra = f"gelu_new, LayerNorm eps {c['layer_norm_epsilon']}, bos=eos={c['eos_token_id']}"
+    else:
+        hd = c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"]
+        shape = (f"hidden {c['hidden_size']}, {c['num_hidden_layers']} layers, {c['num_attention_heads']} heads / "
+                 f"{c['num_key_value_heads']} kv, head_dim {hd}, ffn {c['intermediate_size']}")
+        tied = "yes" if c.get("tie_word_embeddings") else "no"
+        extra = f"rms eps {c['rms_norm_eps']}, rope_theta {c['rope_theta']}"
+        if c.get("rope_scaling"):
+            extra += f", rope_scaling {json.dumps(c['rope_scaling'], sort_keys=True)}"
+        if c["model_type"] == "qwen2":
+            extra += ", q/k/v biases"
+        extra += f", bos {c['bos_token_id']} eos {c['eos_token_id']}"
+    shards = f"{len(files)} shards + index" if len(files) > 1 else "1 file"
+    return f"| `{name}` | {c['architectures'][0]} | {c['vocab_size']} | {shape} | {tied} | {dt}, {shards} | {extra} |"
+
+
+MANIFEST_HEAD = """# Golden fixtures: MANIFEST
+
+Generated by `tools/golden/make_golden.py` with PyTorch + Hugging Face transformers + PEFT (an
+independent reference: none of it was written on this project); cross-checked by
+`tools/golden/check_golden.py`. Do not edit by hand: re-run the script (see `tools/golden/README.md`);
+it is deterministic and rewrites identical files. CI never runs Python; it only reads these files.
+
+Versions: {versions}.
+
+Total size: **{total} bytes** in {nfiles} files under `test/fixtures/` (this MANIFEST excluded).
+
+## Conventions
+
+- **Reference precision.** Every golden is computed in **true float64** from the stored weights
+  (float32 checkpoints, and bf16/f16 ones upcast exactly). Stock transformers 4.57 keeps RMSNorm, the
+  eager-attention softmax and RoPE (inv_freq and cos/sin) in float32 even in a `.double()` model;
+  `tools/golden/f64.py` patches those three to stay in float64 (same math) and uses SDPA attention.
+  Measured: stock-HF float64 logits differ from the goldens by <= 1e-6 (GPT-2: 5e-10, it needs no
+  patch); stock-HF **float32** logits differ by <= 2e-6.
+- **Storage.** Tensors are safetensors, **float32** (values computed in float64, then rounded), except
+  the model checkpoints themselves (float32, or bf16 / f16 for the two dtype models). JSON floats
+  carry 10 significant digits. Adapter files are float32, as PEFT saves them.
+- **Token ids.** Llama-family prompts start with BOS (id 1); GPT-2 prompts have no BOS (its bos =
+  eos = 95). No prompt or generated sequence contains the EOS id, and no prompt contains id 0.
+- **Greedy decoding** is plain argmax over the full vocabulary with no EOS handling (none occurs),
+  `new_ids` are the generated ids only. It was checked against HF `generate` (KV-cache path),
+  against stock-HF float32, and against batched left-padded HF `generate`. `min_margin` is the
+  smallest top1-top2 logit gap over all steps (all >= {min_margin:.4f}), so float32 reproduction must
+  give exactly the same ids.
+- **Loss** (grad fixtures) = HF causal-LM convention: `labels` are unshifted and aligned with
+  `input_ids`; position t's logits predict `labels[t+1]`; cross-entropy is averaged over every label
+  != -100 after the shift (the mean over the whole batch, not per sequence). Labels are -100 on
+  prompt tokens and on padding; the first completion token is predicted by the last prompt position.
+- **Padding.** Batches are right-padded with id 0 and `attention_mask` 0 on padding; position ids
+  are 0..T-1 per row (HF training-forward default). Logits at padded positions are stored but are not
+  meaningful: compare only where `attention_mask == 1`.
+- **Adapter key names** are PEFT's saved names (adapter name stripped):
+  `base_model.model.model.layers.{{i}}.self_attn.k_proj.ia3_l`,
+  `base_model.model.model.layers.{{i}}.self_attn.q_proj.lora_A.weight`,
+  `base_model.model.transformer.h.{{i}}.attn.c_attn.ia3_l`, ... `grads.safetensors` and the optimizer
+  `params.safetensors` use exactly the same keys as `adapter/adapter_model.safetensors`.
+- **IA3 layout (PEFT).** Llama/Qwen2: `k_proj.ia3_l`, `v_proj.ia3_l` have shape `(out, 1)` = (kv_heads *
+  head_dim, 1) and multiply the projection *output* (Qwen2: bias included, `(Wx + b) * l`);
+  `down_proj.ia3_l` has shape `(1, intermediate)` and multiplies the *input* of `down_proj`.
+  GPT-2 (PEFT's defaults: target `["c_attn", "mlp.c_proj"]`, feedforward `["mlp.c_proj"]`,
+  `fan_in_fan_out: true`): `attn.c_attn.ia3_l` is `(3 * n_embd, 1)` = (96, 1) and scales the **whole
+  fused c_attn output, i.e. q, k and v** (and its bias), in the order q | k | v; `mlp.c_proj.ia3_l` is
+  `(1, 4 * n_embd)` = (1, 128) and scales the input of the MLP output projection. `attn.c_proj` is not
+  adapted. Adapter values are `1 + 0.2 * N(0,1)` (not the identity), so effects and gradients are
+  non-trivial. Merging: `W_k' = diag(l) W_k` (rows of the (out, in) HF Linear weight), `W_down' = W_down
+  diag(l)` (columns); GPT-2 Conv1D weights are stored (in, out), so columns for c_attn.
+- **LoRA layout (PEFT).** r = 4, alpha = 8 (scaling alpha / r = 2), dropout 0; `lora_A.weight` is
+  `(r, in)`, `lora_B.weight` is `(out, r)`; `y = W x + 2 * B (A x)`; lora_A is U(-1/sqrt(in), 1/sqrt(in)), lora_B is random (N(0, 0.1^2)), not
+  zero. Llama/Qwen2 target `q_proj`, `v_proj`; GPT-2 targets the fused `c_attn` (out = 96, so the delta
+  covers q, k and v) with `fan_in_fan_out: true`: the merged Conv1D weight is `W + (2 B A)^T`.
+- **Tokenizer (tiny-llama).** Byte-level BPE (GPT-2 regex pre-tokenizer, ByteLevel decoder), 320 ids:
+  `<unk>`=0, `<s>`=1 (BOS), `</s>`=2 (EOS), then the 256 byte symbols (ids 3..258), then 61 merges.
+  `merges` are stored in the newer list-of-pairs form (`[["Ġ", "t"], ...]`), not `"Ġ t"` strings.
+  BOS is added by the `tokenizer.json` post-processor (`TemplateProcessing`, like Llama 3);
+  `tokenizer_config.json` says `tokenizer_class: PreTrainedTokenizerFast`, `add_bos_token: true`,
+  `clean_up_tokenization_spaces: false`, and holds the `chat_template` (no separate .jinja file).
+  Special-token text inside input text (`"<s>"`, `"</s>"`, `"<unk>"`) is matched as the special token.
+- **Config dtype key.** transformers 4.57 writes `"dtype"` (not the older `"torch_dtype"`) in config.json.
+
+## Models (`models/<name>/`: `config.json`, `generation_config.json`, weights from `save_pretrained(safe_serialization=True)`)
+
+Random weights, seeded: matrices N(0, 0.15^2), norm weights 1 + 0.1 N(0,1), all biases 0.1 N(0,1).
+Tied models store no `lm_head.weight` (the loader must reuse the embedding).
+
+| name | class | vocab | shape | tied | stored dtype | notes |
+| --- | --- | --- | --- | --- | --- | --- |
+{model_rows}
+
+`tiny-llama3` uses `original_max_position_embeddings` 32 (not 16) so that its 8 RoPE frequencies
+hit all three llama3 regimes: 1 unchanged, 1 smoothed, 6 divided by the factor (with 16, none stays
+unchanged). `tiny-llama` also has the tokenizer files (`tokenizer.json`, `tokenizer_config.json`,
+`special_tokens_map.json`).
+
+## Forward / generation goldens: `golden/<model>.json`
+
+```
+{{ "model": name, "path": "test/fixtures/models/<name>", "compute_dtype": ..., "vocab_size": V,
+  "ids": [16 ids],                      // one unpadded sequence, batch 1
+  "logits": [[V floats] x 16],          // logits at every position of "ids"
+  "greedy": {{ "prompt_ids": [8 ids], "new_ids": [16 ids], "min_margin": f, "margins": [16 floats] }},
+  "batch": [ {{ "prompt_ids": [5 ids], "new_ids": [8 ids], "min_margin": f, "margins": [...] }},
+             {{ ... 11 ids ... }}, {{ ... 3 ids ... }} ],   // each computed alone
+  "rope": {{ "head_dim", "inv_freq_unscaled", "inv_freq", "attention_scaling" }}   // tiny-llama3 only
+}}
+```
+
+`golden/tokenizer.json`: `{{ "tokenizer", "class", "vocab_size", "special": {{unk|bos|eos: [text, id]}},
+"cases": [{{ "text", "ids" (add_special_tokens=True), "ids_no_special", "tokens_no_special",
+"decoded" (decode(ids), specials kept), "decoded_skip_special" }}], "chat": {{ "messages",
+"add_generation_prompt": true, "rendered", "rendered_ids_no_special" }} }}`; produced by
+`AutoTokenizer.from_pretrained("test/fixtures/models/tiny-llama")` and checked against the raw
+`tokenizers` library. Cases cover ASCII, accents, CJK, emoji (4-byte UTF-8), leading/trailing/multiple
+spaces, tabs/newlines/CRLF, a lone space, the empty string, and special-token text inside a string.
+
+`golden/versions.json`: the Python package versions.
+
+## Gradient / adapter goldens: `golden/grad/<model>-<method>/`
+
+For `tiny-llama`, `tiny-qwen2`, `tiny-gpt2` x `ia3`, `lora`:
+
+- `batch.json`: `{{ "input_ids": [3][12], "attention_mask": [3][12], "labels": [3][12], "prompt_lengths":
+  [4, 6, 3], "completion_lengths": [5, 6, 4], "pad_id": 0 }}` (same batch for all methods of a model).
+- `adapter/`: `adapter_config.json` + `adapter_model.safetensors` from PEFT `save_pretrained`
+  (PEFT's README.md removed; list fields sorted; `base_model_name_or_path` is repo-relative).
+- `grads.safetensors`: d loss / d adapter parameter, same keys and shapes as the adapter file.
+- `logits.safetensors`: `logits` [3, 12, V] of the adapted model on the batch.
+- `expected.json`: `loss`, `hf_model_loss_float32_upcast` (what `model(labels=...)` returns: HF
+  upcasts logits with `.float()`, i.e. to float32, inside its loss), `num_loss_tokens`, `params` and
+  `grads` (key -> shape), `grad_l2` (key -> L2 norm), `logits_shape`, `peft_config`.
+
+`tiny-llama-ia3` also has:
+
+- `merged/`: `merge_and_unload()` of the float32 PEFT model, saved with `save_pretrained`
+  (`config.json`, `generation_config.json`, `model.safetensors`, float32, same keys as the base).
+  Its logits equal the adapter model's to {merged_diff:.1e} (float32 rounding of the merged weights);
+  `expected.json` records this as `merged_max_abs_logit_diff_vs_adapter`.
+- `opt-sgd/`, `opt-adamw/`, `opt-adafactor/`: 3 optimizer steps from `adapter/` on the full batch,
+  computed in float64. `expected.json`: `optimizer`, `settings` (every hyperparameter, defaults
+  included), `losses` (the loss *before* each step, so `losses[0]` = the adapter's loss), `loss_after`
+  (after step 3), `param_order`, `notes` (the exact update rule). `params.safetensors`: parameters
+  after step 3 (float32). SGD lr 0.1; torch AdamW lr 1e-2, betas (0.9, 0.999), eps 1e-8, weight decay
+  0.01 (decoupled: `p *= 1 - lr*wd` first); transformers Adafactor lr 3e-3, `scale_parameter=False`,
+  `relative_step=False`, `warmup_init=False` (so eps (1e-30, 1e-3), clip_threshold 1, decay_rate -0.8,
+  beta1 None, weight_decay 0). Adafactor sees ia3_l as 2-D tensors and takes its *factored* branch; for
+  `(N, 1)` / `(1, N)` shapes the factored estimate equals the unfactored one exactly
+  (`check_golden.py` reproduces all three with hand-written unfactored updates). Smallest |gradient|
+  at step 1 is {min_grad:.1e} (largest {max_grad:.2f}), so sign-like first steps (Adam, Adafactor) are unambiguous in float32.
+
+`grad/tiny-llama-full/`: `batch.json` (same as tiny-llama's), `grads.safetensors` = d loss / d every
+base weight of tiny-llama, keys = HF weight names (`model.embed_tokens.weight`, `lm_head.weight`, ...),
+float32; `expected.json` with `loss`, shapes and L2 norms.
+
+## Suggested tolerances for a float32 implementation
+
+- logits: max abs diff <= 1e-4 (stock PyTorch float32 is within 2e-6 of these goldens; logits are O(1)).
+- greedy / batch `new_ids`: exact.
+- loss: abs diff <= 1e-5.
+- gradients: per tensor, max abs diff <= 1e-4 * max|g| + 1e-7 (float32 autograd: ~1e-6 relative).
+- optimizer params after 3 steps: abs diff <= 1e-5 (updates are ~lr per step).
+- merged weights vs `merged/model.safetensors`: rel 1e-6.
+- tokenizer: exact ids and strings.
+
+## Quirks seen in the reference
+
+- Stock transformers 4.57 with `attn_implementation="eager"` on a **float64** model and
+  **left padding** produces NaN rows (the float64 mask minimum becomes -inf in its float32 softmax,
+  fully-masked pad rows turn into NaN and leak through `0 * NaN`), so batched generation diverges; the
+  float32 model and SDPA are fine. Not an issue for the goldens (SDPA), but do not use eager+float64
+  with left padding as a reference.
+- `model(labels=...)` loss is float32 even for a float64 model (see `hf_model_loss_float32_upcast`).
+- PEFT writes `target_modules` from a Python set, so its order varies between runs; the files here
+  are sorted.
+
+## Files
+
+| file | bytes | content |
+| --- | --- | --- |
+{file_rows}
+"""
+
+
+def write_manifest(versions, fwd):
+    files = sorted(f for f in FIX.rglob("*") if f.is_file() and f.name != "MANIFEST.md")
+    total = sum(f.stat().st_size for f in files)
+    rows = "\n".join(f"| `{f.relative_to(FIX)}` | {f.stat().st_size} | {describe(f)} |" for f in files)
+    exp = json.loads((GRAD / "tiny-llama-ia3" / "expected.json").read_text())
+    mm = min(min([v["greedy_min_margin"]] + v["batch_min_margins"]) for v in fwd.values())
+    g = load_file(str(GRAD / "tiny-llama-ia3" / "grads.safetensors"))
+    text = MANIFEST_HEAD.format(
+        min_grad=min(float(v.abs().min()) for v in g.values()), max_grad=max(float(v.abs().max()) for v in g.values()),
+        versions=", ".join(f"{k} {v}" for k, v in versions.items()),
+        total=total, nfiles=len(files), min_margin=mm,
+        model_rows="\n".join(model_row(n) for n in MODEL_SPECS),
+        merged_diff=exp["merged_max_abs_logit_diff_vs_adapter"],
+        file_rows=rows,
+    )
+    (GOLDEN / "MANIFEST.md").write_text(text)
+
+
 def main():
     FIX.mkdir(parents=True, exist_ok=True)
     for name in MODEL_SPECS:
@@ -716,6 +956,7 @@ def main():
         "numpy": np.__version__,
     }
     write_json(GOLDEN / "versions.json", versions)
+    write_manifest(versions, fwd)
     print(json.dumps(versions))
 
 
