@@ -74,17 +74,17 @@ export function crossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100)
 
 /**
  * Causal additive mask for T new positions after P cached ones: (T, P+T), 0 where key j ≤ P + i,
- * `negative` elsewhere.
+ * `negative` elsewhere. `like` only names the graph.
  */
-export function causalMask(like: Tensor, T: Dim, P: Dim = 0, negative = -1e9): Tensor {
+export function causalMask(like: Tensor, T: Dim, P: Dim = 0, negative = -1e9, dtype: "float32" | "float16" = "float32"): Tensor {
   const noPast = typeof P === "number" && P === 0;
   const q = op.unsqueeze(op.range(like, T, "int64"), [1]); // (T, 1): query i sits at absolute position P + i
   const qAbs = noPast ? q : op.add(q, op.dimValue(like, P));
   const k = op.unsqueeze(op.range(like, noPast ? T : `${P}+${T}`, "int64"), [0]); // (1, P+T)
-  return additiveMask(op.not(op.greater(k, qAbs)), like.dtype === "float16" ? "float32" : like.dtype, negative);
+  return additiveMask(op.not(op.greater(k, qAbs)), dtype, negative);
 }
 
 /** 0 where `allowed`, `negative` where not. */
-export function additiveMask(allowed: Tensor, dtype: "float32" | "float16" | "int64" | "int32" | "bool", negative = -1e9): Tensor {
-  return op.where(allowed, op.cast(op.zerosLike(allowed), dtype), negative);
+export function additiveMask(allowed: Tensor, dtype: "float32" | "float16", negative = -1e9): Tensor {
+  return op.where(allowed, op.zeros(allowed, [...allowed.shape], dtype), negative);
 }

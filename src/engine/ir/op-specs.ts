@@ -194,6 +194,8 @@ export const OP_SPECS: { [O in OpName]: OpSpec<O> } = {
     infer: ([c, a, b]) => {
       if (c!.dtype !== "bool") fail(`condition must be bool, got ${c!.dtype}`);
       const d = sameDtype([a!, b!]);
+      // onnxruntime has no bool Where kernel; and/or express the same
+      if (d === "bool") fail(`bool values are not supported; use and/or`);
       return [{ dtype: d, shape: broadcastShapes(c!.shape, broadcastShapes(a!.shape, b!.shape)) }];
     },
   },

@@ -60,7 +60,7 @@ export function cacheMask(pastLen: Tensor, T: string, P: string): Tensor {
   const inPast = op.less(j, p);
   const validPast = op.less(j, op.reshape(pastLen, ["B", 1, 1])); // (B, 1, S)
   const causal = op.not(op.greater(op.sub(j, p), i)); // (1, T, S)
-  const allowed = op.where(inPast, validPast, causal); // (B, T, S)
+  const allowed = op.or(op.and(inPast, validPast), op.and(op.not(inPast), causal)); // (B, T, S)
   return op.unsqueeze(nn.additiveMask(allowed, "float32"), [1, 2]);
 }
 

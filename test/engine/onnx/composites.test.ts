@@ -92,18 +92,18 @@ const CASES: { [K in keyof typeof nn]: Case[] } = {
         g.output("nopast", nn.causalMask(x, "T"));
         g.output("past", nn.causalMask(x, "T", "P"));
         g.output("static", nn.causalMask(x, 3, 2, -5));
-        g.output("half", nn.causalMask(g.input("h", "float16", ["T"]), "T", "P"));
+        g.output("half", nn.causalMask(g.input("h", "float16", ["T"]), "T", "P", -1e4, "float16"));
       },
       bindings: withP,
     },
   ],
   additiveMask: [
     {
-      name: "additiveMask in float32 and int64",
+      name: "additiveMask in float32 and float16",
       build: (g) => {
         const ok = g.input("ok", "bool", ["B", "T"]);
         g.output("f", nn.additiveMask(ok, "float32"));
-        g.output("i", nn.additiveMask(ok, "int64", -7));
+        g.output("h", nn.additiveMask(ok, "float16", -7));
       },
     },
   ],
