@@ -1,0 +1,18 @@
+// The `sprig` command line: one sub-command per file under src/cli/commands, wired with commander.
+
+import { Command } from "commander";
+import { registerForward, registerGenerate } from "./commands/generate.ts";
+import { CliError } from "./errors.ts";
+
+const program = new Command();
+program.name("sprig").description("Sprig: fine-tune and serve many custom models on one base model.").showHelpAfterError();
+registerGenerate(program);
+registerForward(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  const msg = e instanceof CliError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  process.stderr.write(`sprig: ${msg}\n`);
+  process.exitCode = e instanceof CliError ? e.exitCode : 1;
+}
