@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Graph, type Tensor, dimSymbols, grad, isBareSymbol, isFloat, op } from "../../../src/engine/index.ts";
+import { Graph, type HostTensor, type Tensor, dimSymbols, grad, isBareSymbol, isFloat, op } from "../../../src/engine/index.ts";
 import { type NDArray, evaluate, hostToFloat64 } from "../../../src/engine/reference/index.ts";
 import { compile } from "../../../src/engine/runtime/compile.ts";
 import { type Gen, feedsFor, rngOf } from "../onnx/check.ts";
@@ -77,9 +77,9 @@ function defaultBindings(y: Tensor): Array<Record<string, number>> {
 }
 
 /** central differences of the loss in float64 at a few sampled elements of one input */
-function finiteDiff(g: Graph, loss: Tensor, feeds: Record<string, { shape: number[] }>, input: string, analytic: NDArray, tag: string): void {
+function finiteDiff(g: Graph, loss: Tensor, feeds: Record<string, HostTensor>, input: string, analytic: NDArray, tag: string): void {
   const base: Record<string, NDArray> = {};
-  for (const [k, v] of Object.entries(feeds)) base[k] = { dtype: (v as NDArray).dtype, shape: v.shape, data: hostToFloat64(v as never) };
+  for (const [k, v] of Object.entries(feeds)) base[k] = { dtype: v.dtype, shape: v.shape, data: hostToFloat64(v) };
   const x = base[input]!;
   const n = x.data.length;
   const picks = n <= FD_SAMPLES ? [...Array(n).keys()] : [...Array(FD_SAMPLES).keys()].map((i) => Math.floor(((i + 0.5) * n) / FD_SAMPLES));
