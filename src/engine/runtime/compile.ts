@@ -107,6 +107,8 @@ export async function compile(graph: Graph, opts: CompileOptions = {}): Promise<
     graphOptimizationLevel: opts.graphOptimizationLevel ?? "all",
     profilePrefix: opts.profilePrefix,
     optimizedModelPath: opts.optimizedModelPath,
+    allowSpinning: opts.allowSpinning ?? true,
+    denormalsAsZero: opts.denormalsAsZero ?? false,
   };
   const key = `${lowered.signature}|${JSON.stringify(sessionOpts)}`;
   let entry = sessions.get(key);

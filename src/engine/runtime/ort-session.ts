@@ -19,6 +19,13 @@ export interface SessionOptions {
   profilePrefix?: string;
   /** let ORT write the optimized model here (for inspection) */
   optimizedModelPath?: string;
+  /**
+   * Whether idle intra-op threads spin (default true: lowest latency for one busy session). With
+   * several sessions taking turns, spinning threads of one steal the cores the next one needs.
+   */
+  allowSpinning?: boolean;
+  /** flush denormals to zero (ORT's session.set_denormal_as_zero) */
+  denormalsAsZero?: boolean;
 }
 
 export class OrtSession {
@@ -36,6 +43,12 @@ export class OrtSession {
       graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
       ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
       ...(o.optimizedModelPath ? { optimizedModelFilePath: o.optimizedModelPath } : {}),
+      extra: {
+        session: {
+          ...(o.allowSpinning === false ? { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } : {}),
+          ...(o.denormalsAsZero ? { set_denormal_as_zero: "1" } : {}),
+        },
+      },
     };
     const s = typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     return new OrtSession(s);
