@@ -5,3 +5,4 @@ export { type SprigTokenizer, loadTokenizer } from "./io/tokenizer.ts";
 export { buildCausalLM, type CausalLM, type CausalLMOptions } from "./graph/causal-lm.ts";
 export { type ModelHooks, type ProjectionCall } from "./graph/hooks.ts";
 export { type WeightSource, weightSource } from "./graph/weight-source.ts";
+export { type LinearModule, linearModules } from "./graph/modules.ts";

@@ -122,7 +122,7 @@ function llamaBlock(
 ): BlockOut {
   const p = `model.layers.${l}`;
   const proj = (module: string, x: Tensor, bias: boolean) =>
-    project(hooks, { layer: l, module, x, base: hfLinear(w, `${p}.${module}`, bias) });
+    project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: hfLinear(w, `${p}.${module}`, bias) });
   const x = nn.rmsNorm(h, w.get(`${p}.input_layernorm.weight`), cfg.normEps); // (B, T, C)
   const heads = (t: Tensor, n: number) => op.reshape(t, ["B", "T", n, cfg.headDim]);
   const q = applyRope(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope.cos, rope.sin);
@@ -147,7 +147,7 @@ function gpt2Block(
   causal: Tensor | null,
 ): BlockOut {
   const p = `transformer.h.${l}`;
-  const proj = (module: string, x: Tensor) => project(hooks, { layer: l, module, x, base: conv1d(w, `${p}.${module}`) });
+  const proj = (module: string, x: Tensor) => project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: conv1d(w, `${p}.${module}`) });
   const C = cfg.hiddenSize;
   const x = nn.layerNorm(h, w.get(`${p}.ln_1.weight`), w.get(`${p}.ln_1.bias`), cfg.normEps);
   const qkv = proj("attn.c_attn", x); // (B, T, 3C)

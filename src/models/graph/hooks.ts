@@ -6,7 +6,10 @@ import type { Tensor } from "../../engine/index.ts";
 
 export interface ProjectionCall {
   layer: number;
+  /** module name within the layer, e.g. "self_attn.k_proj" */
   module: string;
+  /** full Hugging Face module path, e.g. "model.layers.0.self_attn.k_proj" (PEFT keys build on it) */
+  path: string;
   /** input of the projection. x: (B, T, in) */
   x: Tensor;
   /** the base projection (weight and bias as loaded). returns (B, T, out) */

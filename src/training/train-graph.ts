@@ -1,0 +1,102 @@
+// The training graph of a causal LM for one fine-tuning method: token-level LM loss on the labelled
+// positions (HF convention: position t predicts labels[t+1]), gradients of every trainable tensor,
+// and the counts that validation metrics need.
+
+import { Graph, type Tensor, grad, nn, op } from "../engine/index.ts";
+import type { Adapter } from "../adapters/adapter.ts";
+import { ia3Hooks } from "../adapters/ia3.ts";
+import { loraHooks } from "../adapters/lora.ts";
+import { type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
+
+export type Method = "tfew" | "lora" | "vanilla";
+
+export interface TrainGraphOptions {
+  method: Method;
+  /** T-Few / LoRA: the adapter whose tensors are trained (values are fed, only the layout is used here) */
+  adapter?: Adapter;
+  /** vanilla: which base weights train (default all) */
+  trainableWeight?: (name: string) => boolean;
+  /** LoRA dropout: add a `dropout_mask.<path>` input (B, T, in) per adapted module */
+  loraDropout?: boolean;
+  /** add gradient outputs (false: an evaluation graph) */
+  withGrads: boolean;
+}
+
+export interface TrainGraph {
+  graph: Graph;
+  /** names of the trainable inputs (PEFT keys for adapters, HF keys for vanilla), in output order */
+  trainable: string[];
+  /** shapes of the trainable inputs */
+  shapes: Map<string, number[]>;
+  /** LoRA dropout mask inputs: name → input features */
+  dropoutMasks: Map<string, number>;
+}
+
+/**
+ * Inputs: input_ids, position_ids, labels (B, T) int64 (-100 = not scored) + the trainable tensors.
+ * Outputs: loss (mean over scored tokens), loss_sum, tokens, correct (scored tokens whose label is the
+ * argmax), and grad.<name> per trainable tensor.
+ */
+export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): TrainGraph {
+  const g = new Graph();
+  const cfg = model.config;
+  const shapes = new Map<string, number[]>();
+  const inputs = new Map<string, Tensor>();
+  const param = (key: string, shape: number[]) => {
+    let t = inputs.get(key);
+    if (!t) {
+      t = g.input(key, "float32", shape);
+      inputs.set(key, t);
+      shapes.set(key, shape);
+    }
+    return t;
+  };
+  const dropoutMasks = new Map<string, number>();
+  let hooks: ModelHooks | undefined;
+  if (o.method === "tfew") {
+    const a = o.adapter;
+    if (!a || a.config.peft_type !== "IA3") throw new Error("T-Few needs an IA3 adapter");
+    hooks = ia3Hooks(cfg, a.config, (key, n) => op.reshape(param(key, a.tensors.get(key)!.shape), [n]));
+  } else if (o.method === "lora") {
+    const a = o.adapter;
+    if (!a || a.config.peft_type !== "LORA") throw new Error("LoRA needs a LORA adapter");
+    const dropout = o.loraDropout
+      ? (path: string, x: Tensor) => {
+          const name = `dropout_mask.${path}`;
+          const n = x.shape[2] as number;
+          dropoutMasks.set(name, n);
+          return op.mul(x, param(name, ["B", "T", n] as never));
+        }
+      : undefined;
+    hooks = loraHooks(cfg, a.config, (key, shape) => param(key, shape), dropout);
+  }
+  const w = weightSource(g, model.weights, o.method === "vanilla" ? (o.trainableWeight ?? (() => true)) : () => false);
+  const lm = buildCausalLM(g, cfg, w, { cache: false, logits: "none", hooks });
+  const labels = g.input("labels", "int64", ["B", "T"]);
+
+  // position t predicts labels[t + 1]: drop the last position before the LM head
+  const h = op.slice(lm.hidden, 1, 0, -1); // (B, T-1, C)
+  const headW = cfg.tieWordEmbeddings ? w.get(cfg.family === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight") : w.get("lm_head.weight");
+  const logits = op.reshape(op.matmul(h, op.transpose(headW, [1, 0])), ["B*T-B", cfg.vocabSize]); // (N, V)
+  const target = op.reshape(op.slice(labels, 1, 1), ["B*T-B"]); // (N)
+  const { losses, count } = nn.crossEntropyTokens(logits, target);
+  const lossSum = op.sum(losses);
+  const loss = op.div(lossSum, op.maximum(count, 1));
+  // a scored token is correct when its label's logit is the row maximum
+  const safe = op.where(op.equal(target, -100), 0, target);
+  const picked = op.squeeze(op.gatherElements(logits, op.unsqueeze(safe, [1]), 1), [1]);
+  const hit = op.cast(op.not(op.less(picked, op.max(logits, -1))), "float32");
+  const scored = op.cast(op.not(op.equal(target, -100)), "float32");
+  g.output("loss", loss);
+  g.output("loss_sum", lossSum);
+  g.output("tokens", count);
+  g.output("correct", op.sum(op.mul(hit, scored)));
+
+  const trainable = o.method === "vanilla" ? [...w.trainable] : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
+  if (o.method === "vanilla") for (const k of trainable) shapes.set(k, model.weights.get(k)!.shape);
+  if (o.withGrads) {
+    const wrt = trainable.map((k) => (o.method === "vanilla" ? w.get(k) : inputs.get(k)!));
+    grad(loss, wrt).forEach((t, i) => g.output(`grad.${trainable[i]}`, t));
+  }
+  return { graph: g, trainable, shapes, dropoutMasks };
+}
