@@ -1,7 +1,8 @@
 // Models whose weights exceed protobuf's 2 GB message limit: large initializers go to one data file
 // next to the model (ONNX external data), and ONNX Runtime loads the model from its path.
 
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AnyTypedArray } from "../ir/dtype.ts";
@@ -12,9 +13,14 @@ const INLINE_BYTES = 1024;
 const ALIGN = 4096;
 const DATA_FILE = "weights.bin";
 
+/** Written models by signature. Signatures use in-process array identity, so files are never reused across processes. */
+const written = new Map<string, { model: Uint8Array; modelPath: string }>();
+const dirs: string[] = [];
+let cleanupRegistered = false;
+
 /**
- * Writes `<cacheDir>/<signature>/model.onnx` and its data file (once: an existing model file means
- * a complete earlier write, since it is renamed into place last). Returns the path and model bytes.
+ * Writes `<cacheDir>/<signature>-<pid>-<uuid>/model.onnx` and its data file, once per signature in
+ * this process; the directories are removed when the process exits. Returns the path and model bytes.
  */
 export function writeExternalModel(
   proto: ModelProto,
@@ -22,7 +28,10 @@ export function writeExternalModel(
   signature: string,
   cacheDir = join(tmpdir(), "sprig-onnx"),
 ): { model: Uint8Array; modelPath: string } {
-  const dir = join(cacheDir, signature);
+  const key = `${cacheDir}|${signature}`;
+  const done = written.get(key);
+  if (done && existsSync(done.modelPath)) return done;
+  const dir = join(cacheDir, `${signature}-${process.pid}-${randomUUID().slice(0, 8)}`);
   const modelPath = join(dir, "model.onnx");
   let offset = 0;
   const plan: Array<{ bytes: Uint8Array; offset: number }> = [];
@@ -40,8 +49,12 @@ export function writeExternalModel(
     return { ...t, rawData: null, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: ext };
   });
   const model = onnx.ModelProto.encode({ ...proto, graph: { ...proto.graph, initializer: inits } }).finish();
-  if (existsSync(modelPath)) return { model, modelPath };
   mkdirSync(dir, { recursive: true });
+  dirs.push(dir);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.on("exit", () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  }
   const fd = openSync(join(dir, DATA_FILE), "w");
   try {
     for (const p of plan) {
@@ -53,8 +66,8 @@ export function writeExternalModel(
   } finally {
     closeSync(fd);
   }
-  const tmp = `${modelPath}.${process.pid}.tmp`;
-  writeFileSync(tmp, model);
-  renameSync(tmp, modelPath);
-  return { model, modelPath };
+  writeFileSync(modelPath, model);
+  const out = { model, modelPath };
+  written.set(key, out);
+  return out;
 }

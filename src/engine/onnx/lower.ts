@@ -18,7 +18,7 @@ export interface LowerOptions {
   opset?: number;
   /** total initializer bytes above which weights go to an external data file (protobuf's 2 GB limit) */
   externalDataThreshold?: number;
-  /** where external-data models are written (default: $TMPDIR/sprig-onnx) */
+  /** where external-data models are written (default: $TMPDIR/sprig-onnx; removed at process exit) */
   cacheDir?: string;
 }
 
@@ -50,6 +50,9 @@ const EXTERNAL_THRESHOLD = 1.75 * 2 ** 30;
 const IDENTITY_BYTES = 64 * 1024;
 
 export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredModel {
+  const opset = opts.opset ?? DEFAULT_OPSET;
+  // the rules use opset-18 forms (Reduce* axes as inputs, Scatter* reductions, Reshape allowzero)
+  if (opset < 18) throw new Error(`lowerGraph: opset ${opset} is not supported (18 or later)`);
   const outNames = opts.outputs ?? [...graph.outputs.keys()];
   if (outNames.length === 0) throw new Error("lowerGraph: no outputs requested");
   const outTensors = outNames.map((n) => {
@@ -101,7 +104,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredModel 
   const proto: ModelProto = {
     irVersion: IR_VERSION,
     producerName: "sprig",
-    opsetImport: [{ domain: "", version: opts.opset ?? DEFAULT_OPSET }],
+    opsetImport: [{ domain: "", version: opset }],
     graph: {
       name: "sprig",
       node: b.nodes,

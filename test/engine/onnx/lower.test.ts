@@ -97,6 +97,7 @@ describe("lowerGraph", () => {
     g.output("r", op.range(x, "N"));
     assert.throws(() => lowerGraph(g), /symbol 'N' is not a bare dim of any graph input/);
     assert.throws(() => lowerGraph(g, { outputs: ["nope"] }), /unknown output 'nope'/);
+    assert.throws(() => lowerGraph(g, { opset: 17 }), /opset 17 is not supported/);
     const h = new Graph();
     h.output("x", op.neg(h.input("x", "float32", [2])));
     assert.throws(() => lowerGraph(h), /output 'x' has the name of a graph input/);
