@@ -9,3 +9,6 @@ export * from "./ir/host-tensor.ts";
 export { Rng } from "./rng.ts";
 export { grad, type GradOptions } from "./autodiff/grad.ts";
 export { GRAD_RULES, NoGradientError } from "./autodiff/rules.ts";
+export { compile, Compiled, type CompileOptions, type RunOptions } from "./runtime/compile.ts";
+export { FeedError } from "./runtime/feeds.ts";
+export { lowerGraph, type LoweredModel } from "./onnx/lower.ts";
