@@ -6,6 +6,7 @@ import { Graph, type Tensor, grad, nn, op } from "../engine/index.ts";
 import type { Adapter } from "../adapters/adapter.ts";
 import { ia3Hooks } from "../adapters/ia3.ts";
 import { loraHooks } from "../adapters/lora.ts";
+import { choiceLosses } from "./tfew-losses.ts";
 import { type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
 
 export type Method = "tfew" | "lora" | "vanilla";
@@ -20,6 +21,8 @@ export interface TrainGraphOptions {
   loraDropout?: boolean;
   /** add gradient outputs (false: an evaluation graph) */
   withGrads: boolean;
+  /** T-Few's losses over answer choices (see tfew-losses.ts): adds the choice_* and row_correct inputs */
+  choices?: boolean;
 }
 
 export interface TrainGraph {
@@ -35,7 +38,9 @@ export interface TrainGraph {
 /**
  * Inputs: input_ids, position_ids, labels (B, T) int64 (-100 = not scored) + the trainable tensors.
  * Outputs: loss (mean over scored tokens), loss_sum, tokens, correct (scored tokens whose label is the
- * argmax), and grad.<name> per trainable tensor.
+ * argmax), and grad.<name> per trainable tensor. With `choices`: loss = L_LM + L_UL + L_LN, the parts as
+ * loss_lm/loss_ul/loss_ln, choice_correct/choice_examples, and loss_sum/tokens/correct over the correct
+ * choices' tokens.
  */
 export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): TrainGraph {
   const g = new Graph();
@@ -77,7 +82,21 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
   // position t predicts labels[t + 1]: drop the last position before the LM head
   const h = op.slice(lm.hidden, 1, 0, -1); // (B, T-1, C)
   const headW = cfg.tieWordEmbeddings ? w.get(cfg.family === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight") : w.get("lm_head.weight");
-  const logits = op.reshape(op.matmul(h, op.transpose(headW, [1, 0])), ["B*T-B", cfg.vocabSize]); // (N, V)
+  const logits3 = op.matmul(h, op.transpose(headW, [1, 0])); // (B, T-1, V)
+  const loss = o.choices ? choiceOutputs(g, logits3, labels) : lmOutputs(g, logits3, labels);
+
+  const trainable = o.method === "vanilla" ? [...w.trainable] : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
+  if (o.method === "vanilla") for (const k of trainable) shapes.set(k, model.weights.get(k)!.shape);
+  if (o.withGrads) {
+    const wrt = trainable.map((k) => (o.method === "vanilla" ? w.get(k) : inputs.get(k)!));
+    grad(loss, wrt).forEach((t, i) => g.output(`grad.${trainable[i]}`, t));
+  }
+  return { graph: g, trainable, shapes, dropoutMasks };
+}
+
+/** Token-level LM loss and counts. logits: (B, T-1, V), labels: (B, T) unshifted */
+function lmOutputs(g: Graph, logits3: Tensor, labels: Tensor): Tensor {
+  const logits = op.reshape(logits3, ["B*T-B", logits3.shape[2]!]); // (N, V)
   const target = op.reshape(op.slice(labels, 1, 1), ["B*T-B"]); // (N)
   const { losses, count } = nn.crossEntropyTokens(logits, target);
   const lossSum = op.sum(losses);
@@ -91,12 +110,25 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
   g.output("loss_sum", lossSum);
   g.output("tokens", count);
   g.output("correct", op.sum(op.mul(hit, scored)));
+  return loss;
+}
 
-  const trainable = o.method === "vanilla" ? [...w.trainable] : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
-  if (o.method === "vanilla") for (const k of trainable) shapes.set(k, model.weights.get(k)!.shape);
-  if (o.withGrads) {
-    const wrt = trainable.map((k) => (o.method === "vanilla" ? w.get(k) : inputs.get(k)!));
-    grad(loss, wrt).forEach((t, i) => g.output(`grad.${trainable[i]}`, t));
-  }
-  return { graph: g, trainable, shapes, dropoutMasks };
+/** T-Few's choice losses; token counts over the correct choices. logits: (B, T-1, V), labels: (B, T) */
+function choiceOutputs(g: Graph, logits3: Tensor, labels: Tensor): Tensor {
+  const target = op.slice(labels, 1, 1); // (B, T-1)
+  const c = choiceLosses(logits3, target);
+  const safe = op.where(op.equal(target, -100), 0, target);
+  const picked = op.squeeze(op.gatherElements(logits3, op.unsqueeze(safe, [2]), 2), [2]); // (B, T-1)
+  const hit = op.cast(op.not(op.less(picked, op.max(logits3, -1))), "float32");
+  const tokens = op.sum(c.correctTokens);
+  g.output("loss", c.loss);
+  g.output("loss_sum", op.mul(c.lm, tokens));
+  g.output("tokens", tokens);
+  g.output("correct", op.sum(op.mul(hit, c.correctTokens)));
+  g.output("loss_lm", c.lm);
+  g.output("loss_ul", c.ul);
+  g.output("loss_ln", c.ln);
+  g.output("choice_correct", c.choiceCorrect);
+  g.output("choice_examples", c.choiceExamples);
+  return c.loss;
 }

@@ -5,25 +5,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
-import type { HostTensor } from "../../src/engine/index.ts";
 import { compile } from "../../src/engine/runtime/compile.ts";
 import { loadTensors } from "../../src/models/io/safetensors.ts";
 import { loadModel } from "../../src/models/index.ts";
 import { buildTrainGraph } from "../../src/training/train-graph.ts";
+import { batchFeeds } from "./helpers.ts";
 
 const G = "test/fixtures/golden/grad";
-
-export function batchFeeds(dir: string): Record<string, HostTensor> {
-  const b = JSON.parse(readFileSync(`${dir}/batch.json`, "utf8")) as { input_ids: number[][]; labels: number[][] };
-  const B = b.input_ids.length;
-  const T = b.input_ids[0]!.length;
-  const flat = (m: number[][]) => BigInt64Array.from(m.flat(), (v) => BigInt(v));
-  return {
-    input_ids: { dtype: "int64", shape: [B, T], data: flat(b.input_ids) },
-    labels: { dtype: "int64", shape: [B, T], data: flat(b.labels) },
-    position_ids: { dtype: "int64", shape: [B, T], data: flat(b.input_ids.map((r) => r.map((_, t) => t))) },
-  };
-}
 
 async function check(model: string, method: "tfew" | "lora" | "vanilla", dir: string): Promise<void> {
   const m = await loadModel(`test/fixtures/models/${model}`);
