@@ -58,8 +58,13 @@ function direct(logits: Float64Array): { lm: number; ul: number; ln: number } {
       const lp = logp(b, s, t);
       sum += lp;
       n++;
-      if (correct.has(b)) (lmSum -= lp), lmN++;
-      else (ulSum -= Math.log(1 - Math.exp(lp) + UNLIKELIHOOD_EPS)), ulN++;
+      if (correct.has(b)) {
+        lmSum -= lp;
+        lmN++;
+      } else {
+        ulSum -= Math.log(1 - Math.exp(lp) + UNLIKELIHOOD_EPS);
+        ulN++;
+      }
     });
     mean.push(sum / n);
   });
