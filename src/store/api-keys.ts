@@ -1,0 +1,68 @@
+// API keys: a random 32-byte secret shown once; only its SHA-256 is stored (the secret has 256 bits of
+// entropy, so a slow hash adds nothing), and lookups compare hashes in constant time.
+
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Db } from "./db.ts";
+
+export interface ApiKey {
+  id: string;
+  displayName: string;
+  /** the compartments this key may see and touch */
+  compartments: string[];
+  timeCreated: string;
+  timeRevoked: string | null;
+}
+
+/** Prefix of every key, so leaked keys are recognisable (e.g. by secret scanners). */
+export const KEY_PREFIX = "sprig_";
+
+const hash = (key: string): Buffer => createHash("sha256").update(key, "utf8").digest();
+
+export class ApiKeyRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Create a key; the secret is returned here and never again. */
+  create(compartments: string[], displayName = ""): { key: string; record: ApiKey } {
+    const id = `key_${randomBytes(8).toString("hex")}`;
+    const key = `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
+    const record: ApiKey = { id, displayName, compartments, timeCreated: new Date().toISOString(), timeRevoked: null };
+    this.db
+      .prepare("INSERT INTO api_keys (id, key_hash, compartments, display_name, time_created) VALUES (?, ?, ?, ?, ?)")
+      .run(id, hash(key).toString("hex"), JSON.stringify(compartments), displayName, record.timeCreated);
+    return { key, record };
+  }
+
+  /** The live key whose secret this is, or null. */
+  verify(key: string): ApiKey | null {
+    const h = hash(key);
+    // the lookup by hash is an index probe; the constant-time compare guards the final equality
+    const row = this.db.prepare("SELECT * FROM api_keys WHERE key_hash = ?").get(h.toString("hex")) as KeyRow | undefined;
+    if (!row || !timingSafeEqual(Buffer.from(row.key_hash, "hex"), h) || row.time_revoked) return null;
+    return toKey(row);
+  }
+
+  list(): ApiKey[] {
+    return (this.db.prepare("SELECT * FROM api_keys ORDER BY time_created, id").all() as KeyRow[]).map(toKey);
+  }
+
+  revoke(id: string): boolean {
+    return this.db.prepare("UPDATE api_keys SET time_revoked = ? WHERE id = ? AND time_revoked IS NULL").run(new Date().toISOString(), id).changes === 1;
+  }
+}
+
+interface KeyRow {
+  id: string;
+  key_hash: string;
+  compartments: string;
+  display_name: string;
+  time_created: string;
+  time_revoked: string | null;
+}
+
+const toKey = (r: KeyRow): ApiKey => ({
+  id: r.id,
+  displayName: r.display_name,
+  compartments: JSON.parse(r.compartments) as string[],
+  timeCreated: r.time_created,
+  timeRevoked: r.time_revoked,
+});

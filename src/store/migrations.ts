@@ -1,0 +1,108 @@
+// The database schema as numbered migrations. Never edit a released migration: add a new one.
+// Resources are JSON documents (`body`) with the columns that queries filter and sort on beside them.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const resourceTable = (name: string, extra = ""): string => `
+CREATE TABLE ${name} (
+  id TEXT PRIMARY KEY,
+  compartment_id TEXT,
+  lifecycle_state TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  time_created TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  body TEXT NOT NULL${extra}
+);
+CREATE INDEX ${name}_compartment ON ${name} (compartment_id, time_created, id);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "resources, work requests, api keys, objects, fine-tune history",
+    sql: `
+${resourceTable("dedicated_ai_clusters")}
+${resourceTable("models")}
+${resourceTable("endpoints")}
+CREATE TABLE work_requests (
+  id TEXT PRIMARY KEY,
+  compartment_id TEXT,
+  status TEXT NOT NULL,
+  operation_type TEXT NOT NULL,
+  time_accepted TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX work_requests_compartment ON work_requests (compartment_id, time_accepted, id);
+CREATE TABLE work_request_errors (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  work_request_id TEXT NOT NULL REFERENCES work_requests (id) ON DELETE CASCADE,
+  code TEXT NOT NULL,
+  message TEXT NOT NULL,
+  timestamp TEXT NOT NULL
+);
+CREATE INDEX work_request_errors_wr ON work_request_errors (work_request_id, seq);
+CREATE TABLE work_request_logs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  work_request_id TEXT NOT NULL REFERENCES work_requests (id) ON DELETE CASCADE,
+  message TEXT NOT NULL,
+  timestamp TEXT NOT NULL
+);
+CREATE INDEX work_request_logs_wr ON work_request_logs (work_request_id, seq);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  key_hash TEXT NOT NULL UNIQUE,
+  compartments TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  time_created TEXT NOT NULL,
+  time_revoked TEXT
+);
+CREATE TABLE buckets (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  compartment_id TEXT NOT NULL,
+  time_created TEXT NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+CREATE TABLE objects (
+  namespace TEXT NOT NULL,
+  bucket TEXT NOT NULL,
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  md5 TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  file TEXT NOT NULL,
+  time_modified TEXT NOT NULL,
+  PRIMARY KEY (namespace, bucket, name),
+  FOREIGN KEY (namespace, bucket) REFERENCES buckets (namespace, name)
+);
+CREATE TABLE fine_tune_jobs (
+  model_id TEXT PRIMARY KEY REFERENCES models (id) ON DELETE CASCADE,
+  work_request_id TEXT NOT NULL,
+  cluster_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  time_updated TEXT NOT NULL
+);
+CREATE TABLE fine_tune_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  model_id TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+  timestamp TEXT NOT NULL,
+  level TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX fine_tune_events_model ON fine_tune_events (model_id, seq);
+CREATE TABLE fine_tune_metrics (
+  model_id TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  timestamp TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (model_id, step)
+);
+`,
+  },
+];
