@@ -111,7 +111,7 @@ function blockFeeds(g: Graph, cfg: BlockConfig): Record<string, HostTensor> {
 }
 
 /** x ← (x·W1)·W2, repeated: the MLP's two shapes, weights as inputs like the block's. */
-function matmulChain(cfg: BlockConfig, pairs: number) {
+export function matmulChain(cfg: BlockConfig, pairs: number) {
   const g = new Graph();
   let x = g.input("x", "float32", [B * T, cfg.hidden]);
   const w1 = g.input("w1", "float32", [cfg.hidden, cfg.intermediate]);

@@ -3,6 +3,7 @@
 
 const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   engine: () => import("./engine.ts"),
+  generate: () => import("./generate.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);
