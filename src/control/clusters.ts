@@ -1,0 +1,152 @@
+// Dedicated AI clusters: create (CREATING → ACTIVE), update (unitCount resizes a running hosting pool),
+// delete (refused while endpoints or fine-tunes use the cluster). Capacity is derived on every read.
+
+import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
+import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
+import { conflict, incorrectState } from "./errors.ts";
+import { now, ocid } from "./ids.ts";
+import type { Pools } from "./pools.ts";
+import type { CreateDedicatedAiClusterDetails, ListQuery, UpdateDedicatedAiClusterDetails } from "./requests.ts";
+import type { DedicatedAiCluster } from "./resources.ts";
+import { DEFAULT_UNIT_SHAPE } from "./shapes.ts";
+
+export interface Mutation<T> {
+  value: T;
+  etag: string;
+  workRequestId?: string;
+}
+
+const LIVE = (s: string): boolean => s !== "DELETED" && s !== "FAILED";
+
+export class Clusters {
+  constructor(
+    private readonly ctx: ControlContext,
+    private readonly wr: WorkRequests,
+    private readonly pools: Pools,
+    /** running or queued fine-tunes on a cluster */
+    private readonly fineTunesOn: (clusterId: string) => number,
+  ) {}
+
+  /** The cluster as stored, with its capacity computed now. */
+  private present(c: DedicatedAiCluster): DedicatedAiCluster {
+    if (c.type !== "HOSTING") return { ...c, capacity: null };
+    const used = this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === c.id && e.lifecycleState !== "DELETED");
+    return { ...c, capacity: { capacityType: "HOSTING_CAPACITY", totalEndpointCapacity: this.ctx.config.endpointCapacityPerCluster, usedEndpointCapacity: used } };
+  }
+
+  create(scope: Scope, d: CreateDedicatedAiClusterDetails): Mutation<DedicatedAiCluster> {
+    requireCompartment(scope, d.compartmentId);
+    const t = now();
+    const id = ocid("generativeaidedicatedaicluster");
+    const c: DedicatedAiCluster = {
+      id,
+      compartmentId: d.compartmentId,
+      displayName: d.displayName ?? `${d.type.toLowerCase().replace("_", "-")}-cluster-${t.slice(0, 19).replace(/[-:T]/g, "")}`,
+      description: d.description ?? null,
+      lifecycleDetails: null,
+      timeCreated: t,
+      timeUpdated: t,
+      freeformTags: d.freeformTags ?? {},
+      definedTags: d.definedTags ?? {},
+      type: d.type,
+      unitShape: d.unitShape ?? DEFAULT_UNIT_SHAPE,
+      unitCount: d.unitCount,
+      capacity: null,
+      lifecycleState: "CREATING",
+      baseModelId: null,
+    };
+    const w = this.ctx.store.tx(() => {
+      this.ctx.store.clusters.insert(c);
+      return this.wr.create(c.compartmentId, "CREATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
+    });
+    // nothing to load yet: hosting workers start with the first endpoint, fine-tuning workers per job
+    setImmediate(() => this.settle(id, w.id, "ACTIVE", "CREATED", "cluster is ready"));
+    const row = this.ctx.store.clusters.get(id)!;
+    return { value: this.present(row.value), etag: row.etag, workRequestId: w.id };
+  }
+
+  /** Move a cluster out of a transitional state and close its work request. */
+  settle(id: string, wrId: string, state: "ACTIVE" | "FAILED" | "DELETED", action: "CREATED" | "UPDATED" | "DELETED" | "FAILED", msg: string): void {
+    const row = this.ctx.store.clusters.get(id);
+    if (row) this.ctx.store.clusters.update({ ...row.value, lifecycleState: state, lifecycleDetails: state === "FAILED" ? msg : null, timeUpdated: now() });
+    this.wr.action(wrId, action);
+    this.wr.finish(wrId, state === "FAILED" ? "FAILED" : "SUCCEEDED", msg);
+  }
+
+  get(scope: Scope, id: string): { value: DedicatedAiCluster; etag: string } {
+    const r = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
+    return { value: this.present(r.value), etag: r.etag };
+  }
+
+  list(scope: Scope, q: ListQuery): Page<DedicatedAiCluster> {
+    const offset = decodePage(q.page);
+    const r = this.ctx.store.clusters.list({
+      compartmentIds: listCompartments(scope, q.compartmentId),
+      lifecycleState: q.lifecycleState,
+      displayName: q.displayName,
+      where: q.type ? (c) => (c as DedicatedAiCluster).type === q.type : undefined,
+      sortBy: q.sortBy,
+      sortOrder: q.sortOrder,
+      limit: q.limit,
+      offset,
+    });
+    return page({ items: r.items.map((c) => this.present(c)), more: r.more }, offset);
+  }
+
+  update(scope: Scope, id: string, d: UpdateDedicatedAiClusterDetails, ifMatch?: string): Mutation<DedicatedAiCluster> {
+    const { value: c, etag } = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
+    checkEtag(id, etag, ifMatch);
+    const resize = d.unitCount !== undefined && d.unitCount !== c.unitCount;
+    if (resize && c.lifecycleState !== "ACTIVE") throw incorrectState(`dedicated AI cluster ${id} is ${c.lifecycleState}: unitCount can change only when it is ACTIVE`);
+    const next: DedicatedAiCluster = {
+      ...c,
+      unitCount: d.unitCount ?? c.unitCount,
+      displayName: d.displayName ?? c.displayName,
+      description: d.description ?? c.description,
+      freeformTags: d.freeformTags ?? c.freeformTags,
+      definedTags: d.definedTags ?? c.definedTags,
+      lifecycleState: resize ? "UPDATING" : c.lifecycleState,
+      timeUpdated: now(),
+    };
+    const w = this.wr.create(c.compartmentId, "UPDATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
+    const newEtag = this.ctx.store.clusters.update(next, etag);
+    if (newEtag === null) throw conflict(`dedicated AI cluster ${id} changed during the update: retry`);
+    if (!resize) this.wr.finish(w.id, "SUCCEEDED", "updated");
+    else void this.resize(next, w.id);
+    return { value: this.present(next), etag: newEtag, workRequestId: w.id };
+  }
+
+  private async resize(c: DedicatedAiCluster, wrId: string): Promise<void> {
+    this.wr.start(wrId, `resizing to ${c.unitCount} units`);
+    try {
+      const pool = this.pools.get(c.id);
+      if (pool) await (await pool).resize(c.unitCount);
+      this.settle(c.id, wrId, "ACTIVE", "UPDATED", `cluster has ${c.unitCount} units`);
+    } catch (e) {
+      this.ctx.log.error({ clusterId: c.id, err: String(e) }, "resize failed");
+      this.wr.error(wrId, "ResizeFailed", (e as Error).message);
+      // the pool keeps whatever replicas it has; the cluster stays usable
+      this.settle(c.id, wrId, "ACTIVE", "FAILED", `resize failed: ${(e as Error).message}`);
+    }
+  }
+
+  delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
+    const { value: c, etag } = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
+    checkEtag(id, etag, ifMatch);
+    if (c.lifecycleState === "DELETED" || c.lifecycleState === "DELETING") throw incorrectState(`dedicated AI cluster ${id} is already ${c.lifecycleState}`);
+    const endpoints = this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === id && e.lifecycleState !== "DELETED");
+    if (endpoints > 0) throw conflict(`dedicated AI cluster ${id} still has ${endpoints} endpoint(s): delete them first`);
+    const jobs = this.fineTunesOn(id);
+    if (jobs > 0) throw conflict(`dedicated AI cluster ${id} is running or queueing ${jobs} fine-tune job(s): wait for them or cancel them first`);
+    const w = this.wr.create(c.compartmentId, "DELETE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
+    if (this.ctx.store.clusters.update({ ...c, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
+      throw conflict(`dedicated AI cluster ${id} changed during the delete: retry`);
+    void this.pools.close(id).finally(() => this.settle(id, w.id, "DELETED", "DELETED", "cluster deleted"));
+    return { workRequestId: w.id };
+  }
+
+  /** Clusters usable for new work. */
+  isLive(c: DedicatedAiCluster): boolean {
+    return LIVE(c.lifecycleState);
+  }
+}

@@ -1,0 +1,25 @@
+// The control plane's settings, validated at the boundary (unknown keys rejected).
+
+import { z } from "zod";
+
+export const ControlConfigSchema = z.strictObject({
+  /** endpoints one HOSTING cluster may hold (OCI's totalEndpointCapacity) */
+  endpointCapacityPerCluster: z.number().int().min(1).max(10_000).default(50),
+  /** how many times a crashed fine-tune (worker killed) is resumed from its checkpoint before it fails */
+  maxFineTuneAttempts: z.number().int().min(1).max(100).default(3),
+  /** largest training data object accepted, in bytes */
+  maxObjectBytes: z.number().int().min(1).default(512 * 1024 * 1024),
+  /** a BASE model every compartment sees, registered at start-up when its directory exists */
+  defaultBaseModelDir: z.string().nullable().default(null),
+});
+export type ControlConfig = z.infer<typeof ControlConfigSchema>;
+export type ControlConfigInput = z.input<typeof ControlConfigSchema>;
+
+/** Fields the control plane logs with; pino's logger fits. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -1,0 +1,158 @@
+// The control plane: one object the API talks to. It wires the services, registers the default base
+// model, recovers every resource after a restart (nothing stays CREATING), and shuts down cleanly.
+
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { Clusters } from "./clusters.ts";
+import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
+import { type ControlContext, type Page, type Scope, type SprigStore, WorkRequests, decodePage, fetchVisible, listCompartments, page } from "./context.ts";
+import { Endpoints } from "./endpoints.ts";
+import { badRequest, notFound } from "./errors.ts";
+import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
+import { FineTunes } from "./fine-tunes.ts";
+import { Inference, type InferenceCounters } from "./inference.ts";
+import { Models } from "./models.ts";
+import { Pools } from "./pools.ts";
+import type { ListQuery } from "./requests.ts";
+import type { WorkRequest } from "./resources.ts";
+import type { FineTuneEvent, MetricsPoint, WorkRequestEntry } from "../store/index.ts";
+
+export interface ControlPlaneOptions {
+  store: SprigStore;
+  fineTune: FineTuneExecutor;
+  hosting: HostingExecutor;
+  config?: ControlConfigInput;
+  log?: Logger;
+  counters?: InferenceCounters;
+}
+
+export class ControlPlane {
+  readonly clusters: Clusters;
+  readonly models: Models;
+  readonly endpoints: Endpoints;
+  readonly fineTunes: FineTunes;
+  readonly inference: Inference;
+  readonly store: SprigStore;
+  private readonly ctx: ControlContext;
+  private readonly wr: WorkRequests;
+  private readonly pools: Pools;
+
+  constructor(o: ControlPlaneOptions) {
+    const parsed = ControlConfigSchema.safeParse(o.config ?? {});
+    if (!parsed.success) throw new Error(`invalid control configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    this.ctx = { store: o.store, fineTune: o.fineTune, hosting: o.hosting, config: parsed.data, log: o.log ?? silentLogger };
+    this.store = o.store;
+    this.wr = new WorkRequests(this.ctx);
+    this.pools = new Pools(o.hosting);
+    this.fineTunes = new FineTunes(this.ctx, this.wr);
+    this.clusters = new Clusters(this.ctx, this.wr, this.pools, (id) => this.fineTunes.onCluster(id));
+    this.models = new Models(this.ctx, this.wr, (s, d) => this.fineTunes.create(s, d), (id) => this.fineTunes.cancel(id));
+    this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
+    this.inference = new Inference(this.endpoints, this.pools, o.counters);
+  }
+
+  get config() {
+    return this.ctx.config;
+  }
+
+  /**
+   * Start-up: register the default base model, settle resources left mid-change by a stop or crash,
+   * resume fine-tunes and bring ACTIVE endpoints back. Resolves once endpoints are being restored (not loaded).
+   */
+  async start(): Promise<void> {
+    const dir = this.ctx.config.defaultBaseModelDir;
+    if (dir && existsSync(resolve(dir, "config.json")) && !this.models.globalBase(resolve(dir))) {
+      const m = await this.models.registerBase(resolve(dir), null, { vendor: "sprig" });
+      this.ctx.log.info({ modelId: m.id, dir: m.artifactPath }, "registered the default base model");
+    }
+    this.recoverWorkRequests();
+    const s = this.store;
+    for (const c of s.clusters.inStates(["CREATING", "UPDATING"])) s.clusters.update({ ...c, lifecycleState: "ACTIVE" });
+    for (const c of s.clusters.inStates(["DELETING"])) s.clusters.update({ ...c, lifecycleState: "DELETED" });
+    for (const m of s.models.inStates(["DELETING"])) s.models.update({ ...m, lifecycleState: "DELETED" });
+    // a CREATING model without a job can only be a half-registered one: nothing to resume
+    for (const m of s.models.inStates(["CREATING"]))
+      if (!s.fineTunes.job(m.id)) s.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: "the server stopped while the model was being created" });
+    for (const e of s.endpoints.inStates(["DELETING"])) void this.endpoints.tearDown(e, null);
+    // UPDATING endpoints were being toggled; their work request says which way
+    const toggled = new Map(s.workRequests.unfinished().flatMap((w) => w.resources.map((r) => [r.identifier, w.operationType] as const)));
+    for (const e of s.endpoints.inStates(["UPDATING"])) {
+      if (toggled.get(e.id) === "DEACTIVATE_ENDPOINT") s.endpoints.update({ ...e, lifecycleState: "INACTIVE" });
+    }
+    this.fineTunes.recover();
+    const restore = s.endpoints.inStates(["ACTIVE", "CREATING", "UPDATING"]);
+    for (const e of restore) {
+      this.ctx.log.info({ endpointId: e.id }, "restoring endpoint");
+      void this.endpoints.bringUp(e.id, null, "CREATE_ENDPOINT");
+    }
+  }
+
+  /** Unfinished work requests of operations that do not resume are closed with the reason. */
+  private recoverWorkRequests(): void {
+    for (const w of this.store.workRequests.unfinished()) {
+      if (w.operationType === "CREATE_MODEL" && this.store.fineTunes.job(w.resources[0]!.identifier)) continue;
+      const ok = w.operationType !== "CREATE_MODEL";
+      this.wr.finish(w.id, ok ? "SUCCEEDED" : "FAILED", `the server restarted during the operation; ${ok ? "it was completed at start-up" : "it did not complete"}`);
+    }
+  }
+
+  // --- work requests ---
+
+  getWorkRequest(scope: Scope, id: string): WorkRequest {
+    const w = this.store.workRequests.get(id);
+    if (!w || w.compartmentId === null || !scope.compartments.includes(w.compartmentId)) throw notFound("work request", id);
+    return w;
+  }
+
+  listWorkRequests(scope: Scope, q: ListQuery): Page<WorkRequest> {
+    const offset = decodePage(q.page);
+    const r = this.store.workRequests.list({
+      compartmentIds: listCompartments(scope, q.compartmentId),
+      resourceId: q.resourceId,
+      operationType: q.operationType,
+      status: q.status,
+      limit: q.limit,
+      offset,
+    });
+    return page(r, offset);
+  }
+
+  workRequestErrors(scope: Scope, id: string, q: ListQuery): Page<WorkRequestEntry> {
+    this.getWorkRequest(scope, id);
+    const offset = decodePage(q.page);
+    return page(this.store.workRequests.errors(id, q.limit, offset), offset);
+  }
+
+  workRequestLogs(scope: Scope, id: string, q: ListQuery): Page<WorkRequestEntry> {
+    this.getWorkRequest(scope, id);
+    const offset = decodePage(q.page);
+    return page(this.store.workRequests.logs(id, q.limit, offset), offset);
+  }
+
+  /** Cancel a work request: only fine-tunes (CREATE_MODEL in progress) can be canceled. */
+  cancelWorkRequest(scope: Scope, id: string): void {
+    const w = this.getWorkRequest(scope, id);
+    if (w.operationType !== "CREATE_MODEL" || !this.store.fineTunes.job(w.resources[0]!.identifier))
+      throw badRequest(`work request ${id} is a ${w.operationType}; only fine-tunes (CREATE_MODEL of a CUSTOM model) can be canceled`);
+    this.fineTunes.cancel(w.resources[0]!.identifier);
+  }
+
+  // --- fine-tune history (beyond OCI) ---
+
+  fineTuneMetrics(scope: Scope, modelId: string): MetricsPoint[] {
+    fetchVisible((x) => this.store.models.get(x), scope, "model", modelId);
+    return this.store.fineTunes.metrics(modelId);
+  }
+
+  fineTuneEvents(scope: Scope, modelId: string, q: ListQuery): Page<FineTuneEvent> {
+    fetchVisible((x) => this.store.models.get(x), scope, "model", modelId);
+    const offset = decodePage(q.page);
+    return page(this.store.fineTunes.events(modelId, q.limit, offset), offset);
+  }
+
+  /** Stop workers and pools; running fine-tunes resume at the next start. */
+  async close(): Promise<void> {
+    await this.fineTunes.close();
+    await this.pools.closeAll();
+  }
+}

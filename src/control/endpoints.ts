@@ -1,0 +1,240 @@
+// Endpoints: a model served on a HOSTING cluster. Creating one starts the cluster's pool if needed and
+// activates the model in it; deactivate/activate toggle serving without unloading the base weights.
+// Rules: one base model per cluster (custom models must derive from it) and a capacity per cluster.
+
+import type { Mutation } from "./clusters.ts";
+import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
+import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
+import { conflict, incorrectState, notFound } from "./errors.ts";
+import type { ServedModel } from "./executors.ts";
+import { now, ocid } from "./ids.ts";
+import type { Pools } from "./pools.ts";
+import type { CreateEndpointDetails, ListQuery, UpdateEndpointDetails } from "./requests.ts";
+import type { DedicatedAiCluster, Endpoint, Model, OperationType } from "./resources.ts";
+
+export class Endpoints {
+  constructor(
+    private readonly ctx: ControlContext,
+    private readonly wr: WorkRequests,
+    private readonly pools: Pools,
+  ) {}
+
+  private get store() {
+    return this.ctx.store;
+  }
+
+  create(scope: Scope, d: CreateEndpointDetails): Mutation<Endpoint> {
+    requireCompartment(scope, d.compartmentId);
+    const { value: cluster } = fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", d.dedicatedAiClusterId);
+    const { value: model } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.modelId);
+    if (cluster.type !== "HOSTING") throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; endpoints need a HOSTING cluster`);
+    if (cluster.lifecycleState !== "ACTIVE") throw incorrectState(`dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+    if (model.lifecycleState !== "ACTIVE") throw incorrectState(`modelId: model ${model.id} is ${model.lifecycleState}; it must be ACTIVE`);
+    const t = now();
+    const e: Endpoint = {
+      id: ocid("generativeaiendpoint"),
+      compartmentId: d.compartmentId,
+      displayName: d.displayName ?? `endpoint-${model.displayName}`.slice(0, 255),
+      description: d.description ?? null,
+      lifecycleDetails: null,
+      timeCreated: t,
+      timeUpdated: t,
+      freeformTags: d.freeformTags ?? {},
+      definedTags: d.definedTags ?? {},
+      modelId: model.id,
+      dedicatedAiClusterId: cluster.id,
+      contentModerationConfig: d.contentModerationConfig ?? null,
+      lifecycleState: "CREATING",
+    };
+    // the base-model and capacity checks and the insert are one transaction, so two racing creates
+    // cannot both take the last slot or pin two different bases
+    const w = this.store.tx(() => {
+      const c = this.store.clusters.get(cluster.id)!;
+      const base = c.value.baseModelId;
+      if (base !== null && base !== model.rootBaseModelId)
+        throw conflict(
+          `modelId: cluster ${cluster.id} hosts base model ${base} and models derived from it; model ${model.id} derives from ${model.rootBaseModelId}. Use another HOSTING cluster`,
+        );
+      const used = this.store.endpoints.count((x) => x.dedicatedAiClusterId === cluster.id && x.lifecycleState !== "DELETED");
+      const total = this.ctx.config.endpointCapacityPerCluster;
+      if (used >= total) throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is full (${used} of ${total} endpoints); delete an endpoint or use another cluster`);
+      if (base === null) this.store.clusters.update({ ...c.value, baseModelId: model.rootBaseModelId, timeUpdated: t });
+      this.store.endpoints.insert(e);
+      return this.wr.create(e.compartmentId, "CREATE_ENDPOINT", "Endpoint", e.id, "IN_PROGRESS");
+    });
+    void this.bringUp(e.id, w.id, "CREATE_ENDPOINT");
+    const row = this.store.endpoints.get(e.id)!;
+    return { value: row.value, etag: row.etag, workRequestId: w.id };
+  }
+
+  /** The model as the pool serves it. */
+  served(model: Model): ServedModel {
+    if (model.type === "BASE") return { kind: "base" };
+    return model.artifactType === "ADAPTER" ? { kind: "adapter", dir: model.artifactPath! } : { kind: "full", dir: model.artifactPath! };
+  }
+
+  /** Start the pool if needed and activate the endpoint's model in it; ACTIVE on success, FAILED otherwise. */
+  async bringUp(id: string, wrId: string | null, op: OperationType): Promise<void> {
+    if (wrId) this.wr.start(wrId, "loading the model into the cluster");
+    const e = this.store.endpoints.get(id)?.value;
+    if (!e) return;
+    try {
+      const cluster = this.store.clusters.get(e.dedicatedAiClusterId)!.value;
+      const model = this.store.models.get(e.modelId)?.value;
+      if (!model || model.lifecycleState !== "ACTIVE") throw new Error(`model ${e.modelId} is no longer ACTIVE`);
+      const base = this.store.models.get(model.rootBaseModelId)?.value;
+      if (!base?.artifactPath) throw new Error(`base model ${model.rootBaseModelId} is gone`);
+      const pool = await this.pools.ensure(cluster, base.artifactPath);
+      await pool.activate(e.id, this.served(model));
+      this.setState(id, "ACTIVE", null);
+      if (wrId) {
+        this.wr.action(wrId, op === "CREATE_ENDPOINT" ? "CREATED" : "UPDATED");
+        this.wr.finish(wrId, "SUCCEEDED", "endpoint is serving");
+      }
+    } catch (err) {
+      const msg = (err as Error).message;
+      this.ctx.log.error({ endpointId: id, err: msg }, "endpoint activation failed");
+      this.setState(id, "FAILED", `activation failed: ${msg}`);
+      if (wrId) {
+        this.wr.error(wrId, "ActivationFailed", msg);
+        this.wr.finish(wrId, "FAILED");
+      }
+    }
+  }
+
+  private setState(id: string, state: Endpoint["lifecycleState"], details: string | null): void {
+    const row = this.store.endpoints.get(id);
+    if (row) this.store.endpoints.update({ ...row.value, lifecycleState: state, lifecycleDetails: details, timeUpdated: now() });
+  }
+
+  get(scope: Scope, id: string): { value: Endpoint; etag: string } {
+    return fetchVisible((x) => this.store.endpoints.get(x), scope, "endpoint", id);
+  }
+
+  list(scope: Scope, q: ListQuery): Page<Endpoint> {
+    const offset = decodePage(q.page);
+    const r = this.store.endpoints.list({
+      compartmentIds: listCompartments(scope, q.compartmentId),
+      lifecycleState: q.lifecycleState,
+      displayName: q.displayName,
+      where: (x) => {
+        const e = x as Endpoint;
+        return (!q.dedicatedAiClusterId || e.dedicatedAiClusterId === q.dedicatedAiClusterId) && (!q.modelId || e.modelId === q.modelId);
+      },
+      sortBy: q.sortBy,
+      sortOrder: q.sortOrder,
+      limit: q.limit,
+      offset,
+    });
+    return page(r, offset);
+  }
+
+  update(scope: Scope, id: string, d: UpdateEndpointDetails, ifMatch?: string): Mutation<Endpoint> {
+    const { value: e, etag } = this.get(scope, id);
+    checkEtag(id, etag, ifMatch);
+    if (e.lifecycleState === "DELETED" || e.lifecycleState === "DELETING") throw incorrectState(`endpoint ${id} is ${e.lifecycleState}`);
+    const next: Endpoint = {
+      ...e,
+      displayName: d.displayName ?? e.displayName,
+      description: d.description ?? e.description,
+      contentModerationConfig: d.contentModerationConfig ?? e.contentModerationConfig,
+      freeformTags: d.freeformTags ?? e.freeformTags,
+      definedTags: d.definedTags ?? e.definedTags,
+      timeUpdated: now(),
+    };
+    const newEtag = this.store.endpoints.update(next, etag);
+    if (newEtag === null) throw conflict(`endpoint ${id} changed during the update: retry`);
+    const w = this.wr.create(e.compartmentId, "UPDATE_ENDPOINT", "Endpoint", id, "UPDATED");
+    this.wr.finish(w.id, "SUCCEEDED", "updated");
+    return { value: next, etag: newEtag, workRequestId: w.id };
+  }
+
+  /** Stop serving (in-flight requests finish); the endpoint keeps its slot and can be activated again. */
+  deactivate(scope: Scope, id: string, ifMatch?: string): Mutation<Endpoint> {
+    return this.toggle(scope, id, ifMatch, "DEACTIVATE_ENDPOINT");
+  }
+
+  activate(scope: Scope, id: string, ifMatch?: string): Mutation<Endpoint> {
+    return this.toggle(scope, id, ifMatch, "ACTIVATE_ENDPOINT");
+  }
+
+  private toggle(scope: Scope, id: string, ifMatch: string | undefined, op: "ACTIVATE_ENDPOINT" | "DEACTIVATE_ENDPOINT"): Mutation<Endpoint> {
+    const { value: e, etag } = this.get(scope, id);
+    checkEtag(id, etag, ifMatch);
+    const from = op === "ACTIVATE_ENDPOINT" ? "INACTIVE" : "ACTIVE";
+    if (e.lifecycleState !== from)
+      throw incorrectState(`endpoint ${id} is ${e.lifecycleState}; ${op === "ACTIVATE_ENDPOINT" ? "activate" : "deactivate"} needs it ${from}`);
+    const next: Endpoint = { ...e, lifecycleState: "UPDATING", timeUpdated: now() };
+    const newEtag = this.store.endpoints.update(next, etag);
+    if (newEtag === null) throw conflict(`endpoint ${id} changed meanwhile: retry`);
+    const w = this.wr.create(e.compartmentId, op, "Endpoint", id, "IN_PROGRESS");
+    if (op === "ACTIVATE_ENDPOINT") void this.bringUp(id, w.id, op);
+    else void this.bringDown(id, w.id);
+    return { value: next, etag: newEtag, workRequestId: w.id };
+  }
+
+  private async bringDown(id: string, wrId: string): Promise<void> {
+    this.wr.start(wrId);
+    const e = this.store.endpoints.get(id)!.value;
+    try {
+      const pool = this.pools.get(e.dedicatedAiClusterId);
+      if (pool) await (await pool).deactivate(id, { cancelInFlight: false });
+      this.setState(id, "INACTIVE", null);
+      this.wr.action(wrId, "UPDATED");
+      this.wr.finish(wrId, "SUCCEEDED", "endpoint deactivated");
+    } catch (err) {
+      this.setState(id, "FAILED", `deactivation failed: ${(err as Error).message}`);
+      this.wr.error(wrId, "DeactivationFailed", (err as Error).message);
+      this.wr.finish(wrId, "FAILED");
+    }
+  }
+
+  delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
+    const { value: e, etag } = this.get(scope, id);
+    checkEtag(id, etag, ifMatch);
+    if (e.lifecycleState === "DELETED" || e.lifecycleState === "DELETING") throw incorrectState(`endpoint ${id} is already ${e.lifecycleState}`);
+    if (this.store.endpoints.update({ ...e, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`endpoint ${id} changed meanwhile: retry`);
+    const w = this.wr.create(e.compartmentId, "DELETE_ENDPOINT", "Endpoint", id, "IN_PROGRESS");
+    void this.tearDown(e, w.id);
+    return { workRequestId: w.id };
+  }
+
+  /** Deactivate (cancelling in-flight requests), mark DELETED, and free the cluster when it is empty. */
+  async tearDown(e: Endpoint, wrId: string | null): Promise<void> {
+    const pool = this.pools.get(e.dedicatedAiClusterId);
+    try {
+      if (pool) await (await pool).deactivate(e.id, { cancelInFlight: true });
+    } catch (err) {
+      this.ctx.log.warn({ endpointId: e.id, err: String(err) }, "deactivate during delete failed");
+    }
+    this.setState(e.id, "DELETED", null);
+    const empty = this.store.tx(() => {
+      const left = this.store.endpoints.count((x) => x.dedicatedAiClusterId === e.dedicatedAiClusterId && x.lifecycleState !== "DELETED");
+      const c = this.store.clusters.get(e.dedicatedAiClusterId);
+      // an empty cluster forgets its base model, so it can host another one
+      if (left === 0 && c) this.store.clusters.update({ ...c.value, baseModelId: null, timeUpdated: now() });
+      return left === 0;
+    });
+    if (empty) await this.pools.close(e.dedicatedAiClusterId);
+    if (wrId) {
+      this.wr.action(wrId, "DELETED");
+      this.wr.finish(wrId, "SUCCEEDED", "endpoint deleted");
+    }
+  }
+
+  /** Endpoints by id, or by display name in the caller's compartments (OpenAI's `model` field). */
+  resolve(scope: Scope, idOrName: string): Endpoint {
+    const byId = this.store.endpoints.get(idOrName);
+    if (byId && byId.value.compartmentId !== null && scope.compartments.includes(byId.value.compartmentId) && byId.value.lifecycleState !== "DELETED") return byId.value;
+    const named = this.store.endpoints
+      .list({ compartmentIds: scope.compartments, displayName: idOrName, limit: 2, offset: 0 })
+      .items.filter((x) => x.lifecycleState !== "DELETED");
+    if (named.length === 1) return named[0]!;
+    if (named.length > 1) throw conflict(`model: several endpoints are named '${idOrName}'; use the endpoint id`);
+    throw notFound("endpoint", idOrName);
+  }
+
+  cluster(e: Endpoint): DedicatedAiCluster | null {
+    return this.store.clusters.get(e.dedicatedAiClusterId)?.value ?? null;
+  }
+}

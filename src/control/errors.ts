@@ -1,0 +1,36 @@
+// The one error type of the service: an HTTP status, an OCI-style code and a message that names the
+// field or the rule. Everything the API returns as an error is a ServiceError (the API maps others to 500).
+
+export type ErrorCode =
+  | "InvalidParameter"
+  | "MissingParameter"
+  | "NotAuthenticated"
+  | "NotAuthorizedOrNotFound"
+  | "IncorrectState"
+  | "Conflict"
+  | "PreconditionFailed"
+  | "PayloadTooLarge"
+  | "TooManyRequests"
+  | "ClientClosedRequest"
+  | "InternalServerError"
+  | "ServiceUnavailable";
+
+export class ServiceError extends Error {
+  override name = "ServiceError";
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string): ServiceError => new ServiceError(400, "InvalidParameter", message);
+/** Missing and hidden look the same, so a key never learns what exists in other compartments. */
+export const notFound = (what: string, id: string): ServiceError =>
+  new ServiceError(404, "NotAuthorizedOrNotFound", `${what} ${id} does not exist or is not in a compartment this key may use`);
+export const conflict = (message: string): ServiceError => new ServiceError(409, "Conflict", message);
+export const incorrectState = (message: string): ServiceError => new ServiceError(409, "IncorrectState", message);
+export const preconditionFailed = (id: string): ServiceError =>
+  new ServiceError(412, "PreconditionFailed", `If-Match does not match the current etag of ${id}: it changed since you read it; get it again and retry`);

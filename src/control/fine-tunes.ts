@@ -1,0 +1,243 @@
+// Fine-tune jobs: a CUSTOM model is created CREATING with a CREATE_MODEL work request and a QUEUED job;
+// each FINE_TUNING cluster runs up to unitCount jobs at once in worker processes. A job whose worker died
+// (SIGKILL, crash, server restart) is resumed from its checkpoint up to maxFineTuneAttempts, then FAILED.
+
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Mutation } from "./clusters.ts";
+import type { ControlContext, Scope, WorkRequests } from "./context.ts";
+import { fetchVisible, visible } from "./context.ts";
+import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
+import type { FineTuneMethod, FineTuneOutcome, FineTuneRun } from "./executors.ts";
+import { now, ocid } from "./ids.ts";
+import type { CreateModelDetails } from "./requests.ts";
+import type { Model, TrainingConfig } from "./resources.ts";
+import { shape } from "./shapes.ts";
+
+const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
+  TFEW_TRAINING_CONFIG: "tfew",
+  LORA_TRAINING_CONFIG: "lora",
+  VANILLA_TRAINING_CONFIG: "vanilla",
+};
+
+export class FineTunes {
+  private readonly running = new Map<string, FineTuneRun>();
+  private readonly canceled = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: ControlContext,
+    private readonly wr: WorkRequests,
+  ) {}
+
+  private get store() {
+    return this.ctx.store;
+  }
+
+  private modelDir(id: string): string {
+    return join(this.store.paths.artifacts, "models", id);
+  }
+
+  private checkpointDir(id: string): string {
+    return join(this.store.paths.artifacts, "jobs", id, "checkpoints");
+  }
+
+  /** Jobs running or queued on a cluster. */
+  onCluster(clusterId: string): number {
+    return this.store.fineTunes.jobsInStates(["QUEUED", "RUNNING"]).filter((j) => j.clusterId === clusterId).length;
+  }
+
+  create(scope: Scope, d: CreateModelDetails): Mutation<Model> {
+    const ft = d.fineTuneDetails!;
+    const { value: cluster } = fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", ft.dedicatedAiClusterId);
+    if (cluster.type !== "FINE_TUNING") throw conflict(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`);
+    if (cluster.lifecycleState !== "ACTIVE") throw incorrectState(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+    const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId!);
+    if (base.lifecycleState !== "ACTIVE") throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
+    const config = ft.trainingConfig ?? { trainingConfigType: "TFEW_TRAINING_CONFIG" as const };
+    const method = METHOD[config.trainingConfigType];
+    if (method === "vanilla" && base.artifactType === "ADAPTER")
+      throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is an adapter; vanilla fine-tuning needs a BASE or vanilla CUSTOM model`);
+    if (method !== "vanilla" && base.type === "CUSTOM" && base.artifactType === "FULL")
+      throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is a vanilla fine-tune; continue it with VANILLA_TRAINING_CONFIG`);
+    const ds = ft.trainingDataset;
+    const bucket = this.store.objects.bucket(ds.namespaceName, ds.bucketName);
+    if (!bucket || !visible(scope, bucket.compartmentId) || !this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName))
+      throw notFound("fineTuneDetails.trainingDataset: object", `/n/${ds.namespaceName}/b/${ds.bucketName}/o/${ds.objectName}`);
+    const t = now();
+    const id = ocid("generativeaimodel");
+    const m: Model = {
+      id,
+      compartmentId: d.compartmentId,
+      displayName: d.displayName ?? `${base.displayName}-${method}-${t.slice(0, 19).replace(/[-:T]/g, "")}`,
+      description: d.description ?? null,
+      lifecycleDetails: "queued",
+      timeCreated: t,
+      timeUpdated: t,
+      freeformTags: d.freeformTags ?? {},
+      definedTags: d.definedTags ?? {},
+      type: "CUSTOM",
+      baseModelId: base.id,
+      vendor: d.vendor ?? base.vendor,
+      version: d.version ?? "1",
+      capabilities: base.capabilities,
+      fineTuneDetails: { ...ft, trainingConfig: config },
+      modelMetrics: null,
+      lifecycleState: "CREATING",
+      isLongTermSupported: false,
+      rootBaseModelId: method === "vanilla" ? id : base.rootBaseModelId,
+      architecture: base.architecture,
+      artifactType: method === "vanilla" ? "FULL" : "ADAPTER",
+      trainableParameters: null,
+      artifactPath: this.modelDir(id),
+    };
+    const w = this.store.tx(() => {
+      this.store.models.insert(m);
+      const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "IN_PROGRESS");
+      this.store.fineTunes.createJob({ modelId: id, workRequestId: w.id, clusterId: cluster.id, state: "QUEUED" });
+      this.store.fineTunes.addEvent(id, "INFO", `queued on cluster ${cluster.id} (${method})`);
+      return w;
+    });
+    setImmediate(() => this.kick());
+    const row = this.store.models.get(id)!;
+    return { value: row.value, etag: row.etag, workRequestId: w.id };
+  }
+
+  /** Start queued jobs on every cluster that has a free unit. */
+  kick(): void {
+    if (this.closed) return;
+    const jobs = this.store.fineTunes.jobsInStates(["QUEUED", "RUNNING"]);
+    for (const j of jobs) {
+      if (j.state !== "QUEUED") continue;
+      const cluster = this.store.clusters.get(j.clusterId)?.value;
+      const busy = jobs.filter((x) => x.clusterId === j.clusterId && x.state === "RUNNING").length;
+      if (!cluster || busy >= cluster.unitCount) continue;
+      j.state = "RUNNING";
+      this.launch(j.modelId, j.workRequestId, shape(cluster.unitShape).threads);
+    }
+  }
+
+  private launch(modelId: string, wrId: string, threads: number): void {
+    const m = this.store.models.get(modelId)!.value;
+    const parent = this.store.models.get(m.baseModelId!)!.value;
+    const ds = m.fineTuneDetails!.trainingDataset;
+    const dataFile = this.store.objects.path(ds.namespaceName, ds.bucketName, ds.objectName);
+    const { trainingConfigType, ...trainingConfig } = m.fineTuneDetails!.trainingConfig!;
+    const root = this.store.models.get(parent.rootBaseModelId)?.value;
+    this.store.fineTunes.setState(modelId, "RUNNING", true);
+    const attempt = this.store.fineTunes.job(modelId)!.attempts;
+    const resuming = existsSync(this.checkpointDir(modelId));
+    this.wr.start(wrId, attempt > 1 ? `attempt ${attempt}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}` : "fine-tuning started");
+    this.setModel(modelId, { lifecycleDetails: "training" });
+    if (!dataFile || !root?.artifactPath) return void this.finish(modelId, wrId, { ok: false, code: "InvalidInput", message: "the training data or the base model is gone" });
+    const run = this.ctx.fineTune.start(
+      {
+        jobId: modelId,
+        baseModelDir: parent.artifactType === "FULL" ? parent.artifactPath! : root.artifactPath,
+        initAdapterDir: parent.type === "CUSTOM" && parent.artifactType === "ADAPTER" ? parent.artifactPath : null,
+        dataFile,
+        outputDir: m.artifactPath!,
+        checkpointDir: this.checkpointDir(modelId),
+        method: METHOD[trainingConfigType],
+        trainingConfig,
+        threads,
+      },
+      {
+        onProgress: (p) => {
+          this.wr.progress(wrId, (100 * p.step) / Math.max(1, p.totalSteps));
+          const { step, ...rest } = p;
+          this.store.fineTunes.addMetrics(modelId, step, rest);
+        },
+        onLog: (msg) => {
+          this.store.fineTunes.addEvent(modelId, "INFO", msg);
+          this.wr.log(wrId, msg);
+        },
+      },
+    );
+    this.running.set(modelId, run);
+    void run.done
+      .catch((e: Error): FineTuneOutcome => ({ ok: false, code: "InternalError", message: e.message, crashed: true }))
+      .then((o) => this.finish(modelId, wrId, o));
+  }
+
+  private setModel(id: string, patch: Partial<Model>): void {
+    const row = this.store.models.get(id);
+    if (row && row.value.lifecycleState !== "DELETING" && row.value.lifecycleState !== "DELETED")
+      this.store.models.update({ ...row.value, ...patch, timeUpdated: now() });
+  }
+
+  private finish(modelId: string, wrId: string, o: FineTuneOutcome): void {
+    this.running.delete(modelId);
+    if (this.closed) return; // shutting down: the job stays RUNNING and resumes on the next start
+    const job = this.store.fineTunes.job(modelId);
+    if (!job) return;
+    const canceled = this.canceled.delete(modelId) || (!o.ok && o.canceled === true);
+    if (o.ok) {
+      this.store.fineTunes.setState(modelId, "SUCCEEDED");
+      this.setModel(modelId, {
+        lifecycleState: "ACTIVE",
+        lifecycleDetails: null,
+        modelMetrics: { modelMetricsType: "TEXT_GENERATION_MODEL_METRICS", finalAccuracy: o.finalAccuracy, finalLoss: o.finalLoss },
+        trainableParameters: o.trainableParameters,
+      });
+      this.store.fineTunes.addEvent(modelId, "INFO", `succeeded: accuracy ${o.finalAccuracy}, loss ${o.finalLoss}`);
+      this.wr.action(wrId, "CREATED");
+      this.wr.finish(wrId, "SUCCEEDED", "fine-tune succeeded");
+      void rm(join(this.store.paths.artifacts, "jobs", modelId), { recursive: true, force: true });
+    } else if (canceled) {
+      this.store.fineTunes.setState(modelId, "CANCELED");
+      this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: "canceled by request" });
+      this.store.fineTunes.addEvent(modelId, "WARN", "canceled");
+      this.wr.finish(wrId, "CANCELED", "fine-tune canceled");
+    } else if (o.crashed && job.attempts < this.ctx.config.maxFineTuneAttempts) {
+      this.store.fineTunes.setState(modelId, "QUEUED");
+      this.store.fineTunes.addEvent(modelId, "WARN", `${o.message}; will resume (attempt ${job.attempts + 1} of ${this.ctx.config.maxFineTuneAttempts})`);
+      this.wr.log(wrId, `${o.message}; resuming from the last checkpoint`);
+    } else {
+      this.store.fineTunes.setState(modelId, "FAILED");
+      for (const l of o.lines ?? []) this.wr.error(wrId, o.code, `line ${l.line}: ${l.reason}`);
+      const detail = o.lines?.length ? `${o.message} (${o.lines.length} bad line(s): see the work request's errors)` : o.message;
+      if (!o.lines?.length) this.wr.error(wrId, o.code, o.message);
+      this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: o.crashed ? `${detail} (gave up after ${job.attempts} attempts)` : detail });
+      this.store.fineTunes.addEvent(modelId, "ERROR", detail);
+      this.wr.finish(wrId, "FAILED", "fine-tune failed");
+    }
+    this.kick();
+  }
+
+  /** Cancel a queued or running fine-tune (the model becomes FAILED, its work request CANCELED). */
+  cancel(modelId: string): void {
+    const job = this.store.fineTunes.job(modelId);
+    if (!job || (job.state !== "QUEUED" && job.state !== "RUNNING")) throw incorrectState(`model ${modelId} has no fine-tune in progress`);
+    this.wr.status(job.workRequestId, "CANCELING");
+    const run = this.running.get(modelId);
+    if (run) {
+      this.canceled.add(modelId);
+      run.cancel();
+    } else this.finish(modelId, job.workRequestId, { ok: false, code: "Canceled", message: "canceled", canceled: true });
+  }
+
+  /** Start-up: jobs that were RUNNING when the server stopped count as crashed; resume or fail them. */
+  recover(): void {
+    for (const j of this.store.fineTunes.jobsInStates(["RUNNING"])) {
+      const msg = "the server stopped while the fine-tune was running";
+      if (j.attempts < this.ctx.config.maxFineTuneAttempts) {
+        this.store.fineTunes.setState(j.modelId, "QUEUED");
+        this.store.fineTunes.addEvent(j.modelId, "WARN", `${msg}; will resume from the last checkpoint`);
+        this.wr.log(j.workRequestId, `${msg}; resuming`);
+      } else this.finish(j.modelId, j.workRequestId, { ok: false, code: "WorkerCrashed", message: msg, crashed: true });
+    }
+    this.kick();
+  }
+
+  /** Stop every worker without changing job states, so they resume on the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    // graceful: back to QUEUED, so the next start resumes them without counting a crash
+    for (const id of this.running.keys()) this.store.fineTunes.setState(id, "QUEUED");
+    const runs = [...this.running.values()];
+    for (const r of runs) r.cancel();
+    await Promise.allSettled(runs.map((r) => r.done));
+  }
+}

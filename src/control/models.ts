@@ -1,0 +1,157 @@
+// Models: BASE models registered from a Hugging Face directory, CUSTOM models created by a fine-tune
+// (see fine-tunes.ts). Deleting is refused while endpoints serve the model or models derive from it.
+
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import { loadHfConfig } from "../models/index.ts";
+import type { Mutation } from "./clusters.ts";
+import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
+import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
+import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
+import { now, ocid } from "./ids.ts";
+import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
+import type { Model } from "./resources.ts";
+
+export class Models {
+  constructor(
+    private readonly ctx: ControlContext,
+    private readonly wr: WorkRequests,
+    /** starts the fine-tune of a new CUSTOM model (fine-tunes.ts) */
+    private readonly createFineTune: (scope: Scope, d: CreateModelDetails) => Mutation<Model>,
+    private readonly cancelFineTune: (modelId: string) => void,
+  ) {}
+
+  private get store() {
+    return this.ctx.store;
+  }
+
+  async create(scope: Scope, d: CreateModelDetails): Promise<Mutation<Model>> {
+    requireCompartment(scope, d.compartmentId);
+    if (d.modelSource && d.fineTuneDetails) throw badRequest("give either modelSource (register a BASE model) or fineTuneDetails (fine-tune a CUSTOM model), not both");
+    if (d.fineTuneDetails) {
+      if (!d.baseModelId) throw badRequest("baseModelId: required with fineTuneDetails (the model to fine-tune)");
+      return this.createFineTune(scope, d);
+    }
+    if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, or baseModelId and fineTuneDetails to fine-tune one");
+    if (d.baseModelId) throw badRequest("baseModelId: a BASE model has no base; leave it out with modelSource");
+    const m = await this.registerBase(resolve(d.modelSource.path), d.compartmentId, d);
+    const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, "CREATED");
+    this.wr.finish(w.id, "SUCCEEDED", `registered ${m.artifactPath}`);
+    const row = this.store.models.get(m.id)!;
+    return { value: row.value, etag: row.etag, workRequestId: w.id };
+  }
+
+  /** Register a Hugging Face directory as an ACTIVE BASE model (compartmentId null: every compartment sees it). */
+  async registerBase(dir: string, compartmentId: string | null, d: Partial<CreateModelDetails> = {}): Promise<Model> {
+    let architecture: string;
+    try {
+      architecture = (await loadHfConfig(dir)).family;
+    } catch (e) {
+      throw badRequest(`modelSource.path: ${dir} is not a supported Hugging Face model directory: ${(e as Error).message}`);
+    }
+    const t = now();
+    const hasTokenizer = existsSync(`${dir}/tokenizer.json`);
+    const m: Model = {
+      id: ocid("generativeaimodel"),
+      compartmentId,
+      displayName: d.displayName ?? dir.split("/").filter(Boolean).pop()!,
+      description: d.description ?? null,
+      lifecycleDetails: hasTokenizer ? null : "no tokenizer.json: serve it through token ids only",
+      timeCreated: t,
+      timeUpdated: t,
+      freeformTags: d.freeformTags ?? {},
+      definedTags: d.definedTags ?? {},
+      type: "BASE",
+      baseModelId: null,
+      vendor: d.vendor ?? "huggingface",
+      version: d.version ?? "1",
+      capabilities: hasTokenizer ? ["TEXT_GENERATION", "CHAT", "FINE_TUNE"] : ["TEXT_GENERATION", "FINE_TUNE"],
+      fineTuneDetails: null,
+      modelMetrics: null,
+      lifecycleState: "ACTIVE",
+      isLongTermSupported: false,
+      rootBaseModelId: "",
+      architecture,
+      artifactType: "FULL",
+      trainableParameters: null,
+      artifactPath: dir,
+    };
+    m.rootBaseModelId = m.id;
+    this.store.models.insert(m);
+    return m;
+  }
+
+  /** The global BASE model registered from `dir`, if any (start-up registers the bundled model once). */
+  globalBase(dir: string): Model | null {
+    return this.store.models.list({ compartmentIds: [], includeGlobal: true, where: (x) => (x as Model).artifactPath === dir, limit: 1, offset: 0 }).items[0] ?? null;
+  }
+
+  get(scope: Scope, id: string): { value: Model; etag: string } {
+    return fetchVisible((x) => this.store.models.get(x), scope, "model", id);
+  }
+
+  list(scope: Scope, q: ListQuery): Page<Model> {
+    const offset = decodePage(q.page);
+    const r = this.store.models.list({
+      compartmentIds: listCompartments(scope, q.compartmentId),
+      includeGlobal: true,
+      lifecycleState: q.lifecycleState,
+      displayName: q.displayName,
+      where: (x) => {
+        const m = x as Model;
+        return (!q.type || m.type === q.type) && (!q.capability || (m.capabilities as string[]).includes(q.capability));
+      },
+      sortBy: q.sortBy,
+      sortOrder: q.sortOrder,
+      limit: q.limit,
+      offset,
+    });
+    return page(r, offset);
+  }
+
+  update(scope: Scope, id: string, d: UpdateModelDetails, ifMatch?: string): Mutation<Model> {
+    const { value: m, etag } = this.get(scope, id);
+    if (m.compartmentId === null) throw notFound("model", id);
+    checkEtag(id, etag, ifMatch);
+    const next: Model = {
+      ...m,
+      displayName: d.displayName ?? m.displayName,
+      description: d.description ?? m.description,
+      vendor: d.vendor ?? m.vendor,
+      version: d.version ?? m.version,
+      freeformTags: d.freeformTags ?? m.freeformTags,
+      definedTags: d.definedTags ?? m.definedTags,
+      timeUpdated: now(),
+    };
+    const newEtag = this.store.models.update(next, etag);
+    if (newEtag === null) throw conflict(`model ${id} changed during the update: retry`);
+    const w = this.wr.create(m.compartmentId, "UPDATE_MODEL", "Model", id, "UPDATED");
+    this.wr.finish(w.id, "SUCCEEDED", "updated");
+    return { value: next, etag: newEtag, workRequestId: w.id };
+  }
+
+  delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
+    const { value: m, etag } = this.get(scope, id);
+    // the bundled base model belongs to no compartment, so no key may delete it
+    if (m.compartmentId === null) throw notFound("model", id);
+    checkEtag(id, etag, ifMatch);
+    if (m.lifecycleState === "DELETED" || m.lifecycleState === "DELETING") throw incorrectState(`model ${id} is already ${m.lifecycleState}`);
+    const endpoints = this.store.endpoints.count((e) => e.modelId === id && e.lifecycleState !== "DELETED");
+    if (endpoints > 0) throw conflict(`model ${id} is served by ${endpoints} endpoint(s): delete them first`);
+    const children = this.store.models.count((x) => x.baseModelId === id && x.lifecycleState !== "DELETED" && x.lifecycleState !== "FAILED");
+    if (children > 0) throw conflict(`model ${id} is the base of ${children} other model(s): delete them first`);
+    if (this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`model ${id} changed meanwhile: retry`);
+    const w = this.wr.create(m.compartmentId, "DELETE_MODEL", "Model", id, "IN_PROGRESS");
+    if (m.lifecycleState === "CREATING") this.cancelFineTune(id);
+    void (async () => {
+      // artifacts Sprig made are removed; a registered BASE directory belongs to the user and stays
+      if (m.type === "CUSTOM" && m.artifactPath) await rm(m.artifactPath, { recursive: true, force: true });
+      const row = this.store.models.get(id);
+      if (row) this.store.models.update({ ...row.value, lifecycleState: "DELETED", timeUpdated: now() });
+      this.wr.action(w.id, "DELETED");
+      this.wr.finish(w.id, "SUCCEEDED", "model deleted");
+    })();
+    return { workRequestId: w.id };
+  }
+}

@@ -1,0 +1,170 @@
+// The resources of the service as zod schemas (OCI Generative AI's fields, enums and lifecycle states),
+// used for the stored documents, the API's responses and the OpenAPI document alike.
+
+import { z } from "zod";
+
+export const Tags = z.record(z.string(), z.string()).describe("free-form key/value tags");
+export const DefinedTags = z.record(z.string(), z.record(z.string(), z.unknown())).describe("tags by namespace");
+
+export const ClusterState = z.enum(["CREATING", "ACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED"]);
+export const ModelState = z.enum(["CREATING", "ACTIVE", "DELETING", "DELETED", "FAILED"]);
+export const EndpointState = z.enum(["CREATING", "ACTIVE", "INACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED"]);
+export const ClusterType = z.enum(["FINE_TUNING", "HOSTING"]);
+export const TrainingConfigType = z.enum(["TFEW_TRAINING_CONFIG", "LORA_TRAINING_CONFIG", "VANILLA_TRAINING_CONFIG"]);
+
+const common = {
+  id: z.string(),
+  compartmentId: z.string().nullable().describe("null for models every compartment sees (the bundled base model)"),
+  displayName: z.string(),
+  description: z.string().nullable(),
+  lifecycleDetails: z.string().nullable().describe("why the resource is in its state (e.g. the reason of FAILED)"),
+  timeCreated: z.string(),
+  timeUpdated: z.string(),
+  freeformTags: Tags,
+  definedTags: DefinedTags,
+};
+
+export const HostingCapacity = z.object({
+  capacityType: z.literal("HOSTING_CAPACITY"),
+  totalEndpointCapacity: z.number().int(),
+  usedEndpointCapacity: z.number().int(),
+});
+
+export const DedicatedAiCluster = z
+  .object({
+    ...common,
+    type: ClusterType,
+    unitShape: z.string(),
+    unitCount: z.number().int(),
+    capacity: HostingCapacity.nullable().describe("HOSTING clusters only"),
+    lifecycleState: ClusterState,
+    /** Sprig: the base model a HOSTING cluster serves, fixed by its first endpoint (null while empty) */
+    baseModelId: z.string().nullable(),
+  })
+  .meta({ id: "DedicatedAiCluster" });
+export type DedicatedAiCluster = z.infer<typeof DedicatedAiCluster>;
+
+export const ObjectStorageDataset = z
+  .strictObject({
+    datasetType: z.literal("OBJECT_STORAGE"),
+    namespaceName: z.string().min(1).max(256),
+    bucketName: z.string().min(1).max(256),
+    objectName: z.string().min(1).max(1024),
+  })
+  .meta({ id: "ObjectStorageDataset" });
+
+/** Hyperparameters under OCI's names (plus Sprig's own, e.g. `seed`), checked per method by the trainer. */
+export const TrainingConfig = z
+  .strictObject({
+    trainingConfigType: TrainingConfigType,
+    totalTrainingEpochs: z.number().int().min(1).max(1000).optional(),
+    learningRate: z.number().positive().max(10).optional(),
+    trainingBatchSize: z.number().int().min(1).max(4096).optional(),
+    earlyStoppingPatience: z.number().int().min(0).optional(),
+    earlyStoppingThreshold: z.number().min(0).optional(),
+    logModelMetricsIntervalInSteps: z.number().int().min(1).optional(),
+    loraR: z.number().int().min(1).max(1024).optional(),
+    loraAlpha: z.number().positive().optional(),
+    loraDropout: z.number().min(0).max(0.95).optional(),
+    numOfLastLayers: z.number().int().min(1).optional(),
+    seed: z.number().int().min(0).optional().describe("Sprig: seed of the split, shuffling and initialisation"),
+    validationSplit: z.number().min(0).max(0.9).optional().describe("Sprig: share held out for validation (default 0.2)"),
+    checkpointEveryNSteps: z.number().int().min(0).optional().describe("Sprig: resumable checkpoint interval in steps"),
+  })
+  .meta({ id: "TrainingConfig" });
+export type TrainingConfig = z.infer<typeof TrainingConfig>;
+
+export const FineTuneDetails = z
+  .strictObject({
+    trainingDataset: ObjectStorageDataset,
+    dedicatedAiClusterId: z.string().min(1),
+    trainingConfig: TrainingConfig.optional().describe("default: T-Few with its defaults"),
+  })
+  .meta({ id: "FineTuneDetails" });
+export type FineTuneDetails = z.infer<typeof FineTuneDetails>;
+
+export const ModelMetrics = z.object({
+  modelMetricsType: z.literal("TEXT_GENERATION_MODEL_METRICS"),
+  finalAccuracy: z.number().nullable(),
+  finalLoss: z.number().nullable(),
+});
+
+export const Model = z
+  .object({
+    ...common,
+    type: z.enum(["BASE", "CUSTOM"]),
+    baseModelId: z.string().nullable().describe("CUSTOM: the model it was fine-tuned from (BASE or CUSTOM)"),
+    vendor: z.string(),
+    version: z.string(),
+    capabilities: z.array(z.enum(["TEXT_GENERATION", "CHAT", "FINE_TUNE"])),
+    fineTuneDetails: FineTuneDetails.nullable(),
+    modelMetrics: ModelMetrics.nullable(),
+    lifecycleState: ModelState,
+    isLongTermSupported: z.boolean(),
+    /** Sprig: the BASE model at the root of this model's lineage (itself for a BASE model) */
+    rootBaseModelId: z.string(),
+    /** Sprig: architecture (config.json model_type), e.g. llama */
+    architecture: z.string(),
+    /** Sprig: ADAPTER (T-Few/LoRA) or FULL (a whole model: BASE or vanilla fine-tune) */
+    artifactType: z.enum(["ADAPTER", "FULL"]),
+    /** Sprig: trainable parameters of a fine-tune (null until known) */
+    trainableParameters: z.number().int().nullable(),
+    /** Sprig: where the model's files are (a Hugging Face directory, or a PEFT adapter directory) */
+    artifactPath: z.string().nullable(),
+  })
+  .meta({ id: "Model" });
+export type Model = z.infer<typeof Model>;
+
+export const Endpoint = z
+  .object({
+    ...common,
+    modelId: z.string(),
+    dedicatedAiClusterId: z.string(),
+    contentModerationConfig: z.object({ isEnabled: z.boolean() }).nullable(),
+    lifecycleState: EndpointState,
+  })
+  .meta({ id: "Endpoint" });
+export type Endpoint = z.infer<typeof Endpoint>;
+
+export const OperationType = z.enum([
+  "CREATE_DEDICATED_AI_CLUSTER",
+  "UPDATE_DEDICATED_AI_CLUSTER",
+  "DELETE_DEDICATED_AI_CLUSTER",
+  "CREATE_MODEL",
+  "UPDATE_MODEL",
+  "DELETE_MODEL",
+  "CREATE_ENDPOINT",
+  "UPDATE_ENDPOINT",
+  "DELETE_ENDPOINT",
+  "ACTIVATE_ENDPOINT",
+  "DEACTIVATE_ENDPOINT",
+]);
+export type OperationType = z.infer<typeof OperationType>;
+export const WorkRequestStatus = z.enum(["ACCEPTED", "IN_PROGRESS", "WAITING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED"]);
+export type WorkRequestStatus = z.infer<typeof WorkRequestStatus>;
+
+export const WorkRequestResource = z.object({
+  entityType: z.enum(["DedicatedAiCluster", "Model", "Endpoint"]),
+  actionType: z.enum(["CREATED", "UPDATED", "DELETED", "IN_PROGRESS", "RELATED", "FAILED"]),
+  identifier: z.string(),
+  entityUri: z.string(),
+});
+export type WorkRequestResource = z.infer<typeof WorkRequestResource>;
+
+export const WorkRequest = z
+  .object({
+    id: z.string(),
+    compartmentId: z.string().nullable(),
+    operationType: OperationType,
+    status: WorkRequestStatus,
+    percentComplete: z.number(),
+    resources: z.array(WorkRequestResource),
+    timeAccepted: z.string(),
+    timeStarted: z.string().nullable(),
+    timeFinished: z.string().nullable(),
+  })
+  .meta({ id: "WorkRequest" });
+export type WorkRequest = z.infer<typeof WorkRequest>;
+
+export const WorkRequestError = z.object({ code: z.string(), message: z.string(), timestamp: z.string() });
+export const WorkRequestLog = z.object({ message: z.string(), timestamp: z.string() });

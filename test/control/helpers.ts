@@ -1,0 +1,56 @@
+// Shared set-up for control tests: a control plane on a fresh data dir with fake executors.
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { ControlPlane, type ControlConfigInput, type Scope, type SprigStore } from "../../src/control/index.ts";
+import { Store } from "../../src/store/index.ts";
+import { FakeFineTune, FakeHosting, until } from "./fakes.ts";
+
+export const TINY = "test/fixtures/models/tiny-llama";
+export const OTHER_BASE = "test/fixtures/models/tiny-qwen2";
+export const A: Scope = { compartments: ["compA"] };
+export const B: Scope = { compartments: ["compB"] };
+
+export interface Harness {
+  dir: string;
+  store: SprigStore;
+  cp: ControlPlane;
+  ft: FakeFineTune;
+  hosting: FakeHosting;
+}
+
+export async function harness(config: ControlConfigInput = {}, dir = mkdtempSync(join(tmpdir(), "sprig-control-"))): Promise<Harness> {
+  const store = Store.open(dir) as SprigStore;
+  const ft = new FakeFineTune();
+  const hosting = new FakeHosting();
+  const cp = new ControlPlane({ store, fineTune: ft, hosting, config });
+  await cp.start();
+  return { dir, store, cp, ft, hosting };
+}
+
+export async function activeCluster(h: Harness, type: "FINE_TUNING" | "HOSTING", scope = A, unitCount = 1) {
+  const c = h.cp.clusters.create(scope, { compartmentId: scope.compartments[0]!, type, unitCount });
+  return until(() => h.cp.clusters.get(scope, c.value.id).value.lifecycleState === "ACTIVE" && h.cp.clusters.get(scope, c.value.id).value, "cluster ACTIVE");
+}
+
+export async function upload(h: Harness, scope = A, name = "train.jsonl"): Promise<{ namespaceName: string; bucketName: string; objectName: string; datasetType: "OBJECT_STORAGE" }> {
+  h.store.objects.createBucket("ns", `bucket-${scope.compartments[0]}`, scope.compartments[0]!);
+  await h.store.objects.put("ns", `bucket-${scope.compartments[0]}`, name, Readable.from(['{"prompt":"a","completion":"b"}\n']), { contentType: "application/jsonl", maxBytes: 1000 });
+  return { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: `bucket-${scope.compartments[0]}`, objectName: name };
+}
+
+export async function waitModel(h: Harness, id: string, state: string, scope = A) {
+  return until(() => {
+    const m = h.cp.models.get(scope, id).value;
+    return m.lifecycleState === state && m;
+  }, `model ${state}`);
+}
+
+export async function waitEndpoint(h: Harness, id: string, state: string, scope = A) {
+  return until(() => {
+    const e = h.cp.endpoints.get(scope, id).value;
+    return e.lifecycleState === state && e;
+  }, `endpoint ${state}`);
+}
