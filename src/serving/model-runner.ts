@@ -9,8 +9,25 @@ import { KvCache } from "./kv-cache.ts";
 export interface RunnerOptions {
   /** intra-op threads (default: all cores) */
   threads?: number;
+  /** let idle compute threads spin (default true); turn off when several sessions take turns on the cores */
+  allowSpinning?: boolean;
   /** adapter hooks; they may declare extra graph inputs, fed through `step({extraFeeds})` */
   hooks?: (graph: Graph) => ModelHooks;
+}
+
+/** Past keys/values a step attends to: the first P positions of layer l, time-major. → (P, B, KVH, D) */
+export interface PastKv {
+  view(kind: "key" | "value", l: number, P: number): HostTensor;
+}
+
+export interface StepOutput {
+  B: number;
+  /** new positions per row (the longest row's count) */
+  T: number;
+  /** logits at each row's last new token. (B, V) */
+  logits: Float32Array;
+  /** this step's keys or values of layer l. → (T, B, KVH, D) */
+  present(kind: "key" | "value", l: number): Float32Array;
 }
 
 export interface StepRow {
@@ -32,7 +49,7 @@ export class ModelRunner {
     const graph = new Graph();
     const hooks = opts.hooks?.(graph);
     buildCausalLM(graph, model.config, weightSource(graph, model.weights), { cache: true, logits: "last", hooks });
-    const compiled = await compile(graph, { intraOpThreads: opts.threads });
+    const compiled = await compile(graph, { intraOpThreads: opts.threads, allowSpinning: opts.allowSpinning });
     return new ModelRunner(model, compiled);
   }
 
@@ -46,10 +63,29 @@ export class ModelRunner {
    * new token. rows.length must equal the cache's slot count.
    */
   async step(cache: KvCache, rows: readonly StepRow[], extraFeeds: Record<string, HostTensor> = {}): Promise<Float32Array[]> {
-    const B = cache.slots;
-    if (rows.length !== B) throw new Error(`step: ${rows.length} rows for a cache of ${B} slots`);
+    if (rows.length !== cache.slots) throw new Error(`step: ${rows.length} rows for a cache of ${cache.slots} slots`);
+    const out = await this.forward(rows, cache, extraFeeds);
+    const starts = rows.map((r) => r.pastLen);
+    const counts = rows.map((r) => r.ids.length);
+    for (let l = 0; l < cache.layers; l++) {
+      cache.write("key", l, out.present("key", l), out.T, starts, counts);
+      cache.write("value", l, out.present("value", l), out.T, starts, counts);
+    }
+    const V = this.model.config.vocabSize;
+    return rows.map((_, b) => out.logits.slice(b * V, (b + 1) * V));
+  }
+
+  /**
+   * The raw batched step: rows padded to the longest (T), attending to `past` (its first P = max pastLen
+   * positions; null = no past, e.g. a prefill). The returned arrays are reused by the next call of the
+   * same (B, T): read or copy them first.
+   */
+  async forward(rows: readonly StepRow[], past: PastKv | null, extraFeeds: Record<string, HostTensor> = {}): Promise<StepOutput> {
+    const B = rows.length;
+    if (B === 0) throw new Error("step: no rows");
     const T = Math.max(...rows.map((r) => r.ids.length));
     const P = Math.max(...rows.map((r) => r.pastLen));
+    if (P > 0 && !past) throw new Error("step: rows have a past but no cache was given");
     const ids = new BigInt64Array(B * T);
     const pos = new BigInt64Array(B * T);
     rows.forEach((r, b) => {
@@ -66,31 +102,34 @@ export class ModelRunner {
       last_index: { dtype: "int64", shape: [B], data: BigInt64Array.from(rows, (r) => BigInt(r.ids.length - 1)) },
       ...extraFeeds,
     };
-    for (let l = 0; l < cache.layers; l++) {
-      feeds[`past_key.${l}`] = cache.view("key", l, P);
-      feeds[`past_value.${l}`] = cache.view("value", l, P);
+    const c = this.model.config;
+    const none: HostTensor = { dtype: "float32", shape: [0, B, c.numKvHeads, c.headDim], data: new Float32Array(0) };
+    for (let l = 0; l < c.numLayers; l++) {
+      feeds[`past_key.${l}`] = past ? past.view("key", l, P) : none;
+      feeds[`past_value.${l}`] = past ? past.view("value", l, P) : none;
     }
     const out = await this.compiled.run(feeds, { outputs: this.buffers(feeds, B, T) });
-    const starts = rows.map((r) => r.pastLen);
-    const counts = rows.map((r) => r.ids.length);
-    for (let l = 0; l < cache.layers; l++) {
-      cache.write("key", l, out[`present_key.${l}`]!.data as Float32Array, T, starts, counts);
-      cache.write("value", l, out[`present_value.${l}`]!.data as Float32Array, T, starts, counts);
-    }
-    const logits = out.logits!.data as Float32Array;
-    const V = this.model.config.vocabSize;
-    return rows.map((_, b) => logits.slice(b * V, (b + 1) * V));
+    return {
+      B,
+      T,
+      logits: out.logits!.data as Float32Array,
+      present: (kind, l) => out[`present_${kind}.${l}`]!.data as Float32Array,
+    };
   }
 
-  /** Output destinations reused across steps of the same (B, T): decode steps allocate nothing. */
+  /**
+   * Output destinations reused across steps of the same (B, T): decode steps allocate nothing. Least
+   * recently used shapes are dropped, so varied prefill shapes do not evict the decode buffers.
+   */
   private buffers(feeds: Record<string, HostTensor>, B: number, T: number): Record<string, HostTensor> {
     const key = `${B}x${T}`;
     let bufs = this.outBuffers.get(key);
-    if (!bufs) {
-      if (this.outBuffers.size > 8) this.outBuffers.clear();
+    if (bufs) this.outBuffers.delete(key);
+    else {
+      if (this.outBuffers.size >= 16) this.outBuffers.delete(this.outBuffers.keys().next().value!);
       bufs = this.compiled.allocOutputs(feeds);
-      this.outBuffers.set(key, bufs);
     }
+    this.outBuffers.set(key, bufs);
     return bufs;
   }
 

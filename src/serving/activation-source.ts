@@ -1,0 +1,80 @@
+// What `activate` accepts, resolved and checked against the engine's base: a PEFT adapter directory,
+// a full model directory (a vanilla custom model), or the same already in memory. Anything made from
+// another base — other shapes, or another base fingerprint in sprig_adapter.json — is refused.
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type Adapter, expectedAdapterTensors } from "../adapters/adapter.ts";
+import { ADAPTER_CONFIG, SPRIG_META, loadAdapter, readAdapterMeta } from "../adapters/peft-io.ts";
+import { type LoadedModel, type ModelConfig, loadModel } from "../models/index.ts";
+import { ModelIoError } from "../models/io/errors.ts";
+import { AdapterMismatchError, InvalidRequestError } from "./errors.ts";
+
+export type ActivationSource = string | Adapter | LoadedModel;
+
+export type Resolved = { kind: "adapter"; adapter: Adapter; dir: string | null } | { kind: "full"; model: LoadedModel; dir: string | null };
+
+const ARCH_FIELDS = ["family", "vocabSize", "hiddenSize", "numLayers", "numHeads", "numKvHeads", "headDim", "intermediateSize"] as const;
+
+export async function resolveSource(src: ActivationSource, base: ModelConfig, fingerprint: string): Promise<Resolved> {
+  if (typeof src !== "string") {
+    if ("weights" in src) return { kind: "full", model: checkFull(src, base, "the model"), dir: null };
+    checkAdapterTensors(src, base);
+    return { kind: "adapter", adapter: src, dir: null };
+  }
+  const dir = src;
+  if (existsSync(join(dir, ADAPTER_CONFIG))) {
+    await checkMeta(dir, fingerprint);
+    try {
+      return { kind: "adapter", adapter: await loadAdapter(dir, base), dir };
+    } catch (e) {
+      if (!(e instanceof ModelIoError)) throw e;
+      // shapes or targets that do not exist on this base mean another base; unreadable files are a bad request
+      if (/does not fit this base model|match no module/.test(e.message)) throw new AdapterMismatchError(`adapter made for another base model: ${e.message}`);
+      throw new InvalidRequestError(e.message);
+    }
+  }
+  if (existsSync(join(dir, "config.json"))) {
+    await checkMeta(dir, fingerprint);
+    let model: LoadedModel;
+    try {
+      model = await loadModel(dir);
+    } catch (e) {
+      if (e instanceof ModelIoError) throw new InvalidRequestError(e.message);
+      throw e;
+    }
+    return { kind: "full", model: checkFull(model, base, dir), dir };
+  }
+  throw new InvalidRequestError(`${dir}: neither an adapter directory (${ADAPTER_CONFIG}) nor a model directory (config.json)`);
+}
+
+/** sprig_adapter.json, when present, names the base the adapter (or model) was made from. */
+async function checkMeta(dir: string, fingerprint: string): Promise<void> {
+  let meta;
+  try {
+    meta = await readAdapterMeta(dir);
+  } catch (e) {
+    throw new InvalidRequestError(`${join(dir, SPRIG_META)}: unreadable (${(e as Error).message})`);
+  }
+  if (typeof meta.baseFingerprint === "string" && meta.baseFingerprint !== fingerprint) {
+    throw new AdapterMismatchError(`${dir} was made from another base model (its ${SPRIG_META} names base ${meta.baseFingerprint}; this engine's base is ${fingerprint})`);
+  }
+}
+
+function checkFull(model: LoadedModel, base: ModelConfig, what: string): LoadedModel {
+  const diff = ARCH_FIELDS.filter((f) => model.config[f] !== base[f]).map((f) => `${f} ${model.config[f]} (base: ${base[f]})`);
+  if (diff.length) throw new AdapterMismatchError(`${what} is not derived from this engine's base model: ${diff.join(", ")}`);
+  return model;
+}
+
+function checkAdapterTensors(a: Adapter, base: ModelConfig): void {
+  const expected = expectedAdapterTensors(base, a.config);
+  const problems: string[] = [];
+  if (expected.size === 0) problems.push(`target_modules ${JSON.stringify(a.config.target_modules)} match no module of this ${base.family} model`);
+  for (const [k, shape] of expected) {
+    const t = a.tensors.get(k);
+    if (!t) problems.push(`missing ${k}`);
+    else if (t.shape.join() !== shape.join()) problems.push(`${k}: shape [${t.shape}] but this base model needs [${shape}]`);
+  }
+  if (problems.length) throw new AdapterMismatchError(`adapter made for another base model:\n  ${problems.slice(0, 8).join("\n  ")}`);
+}

@@ -1,0 +1,50 @@
+// The hosting engine's configuration, validated at the boundary (unknown keys are rejected), with the
+// defaults documented in src/serving/README.md.
+
+import { z } from "zod";
+
+const modules = z.array(z.string().min(1)).min(1);
+
+export const HostingOptionsSchema = z
+  .object({
+    /** rows in one session's running batch */
+    maxBatchSize: z.number().int().min(1).max(4096).default(32),
+    /** T-Few (IA3) adapters that can be active at once (table rows besides the base's); 0 = none */
+    maxAdapters: z.number().int().min(0).max(1_000_000).default(256),
+    ia3: z
+      .object({
+        /** modules with an IA3 table (PEFT matching); default: T-Few's (k_proj, v_proj, down_proj; GPT-2 c_attn, mlp.c_proj) */
+        targetModules: modules.optional(),
+        /** the subset whose input is scaled; default: the feed-forward down projection */
+        feedforwardModules: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .prefault({}),
+    lora: z
+      .object({
+        /** LoRA adapters that can be active at once; 0 = no LoRA path in the graph */
+        maxAdapters: z.number().int().min(0).max(100_000).default(4),
+        /** tables hold this rank; adapters of lower rank are zero-padded, higher ranks are refused */
+        rank: z.number().int().min(1).max(1024).default(16),
+        /** modules with LoRA tables; default: q_proj, v_proj (GPT-2 c_attn), as PEFT and `sprig finetune` */
+        targetModules: modules.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** full custom models (vanilla fine-tunes) hosted beside the base, each a whole model in memory */
+    maxFullModels: z.number().int().min(0).max(64).default(2),
+    /** KV-cache memory across all sessions; requests wait in the queue while it is used up */
+    kvCacheBytes: z.number().int().min(1).default(1 << 30),
+    /** requests waiting for a batch slot, over all models; beyond it submit fails with 503 queue_full */
+    maxQueue: z.number().int().min(0).default(256),
+    /** waiting requests of one model; beyond it submit fails with 429 model_queue_full (default: half of maxQueue) */
+    maxQueuePerModel: z.number().int().min(0).optional(),
+    /** padded prompt tokens per batched prefill step (a longer single prompt still runs, alone) */
+    maxPrefillTokens: z.number().int().min(1).default(2048),
+    /** compute threads per session (default: all cores) */
+    threads: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export type HostingOptions = z.infer<typeof HostingOptionsSchema>;
+export type HostingOptionsInput = z.input<typeof HostingOptionsSchema>;

@@ -1,0 +1,179 @@
+// The hosting engine: one base model loaded once, any number of T-Few and LoRA adapters of it served from
+// adapter tables in one session, full custom models in sessions of their own, all under continuous
+// batching with bounded KV memory, per-model queues admitted round-robin, streaming and cancellation.
+
+import { defaultIa3Config } from "../adapters/ia3.ts";
+import { loraConfig } from "../adapters/lora.ts";
+import { baseFingerprint } from "../adapters/fingerprint.ts";
+import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../models/index.ts";
+import { AdapterTables } from "./adapter-tables.ts";
+import { type ActivationSource, resolveSource } from "./activation-source.ts";
+import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
+import { ConflictError, InvalidRequestError, OverCapacityError, UnknownModelError } from "./errors.ts";
+import { type HostedGeneration, HostedRequest } from "./hosted-request.ts";
+import { HostedModel, type ModelStats } from "./hosted-model.ts";
+import { Lane } from "./lane.ts";
+import { ModelRunner } from "./model-runner.ts";
+import { type EngineStats, Scheduler, type StreamEvent, type SubmitRequest, buildRequest, streamOf } from "./scheduler.ts";
+
+export type { EngineStats, StreamEvent, SubmitRequest };
+
+export type HostingEngineInit = HostingOptionsInput & ({ modelDir: string; model?: never } | { model: LoadedModel; modelDir?: never });
+
+export interface ActivatedModel {
+  name: string;
+  kind: ModelStats["kind"];
+  /** memory added: the adapter's table row, or the full model's weights */
+  bytes: number;
+  /** time from the call to the model being servable */
+  ms: number;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/;
+
+export class HostingEngine {
+  private readonly active = new Map<string, HostedModel>();
+  private readonly reserved = new Set<string>();
+  private readonly scheduler: Scheduler;
+
+  private constructor(
+    readonly model: LoadedModel,
+    readonly options: HostingOptions,
+    readonly fingerprint: string,
+    private readonly tables: AdapterTables,
+    private readonly base: HostedModel,
+    readonly baseBytes: number,
+  ) {
+    this.scheduler = new Scheduler(options, base);
+  }
+
+  static async create(init: HostingEngineInit): Promise<HostingEngine> {
+    const { modelDir, model: given, ...rest } = init;
+    const parsed = HostingOptionsSchema.safeParse(rest);
+    if (!parsed.success) throw new InvalidRequestError(`hosting options: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`);
+    const opts = parsed.data;
+    if ((modelDir === undefined) === (given === undefined)) throw new InvalidRequestError("hosting options: give exactly one of modelDir or model");
+    const model = given ?? (await loadModel(modelDir!));
+    const cfg = model.config;
+    const ia3Default = defaultIa3Config(cfg);
+    const tables = new AdapterTables(cfg, {
+      maxIa3: opts.maxAdapters,
+      ia3Targets: opts.ia3.targetModules ?? (ia3Default.target_modules as string[]),
+      ia3Feedforward: opts.ia3.feedforwardModules ?? (opts.ia3.targetModules ? [] : (ia3Default.feedforward_modules as string[])),
+      maxLora: opts.lora.maxAdapters,
+      loraRank: opts.lora.rank,
+      loraTargets: opts.lora.targetModules ?? (loraConfig(cfg, { r: 1, alpha: 1, dropout: 0 }).target_modules as string[]),
+    });
+    const fingerprint = baseFingerprint(cfg, model.weights);
+    const bytes = weightBytes(model);
+    const runner = await ModelRunner.create(model, { threads: opts.threads, hooks: (g) => tables.hooks(g) });
+    // the session holds its own copy of the weights; ours is only needed when the caller owns the model
+    if (!given) model.weights.clear();
+    const base = new HostedModel(null, "base", new Lane(runner, tables, opts.maxPrefillTokens), null, bytes, modelDir ?? null);
+    return new HostingEngine(model, opts, fingerprint, tables, base, bytes);
+  }
+
+  get config(): ModelConfig {
+    return this.model.config;
+  }
+
+  get tokenizer(): SprigTokenizer | null {
+    return this.model.tokenizer;
+  }
+
+  /** Names of the active adapters and full models. */
+  get names(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Host an adapter (PEFT directory or in-memory Adapter: a table row, no session rebuild) or a full
+   * custom model (model directory or LoadedModel: a session of its own) under `name`.
+   */
+  async activate(name: string, source: ActivationSource): Promise<ActivatedModel> {
+    const t0 = performance.now();
+    this.scheduler.checkOpen();
+    if (!NAME.test(name)) throw new InvalidRequestError(`model name '${name}': use 1-128 letters, digits and . _ - : @ /, starting with a letter or digit`);
+    if (this.active.has(name) || this.reserved.has(name)) throw new ConflictError(`'${name}' is already active: deactivate it first`);
+    this.reserved.add(name);
+    try {
+      const src = await resolveSource(source, this.config, this.fingerprint);
+      this.scheduler.checkOpen();
+      let m: HostedModel;
+      if (src.kind === "adapter") {
+        const slot = this.tables.write(src.adapter);
+        m = new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.rowBytes(slot.kind), src.dir);
+      } else {
+        const full = this.scheduler.models.filter((x) => x.kind === "full").length;
+        if (full >= this.options.maxFullModels) {
+          throw new OverCapacityError(`${full} full custom models are already hosted (maxFullModels ${this.options.maxFullModels}): each costs a whole model's memory`, 409, "too_many_full_models");
+        }
+        const bytes = weightBytes(src.model);
+        const runner = await ModelRunner.create(src.model, { threads: this.options.threads, allowSpinning: false });
+        if (src.dir) src.model.weights.clear();
+        m = new HostedModel(name, "full", new Lane(runner, null, this.options.maxPrefillTokens), null, bytes, src.dir);
+      }
+      this.active.set(name, m);
+      this.scheduler.add(m);
+      return { name, kind: m.kind as ModelStats["kind"], bytes: m.bytes, ms: performance.now() - t0 };
+    } finally {
+      this.reserved.delete(name);
+    }
+  }
+
+  /**
+   * Stop serving `name`: new requests are refused at once (404); requests already accepted finish, or
+   * with `cancelInFlight` fail with CancelledError "model_deactivated". Resolves when its memory is freed.
+   */
+  async deactivate(name: string, opts: { cancelInFlight?: boolean } = {}): Promise<void> {
+    const m = this.active.get(name);
+    if (!m) throw new UnknownModelError(name, this.names);
+    this.active.delete(name);
+    await this.scheduler.drain(m, opts.cancelInFlight ?? false, () => {
+      if (m.slot) this.tables.release(m.slot);
+      else void m.lane.runner.dispose();
+    });
+  }
+
+  /** Generate for one request; resolves when it finishes (rejects with a HostingError). */
+  submit(req: SubmitRequest): Promise<HostedGeneration> {
+    try {
+      return this.scheduler.enqueue(this.request(req), req.signal).done;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * The streaming variant: token events as they are produced, then one "done" event. Rejections (bad
+   * request, over capacity, unknown model) throw synchronously; leaving the loop early cancels the request.
+   */
+  stream(req: Omit<SubmitRequest, "onToken">): AsyncGenerator<StreamEvent, void, undefined> {
+    return streamOf((onToken, signal) => this.scheduler.enqueue(this.request({ ...req, onToken }), signal), req.signal);
+  }
+
+  stats(): EngineStats {
+    return this.scheduler.stats({
+      base: { bytes: this.baseBytes, fingerprint: this.fingerprint, tokenizer: this.tokenizer !== null },
+      tables: {
+        ia3: { rowBytes: this.tables.ia3RowBytes, ...this.tables.usage("ia3"), reservedBytes: this.tables.ia3RowBytes * (this.tables.usage("ia3").capacity + 1) },
+        lora: { rowBytes: this.tables.loraRowBytes, ...this.tables.usage("lora"), reservedBytes: this.tables.loraRowBytes * (this.tables.usage("lora").capacity + 1) },
+      },
+    });
+  }
+
+  /** Refuse new work, cancel everything in flight (CancelledError "closed"), release the sessions. */
+  async close(): Promise<void> {
+    await this.scheduler.close();
+    for (const m of this.scheduler.models) if (m.kind === "full" || m.kind === "base") await m.lane.runner.dispose();
+    this.active.clear();
+  }
+
+  private request(req: SubmitRequest): HostedRequest {
+    this.scheduler.checkOpen();
+    const target = req.adapter === undefined || req.adapter === null ? this.base : this.active.get(req.adapter);
+    if (!target) throw new UnknownModelError(String(req.adapter), this.names);
+    const tokenizer = target.lane.runner.model.tokenizer ?? this.tokenizer;
+    return buildRequest(target, req, target.lane.runner.model.config, tokenizer, this.options.kvCacheBytes, this.scheduler);
+  }
+}
