@@ -47,6 +47,7 @@ export function buildRequest(target: HostedModel, req: SubmitRequest, cfg: Model
     if (e instanceof z.ZodError) throw new InvalidRequestError(`sampling: ${e.issues.map((i) => `${i.path.join(".") || "sampling"}: ${i.message}`).join("; ")}`);
     throw e;
   }
+  if (!Array.isArray(req.promptIds)) throw new InvalidRequestError("promptIds must be an array of token ids");
   const why = promptProblem(cfg, req.promptIds);
   if (why) throw new InvalidRequestError(why);
   const limit = Sequence.limitFor(cfg, req.promptIds, sampling);
