@@ -55,6 +55,11 @@ export class ControlPlane {
     return this.ctx.config;
   }
 
+  /** Log through the server's logger once it exists. */
+  setLogger(log: Logger): void {
+    this.ctx.log = log;
+  }
+
   /**
    * Start-up: register the default base model, settle resources left mid-change by a stop or crash,
    * resume fine-tunes and bring ACTIVE endpoints back. Resolves once endpoints are being restored (not loaded).

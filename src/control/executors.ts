@@ -84,6 +84,8 @@ export interface InferenceRequest {
 export interface InferenceResult {
   ids: number[];
   logprobs: number[];
+  /** each generated token's text ("" for pieces of a character still incomplete) */
+  tokens: string[];
   text: string;
   finishReason: "stop" | "length";
   promptTokens: number;

@@ -81,7 +81,7 @@ export class FakePool implements HostingPool {
     const words = `echo ${text}`.split(" ").slice(0, req.sampling.maxTokens);
     const pieces = words.map((w, i) => (i ? ` ${w}` : w));
     for (const p of pieces) o.onToken?.(p);
-    return { ids: pieces.map((_, i) => i + 3), logprobs: pieces.map(() => -0.5), text: pieces.join(""), finishReason: pieces.length >= req.sampling.maxTokens ? "length" : "stop", promptTokens: words.length };
+    return { ids: pieces.map((_, i) => i + 3), logprobs: pieces.map(() => -0.5), tokens: pieces, text: pieces.join(""), finishReason: pieces.length >= req.sampling.maxTokens ? "length" : "stop", promptTokens: words.length };
   }
 
   async resize(n: number): Promise<void> {

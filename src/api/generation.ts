@@ -1,0 +1,45 @@
+// Shared by both inference APIs: run n generations of one request (seeds seed, seed+1, …) against an
+// endpoint, streaming each one's text deltas with its index.
+
+import { type ControlPlane, type InferenceResult, type InferenceSampling, type PromptInput, type Scope, badRequest } from "../control/index.ts";
+
+export interface SamplingFields {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  stop?: string | string[] | null;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+}
+
+/** Defaults as OpenAI's: temperature 1, top_p 1, no top-k; 256 new tokens unless asked. */
+export function sampling(f: SamplingFields): InferenceSampling {
+  const stop = f.stop == null ? [] : Array.isArray(f.stop) ? f.stop : [f.stop];
+  if (stop.some((s) => s.length === 0)) throw badRequest("stop: stop sequences must not be empty");
+  return {
+    maxTokens: f.maxTokens ?? 256,
+    temperature: f.temperature ?? 1,
+    topP: f.topP ?? 1,
+    topK: f.topK ?? 0,
+    seed: f.seed ?? Math.floor(Math.random() * 2 ** 31),
+    stop,
+    frequencyPenalty: f.frequencyPenalty ?? 0,
+    presencePenalty: f.presencePenalty ?? 0,
+  };
+}
+
+export async function generateN(
+  cp: ControlPlane,
+  scope: Scope,
+  o: { endpoint: string; prompt: PromptInput; sampling: InferenceSampling; n: number; signal?: AbortSignal; onToken?: (index: number, delta: string) => void },
+): Promise<{ endpointId: string; modelId: string; results: InferenceResult[] }> {
+  // resolve first, so a bad endpoint is one error and not n
+  const e = cp.inference.target(scope, o.endpoint);
+  const runs = Array.from({ length: o.n }, (_, i) =>
+    cp.inference.generate(scope, { endpoint: e.id, prompt: o.prompt, sampling: { ...o.sampling, seed: o.sampling.seed + i }, signal: o.signal, onToken: o.onToken && ((d) => o.onToken!(i, d)) }),
+  );
+  const done = await Promise.all(runs);
+  return { endpointId: e.id, modelId: e.modelId, results: done.map((d) => d.result) };
+}

@@ -1,0 +1,116 @@
+// OCI-style inference: POST /20231130/actions/generateText (COHERE and LLAMA request shapes) and
+// POST /20231130/actions/chat (GENERIC and COHERE formats), served by a DEDICATED endpoint.
+// `isStream: true` answers with server-sent events: `{index, text}` per delta, then `{index, finishReason}`.
+
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { type ChatMessage, type ControlPlane, type PromptInput, type Scope, badRequest } from "../control/index.ts";
+import { generateN, sampling } from "./generation.ts";
+import { route } from "./routes.ts";
+import { clientGone, openSse } from "./sse.ts";
+
+const ServingMode = z.strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) }).meta({ id: "DedicatedServingMode" });
+const knobs = {
+  maxTokens: z.number().int().min(1).max(32768).optional(),
+  temperature: z.number().min(0).max(5).optional(),
+  topK: z.number().int().min(0).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  frequencyPenalty: z.number().min(-2).max(2).optional(),
+  presencePenalty: z.number().min(-2).max(2).optional(),
+  isStream: z.boolean().optional(),
+  numGenerations: z.number().int().min(1).max(16).optional(),
+  seed: z.number().int().optional(),
+};
+
+const CohereText = z.strictObject({ runtimeType: z.literal("COHERE"), prompt: z.string(), stopSequences: z.array(z.string()).max(16).optional(), returnLikelihoods: z.enum(["NONE", "ALL", "GENERATION"]).optional(), ...knobs });
+const LlamaText = z.strictObject({ runtimeType: z.literal("LLAMA"), prompt: z.string(), stop: z.array(z.string()).max(16).optional(), logProbs: z.number().int().min(0).max(5).optional(), ...knobs });
+export const GenerateTextDetails = z
+  .strictObject({ compartmentId: z.string().min(1), servingMode: ServingMode, inferenceRequest: z.discriminatedUnion("runtimeType", [CohereText, LlamaText]) })
+  .meta({ id: "GenerateTextDetails" });
+
+const Role = z.enum(["SYSTEM", "USER", "ASSISTANT"]);
+const GenericChat = z.strictObject({
+  apiFormat: z.literal("GENERIC"),
+  messages: z.array(z.strictObject({ role: Role, content: z.array(z.strictObject({ type: z.literal("TEXT"), text: z.string() })).min(1) })).min(1),
+  stop: z.array(z.string()).max(16).optional(),
+  logProbs: z.number().int().min(0).max(5).optional(),
+  ...knobs,
+});
+const CohereChat = z.strictObject({
+  apiFormat: z.literal("COHERE"),
+  message: z.string(),
+  chatHistory: z.array(z.strictObject({ role: z.enum(["USER", "CHATBOT", "SYSTEM"]), message: z.string() })).optional(),
+  preambleOverride: z.string().optional(),
+  stopSequences: z.array(z.string()).max(16).optional(),
+  ...knobs,
+});
+export const ChatDetails = z
+  .strictObject({ compartmentId: z.string().min(1), servingMode: ServingMode, chatRequest: z.discriminatedUnion("apiFormat", [GenericChat, CohereChat]) })
+  .meta({ id: "ChatDetails" });
+
+function inScope(scope: Scope, compartmentId: string): void {
+  if (!scope.compartments.includes(compartmentId)) throw badRequest(`compartmentId: ${compartmentId} is not a compartment of this API key`);
+}
+
+export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void {
+  route(app, { method: "POST", url: "/20231130/actions/generateText", tag: "Inference", summary: "Generate text from a prompt", body: GenerateTextDetails }, async ({ scope, body, req, reply }) => {
+    inScope(scope, body.compartmentId);
+    const r = body.inferenceRequest;
+    const prompt: PromptInput = { kind: "text", text: r.prompt };
+    const s = sampling({ ...r, stop: r.runtimeType === "COHERE" ? r.stopSequences : r.stop });
+    const n = r.numGenerations ?? 1;
+    if (r.isStream) {
+      cp.inference.target(scope, body.servingMode.endpointId);
+      const sse = openSse(req, reply);
+      try {
+        const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: sse.signal, onToken: (index, text) => text && sse.send({ index, text }) });
+        out.results.forEach((g, index) => sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }));
+      } catch (e) {
+        sse.send({ error: { message: (e as Error).message } });
+      }
+      return reply.raw.end();
+    }
+    const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
+    const timeCreated = new Date().toISOString();
+    const inferenceResponse =
+      r.runtimeType === "COHERE"
+        ? { runtimeType: "COHERE", timeCreated, prompt: r.prompt, generatedTexts: out.results.map((g, i) => ({ id: `${req.id}-${i}`, text: g.text, likelihood: g.logprobs.reduce((a, b) => a + b, 0), finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", tokenLikelihoods: r.returnLikelihoods && r.returnLikelihoods !== "NONE" ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] })) : undefined })) }
+        : { runtimeType: "LLAMA", created: timeCreated, choices: out.results.map((g, index) => ({ index, text: g.text, finishReason: g.finishReason, logprobs: r.logProbs ? { tokens: g.tokens, tokenLogprobs: g.logprobs } : undefined })) };
+    return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
+  });
+
+  route(app, { method: "POST", url: "/20231130/actions/chat", tag: "Inference", summary: "Chat with a model (its chat template, or Sprig's default ChatML template)", body: ChatDetails }, async ({ scope, body, req, reply }) => {
+    inScope(scope, body.compartmentId);
+    const r = body.chatRequest;
+    const messages: ChatMessage[] =
+      r.apiFormat === "GENERIC"
+        ? r.messages.map((m) => ({ role: m.role.toLowerCase(), content: m.content.map((c) => c.text).join("") }))
+        : [
+            ...(r.preambleOverride ? [{ role: "system", content: r.preambleOverride }] : []),
+            ...(r.chatHistory ?? []).map((m) => ({ role: m.role === "CHATBOT" ? "assistant" : m.role.toLowerCase(), content: m.message })),
+            { role: "user", content: r.message },
+          ];
+    const s = sampling({ ...r, stop: r.apiFormat === "GENERIC" ? r.stop : r.stopSequences });
+    const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
+    const prompt: PromptInput = { kind: "chat", messages };
+    if (r.isStream) {
+      cp.inference.target(scope, body.servingMode.endpointId);
+      const sse = openSse(req, reply);
+      try {
+        const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: sse.signal, onToken: (index, text) => text && sse.send(r.apiFormat === "GENERIC" ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } } : { apiFormat: "COHERE", text }) });
+        out.results.forEach((g, index) => sse.send({ index, finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }));
+      } catch (e) {
+        sse.send({ error: { message: (e as Error).message } });
+      }
+      return reply.raw.end();
+    }
+    const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
+    const timeCreated = new Date().toISOString();
+    const g0 = out.results[0]!;
+    const chatResponse =
+      r.apiFormat === "GENERIC"
+        ? { apiFormat: "GENERIC", timeCreated, choices: out.results.map((g, index) => ({ index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] }, finishReason: g.finishReason, logprobs: r.logProbs ? { tokens: g.tokens, tokenLogprobs: g.logprobs } : undefined })) }
+        : { apiFormat: "COHERE", text: g0.text, finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }] };
+    return { modelId: out.modelId, modelVersion: "1", chatResponse };
+  });
+}

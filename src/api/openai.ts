@@ -1,0 +1,132 @@
+// The OpenAI-compatible API: GET /v1/models, POST /v1/completions, POST /v1/chat/completions. `model`
+// names an endpoint by id or display name; `stream` sends server-sent events ending in `data: [DONE]`.
+
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { ControlPlane, InferenceResult, PromptInput } from "../control/index.ts";
+import { generateN, sampling } from "./generation.ts";
+import { route } from "./routes.ts";
+import { clientGone, openSse } from "./sse.ts";
+
+const common = {
+  model: z.string().min(1).describe("endpoint id or display name"),
+  max_tokens: z.number().int().min(1).max(32768).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  n: z.number().int().min(1).max(16).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
+  seed: z.number().int().nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  user: z.string().max(256).nullish().describe("accepted and ignored"),
+};
+
+export const CompletionRequest = z
+  .strictObject({
+    ...common,
+    prompt: z.union([z.string(), z.array(z.string()).length(1), z.array(z.number().int().min(0)).min(1)]).describe("text, or token ids"),
+    logprobs: z.number().int().min(0).max(5).nullish().describe("include each token's log-probability (only the chosen token is listed)"),
+    echo: z.literal(false).nullish(),
+  })
+  .meta({ id: "CreateCompletionRequest" });
+
+const Content = z.union([z.string(), z.array(z.strictObject({ type: z.literal("text"), text: z.string() }))]);
+export const ChatRequest = z
+  .strictObject({
+    ...common,
+    messages: z.array(z.strictObject({ role: z.enum(["system", "developer", "user", "assistant"]), content: Content, name: z.string().optional() })).min(1),
+    max_completion_tokens: z.number().int().min(1).max(32768).nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.number().int().min(0).max(0).nullish().describe("only 0 is supported"),
+  })
+  .meta({ id: "CreateChatCompletionRequest" });
+
+const usage = (r: InferenceResult[]) => {
+  const prompt = r[0]?.promptTokens ?? 0;
+  const completion = r.reduce((s, x) => s + x.ids.length, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+};
+const finish = (r: InferenceResult) => (r.finishReason === "length" ? "length" : "stop");
+const text = (c: z.infer<typeof Content>) => (typeof c === "string" ? c : c.map((p) => p.text).join(""));
+
+export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
+  route(app, { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" }, ({ scope }) => {
+    const eps = cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" }).items.filter((e) => e.lifecycleState !== "DELETED");
+    return {
+      object: "list",
+      data: eps.map((e) => ({ id: e.id, object: "model", created: Math.floor(Date.parse(e.timeCreated) / 1000), owned_by: e.compartmentId, display_name: e.displayName, lifecycle_state: e.lifecycleState, model_id: e.modelId })),
+    };
+  });
+
+  route(app, { method: "POST", url: "/v1/completions", tag: "OpenAI", summary: "Text completion", body: CompletionRequest }, async ({ scope, body: b, req, reply }) => {
+    const prompt: PromptInput = typeof b.prompt === "string" ? { kind: "text", text: b.prompt } : typeof b.prompt[0] === "string" ? { kind: "text", text: b.prompt[0] as string } : { kind: "ids", ids: b.prompt as number[] };
+    const s = sampling({ maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? undefined, topP: b.top_p ?? undefined, seed: b.seed ?? undefined, stop: b.stop, frequencyPenalty: b.frequency_penalty ?? undefined, presencePenalty: b.presence_penalty ?? undefined });
+    const id = `cmpl-${randomBytes(12).toString("hex")}`;
+    const created = Math.floor(Date.now() / 1000);
+    const n = b.n ?? 1;
+    const logprobs = (r: InferenceResult) => (b.logprobs == null ? null : { tokens: r.tokens, token_logprobs: r.logprobs, top_logprobs: r.tokens.map((t, i) => ({ [t]: r.logprobs[i]! })), text_offset: offsets(r.tokens) });
+    if (b.stream) {
+      const target = cp.inference.target(scope, b.model);
+      const sse = openSse(req, reply);
+      try {
+        const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: sse.signal, onToken: (index, delta) => delta && sse.send({ id, object: "text_completion", created, model: target.id, choices: [{ index, text: delta, logprobs: null, finish_reason: null }] }) });
+        out.results.forEach((r, index) => sse.send({ id, object: "text_completion", created, model: target.id, choices: [{ index, text: "", logprobs: null, finish_reason: finish(r) }] }));
+        if (b.stream_options?.include_usage) sse.send({ id, object: "text_completion", created, model: target.id, choices: [], usage: usage(out.results) });
+      } catch (e) {
+        sse.send({ error: { message: (e as Error).message } });
+      }
+      return sse.done();
+    }
+    const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: clientGone(reply) });
+    return { id, object: "text_completion", created, model: out.endpointId, choices: out.results.map((r, index) => ({ index, text: r.text, logprobs: logprobs(r), finish_reason: finish(r) })), usage: usage(out.results) };
+  });
+
+  route(app, { method: "POST", url: "/v1/chat/completions", tag: "OpenAI", summary: "Chat completion (the model's chat template, or Sprig's default ChatML template)", body: ChatRequest }, async ({ scope, body: b, req, reply }) => {
+    const prompt: PromptInput = { kind: "chat", messages: b.messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: text(m.content) })) };
+    const s = sampling({ maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined, temperature: b.temperature ?? undefined, topP: b.top_p ?? undefined, seed: b.seed ?? undefined, stop: b.stop, frequencyPenalty: b.frequency_penalty ?? undefined, presencePenalty: b.presence_penalty ?? undefined });
+    const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
+    const created = Math.floor(Date.now() / 1000);
+    const n = b.n ?? 1;
+    const chunk = (model: string, choices: unknown[], extra = {}) => ({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices, ...extra });
+    if (b.stream) {
+      const target = cp.inference.target(scope, b.model);
+      const sse = openSse(req, reply);
+      try {
+        for (let index = 0; index < n; index++) sse.send(chunk(target.id, [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+        const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: sse.signal, onToken: (index, delta) => delta && sse.send(chunk(target.id, [{ index, delta: { content: delta }, logprobs: null, finish_reason: null }])) });
+        out.results.forEach((r, index) => sse.send(chunk(target.id, [{ index, delta: {}, logprobs: null, finish_reason: finish(r) }])));
+        if (b.stream_options?.include_usage) sse.send(chunk(target.id, [], { usage: usage(out.results) }));
+      } catch (e) {
+        sse.send({ error: { message: (e as Error).message } });
+      }
+      return sse.done();
+    }
+    const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: clientGone(reply) });
+    return {
+      id,
+      object: "chat.completion",
+      created,
+      model: out.endpointId,
+      system_fingerprint: null,
+      choices: out.results.map((r, index) => ({
+        index,
+        message: { role: "assistant", content: r.text, refusal: null },
+        logprobs: b.logprobs ? { content: r.tokens.map((t, i) => ({ token: t, logprob: r.logprobs[i]!, bytes: [...Buffer.from(t, "utf8")], top_logprobs: [] })) } : null,
+        finish_reason: finish(r),
+      })),
+      usage: usage(out.results),
+    };
+  });
+}
+
+function offsets(tokens: string[]): number[] {
+  let at = 0;
+  return tokens.map((t) => {
+    const o = at;
+    at += t.length;
+    return o;
+  });
+}

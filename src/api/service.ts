@@ -1,0 +1,53 @@
+// The whole service on one data directory: store, control plane (with worker-process executors unless
+// given others), HTTP server. `close()` shuts down in order: stop accepting, drain, stop workers, close the DB.
+
+import type { FastifyInstance } from "fastify";
+import { ControlPlane, type ControlConfigInput, type FineTuneExecutor, type HostingExecutor, type Logger, type SprigStore } from "../control/index.ts";
+import { Store } from "../store/index.ts";
+import { Metrics } from "./metrics.ts";
+import { type ServerOptionsInput, buildServer } from "./server.ts";
+
+export interface ServiceOptions {
+  dataDir: string;
+  /** compute executors; the worker-process ones by default */
+  executors?: { fineTune: FineTuneExecutor; hosting: HostingExecutor };
+  control?: ControlConfigInput;
+  server?: ServerOptionsInput;
+}
+
+export interface Service {
+  app: FastifyInstance;
+  control: ControlPlane;
+  store: SprigStore;
+  /** listen on host:port (port 0 = any free port); returns the base URL */
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startService(o: ServiceOptions): Promise<Service> {
+  const store = Store.open(o.dataDir) as SprigStore;
+  const metrics = new Metrics();
+  const executors = o.executors ?? (await import("../control/workers/process-executors.ts")).processExecutors();
+  const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined });
+  const app = await buildServer(control, metrics, o.server);
+  control.setLogger(app.log as unknown as Logger);
+  await control.start();
+  let closed = false;
+  return {
+    app,
+    control,
+    store,
+    async listen(port, host = "127.0.0.1") {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      return `http://${host}:${typeof addr === "object" && addr ? addr.port : port}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await control.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export function processExecutors(): never { throw new Error("not yet"); }
