@@ -2,12 +2,14 @@
 
 import { Command } from "commander";
 import { registerForward, registerGenerate } from "./commands/generate.ts";
+import { registerHost } from "./commands/host.ts";
 import { CliError } from "./errors.ts";
 
 const program = new Command();
 program.name("sprig").description("Sprig: fine-tune and serve many custom models on one base model.").showHelpAfterError();
 registerGenerate(program);
 registerForward(program);
+registerHost(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -77,7 +77,9 @@ export class Sequence {
     if (this.stopIds.has(id)) return this.finish("stop");
     this.out.ids.push(id);
     this.out.logprobs.push(logprob);
-    let delta = this.decoder ? this.decoder.push(id) : "";
+    const last = this.out.ids.length >= s.maxTokens || this.len >= this.limit;
+    // the last token also carries any bytes the decoder still holds, so the deltas add up to the text
+    let delta = this.decoder ? this.decoder.push(id) + (last ? this.decoder.flush() : "") : "";
     if (this.decoder) {
       const before = this.text.length;
       this.text += delta;
@@ -90,12 +92,13 @@ export class Sequence {
       }
     }
     emit?.(id, delta, logprob);
-    if (this.out.ids.length >= s.maxTokens || this.len >= this.limit) this.finish("length");
+    if (last) this.finish("length");
   }
 
   private finish(why: FinishReason): void {
     this.done = true;
     this.out.finishReason = why;
+    // after a stop token, bytes of an incomplete character still held are appended (they were never streamed)
     if (this.decoder) this.out.text = why === "stop" && this.opts.stop.length ? this.text : this.text + this.decoder.flush();
   }
 }

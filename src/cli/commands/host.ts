@@ -1,0 +1,84 @@
+// `sprig host`: load a base model once, activate adapters (or full custom models) beside it, and serve
+// them all from one continuous batch over a minimal HTTP interface (see src/serving/README.md).
+
+import type { Command } from "commander";
+import { HostingEngine } from "../../serving/hosting-engine.ts";
+import { defaultModelDir } from "../default-model.ts";
+import { CliError } from "../errors.ts";
+import { parseNumber } from "../parse.ts";
+import { createHostServer } from "./host-http.ts";
+
+interface HostFlags {
+  model?: string;
+  adapter?: string[];
+  port: string;
+  host: string;
+  maxBatchSize: string;
+  maxAdapters: string;
+  maxLoraAdapters: string;
+  loraRank: string;
+  loraTargets?: string;
+  maxFullModels: string;
+  kvCacheMb: string;
+  maxQueue: string;
+  threads?: string;
+}
+
+export function registerHost(program: Command): void {
+  program
+    .command("host")
+    .description("serve a base model and many custom models (T-Few, LoRA, full) from one continuous batch over HTTP")
+    .option("--model <dir>", "base model directory")
+    .option("--adapter <name=dir...>", "activate an adapter (or full model) directory under a name; repeatable")
+    .option("--port <p>", "HTTP port (0 = any free port)", "8080")
+    .option("--host <addr>", "address to listen on", "127.0.0.1")
+    .option("--max-batch-size <n>", "rows in the running batch", "32")
+    .option("--max-adapters <n>", "T-Few adapters active at once", "256")
+    .option("--max-lora-adapters <n>", "LoRA adapters active at once (0 = no LoRA path)", "4")
+    .option("--lora-rank <r>", "LoRA table rank (lower ranks are zero-padded)", "16")
+    .option("--lora-targets <modules>", "comma-separated LoRA target modules (default: q_proj,v_proj; GPT-2 c_attn)")
+    .option("--max-full-models <n>", "full custom models hosted beside the base", "2")
+    .option("--kv-cache-mb <mb>", "KV-cache memory across all sessions", "1024")
+    .option("--max-queue <n>", "waiting requests before 503 queue_full", "256")
+    .option("--threads <n>", "compute threads (default: all cores)")
+    .action(async (f: HostFlags) => {
+      const int = (v: string, flag: string, min = 0) => parseNumber(v, flag, { int: true, min });
+      const adapters = (f.adapter ?? []).map((spec) => {
+        const i = spec.indexOf("=");
+        if (i <= 0 || i === spec.length - 1) throw new CliError(`--adapter: '${spec}' is not NAME=DIR`);
+        return { name: spec.slice(0, i), dir: spec.slice(i + 1) };
+      });
+      const engine = await HostingEngine.create({
+        modelDir: f.model ?? defaultModelDir(),
+        maxBatchSize: int(f.maxBatchSize, "--max-batch-size", 1),
+        maxAdapters: int(f.maxAdapters, "--max-adapters"),
+        lora: {
+          maxAdapters: int(f.maxLoraAdapters, "--max-lora-adapters"),
+          rank: int(f.loraRank, "--lora-rank", 1),
+          targetModules: f.loraTargets?.split(",").map((s) => s.trim()).filter(Boolean),
+        },
+        maxFullModels: int(f.maxFullModels, "--max-full-models"),
+        kvCacheBytes: Math.round(parseNumber(f.kvCacheMb, "--kv-cache-mb", { min: 1 }) * 2 ** 20),
+        maxQueue: int(f.maxQueue, "--max-queue"),
+        threads: f.threads === undefined ? undefined : int(f.threads, "--threads", 1),
+      });
+      for (const a of adapters) {
+        const r = await engine.activate(a.name, a.dir);
+        process.stderr.write(`sprig host: activated ${a.name} (${r.kind}, ${r.bytes} bytes, ${r.ms.toFixed(1)} ms)\n`);
+      }
+      const server = createHostServer(engine);
+      const port = int(f.port, "--port");
+      await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, f.host, resolve));
+      const addr = server.address();
+      const where = typeof addr === "object" && addr ? `http://${f.host}:${addr.port}` : String(addr);
+      process.stdout.write(`sprig host: serving on ${where} (base ${engine.stats().base.bytes} bytes; ${adapters.length} adapters)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGINT", stop).once("SIGTERM", stop);
+      });
+      process.stderr.write("sprig host: shutting down\n");
+      server.close();
+      server.closeAllConnections();
+      await engine.close();
+    });
+}
