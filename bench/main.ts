@@ -3,7 +3,9 @@
 
 const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   engine: () => import("./engine.ts"),
+  finetune: () => import("./finetune.ts"),
   generate: () => import("./generate.ts"),
+  serve: () => import("./serve.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);

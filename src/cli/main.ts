@@ -1,6 +1,7 @@
 // The `sprig` command line: one sub-command per file under src/cli/commands, wired with commander.
 
 import { Command } from "commander";
+import { registerFinetune } from "./commands/finetune.ts";
 import { registerForward, registerGenerate } from "./commands/generate.ts";
 import { registerHost } from "./commands/host.ts";
 import { CliError } from "./errors.ts";
@@ -10,6 +11,7 @@ program.name("sprig").description("Sprig: fine-tune and serve many custom models
 registerGenerate(program);
 registerForward(program);
 registerHost(program);
+registerFinetune(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -48,6 +48,8 @@ export interface Batch {
   examples: number;
   /** scored tokens (completion tokens; with choices: those of the correct choices) */
   tokens: number;
+  /** non-padding tokens over all rows (what the graph really processes) */
+  realTokens: number;
 }
 
 /**
@@ -99,5 +101,6 @@ export function makeBatch(examples: readonly Example[], choices: boolean): Batch
     feeds.choice_label = { dtype: "int64", shape: [E], data: BigInt64Array.from(examples, (e) => BigInt(e.choices ? e.label! : 0)) };
     feeds.row_correct = { dtype: "float32", shape: [B], data: Float32Array.from(seqs, (s) => (s.correct ? 1 : 0)) };
   }
-  return { feeds, rows: B, length: T, examples: examples.length, tokens };
+  const realTokens = seqs.reduce((a, s) => a + s.prompt.length + s.target.length, 0);
+  return { feeds, rows: B, length: T, examples: examples.length, tokens, realTokens };
 }

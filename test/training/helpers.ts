@@ -15,3 +15,29 @@ export function batchFeeds(dir: string): Record<string, HostTensor> {
     position_ids: { dtype: "int64", shape: [B, T], data: flat(b.input_ids.map((r) => r.map((_, t) => t))) },
   };
 }
+
+/** A small learnable text dataset: "<a> plus <b> is" → " <a+b>" (numbers as words drawn from a seed). */
+export function textDataset(n: number, seed = 1): string {
+  const words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+  let s = seed;
+  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 16) % 5;
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = next();
+    const b = next();
+    lines.push(JSON.stringify({ prompt: `${words[a]} plus ${words[b]} is`, completion: ` ${words[a + b]}` }));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Classification data with answer choices: the label picks the choice that names the prompt's parity. */
+export function choiceDataset(n: number, seed = 2): string {
+  let s = seed;
+  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 16) % 10;
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = next();
+    lines.push(JSON.stringify({ prompt: `is ${a} even?`, choices: [" yes", " no"], label: a % 2 === 0 ? 0 : 1 }));
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,6 +1,7 @@
 // `sprig generate` and `sprig forward`: run a model directory from the command line.
 
 import type { Command } from "commander";
+import { adapterHooks } from "../adapter-flag.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
 import { type LoadedModel, loadModel } from "../../models/index.ts";
@@ -20,6 +21,7 @@ interface GenerateFlags {
   seed: string;
   stop?: string[];
   threads?: string;
+  adapter?: string;
   json?: boolean;
 }
 
@@ -37,6 +39,7 @@ export function registerGenerate(program: Command): void {
     .option("--seed <s>", "sampling seed", "0")
     .option("--stop <text...>", "stop sequences")
     .option("--threads <n>", "compute threads (default: all cores)")
+    .option("--adapter <dir>", "apply a T-Few (IA3) or LoRA adapter directory (PEFT layout) to the model")
     .option("--json", "print one JSON object {ids, text, logprobs, finishReason}")
     .action(async (f: GenerateFlags) => {
       if ((f.prompt === undefined) === (f.promptIds === undefined)) throw new CliError("give exactly one of --prompt or --prompt-ids");
@@ -50,7 +53,8 @@ export function registerGenerate(program: Command): void {
         seed: parseNumber(f.seed, "--seed", { int: true }),
         stop: f.stop ?? [],
       });
-      const runner = await ModelRunner.create(model, { threads: threads(f.threads) });
+      const hooks = f.adapter === undefined ? undefined : await adapterHooks(model, f.adapter);
+      const runner = await ModelRunner.create(model, { threads: threads(f.threads), hooks });
       try {
         const stream = !f.json && model.tokenizer !== null;
         const [out] = await generate(runner, [prompt], [sampling], {
@@ -73,12 +77,14 @@ export function registerForward(program: Command): void {
     .option("--model <dir>", "model directory")
     .requiredOption("--ids <ids>", "token ids, comma-separated")
     .option("--threads <n>", "compute threads")
+    .option("--adapter <dir>", "apply a T-Few (IA3) or LoRA adapter directory (PEFT layout) to the model")
     .option("--json", "print {\"logits\": [[…vocab floats…] per position]}")
-    .action(async (f: { model?: string; ids: string; threads?: string; json?: boolean }) => {
+    .action(async (f: { model?: string; ids: string; threads?: string; adapter?: string; json?: boolean }) => {
       const model = await load(f.model);
       const ids = parseIds(f.ids, "--ids");
       checkIds(model, ids, "--ids");
-      const logits = await forwardAll(model, ids, { threads: threads(f.threads) });
+      const hooks = f.adapter === undefined ? undefined : await adapterHooks(model, f.adapter);
+      const logits = await forwardAll(model, ids, { threads: threads(f.threads), hooks });
       const rows = logits.map((r) => Array.from(r));
       if (f.json) process.stdout.write(`${JSON.stringify({ logits: rows })}\n`);
       else rows.forEach((r, t) => process.stdout.write(`${t}\t${r.map((v) => v.toFixed(4)).join(" ")}\n`));

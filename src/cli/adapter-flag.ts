@@ -1,0 +1,30 @@
+// `--adapter DIR` for commands that run a model: load a PEFT adapter (Sprig's or Python PEFT's), check it
+// was trained on this base when Sprig recorded that, and apply it unmerged through graph hooks.
+
+import type { Adapter } from "../adapters/adapter.ts";
+import { baseFingerprint } from "../adapters/fingerprint.ts";
+import { ia3Hooks } from "../adapters/ia3.ts";
+import { loraHooks } from "../adapters/lora.ts";
+import { loadAdapter, readAdapterMeta } from "../adapters/peft-io.ts";
+import type { Graph } from "../engine/index.ts";
+import type { LoadedModel, ModelHooks } from "../models/index.ts";
+import { CliError } from "./errors.ts";
+
+/** Graph hooks applying the adapter in `dir` to `model`; its tensors become graph constants. */
+export async function adapterHooks(model: LoadedModel, dir: string): Promise<(graph: Graph) => ModelHooks> {
+  const adapter = await loadAdapter(dir, model.config);
+  const meta = await readAdapterMeta(dir);
+  if (meta.baseFingerprint && meta.baseFingerprint !== baseFingerprint(model.config, model.weights)) {
+    throw new CliError(`--adapter ${dir} was trained on a different base model than ${model.dir} (base fingerprints differ)`);
+  }
+  return hooksFor(model, adapter);
+}
+
+/** Hooks applying an in-memory adapter unmerged, its tensors as graph constants. */
+export function hooksFor(model: LoadedModel, adapter: Adapter): (graph: Graph) => ModelHooks {
+  const tensor = (graph: Graph, key: string, shape: number[]) => graph.constant("float32", shape, adapter.tensors.get(key)!.data);
+  const c = adapter.config;
+  return c.peft_type === "IA3"
+    ? (graph) => ia3Hooks(model.config, c, (key, n) => tensor(graph, key, [n]))
+    : (graph) => loraHooks(model.config, c, (key, shape) => tensor(graph, key, shape));
+}

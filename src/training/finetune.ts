@@ -1,0 +1,155 @@
+// fineTune(): a whole fine-tuning job — validate the data, train with T-Few, LoRA or vanilla, evaluate,
+// checkpoint, stop early, and write the adapter or model directory with metrics.json. The service runs it
+// in a worker process; `sprig finetune` runs it from the command line.
+
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import { baseFingerprint } from "../adapters/fingerprint.ts";
+import { compile } from "../engine/runtime/compile.ts";
+import { type LoadedModel, loadModel } from "../models/index.ts";
+import { splitExamples } from "./batches.ts";
+import { CHECKPOINT_VERSION, type LoopState, loadCheckpoint } from "./checkpoint.ts";
+import { type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
+import { DataError, parseDataset } from "./data.ts";
+import { FineTuneError } from "./errors.ts";
+import { type FineTuneMetrics, evaluate } from "./metrics.ts";
+import { paramFeeds, setupMethod } from "./method-setup.ts";
+import { Optimizer } from "./optim.ts";
+import { writeOutput } from "./outputs.ts";
+import { trainLoop } from "./loop.ts";
+import type { Method } from "./train-graph.ts";
+
+export { FineTuneAbortedError, FineTuneError } from "./errors.ts";
+
+export interface FineTuneOptions {
+  /** base model directory, or a model already loaded */
+  model: string | LoadedModel;
+  /** JSONL training data */
+  data: string;
+  method: Method;
+  /** result directory; must not exist — it appears, complete, when the run finishes */
+  out: string;
+  /** hyperparameters under OCI's names; unset ones take the method's defaults */
+  config?: TrainingConfigInput;
+  /** continue the interrupted run for `out` from its latest checkpoint */
+  resume?: boolean;
+  /** compute threads (default: all cores) */
+  threads?: number;
+}
+
+export interface FineTuneProgress {
+  step: number;
+  totalSteps: number;
+  /** 1-based */
+  epoch: number;
+  trainLoss: number;
+  lr: number;
+  tokensPerSecond: number;
+}
+
+export interface FineTuneEvents {
+  onProgress?(p: FineTuneProgress): void;
+  onLog?(msg: string): void;
+  /** abort between optimizer steps: a checkpoint is written first, so `resume` continues from there */
+  signal?: AbortSignal;
+}
+
+export interface FineTuneResult {
+  outDir: string;
+  metrics: FineTuneMetrics;
+}
+
+/** Where a run keeps its checkpoints and stages its output, next to `out`. */
+export const runDirFor = (out: string): string => `${resolve(out)}.partial`;
+
+export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}): Promise<FineTuneResult> {
+  const log = events.onLog ?? (() => undefined);
+  const out = resolve(o.out);
+  const runDir = runDirFor(out);
+  if (existsSync(out)) throw new FineTuneError(`${o.out} already exists: choose a new output directory (results are never overwritten)`);
+  if (o.resume && !existsSync(runDir)) throw new FineTuneError(`nothing to resume: no interrupted run for ${o.out} (expected ${runDir})`);
+  if (!o.resume && existsSync(runDir)) throw new FineTuneError(`an interrupted run for ${o.out} exists in ${runDir}: resume it, or delete that directory to start over`);
+
+  const cfg = resolveTrainingConfig(o.method, o.config ?? {});
+  const model = typeof o.model === "string" ? await loadModel(o.model) : o.model;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(o.data);
+  } catch (e) {
+    throw new DataError(`cannot read training data ${o.data} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const examples = await parseDataset(bytes, model);
+  const choices = o.method === "tfew" && examples.some((e) => e.choices);
+  const split = splitExamples(examples, cfg.validationSplit, cfg.seed);
+  log(`data: ${examples.length} examples (${split.train.length} train, ${split.validation.length} validation)${choices ? ", with answer choices: T-Few losses on" : ""}`);
+
+  const fingerprint = baseFingerprint(model.config, model.weights);
+  const identity = sha256(JSON.stringify({ method: o.method, cfg, data: sha256(bytes), base: fingerprint }));
+  const setup = setupMethod(model, o.method, cfg, choices, model.dir);
+  const trainable = [...setup.initial.values()].reduce((a, v) => a + v.length, 0);
+  log(`method: ${o.method}, ${trainable} trainable values, optimizer ${cfg.optimizer}, learning rate ${cfg.learningRate}`);
+
+  const threads = { intraOpThreads: o.threads };
+  const trainGraph = await compile(setup.train.graph, threads);
+  const evalGraph = await compile(setup.evaluation.graph, { ...threads, outputs: [...setup.evaluation.graph.outputs.keys()] });
+  try {
+    const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train.shapes);
+    let params = setup.initial;
+    let state: LoopState = {
+      version: CHECKPOINT_VERSION,
+      identity,
+      step: 0,
+      epoch: 0,
+      batchInEpoch: 0,
+      microStep: 0,
+      history: [],
+      bestValLoss: null,
+      evalsWithoutImprovement: 0,
+      pendingLoss: 0,
+      pendingSteps: 0,
+    };
+    if (o.resume) {
+      const ck = await loadCheckpoint(runDir);
+      if (!ck) throw new FineTuneError(`nothing to resume: ${runDir} holds no complete checkpoint (delete it to start over)`);
+      if (ck.state.identity !== identity)
+        throw new FineTuneError(`cannot resume: the base model, data, method or hyperparameters differ from the interrupted run's (delete ${runDir} to start over)`);
+      params = ck.params;
+      for (const [k, v] of ck.slots) opt.slots.get(k)!.set(v);
+      opt.t = ck.optimizerStep;
+      state = ck.state;
+      log(`resumed from step ${state.step}`);
+    }
+
+    const result = await trainLoop({ cfg, setup, split, choices, trainGraph, evalGraph, opt, params, state, runDir, events });
+    const evalSet = split.validation.length ? split.validation : split.train;
+    const last = state.history.at(-1);
+    const final =
+      split.validation.length && last?.step === state.step && last.validationLoss !== undefined
+        ? { loss: last.validationLoss, accuracy: last.validationAccuracy!, choiceAccuracy: result.lastChoiceAccuracy }
+        : await evaluate(evalGraph, evalSet, cfg.trainingBatchSize, choices, paramFeeds(setup.evaluation, params));
+    const metrics: FineTuneMetrics = {
+      finalAccuracy: final.accuracy,
+      finalLoss: final.loss,
+      evaluatedOn: split.validation.length ? "validation" : "training",
+      ...(final.choiceAccuracy !== undefined ? { choiceAccuracy: final.choiceAccuracy } : {}),
+      history: state.history,
+      steps: state.step,
+      totalSteps: result.totalSteps,
+      stoppedEarly: result.stoppedEarly,
+      trainExamples: split.train.length,
+      validationExamples: split.validation.length,
+      trainableParameters: trainable,
+    };
+    const info = { method: o.method, config: cfg, baseFingerprint: fingerprint, baseModel: model.dir, metrics };
+    await writeOutput(`${runDir}/output`, out, model, setup.adapter, params, info);
+    await rm(runDir, { recursive: true, force: true });
+    log(`wrote ${o.out}: final loss ${metrics.finalLoss.toFixed(4)}, accuracy ${(100 * metrics.finalAccuracy).toFixed(1)}% (${metrics.evaluatedOn})`);
+    return { outDir: out, metrics };
+  } finally {
+    await Promise.all([trainGraph.dispose(), evalGraph.dispose()]);
+  }
+}
+
+const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");

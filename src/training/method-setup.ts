@@ -1,0 +1,81 @@
+// Per-method setup of a run: which tensors train and their starting values (a fresh (IA)³ or LoRA
+// adapter, or copies of base weights), the training and evaluation graphs, and LoRA's dropout masks.
+
+import { type Adapter } from "../adapters/adapter.ts";
+import { createIa3, defaultIa3Config } from "../adapters/ia3.ts";
+import { createLora, loraConfig } from "../adapters/lora.ts";
+import { type HostTensor, Rng } from "../engine/index.ts";
+import type { LoadedModel, ModelConfig } from "../models/index.ts";
+import { mixSeed } from "./batches.ts";
+import type { TrainingConfig } from "./config.ts";
+import { type Method, type TrainGraph, buildTrainGraph } from "./train-graph.ts";
+
+export interface MethodSetup {
+  method: Method;
+  train: TrainGraph;
+  evaluation: TrainGraph;
+  /** trainable tensors by graph input name, flat, starting values (never the model's own arrays) */
+  initial: Map<string, Float32Array>;
+  /** T-Few / LoRA: the adapter layout the trained tensors are saved in */
+  adapter?: Adapter;
+  /** LoRA dropout probability (0: no masks) */
+  dropout: number;
+}
+
+/** Base weights of the last `n` transformer layers (HF names). */
+export function lastLayersFilter(config: ModelConfig, n: number): (name: string) => boolean {
+  if (n > config.numLayers) throw new RangeError(`numOfLastLayers is ${n} but the model has ${config.numLayers} layers`);
+  const prefix = config.family === "gpt2" ? "transformer.h." : "model.layers.";
+  const first = config.numLayers - n;
+  return (name) => {
+    if (!name.startsWith(prefix)) return false;
+    return Number(name.slice(prefix.length).split(".")[0]) >= first;
+  };
+}
+
+export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingConfig, choices: boolean, baseName: string | null): MethodSetup {
+  let adapter: Adapter | undefined;
+  let trainableWeight: ((name: string) => boolean) | undefined;
+  let dropout = 0;
+  if (method === "tfew") adapter = createIa3(model.config, defaultIa3Config(model.config, baseName));
+  else if (method === "lora") {
+    const lc = loraConfig(model.config, { r: cfg.loraR, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targetModules: cfg.loraTargetModules }, baseName);
+    adapter = createLora(model.config, lc, cfg.seed);
+    if (adapter.tensors.size === 0) throw new RangeError(`loraTargetModules ${JSON.stringify(lc.target_modules)} match no module of this ${model.config.family} model`);
+    dropout = cfg.loraDropout;
+  } else if (cfg.numOfLastLayers !== undefined) trainableWeight = lastLayersFilter(model.config, cfg.numOfLastLayers);
+
+  const common = { method, adapter, trainableWeight, choices };
+  const train = buildTrainGraph(model, { ...common, loraDropout: dropout > 0, withGrads: true });
+  const evaluation = buildTrainGraph(model, { ...common, loraDropout: false, withGrads: false });
+  const initial = new Map<string, Float32Array>();
+  for (const k of train.trainable) {
+    const src = adapter ? adapter.tensors.get(k)! : model.weights.get(k)!;
+    initial.set(k, Float32Array.from(src.data));
+  }
+  return { method, train, evaluation, initial, adapter, dropout };
+}
+
+/** Feeds of the trainable tensors (zero-copy views of `params`). */
+export function paramFeeds(tg: TrainGraph, params: ReadonlyMap<string, Float32Array>): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  for (const k of tg.trainable) feeds[k] = { dtype: "float32", shape: tg.shapes.get(k)!, data: params.get(k)! };
+  return feeds;
+}
+
+/**
+ * Inverted-dropout masks for one micro-batch of (B, T): each element is 0 with probability p, else
+ * 1/(1-p), as torch.nn.Dropout. Seeded by (seed, micro-batch index), so a resumed run draws the same ones.
+ */
+export function dropoutFeeds(tg: TrainGraph, p: number, B: number, T: number, seed: number, microStep: number): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  if (p <= 0) return feeds;
+  const rng = new Rng(mixSeed(seed, 3, microStep));
+  const keep = 1 / (1 - p);
+  for (const [name, n] of [...tg.dropoutMasks].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const data = new Float32Array(B * T * n);
+    for (let i = 0; i < data.length; i++) data[i] = rng.next() < p ? 0 : keep;
+    feeds[name] = { dtype: "float32", shape: [B, T, n], data };
+  }
+  return feeds;
+}
