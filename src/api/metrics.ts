@@ -28,15 +28,21 @@ export class Metrics implements InferenceCounters {
 
   /** Gauges read from the running pools at scrape time. */
   watch(cp: ControlPlane): void {
-    let stats: Awaited<ReturnType<ControlPlane["inference"]["stats"]>> = {};
-    const refresh = async () => void (stats = await cp.inference.stats());
+    // one stats round-trip to the workers per scrape, shared by the gauges (prom-client collects them in parallel)
+    let pending: ReturnType<ControlPlane["inference"]["stats"]> | null = null;
+    const fresh = () =>
+      (pending ??= cp.inference.stats().finally(() =>
+        setImmediate(() => {
+          pending = null;
+        }),
+      ));
     new Gauge({
       name: "sprig_queue_length",
       help: "requests waiting in a hosting cluster",
       labelNames: ["cluster"],
       registers: [this.registry],
       async collect() {
-        await refresh();
+        const stats = await fresh();
         this.reset();
         for (const [cluster, s] of Object.entries(stats)) this.set({ cluster }, s.queueLength);
       },
@@ -46,7 +52,8 @@ export class Metrics implements InferenceCounters {
       help: "memory per served model: 'base' is the shared base weights, others are endpoints (adapter rows or full models)",
       labelNames: ["cluster", "model"],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        const stats = await fresh();
         this.reset();
         for (const [cluster, s] of Object.entries(stats)) for (const [model, b] of Object.entries(s.memoryBytes)) this.set({ cluster, model }, b);
       },
@@ -56,7 +63,8 @@ export class Metrics implements InferenceCounters {
       help: "running worker processes per hosting cluster",
       labelNames: ["cluster"],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        const stats = await fresh();
         this.reset();
         for (const [cluster, s] of Object.entries(stats)) this.set({ cluster }, s.replicas);
       },

@@ -60,13 +60,14 @@ export class Clusters {
       return this.wr.create(c.compartmentId, "CREATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
     });
     // nothing to load yet: hosting workers start with the first endpoint, fine-tuning workers per job
-    setImmediate(() => this.settle(id, w.id, "ACTIVE", "CREATED", "cluster is ready"));
+    this.ctx.bg.run("cluster create", () => this.settle(id, w.id, "ACTIVE", "CREATED", "cluster is ready"));
     const row = this.ctx.store.clusters.get(id)!;
     return { value: this.present(row.value), etag: row.etag, workRequestId: w.id };
   }
 
   /** Move a cluster out of a transitional state and close its work request. */
   settle(id: string, wrId: string, state: "ACTIVE" | "FAILED" | "DELETED", action: "CREATED" | "UPDATED" | "DELETED" | "FAILED", msg: string): void {
+    if (this.ctx.bg.closed) return;
     const row = this.ctx.store.clusters.get(id);
     if (row) this.ctx.store.clusters.update({ ...row.value, lifecycleState: state, lifecycleDetails: state === "FAILED" ? msg : null, timeUpdated: now() });
     this.wr.action(wrId, action);
@@ -112,7 +113,7 @@ export class Clusters {
     const newEtag = this.ctx.store.clusters.update(next, etag);
     if (newEtag === null) throw conflict(`dedicated AI cluster ${id} changed during the update: retry`);
     if (!resize) this.wr.finish(w.id, "SUCCEEDED", "updated");
-    else void this.resize(next, w.id);
+    else this.ctx.bg.run("cluster resize", () => this.resize(next, w.id));
     return { value: this.present(next), etag: newEtag, workRequestId: w.id };
   }
 
@@ -141,7 +142,7 @@ export class Clusters {
     const w = this.wr.create(c.compartmentId, "DELETE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
     if (this.ctx.store.clusters.update({ ...c, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
       throw conflict(`dedicated AI cluster ${id} changed during the delete: retry`);
-    void this.pools.close(id).finally(() => this.settle(id, w.id, "DELETED", "DELETED", "cluster deleted"));
+    this.ctx.bg.run("cluster delete", () => this.pools.close(id).finally(() => this.settle(id, w.id, "DELETED", "DELETED", "cluster deleted")));
     return { workRequestId: w.id };
   }
 

@@ -15,7 +15,33 @@ export interface Scope {
   compartments: readonly string[];
 }
 
+/**
+ * Work the control plane does after answering (loading models, settling states). Tracked so shutdown can
+ * wait for it; once closed, nothing new starts and late results are not written (the next start recovers).
+ */
+export class Background {
+  private readonly tasks = new Set<Promise<unknown>>();
+  closed = false;
+
+  constructor(private readonly log: () => Logger) {}
+
+  run(what: string, f: () => unknown): void {
+    if (this.closed) return;
+    const p = Promise.resolve()
+      .then(() => (this.closed ? undefined : f()))
+      .catch((e: unknown) => this.log().error({ err: String(e) }, `${what} failed`));
+    this.tasks.add(p);
+    void p.finally(() => this.tasks.delete(p));
+  }
+
+  async drain(): Promise<void> {
+    this.closed = true;
+    while (this.tasks.size) await Promise.allSettled([...this.tasks]);
+  }
+}
+
 export interface ControlContext {
+  bg: Background;
   store: SprigStore;
   fineTune: FineTuneExecutor;
   hosting: HostingExecutor;
@@ -104,6 +130,7 @@ export class WorkRequests {
   }
 
   private patch(id: string, f: (w: WorkRequest) => void): WorkRequest | null {
+    if (this.ctx.bg.closed) return null;
     const w = this.ctx.store.workRequests.get(id);
     if (!w) return null;
     f(w);
@@ -147,10 +174,12 @@ export class WorkRequests {
   }
 
   log(id: string, message: string): void {
+    if (this.ctx.bg.closed) return;
     this.ctx.store.workRequests.addLog(id, message);
   }
 
   error(id: string, code: string, message: string): void {
+    if (this.ctx.bg.closed) return;
     this.ctx.store.workRequests.addError(id, code, message);
   }
 }

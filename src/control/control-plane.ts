@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Clusters } from "./clusters.ts";
 import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
-import { type ControlContext, type Page, type Scope, type SprigStore, WorkRequests, decodePage, fetchVisible, listCompartments, page } from "./context.ts";
+import { type ControlContext, type Page, type Scope, type SprigStore, Background, WorkRequests, decodePage, fetchVisible, listCompartments, page } from "./context.ts";
 import { Endpoints } from "./endpoints.ts";
 import { badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
@@ -40,7 +40,7 @@ export class ControlPlane {
   constructor(o: ControlPlaneOptions) {
     const parsed = ControlConfigSchema.safeParse(o.config ?? {});
     if (!parsed.success) throw new Error(`invalid control configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    this.ctx = { store: o.store, fineTune: o.fineTune, hosting: o.hosting, config: parsed.data, log: o.log ?? silentLogger };
+    this.ctx = { bg: new Background(() => this.ctx.log), store: o.store, fineTune: o.fineTune, hosting: o.hosting, config: parsed.data, log: o.log ?? silentLogger };
     this.store = o.store;
     this.wr = new WorkRequests(this.ctx);
     this.pools = new Pools(o.hosting);
@@ -78,7 +78,7 @@ export class ControlPlane {
     // a CREATING model without a job can only be a half-registered one: nothing to resume
     for (const m of s.models.inStates(["CREATING"]))
       if (!s.fineTunes.job(m.id)) s.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: "the server stopped while the model was being created" });
-    for (const e of s.endpoints.inStates(["DELETING"])) void this.endpoints.tearDown(e, null);
+    for (const e of s.endpoints.inStates(["DELETING"])) this.ctx.bg.run("endpoint delete", () => this.endpoints.tearDown(e, null));
     // UPDATING endpoints were being toggled; their work request says which way
     const toggled = new Map(s.workRequests.unfinished().flatMap((w) => w.resources.map((r) => [r.identifier, w.operationType] as const)));
     for (const e of s.endpoints.inStates(["UPDATING"])) {
@@ -88,7 +88,9 @@ export class ControlPlane {
     const restore = s.endpoints.inStates(["ACTIVE", "CREATING", "UPDATING"]);
     for (const e of restore) {
       this.ctx.log.info({ endpointId: e.id }, "restoring endpoint");
-      void this.endpoints.bringUp(e.id, null, "CREATE_ENDPOINT");
+      // not ACTIVE until its model is loaded again, so requests get a clear 409 rather than a miss
+      s.endpoints.update({ ...e, lifecycleState: "UPDATING", lifecycleDetails: "restoring after a restart" });
+      this.ctx.bg.run("endpoint restore", () => this.endpoints.bringUp(e.id, null, "CREATE_ENDPOINT"));
     }
   }
 
@@ -157,7 +159,9 @@ export class ControlPlane {
 
   /** Stop workers and pools; running fine-tunes resume at the next start. */
   async close(): Promise<void> {
+    this.ctx.bg.closed = true;
     await this.fineTunes.close();
     await this.pools.closeAll();
+    await this.ctx.bg.drain();
   }
 }

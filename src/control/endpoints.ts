@@ -62,7 +62,7 @@ export class Endpoints {
       this.store.endpoints.insert(e);
       return this.wr.create(e.compartmentId, "CREATE_ENDPOINT", "Endpoint", e.id, "IN_PROGRESS");
     });
-    void this.bringUp(e.id, w.id, "CREATE_ENDPOINT");
+    this.ctx.bg.run("endpoint create", () => this.bringUp(e.id, w.id, "CREATE_ENDPOINT"));
     const row = this.store.endpoints.get(e.id)!;
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
@@ -103,6 +103,7 @@ export class Endpoints {
   }
 
   private setState(id: string, state: Endpoint["lifecycleState"], details: string | null): void {
+    if (this.ctx.bg.closed) return;
     const row = this.store.endpoints.get(id);
     if (row) this.store.endpoints.update({ ...row.value, lifecycleState: state, lifecycleDetails: details, timeUpdated: now() });
   }
@@ -168,8 +169,8 @@ export class Endpoints {
     const newEtag = this.store.endpoints.update(next, etag);
     if (newEtag === null) throw conflict(`endpoint ${id} changed meanwhile: retry`);
     const w = this.wr.create(e.compartmentId, op, "Endpoint", id, "IN_PROGRESS");
-    if (op === "ACTIVATE_ENDPOINT") void this.bringUp(id, w.id, op);
-    else void this.bringDown(id, w.id);
+    if (op === "ACTIVATE_ENDPOINT") this.ctx.bg.run("endpoint activate", () => this.bringUp(id, w.id, op));
+    else this.ctx.bg.run("endpoint deactivate", () => this.bringDown(id, w.id));
     return { value: next, etag: newEtag, workRequestId: w.id };
   }
 
@@ -195,7 +196,7 @@ export class Endpoints {
     if (e.lifecycleState === "DELETED" || e.lifecycleState === "DELETING") throw incorrectState(`endpoint ${id} is already ${e.lifecycleState}`);
     if (this.store.endpoints.update({ ...e, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`endpoint ${id} changed meanwhile: retry`);
     const w = this.wr.create(e.compartmentId, "DELETE_ENDPOINT", "Endpoint", id, "IN_PROGRESS");
-    void this.tearDown(e, w.id);
+    this.ctx.bg.run("endpoint delete", () => this.tearDown(e, w.id));
     return { workRequestId: w.id };
   }
 
@@ -208,6 +209,7 @@ export class Endpoints {
       this.ctx.log.warn({ endpointId: e.id, err: String(err) }, "deactivate during delete failed");
     }
     this.setState(e.id, "DELETED", null);
+    if (this.ctx.bg.closed) return;
     const empty = this.store.tx(() => {
       const left = this.store.endpoints.count((x) => x.dedicatedAiClusterId === e.dedicatedAiClusterId && x.lifecycleState !== "DELETED");
       const c = this.store.clusters.get(e.dedicatedAiClusterId);

@@ -41,7 +41,7 @@ export interface FineTuneEvents {
 }
 
 export type FineTuneOutcome =
-  | { ok: true; finalAccuracy: number | null; finalLoss: number | null; trainableParameters: number | null }
+  | { ok: true; finalAccuracy: number | null; finalLoss: number | null; trainableParameters: number | null; history?: Record<string, unknown>[] }
   | { ok: false; code: string; message: string; lines?: { line: number; reason: string }[]; canceled?: boolean; crashed?: boolean };
 
 export interface FineTuneRun {

@@ -99,14 +99,14 @@ export class FineTunes {
       this.store.fineTunes.addEvent(id, "INFO", `queued on cluster ${cluster.id} (${method})`);
       return w;
     });
-    setImmediate(() => this.kick());
+    this.ctx.bg.run("fine-tune schedule", () => this.kick());
     const row = this.store.models.get(id)!;
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 
   /** Start queued jobs on every cluster that has a free unit. */
   kick(): void {
-    if (this.closed) return;
+    if (this.closed || this.ctx.bg.closed) return;
     const jobs = this.store.fineTunes.jobsInStates(["QUEUED", "RUNNING"]);
     for (const j of jobs) {
       if (j.state !== "QUEUED") continue;
@@ -174,6 +174,11 @@ export class FineTunes {
     if (!job) return;
     const canceled = this.canceled.delete(modelId) || (!o.ok && o.canceled === true);
     if (o.ok) {
+      // the trainer's own history (with validation metrics) completes the per-step points seen live
+      for (const h of o.history ?? []) {
+        const { step, ...rest } = h as { step: number };
+        this.store.fineTunes.addMetrics(modelId, step, rest);
+      }
       this.store.fineTunes.setState(modelId, "SUCCEEDED");
       this.setModel(modelId, {
         lifecycleState: "ACTIVE",

@@ -144,14 +144,14 @@ export class Models {
     if (this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`model ${id} changed meanwhile: retry`);
     const w = this.wr.create(m.compartmentId, "DELETE_MODEL", "Model", id, "IN_PROGRESS");
     if (m.lifecycleState === "CREATING") this.cancelFineTune(id);
-    void (async () => {
+    this.ctx.bg.run("model delete", async () => {
       // artifacts Sprig made are removed; a registered BASE directory belongs to the user and stays
       if (m.type === "CUSTOM" && m.artifactPath) await rm(m.artifactPath, { recursive: true, force: true });
-      const row = this.store.models.get(id);
+      const row = this.ctx.bg.closed ? null : this.store.models.get(id);
       if (row) this.store.models.update({ ...row.value, lifecycleState: "DELETED", timeUpdated: now() });
       this.wr.action(w.id, "DELETED");
       this.wr.finish(w.id, "SUCCEEDED", "model deleted");
-    })();
+    });
     return { workRequestId: w.id };
   }
 }

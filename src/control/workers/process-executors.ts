@@ -1,1 +1,49 @@
-export function processExecutors(): never { throw new Error("not yet"); }
+// The executors that run compute in worker processes (child_process.fork): one process per fine-tune
+// job, and `unitCount` processes per hosting cluster. A worker that dies is reported (fine-tune: as a
+// crash, resumed from its checkpoint) or replaced (hosting: respawned with every active endpoint).
+
+import { existsSync } from "node:fs";
+import { runDirFor } from "../../training/finetune.ts";
+import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor } from "../executors.ts";
+import { HostingPoolProcess } from "./hosting-pool.ts";
+import { forkWorker } from "./fork.ts";
+import type { FineTuneCommand, FineTuneReport } from "./messages.ts";
+
+export class ProcessFineTune implements FineTuneExecutor {
+  /** pids of running jobs (tests kill them to check resume) */
+  readonly pids = new Map<string, number>();
+
+  start(spec: FineTuneSpec, ev: FineTuneEvents): FineTuneRun {
+    const child = forkWorker("./fine-tune-worker.ts");
+    if (child.pid) this.pids.set(spec.jobId, child.pid);
+    // an interrupted run leaves its staging directory beside the output: continue from its checkpoint
+    const resume = existsSync(runDirFor(spec.outputDir));
+    let outcome: FineTuneOutcome | null = null;
+    const done = new Promise<FineTuneOutcome>((resolve) => {
+      child.on("message", (m: FineTuneReport) => {
+        if (m.type === "progress") ev.onProgress(m.progress);
+        else if (m.type === "log") ev.onLog(m.message);
+        else if (m.type === "done") outcome = { ok: true, finalAccuracy: m.finalAccuracy, finalLoss: m.finalLoss, trainableParameters: m.trainableParameters, history: m.history };
+        else if (m.type === "failed")
+          outcome = { ok: false, code: m.error.name === "DataError" ? "InvalidTrainingData" : m.error.name, message: m.error.message, lines: m.error.lines, canceled: m.canceled };
+      });
+      child.on("exit", (code, signal) => {
+        this.pids.delete(spec.jobId);
+        resolve(outcome ?? { ok: false, code: "WorkerCrashed", message: `the fine-tune worker exited (${signal ?? `code ${code}`})`, crashed: true });
+      });
+      child.on("error", (e) => resolve({ ok: false, code: "WorkerCrashed", message: `the fine-tune worker failed: ${e.message}`, crashed: true }));
+    });
+    child.send({ type: "start", spec, resume } satisfies FineTuneCommand);
+    return { done, cancel: () => child.connected && child.send({ type: "cancel" } satisfies FineTuneCommand) };
+  }
+}
+
+export class ProcessHosting implements HostingExecutor {
+  async startPool(spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }) {
+    return HostingPoolProcess.start(spec);
+  }
+}
+
+export function processExecutors(): { fineTune: ProcessFineTune; hosting: ProcessHosting } {
+  return { fineTune: new ProcessFineTune(), hosting: new ProcessHosting() };
+}

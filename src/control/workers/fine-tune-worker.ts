@@ -1,0 +1,36 @@
+// Worker process of a FINE_TUNING cluster unit: runs one fine-tune job (src/training's fineTune) and
+// reports progress over IPC. Cancel aborts between steps (a checkpoint is written first).
+
+import { fineTune } from "../../training/finetune.ts";
+import type { FineTuneCommand, FineTuneReport } from "./messages.ts";
+import { toWire } from "./messages.ts";
+
+const send = (m: FineTuneReport): void => void process.send?.(m);
+const ac = new AbortController();
+
+process.on("message", (m: FineTuneCommand) => {
+  if (m.type === "cancel") ac.abort();
+  else void run(m);
+});
+// the parent went away: stop (the job resumes from its checkpoint at the next start)
+process.on("disconnect", () => process.exit(0));
+
+async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void> {
+  const { spec } = m;
+  try {
+    if (spec.initAdapterDir) send({ type: "log", message: `note: training starts from the base weights, not from the parent adapter ${spec.initAdapterDir} (not supported yet)` });
+    const r = await fineTune(
+      { model: spec.baseModelDir, data: spec.dataFile, method: spec.method, out: spec.outputDir, config: spec.trainingConfig, resume: m.resume, threads: spec.threads || undefined },
+      {
+        signal: ac.signal,
+        onLog: (message) => send({ type: "log", message }),
+        onProgress: (p) => send({ type: "progress", progress: { step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.trainLoss } }),
+      },
+    );
+    const mt = r.metrics;
+    send({ type: "done", finalAccuracy: mt.finalAccuracy, finalLoss: mt.finalLoss, trainableParameters: mt.trainableParameters, history: mt.history as unknown as Record<string, unknown>[] });
+  } catch (e) {
+    send({ type: "failed", error: toWire(e), canceled: ac.signal.aborted });
+  }
+  process.disconnect?.();
+}

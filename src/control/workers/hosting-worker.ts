@@ -1,0 +1,90 @@
+// Worker process of a HOSTING cluster unit: one HostingEngine on the cluster's base model, serving every
+// endpoint of the cluster (base, adapters, full models). Tokenization happens here, next to the model.
+
+import { HostingEngine } from "../../serving/hosting-engine.ts";
+import { InvalidRequestError, UnknownModelError } from "../../serving/errors.ts";
+import type { InferenceResult, PoolStats, PromptInput } from "../executors.ts";
+import type { HostingCommand, HostingReport } from "./messages.ts";
+import { toWire } from "./messages.ts";
+
+const send = (m: HostingReport): void => void process.send?.(m);
+let engine: HostingEngine | null = null;
+/** endpoint id → engine model name (null = the base model) */
+const served = new Map<string, string | null>();
+const inflight = new Map<number, AbortController>();
+
+process.on("disconnect", () => process.exit(0));
+process.on("message", (m: HostingCommand) => void handle(m));
+
+async function handle(m: HostingCommand): Promise<void> {
+  if (m.type === "init") {
+    try {
+      engine = await HostingEngine.create({ modelDir: m.baseModelDir, threads: m.threads || undefined });
+      send({ type: "ready" });
+    } catch (e) {
+      send({ type: "init-failed", error: toWire(e) });
+    }
+    return;
+  }
+  if (m.type === "cancel") return void inflight.get(m.id)?.abort();
+  const reply = (value?: InferenceResult | PoolStats | null, error?: unknown) =>
+    send({ type: "result", id: m.id, value, error: error === undefined ? undefined : toWire(error) });
+  try {
+    const e = engine!;
+    if (m.type === "activate") {
+      if (m.model.kind !== "base") await e.activate(m.endpointId, m.model.dir);
+      served.set(m.endpointId, m.model.kind === "base" ? null : m.endpointId);
+      reply(null);
+    } else if (m.type === "deactivate") {
+      const name = served.get(m.endpointId);
+      served.delete(m.endpointId);
+      if (name) await e.deactivate(name, { cancelInFlight: m.cancelInFlight });
+      reply(null);
+    } else if (m.type === "generate") {
+      reply(await generate(e, m));
+    } else if (m.type === "stats") {
+      const s = e.stats();
+      const memoryBytes: Record<string, number> = { base: s.base.bytes };
+      for (const x of s.models) memoryBytes[x.name] = x.bytes;
+      reply({ replicas: 1, queueLength: s.queue.length, memoryBytes });
+    } else if (m.type === "close") {
+      await e.close();
+      reply(null);
+      process.disconnect?.();
+    }
+  } catch (err) {
+    reply(undefined, err);
+  }
+}
+
+async function generate(e: HostingEngine, m: Extract<HostingCommand, { type: "generate" }>): Promise<InferenceResult> {
+  if (!served.has(m.endpointId)) throw new UnknownModelError(m.endpointId, [...served.keys()]);
+  const adapter = served.get(m.endpointId)!;
+  const promptIds = await encode(e, m.prompt);
+  const ac = new AbortController();
+  inflight.set(m.id, ac);
+  const tokens: string[] = [];
+  try {
+    const g = await e.submit({
+      adapter,
+      promptIds,
+      sampling: { ...m.sampling },
+      signal: ac.signal,
+      onToken: (t) => {
+        tokens.push(t.text);
+        if (t.text) send({ type: "token", id: m.id, text: t.text });
+      },
+    });
+    return { ids: g.ids, logprobs: g.logprobs, tokens: tokens.slice(0, g.ids.length), text: g.text ?? g.ids.join(" "), finishReason: g.finishReason, promptTokens: g.promptTokens };
+  } finally {
+    inflight.delete(m.id);
+  }
+}
+
+async function encode(e: HostingEngine, p: PromptInput): Promise<number[]> {
+  if (p.kind === "ids") return p.ids;
+  const tok = e.tokenizer;
+  if (!tok) throw new InvalidRequestError("this model has no tokenizer (no tokenizer.json): send the prompt as token ids");
+  if (p.kind === "text") return tok.encode(p.text, { addSpecialTokens: true });
+  return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true });
+}
