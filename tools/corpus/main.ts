@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_SEED, DOC_SEPARATOR, type Split, corpusDocuments } from "./corpus.ts";
 
-export const DEFAULT_TRAIN_MB = 10;
+export const DEFAULT_TRAIN_MB = 20;
 export const DEFAULT_VALID_MB = 0.25;
 
 /** The split's text as written to disk (also what the tokenizer and pre-training read). */
