@@ -31,15 +31,20 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, scale: number, cache:
   const G = (H as number) / (KVH as number);
   const kt = op.transpose(k, [1, 0, 2, 3]); // (T, B, KVH, D)
   const vt = op.transpose(v, [1, 0, 2, 3]);
+  // the past is copied here each step; two score blocks (past, new) joined before the softmax would avoid
+  // that, but ORT's batched MatMul runs slower on the fed past than on this concatenation (measured, B=16)
   const keys = cache ? op.concat([cache.pastKey, kt], 0) : kt; // (S, B, KVH, D)
   const values = cache ? op.concat([cache.pastValue, vt], 0) : vt;
   const S = keys.shape[0]!;
 
-  const qs = op.mul(q, scale);
+  // the scale goes on q for training graphs (q is smaller than the scores) and on the scores of cached
+  // steps, where ORT folds a scalar Mul after a MatMul into the MatMul's alpha
+  const qs = cache ? q : op.mul(q, scale);
   const qg = op.reshape(op.transpose(op.reshape(qs, [B!, T!, KVH, G, D!]), [0, 2, 3, 1, 4]), [B!, KVH, `${G}*${T}`, D!]); // (B, KVH, G·T, D)
   const kT = op.transpose(keys, [1, 2, 3, 0]); // (B, KVH, D, S)
   const vB = op.transpose(values, [1, 2, 0, 3]); // (B, KVH, S, D)
-  const scores = op.reshape(op.matmul(qg, kT), [B!, KVH, G, T!, S]); // (B, KVH, G, T, S)
+  const raw = op.matmul(qg, kT); // (B, KVH, G·T, S)
+  const scores = op.reshape(cache ? op.mul(raw, scale) : raw, [B!, KVH, G, T!, S]); // (B, KVH, G, T, S)
   const masked = op.add(scores, cache ? cache.mask : causal!);
   const probs = op.reshape(nn.softmax(masked, -1), [B!, KVH, `${G}*${T}`, S]);
   const ctx = op.reshape(op.matmul(probs, vB), [B!, KVH, G, T!, D!]); // (B, KVH, G, T, D)

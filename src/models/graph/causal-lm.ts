@@ -6,6 +6,7 @@ import { Graph, type Tensor, nn, op } from "../../engine/index.ts";
 import { type ModelConfig, ropeInverseFrequencies } from "../io/hf-config.ts";
 import { type AttentionCache, applyRope, attention, cacheMask, ropeTables } from "./attention.ts";
 import { type ModelHooks, project } from "./hooks.ts";
+import { layerNorm, rmsNorm } from "./norms.ts";
 import type { WeightSource } from "./weight-source.ts";
 
 export interface CausalLMOptions {
@@ -63,8 +64,8 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
 
   const normed = (x: Tensor) =>
     gpt2
-      ? nn.layerNorm(x, w.get(`${prefix}ln_f.weight`), w.get(`${prefix}ln_f.bias`), cfg.normEps)
-      : nn.rmsNorm(x, w.get("model.norm.weight"), cfg.normEps);
+      ? layerNorm(x, w.get(`${prefix}ln_f.weight`), w.get(`${prefix}ln_f.bias`), cfg.normEps)
+      : rmsNorm(x, w.get("model.norm.weight"), cfg.normEps);
   const headW = cfg.tieWordEmbeddings ? w.get(embedName) : w.get("lm_head.weight"); // (V, C)
   const lmHead = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0]));
 
@@ -123,14 +124,14 @@ function llamaBlock(
   const p = `model.layers.${l}`;
   const proj = (module: string, x: Tensor, bias: boolean) =>
     project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: hfLinear(w, `${p}.${module}`, bias) });
-  const x = nn.rmsNorm(h, w.get(`${p}.input_layernorm.weight`), cfg.normEps); // (B, T, C)
+  const x = rmsNorm(h, w.get(`${p}.input_layernorm.weight`), cfg.normEps); // (B, T, C)
   const heads = (t: Tensor, n: number) => op.reshape(t, ["B", "T", n, cfg.headDim]);
   const q = applyRope(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope.cos, rope.sin);
   const k = applyRope(heads(proj("self_attn.k_proj", x, cfg.attentionBias), cfg.numKvHeads), rope.cos, rope.sin);
   const v = heads(proj("self_attn.v_proj", x, cfg.attentionBias), cfg.numKvHeads);
   const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
   const h1 = op.add(h, proj("self_attn.o_proj", att.out, cfg.oBias));
-  const x2 = nn.rmsNorm(h1, w.get(`${p}.post_attention_layernorm.weight`), cfg.normEps);
+  const x2 = rmsNorm(h1, w.get(`${p}.post_attention_layernorm.weight`), cfg.normEps);
   const gated = op.mul(activation(cfg, proj("mlp.gate_proj", x2, cfg.mlpBias)), proj("mlp.up_proj", x2, cfg.mlpBias));
   const h2 = op.add(h1, proj("mlp.down_proj", gated, cfg.mlpBias));
   return { h: h2, presentKey: att.presentKey, presentValue: att.presentValue };
@@ -149,7 +150,7 @@ function gpt2Block(
   const p = `transformer.h.${l}`;
   const proj = (module: string, x: Tensor) => project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: conv1d(w, `${p}.${module}`) });
   const C = cfg.hiddenSize;
-  const x = nn.layerNorm(h, w.get(`${p}.ln_1.weight`), w.get(`${p}.ln_1.bias`), cfg.normEps);
+  const x = layerNorm(h, w.get(`${p}.ln_1.weight`), w.get(`${p}.ln_1.bias`), cfg.normEps);
   const qkv = proj("attn.c_attn", x); // (B, T, 3C)
   const heads = (t: Tensor) => op.reshape(t, ["B", "T", cfg.numHeads, cfg.headDim]);
   const q = heads(op.slice(qkv, 2, 0, C));
@@ -157,7 +158,7 @@ function gpt2Block(
   const v = heads(op.slice(qkv, 2, 2 * C));
   const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
   const h1 = op.add(h, proj("attn.c_proj", att.out));
-  const x2 = nn.layerNorm(h1, w.get(`${p}.ln_2.weight`), w.get(`${p}.ln_2.bias`), cfg.normEps);
+  const x2 = layerNorm(h1, w.get(`${p}.ln_2.weight`), w.get(`${p}.ln_2.bias`), cfg.normEps);
   const h2 = op.add(h1, proj("mlp.c_proj", activation(cfg, proj("mlp.c_fc", x2))));
   return { h: h2, presentKey: att.presentKey, presentValue: att.presentValue };
 }
