@@ -14,6 +14,8 @@ import { writeTokenizer } from "../tokenizer/tokenizer-files.ts";
 import { exportModel, writeLogCsv } from "./export.ts";
 import { evaluateModel } from "./evaluate.ts";
 import { paramCount } from "./init.ts";
+import { plotLossCurve } from "./plot.ts";
+import { writeCard } from "./card.ts";
 import { packDocuments } from "./packing.ts";
 import { BASE_RUN, BASE_SHAPE } from "./plan.ts";
 import { hasCheckpoint, pretrain } from "./trainer.ts";
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
   rmSync(values.out, { recursive: true, force: true });
   await exportModel(values.out, BASE_SHAPE, tok.vocabSize, result.weights, tokDir);
   writeLogCsv(values.out, result.log);
+  plotLossCurve(values.out);
   const shipped = await evaluateModel(await loadModel(values.out), valid, run.batchSize, run.threads);
   log(`shipped float16 model: held-out loss ${shipped.loss.toFixed(4)} (ppl ${Math.exp(shipped.loss).toFixed(2)})`);
 
@@ -80,6 +83,11 @@ async function main(): Promise<void> {
     wallSecondsThisInvocation: Math.round((Date.now() - wall0) / 1000),
   };
   writeFileSync(join(values.out, "training_summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  try {
+    writeCard(values.out, "bin/sprig.mjs", (Date.now() - wall0) / 60000);
+  } catch (e) {
+    log(`the model card could not be written (${(e as Error).message.split("\n")[0]}); run: node --import tsx tools/pretrain/card.ts`);
+  }
   log(`wrote ${values.out}`);
 }
 

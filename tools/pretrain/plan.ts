@@ -40,10 +40,10 @@ export const BASE_SHAPE: ModelShape = { hiddenSize: 256, numLayers: 6, numHeads:
 
 export const BASE_RUN: RunSettings = {
   seed: 1234,
-  steps: 1600,
+  steps: 900,
   batchSize: 8,
   peakLr: 2e-3,
-  warmupSteps: 100,
+  warmupSteps: 80,
   weightDecay: 0.1,
   beta1: 0.9,
   beta2: 0.95,
