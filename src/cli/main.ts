@@ -4,6 +4,14 @@ import { Command } from "commander";
 import { registerFinetune } from "./commands/finetune.ts";
 import { registerForward, registerGenerate } from "./commands/generate.ts";
 import { registerHost } from "./commands/host.ts";
+import { registerChat } from "./commands/chat.ts";
+import { registerCluster } from "./commands/cluster.ts";
+import { registerComplete } from "./commands/complete.ts";
+import { registerData } from "./commands/data.ts";
+import { registerEndpoint } from "./commands/endpoint.ts";
+import { registerKey } from "./commands/key.ts";
+import { registerModel } from "./commands/model.ts";
+import { registerServe } from "./commands/serve.ts";
 import { CliError } from "./errors.ts";
 
 const program = new Command();
@@ -12,6 +20,14 @@ registerGenerate(program);
 registerForward(program);
 registerHost(program);
 registerFinetune(program);
+registerServe(program);
+registerKey(program);
+registerCluster(program);
+registerModel(program);
+registerEndpoint(program);
+registerData(program);
+registerChat(program);
+registerComplete(program);
 
 try {
   await program.parseAsync(process.argv);

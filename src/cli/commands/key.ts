@@ -1,0 +1,60 @@
+// `sprig key create|list|revoke`: API keys, managed directly in the data directory's database (the
+// server need not run; it sees new keys at once). A new key is printed once and never stored in clear.
+
+import type { Command } from "commander";
+import { resolve } from "node:path";
+import { Store } from "../../store/index.ts";
+import { CliError } from "../errors.ts";
+import { DEFAULT_DATA_DIR } from "./serve.ts";
+
+function open(dataDir: string) {
+  return Store.open(resolve(dataDir));
+}
+
+export function registerKey(program: Command): void {
+  const key = program.command("key").description("manage API keys (run on the server's machine)");
+  key
+    .command("create")
+    .description("create an API key for one or more compartments; prints it once")
+    .requiredOption("--compartment-id <id...>", "compartments the key may use (repeat or list)")
+    .option("--name <name>", "a label for the key", "")
+    .option("--data-dir <dir>", "the service's data directory", DEFAULT_DATA_DIR)
+    .option("--json", "print {\"key\", \"id\", \"compartments\"}")
+    .action((f: { compartmentId: string[]; name: string; dataDir: string; json?: boolean }) => {
+      const comps = f.compartmentId.flatMap((c) => c.split(",")).map((c) => c.trim()).filter(Boolean);
+      if (!comps.length) throw new CliError("--compartment-id: give at least one compartment id");
+      const s = open(f.dataDir);
+      try {
+        const { key: secret, record } = s.apiKeys.create(comps, f.name);
+        if (f.json) process.stdout.write(`${JSON.stringify({ key: secret, id: record.id, compartments: record.compartments })}\n`);
+        else process.stdout.write(`${secret}\n(key ${record.id} for ${comps.join(", ")}; it is shown only now: store it safely)\n`);
+      } finally {
+        s.close();
+      }
+    });
+  key
+    .command("list")
+    .description("list API keys (never their secrets)")
+    .option("--data-dir <dir>", "the service's data directory", DEFAULT_DATA_DIR)
+    .action((f: { dataDir: string }) => {
+      const s = open(f.dataDir);
+      try {
+        process.stdout.write(`${JSON.stringify(s.apiKeys.list(), null, 2)}\n`);
+      } finally {
+        s.close();
+      }
+    });
+  key
+    .command("revoke <keyId>")
+    .description("revoke an API key by its id (key_…)")
+    .option("--data-dir <dir>", "the service's data directory", DEFAULT_DATA_DIR)
+    .action((id: string, f: { dataDir: string }) => {
+      const s = open(f.dataDir);
+      try {
+        if (!s.apiKeys.revoke(id)) throw new CliError(`no live key ${id}`);
+        process.stdout.write(`revoked ${id}\n`);
+      } finally {
+        s.close();
+      }
+    });
+}
