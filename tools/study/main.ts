@@ -1,0 +1,107 @@
+// `npm run study-tfew`: fine-tunes the base model on each bundled task with T-Few, LoRA and vanilla, measures
+// test accuracy, trainable parameters, wall time, training-state bytes and serving memory, and writes the
+// Markdown report, its JSON data and a PNG of the validation-loss curves.
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Adapter } from "../../src/adapters/adapter.ts";
+import { loadAdapter } from "../../src/adapters/peft-io.ts";
+import { type LoadedModel, loadModel, weightBytes } from "../../src/models/index.ts";
+import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { resolveTrainingConfig } from "../../src/training/config.ts";
+import { fineTune } from "../../src/training/finetune.ts";
+import { isChoiceTask, readTask, taskAccuracy, withShots } from "./evaluate.ts";
+import { studyMethods, trainingStateBytes, vanillaShapes } from "./methods.ts";
+import { type StudyResult, type TaskResult, writeReport } from "./report.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: "string", default: "models/sprig-base" },
+    tasks: { type: "string", default: "story-mood,story-qa,char-record" },
+    epochs: { type: "string", default: "3" },
+    "max-test": { type: "string", default: "200" },
+    shots: { type: "string", default: "3" },
+    out: { type: "string", default: "docs/study-tfew" },
+  },
+});
+
+const log = (m: string) => process.stderr.write(`[study ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const GEN_TOKENS = 48;
+
+async function servingBytes(model: LoadedModel, adapter: Adapter | undefined, full: LoadedModel | undefined): Promise<number> {
+  if (full) return weightBytes(full);
+  const engine = await HostingEngine.create({ model, maxBatchSize: 1 });
+  try {
+    return (await engine.activate("probe", adapter!)).bytes;
+  } finally {
+    await engine.close();
+  }
+}
+
+async function runTask(base: LoadedModel, task: string, work: string): Promise<TaskResult> {
+  const train = await readTask(`data/tasks/${task}/train.jsonl`);
+  const test = (await readTask(`data/tasks/${task}/test.jsonl`)).slice(0, Number(args["max-test"]));
+  const kind = isChoiceTask(test) ? "choice" : "generation";
+  log(`${task}: ${train.length} train / ${test.length} test examples (${kind})`);
+  const zeroShot = await taskAccuracy(base, undefined, test, GEN_TOKENS);
+  const fewShot = await taskAccuracy(base, undefined, await withShots(base, test, train, Number(args.shots), base.config.maxPositions - 8), GEN_TOKENS);
+  log(`${task}: base zero-shot ${zeroShot.toFixed(3)}, few-shot ${fewShot.toFixed(3)}`);
+  const result: TaskResult = { task, kind, trainExamples: train.length, testExamples: test.length, zeroShot, fewShot, methods: [] };
+  for (const m of studyMethods(base.config, Number(args.epochs))) {
+    const out = join(work, `${task}-${m.method}-${result.methods.length}`);
+    const t0 = performance.now();
+    const { metrics } = await fineTune({ model: base, data: `data/tasks/${task}/train.jsonl`, method: m.method, out, config: m.config });
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const cfg = resolveTrainingConfig(m.method, m.config);
+    const adapter = m.method === "vanilla" ? undefined : await loadAdapter(out, base.config);
+    const full = m.method === "vanilla" ? await loadModel(out) : undefined;
+    const shapes = adapter ? [...adapter.tensors.values()].map((t) => t.shape) : vanillaShapes(base.config, base.weights, m.config.numOfLastLayers);
+    const accuracy = await taskAccuracy(full ?? base, adapter, test, GEN_TOKENS);
+    const perModel = await servingBytes(base, adapter, full);
+    result.methods.push({
+      label: m.label,
+      method: m.method,
+      testAccuracy: accuracy,
+      trainableParameters: metrics.trainableParameters,
+      wallSeconds,
+      stateBytes: trainingStateBytes(shapes, cfg.optimizer),
+      servingBytesPerModel: perModel,
+      steps: metrics.steps,
+      learningRate: cfg.learningRate,
+      optimizer: cfg.optimizer,
+      validationCurve: metrics.history.filter((h) => h.validationLoss !== undefined).map((h) => [h.step, h.validationLoss!] as [number, number]),
+    });
+    log(`${task}: ${m.label}: test ${accuracy.toFixed(3)}, ${wallSeconds.toFixed(0)} s, ${metrics.trainableParameters} params`);
+    await rm(out, { recursive: true, force: true });
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const base = await loadModel(args.model!);
+  if (!base.tokenizer) throw new Error(`${args.model} has no tokenizer: the study's tasks are text`);
+  const work = await mkdtemp(join(tmpdir(), "sprig-study-"));
+  const started = new Date();
+  const tasks: TaskResult[] = [];
+  try {
+    for (const t of args.tasks!.split(",")) tasks.push(await runTask(base, t.trim(), work));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const study: StudyResult = {
+    model: args.model!,
+    baseParameters: [...base.weights.values()].reduce((a, w) => a + w.data.length, 0),
+    baseBytes: weightBytes(base),
+    epochs: Number(args.epochs),
+    started: started.toISOString(),
+    minutes: (Date.now() - started.getTime()) / 60000,
+    tasks,
+  };
+  await writeFile(`${args.out}.json`, `${JSON.stringify(study, null, 1)}\n`);
+  await writeReport(study, args.out!);
+  log(`wrote ${args.out}.md, ${args.out}.json and ${args.out}-val-loss.png`);
+}
+
+await main();

@@ -1,0 +1,103 @@
+// The T-Few study's report: a Markdown table per task, the goals checked against the measured numbers,
+// and a PNG of each task's validation-loss curves.
+
+import { writeFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { lineChartPng } from "../pretrain/plot.ts";
+
+export interface MethodResult {
+  label: string;
+  method: string;
+  testAccuracy: number;
+  trainableParameters: number;
+  wallSeconds: number;
+  /** trainable values + gradients + optimizer state, bytes */
+  stateBytes: number;
+  /** memory one more such custom model adds when hosted (table rows, or a whole model) */
+  servingBytesPerModel: number;
+  steps: number;
+  learningRate: number;
+  optimizer: string;
+  /** [step, validation loss] */
+  validationCurve: Array<[number, number]>;
+}
+
+export interface TaskResult {
+  task: string;
+  kind: "choice" | "generation";
+  trainExamples: number;
+  testExamples: number;
+  zeroShot: number;
+  fewShot: number;
+  methods: MethodResult[];
+}
+
+export interface StudyResult {
+  model: string;
+  baseParameters: number;
+  baseBytes: number;
+  epochs: number;
+  started: string;
+  minutes: number;
+  tasks: TaskResult[];
+}
+
+const COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+const bytes = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : mb(b));
+
+export async function writeReport(s: StudyResult, out: string): Promise<void> {
+  const lines: string[] = [
+    "# T-Few study",
+    "",
+    `Base model \`${s.model}\`: ${(s.baseParameters / 1e6).toFixed(2)} M parameters (${mb(s.baseBytes)} as float32). ` +
+      `Every method: ${s.epochs} epochs, batch 8, the trainer's default 80/20 train/validation split of each task's train file; ` +
+      `test accuracy on the task's held-out test file. Run started ${s.started}, took ${s.minutes.toFixed(1)} min on this machine. ` +
+      "Regenerate with `npm run study-tfew`; raw numbers in `study-tfew.json`.",
+    "",
+    "Choice tasks are scored by the highest length-normalized log-likelihood among the answer choices; generation tasks by exact " +
+      "match of the greedy completion (whitespace trimmed). Few-shot: up to 3 solved training examples in the prompt, as many as fit the context. " +
+      "Training state = trainable values + gradients + optimizer state (float32). Serving memory of 10 custom models: the base once plus 10 adapters' table rows " +
+      "(parameter sharing), against 10 whole copies of the model.",
+    "",
+  ];
+  const goals: string[] = [];
+  for (const t of s.tasks) {
+    lines.push(`## ${t.task} (${t.kind}; ${t.trainExamples} train, ${t.testExamples} test)`, "");
+    lines.push(`Base model: zero-shot ${pct(t.zeroShot)}, few-shot ${pct(t.fewShot)}.`, "");
+    lines.push("| method | test accuracy | trainable parameters | share of base | training wall time | training state | 10 custom models served | optimizer, lr |");
+    lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const m of t.methods) {
+      const shared = m.method === "vanilla" ? 10 * m.servingBytesPerModel : s.baseBytes + 10 * m.servingBytesPerModel;
+      lines.push(
+        `| ${m.label} | ${pct(m.testAccuracy)} | ${m.trainableParameters.toLocaleString("en-US")} | ${((100 * m.trainableParameters) / s.baseParameters).toPrecision(3)}% | ` +
+          `${m.wallSeconds.toFixed(1)} s | ${bytes(m.stateBytes)} | ${mb(shared)} (vs ${mb(10 * s.baseBytes)} for 10 copies) | ${m.optimizer}, ${m.learningRate} |`,
+      );
+    }
+    const png = `${out}-val-loss-${t.task}.png`;
+    await writeFile(
+      png,
+      lineChartPng({
+        title: `${t.task}: validation loss`,
+        xLabel: "optimizer step",
+        yLabel: "validation loss",
+        series: t.methods.map((m, i) => ({ name: m.label, points: m.validationCurve, color: COLORS[i % COLORS.length]!, markers: true })),
+      }),
+    );
+    lines.push("", `![validation loss, ${t.task}](${basename(png)})`, "");
+    const tfew = t.methods.find((m) => m.method === "tfew");
+    const vanilla = t.methods.find((m) => m.method === "vanilla");
+    if (tfew && vanilla) {
+      const ratio = vanilla.testAccuracy > 0 ? tfew.testAccuracy / vanilla.testAccuracy : Infinity;
+      goals.push(`| ${t.task} | accuracy ≥ 0.9 × vanilla's | ${pct(tfew.testAccuracy)} vs ${pct(vanilla.testAccuracy)} (×${ratio.toFixed(2)}) | ${ratio >= 0.9 ? "met" : "**not met**"} |`);
+      goals.push(`| ${t.task} | accuracy well above base few-shot | ${pct(tfew.testAccuracy)} vs ${pct(t.fewShot)} | ${tfew.testAccuracy >= t.fewShot + 0.1 ? "met" : "**not met**"} |`);
+      const share = tfew.trainableParameters / s.baseParameters;
+      goals.push(`| ${t.task} | trainable ≤ 0.1% of base | ${(100 * share).toPrecision(3)}% | ${share <= 0.001 ? "met" : "**not met**"} |`);
+      const time = tfew.wallSeconds / vanilla.wallSeconds;
+      goals.push(`| ${t.task} | wall time ≤ 0.7 × vanilla's | ${tfew.wallSeconds.toFixed(1)} s vs ${vanilla.wallSeconds.toFixed(1)} s (×${time.toFixed(2)}) | ${time <= 0.7 ? "met" : "**not met**"} |`);
+    }
+  }
+  lines.push("## Goals", "", "| task | goal | measured | verdict |", "| --- | --- | --- | --- |", ...goals, "");
+  await writeFile(`${out}.md`, `${lines.join("\n")}\n`);
+}
