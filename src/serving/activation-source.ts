@@ -5,9 +5,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Adapter, expectedAdapterTensors } from "../adapters/adapter.ts";
-import { ADAPTER_CONFIG, SPRIG_META, loadAdapter, readAdapterMeta } from "../adapters/peft-io.ts";
+import { ADAPTER_CONFIG, SPRIG_META, readAdapterMeta } from "../adapters/peft-io.ts";
 import { type LoadedModel, type ModelConfig, loadModel } from "../models/index.ts";
 import { ModelIoError } from "../models/io/errors.ts";
+import { readAdapterDir } from "./adapter-file.ts";
 import { AdapterMismatchError, InvalidRequestError } from "./errors.ts";
 
 export type ActivationSource = string | Adapter | LoadedModel;
@@ -25,14 +26,7 @@ export async function resolveSource(src: ActivationSource, base: ModelConfig, fi
   const dir = src;
   if (existsSync(join(dir, ADAPTER_CONFIG))) {
     await checkMeta(dir, fingerprint);
-    try {
-      return { kind: "adapter", adapter: await loadAdapter(dir, base), dir };
-    } catch (e) {
-      if (!(e instanceof ModelIoError)) throw e;
-      // shapes or targets that do not exist on this base mean another base; unreadable files are a bad request
-      if (/does not fit this base model|match no module/.test(e.message)) throw new AdapterMismatchError(`adapter made for another base model: ${e.message}`);
-      throw new InvalidRequestError(e.message);
-    }
+    return { kind: "adapter", adapter: await readAdapterDir(dir, base), dir };
   }
   if (existsSync(join(dir, "config.json"))) {
     await checkMeta(dir, fingerprint);

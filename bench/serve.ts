@@ -1,0 +1,200 @@
+// Serving benchmark on the random SmolLM2-135M-shaped base: one hosting engine with 1, 10, 100 and 1000
+// T-Few adapters (random vectors, activated from PEFT directories) under N concurrent requests spread
+// uniformly over them, against base-only requests on the same engine and against the naive design (one
+// whole merged model copy per custom model, as many as fit in memory, served in turn).
+// Flags: --json, --requests=N (64), --tokens=N (32 new tokens), --prompt=N (16), --threads=N, --naive-mem-gb=G.
+
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { freemem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createIa3, mergeIa3 } from "../src/adapters/ia3.ts";
+import { loadAdapter, saveAdapter } from "../src/adapters/peft-io.ts";
+import { Rng } from "../src/engine/index.ts";
+import { type LoadedModel, loadModel } from "../src/models/index.ts";
+import { HostingEngine } from "../src/serving/hosting-engine.ts";
+import type { HostedGeneration } from "../src/serving/hosted-request.ts";
+import { ensureSmolLMRandom } from "./smollm-random.ts";
+
+const ADAPTERS = 1000;
+const UNDER_LOAD = 20;
+
+interface Load {
+  name: string;
+  requests: number;
+  tokens: number;
+  wallS: number;
+  tokPerS: number;
+  ttft: { p50: number; p99: number };
+  tpot: { p50: number; p99: number };
+  rssMb: number;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+};
+
+function flag(args: string[], name: string, dflt: number): number {
+  const a = args.find((x) => x.startsWith(`--${name}=`));
+  const v = a ? Number(a.slice(name.length + 3)) : dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name}: expected a positive number, got ${a}`);
+  return v;
+}
+
+/** Random T-Few adapters of this base in PEFT layout (with its fingerprint), written once into .sprig-cache. */
+async function ensureAdapters(engine: HostingEngine, model: LoadedModel, n: number): Promise<string[]> {
+  const root = fileURLToPath(new URL(`../.sprig-cache/serve-adapters/${engine.fingerprint.slice(3, 15)}/`, import.meta.url));
+  const dirs = Array.from({ length: n }, (_, i) => join(root, `a${i}`));
+  if (existsSync(join(root, `complete-${n}`))) return dirs;
+  await mkdir(root, { recursive: true });
+  const rng = new Rng(7);
+  for (const dir of dirs) {
+    const a = createIa3(model.config);
+    for (const t of a.tensors.values()) for (let i = 0; i < t.data.length; i++) t.data[i] = 1 + 0.2 * (rng.next() * 2 - 1);
+    await saveAdapter(dir, a, { baseFingerprint: engine.fingerprint });
+  }
+  await writeFile(join(root, `complete-${n}`), "");
+  return dirs;
+}
+
+/** `requests` concurrent greedy requests, request i on adapters[i % adapters.length]; all submitted at once. */
+async function load(engine: HostingEngine, name: string, adapters: Array<string | null>, o: { requests: number; tokens: number; prompt: number; vocab: number }, during?: () => Promise<void>): Promise<Load> {
+  const rng = new Rng(42);
+  const t0 = performance.now();
+  const jobs: Promise<HostedGeneration>[] = [];
+  for (let i = 0; i < o.requests; i++) {
+    const promptIds = Array.from({ length: o.prompt }, () => 1 + rng.int(o.vocab - 1));
+    jobs.push(engine.submit({ adapter: adapters[i % adapters.length]!, promptIds, sampling: { temperature: 0, maxTokens: o.tokens, stopTokens: [] } }));
+  }
+  const side = during?.();
+  const gens = await Promise.all(jobs);
+  const wallS = (performance.now() - t0) / 1000;
+  await side;
+  const tokens = gens.reduce((s, g) => s + g.ids.length, 0);
+  const ttft = gens.map((g) => g.timings.firstTokenMs ?? g.timings.totalMs);
+  const tpot = gens.map((g) => (g.timings.totalMs - (g.timings.firstTokenMs ?? 0)) / Math.max(1, g.ids.length - 1));
+  return {
+    name,
+    requests: o.requests,
+    tokens,
+    wallS,
+    tokPerS: tokens / wallS,
+    ttft: { p50: pct(ttft, 50), p99: pct(ttft, 99) },
+    tpot: { p50: pct(tpot, 50), p99: pct(tpot, 99) },
+    rssMb: process.memoryUsage().rss / 2 ** 20,
+  };
+}
+
+/**
+ * The naive design: each custom model is a whole model (its adapter merged into a copy of the weights) in
+ * a session of its own. As many as fit in `budget` bytes are loaded at a time and serve their requests
+ * (continuously batched per model, models stepping in turn); the next group is loaded after that.
+ */
+async function naive(model: LoadedModel, adapterDirs: string[], o: { requests: number; tokens: number; prompt: number; vocab: number; threads?: number }, budget: number): Promise<Load & { fit: number; perCopyMb: number }> {
+  const n = adapterDirs.length;
+  // a merged copy shares the unadapted weights with `model` in JS; the session holds a whole copy
+  const copy = async (k: number): Promise<LoadedModel> => ({ ...model, weights: new Map(mergeIa3(model.config, model.weights, await loadAdapter(adapterDirs[k]!, model.config))) });
+  const engine = await HostingEngine.create({ model, maxBatchSize: o.requests, maxAdapters: 0, lora: { maxAdapters: 0 }, maxFullModels: n, kvCacheBytes: 2 ** 32, maxQueue: o.requests * 2, threads: o.threads });
+  try {
+    const rss0 = process.memoryUsage().rss;
+    await engine.activate("m0", await copy(0));
+    const perCopy = Math.max(1, process.memoryUsage().rss - rss0);
+    const fit = Math.max(1, Math.min(n, Math.floor(budget / perCopy)));
+    // the first group loads before the clock starts (start-up); later groups are swapped in on the clock
+    for (let k = 1; k < fit; k++) await engine.activate(`m${k}`, await copy(k));
+    const t0 = performance.now();
+    // every request arrives at t0: requests of later groups wait for their model to be swapped in
+    const gens: Array<{ g: HostedGeneration; waited: number }> = [];
+    const rng = new Rng(42);
+    const prompts = Array.from({ length: o.requests }, () => Array.from({ length: o.prompt }, () => 1 + rng.int(o.vocab - 1)));
+    for (let g0 = 0; g0 < n; g0 += fit) {
+      const group = Array.from({ length: Math.min(fit, n - g0) }, (_, k) => g0 + k);
+      if (g0 > 0) for (const k of group) await engine.activate(`m${k}`, await copy(k));
+      const jobs: Promise<{ g: HostedGeneration; waited: number }>[] = [];
+      const waited = performance.now() - t0;
+      for (let i = 0; i < o.requests; i++) {
+        const k = i % n;
+        const sampling = { temperature: 0, maxTokens: o.tokens, stopTokens: [] };
+        if (group.includes(k)) jobs.push(engine.submit({ adapter: `m${k}`, promptIds: prompts[i]!, sampling }).then((g) => ({ g, waited })));
+      }
+      gens.push(...(await Promise.all(jobs)));
+      if (g0 + fit < n) for (const k of group) await engine.deactivate(`m${k}`);
+    }
+    const wallS = (performance.now() - t0) / 1000;
+    const tokens = gens.reduce((s, { g }) => s + g.ids.length, 0);
+    const ttft = gens.map(({ g, waited }) => waited + (g.timings.firstTokenMs ?? g.timings.totalMs));
+    const tpot = gens.map(({ g }) => (g.timings.totalMs - (g.timings.firstTokenMs ?? 0)) / Math.max(1, g.ids.length - 1));
+    const rssMb = process.memoryUsage().rss / 2 ** 20;
+    return { name: `naive, ${n} copies (${fit} fit)`, requests: o.requests, tokens, wallS, tokPerS: tokens / wallS, ttft: { p50: pct(ttft, 50), p99: pct(ttft, 99) }, tpot: { p50: pct(tpot, 50), p99: pct(tpot, 99) }, rssMb, fit, perCopyMb: perCopy / 2 ** 20 };
+  } finally {
+    await engine.close();
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes("--json");
+  const o = { requests: flag(args, "requests", 64), tokens: flag(args, "tokens", 32), prompt: flag(args, "prompt", 16), vocab: 0, threads: args.some((a) => a.startsWith("--threads=")) ? flag(args, "threads", 1) : undefined };
+  const log = (s: string) => (json ? process.stderr : process.stdout).write(`${s}\n`);
+  const model = await loadModel(await ensureSmolLMRandom());
+  o.vocab = model.config.vocabSize;
+  const engine = await HostingEngine.create({ model, maxBatchSize: o.requests, maxAdapters: ADAPTERS + UNDER_LOAD, lora: { maxAdapters: 0 }, kvCacheBytes: 2 ** 32, maxQueue: o.requests * 2, threads: o.threads });
+  const dirs = await ensureAdapters(engine, model, ADAPTERS + UNDER_LOAD);
+  log(`serve bench: SmolLM2-135M-shaped random base (${(engine.baseBytes / 2 ** 20).toFixed(0)} MB float32), ${o.requests} concurrent requests, ${o.prompt}-token prompts, ${o.tokens} new tokens (greedy), one batch of up to ${o.requests} rows`);
+  const results: Load[] = [];
+  const activateMs: number[] = [];
+  const loadedMs: number[] = [];
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `a${i}`);
+  let active = 0;
+  const activateUpTo = async (n: number) => {
+    for (; active < n; active++) activateMs.push((await engine.activate(`a${active}`, dirs[active]!)).ms);
+  };
+  const show = (r: Load) =>
+    log(`  ${r.name.padEnd(34)} ${r.tokPerS.toFixed(1).padStart(7)} tok/s  TTFT p50/p99 ${r.ttft.p50.toFixed(0)}/${r.ttft.p99.toFixed(0)} ms  TPOT p50/p99 ${r.tpot.p50.toFixed(0)}/${r.tpot.p99.toFixed(0)} ms  wall ${r.wallS.toFixed(1)} s  RSS ${r.rssMb.toFixed(0)} MB`);
+  try {
+    await load(engine, "warm-up", [null], { ...o, requests: 4, tokens: 2 });
+    const base1 = await load(engine, "base only", [null], o);
+    show(base1);
+    for (const n of [1, 10, 100, 1000]) {
+      await activateUpTo(n);
+      // at 100 adapters, more are activated while the load runs: activation latency under load
+      const during = n === 100 ? async () => {
+        for (let i = 0; i < UNDER_LOAD; i++) loadedMs.push((await engine.activate(`u${i}`, dirs[ADAPTERS + i]!)).ms);
+      } : undefined;
+      const r = await load(engine, `mixed, ${n} adapter${n > 1 ? "s" : ""}`, names(n), o, during);
+      results.push(r);
+      show(r);
+    }
+    const base2 = await load(engine, "base only (again)", [null], o);
+    show(base2);
+    const base = (base1.tokPerS + base2.tokPerS) / 2;
+    const s = engine.stats();
+    const bytesPerAdapter = s.tables.ia3.rowBytes / s.base.bytes;
+    await engine.close();
+
+    // the memory the naive design may fill with model copies: half of what is free, at most 8 GiB (the
+    // machine is shared; beyond the budget, copies are swapped in and out and the loading time counts)
+    const budget = flag(args, "naive-mem-gb", Math.min(8, (0.5 * freemem()) / 2 ** 30)) * 2 ** 30;
+    const nv = await naive(model, dirs.slice(0, 10), o, budget);
+    show(nv);
+    const mixed = (n: number) => results.find((r) => r.name.startsWith(`mixed, ${n} `))!.tokPerS;
+    const all = [...activateMs, ...loadedMs];
+    log(`  base throughput (mean of the two base runs): ${base.toFixed(1)} tok/s`);
+    log(`  adapter table row: ${s.tables.ia3.rowBytes} bytes = ${(100 * bytesPerAdapter).toFixed(4)}% of the base (goal ≤ 0.1%)`);
+    log(`  activation from disk: idle p50/p99 ${pct(activateMs, 50).toFixed(2)}/${pct(activateMs, 99).toFixed(2)} ms (${activateMs.length}), under load p50/p99 ${pct(loadedMs, 50).toFixed(1)}/${pct(loadedMs, 99).toFixed(1)} ms (${loadedMs.length}) (goal p99 ≤ 50 ms)`);
+    log(`  naive: ${nv.perCopyMb.toFixed(0)} MB per model copy, ${nv.fit} of 10 fit in ${(budget / 2 ** 30).toFixed(1)} GB`);
+    const out = {
+      bench: "serve",
+      mixed_over_base_100: +(mixed(100) / base).toFixed(3),
+      mixed_over_base_1000: +(mixed(1000) / base).toFixed(3),
+      bytes_per_adapter_over_base: +bytesPerAdapter.toExponential(3),
+      activate_p99_ms: +pct(all, 99).toFixed(2),
+      shared_over_naive_10: +(mixed(10) / nv.tokPerS).toFixed(2),
+    };
+    log(`  goals: mixed/base@100 ${out.mixed_over_base_100} (≥ 0.9), bytes/adapter ${out.bytes_per_adapter_over_base} (≤ 1e-3), activate p99 ${out.activate_p99_ms} ms (≤ 50), shared/naive@10 ${out.shared_over_naive_10} (≥ 3)`);
+    if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    await engine.close();
+  }
+}

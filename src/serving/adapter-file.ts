@@ -1,0 +1,101 @@
+// Reading a PEFT adapter directory for activation in two file reads (config, whole safetensors file),
+// rather than one open/read/close per tensor: activation latency stays low while the engine is busy and
+// the libuv threadpool is contended. Same checks as loadAdapter, reported as typed hosting errors.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Adapter, expectedAdapterTensors } from "../adapters/adapter.ts";
+import { PeftConfigSchema } from "../adapters/peft-config.ts";
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from "../adapters/peft-io.ts";
+import type { ModelConfig } from "../models/index.ts";
+import { DTYPES, DTYPE_BYTES, type DType, type RawArray, toFloat32 } from "../models/io/safetensors.ts";
+import { AdapterMismatchError, InvalidRequestError } from "./errors.ts";
+
+interface HeaderEntry {
+  dtype: DType;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+export async function readAdapterDir(dir: string, base: ModelConfig): Promise<Adapter> {
+  const cfgPath = join(dir, ADAPTER_CONFIG);
+  const raw = await read(cfgPath);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString("utf8"));
+  } catch (e) {
+    throw new InvalidRequestError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = PeftConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join(".") || "peft_type"}: ${i.message}`).join("; ");
+    throw new InvalidRequestError(`${cfgPath}: not a supported PEFT adapter (IA3 or LORA): ${why}`);
+  }
+  const config = parsed.data;
+  const expected = expectedAdapterTensors(base, config);
+  if (expected.size === 0) throw new AdapterMismatchError(`adapter made for another base model: target_modules ${JSON.stringify(config.target_modules)} match no module of this ${base.family} model`);
+
+  const path = join(dir, ADAPTER_WEIGHTS);
+  const buf = await read(path);
+  const header = parseHeader(buf, path);
+  const problems: string[] = [];
+  for (const [k, shape] of expected) {
+    const t = header.entries.get(k);
+    if (!t) problems.push(`missing ${k} [${shape}]`);
+    else if (t.shape.join() !== shape.join()) problems.push(`${k}: shape [${t.shape}] but this base model needs [${shape}]`);
+  }
+  for (const k of header.entries.keys()) if (!expected.has(k)) problems.push(`unexpected ${k}`);
+  if (problems.length) throw new AdapterMismatchError(`adapter made for another base model (${dir}):\n  ${problems.slice(0, 8).join("\n  ")}${problems.length > 8 ? `\n  … ${problems.length - 8} more` : ""}`);
+
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, shape] of expected) {
+    const t = header.entries.get(k)!;
+    const [begin, end] = t.data_offsets;
+    // copied into its own (aligned) buffer: the file buffer's offsets need not be multiples of 4
+    const bytes = new Uint8Array(buf.subarray(header.dataStart + begin, header.dataStart + end)).buffer;
+    tensors.set(k, { shape, data: toFloat32(t.dtype, view(t.dtype, bytes, path)) });
+  }
+  return { config, tensors };
+}
+
+async function read(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new InvalidRequestError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+function parseHeader(buf: Buffer, path: string): { dataStart: number; entries: Map<string, HeaderEntry> } {
+  const bad = (why: string) => new InvalidRequestError(`${path}: not a safetensors file (${why})`);
+  if (buf.length < 8) throw bad("shorter than 8 bytes");
+  const n = Number(buf.readBigUInt64LE(0));
+  if (8 + n > buf.length) throw bad(`header length ${n} does not fit a file of ${buf.length} bytes`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw bad(`header is not JSON: ${(e as Error).message}`);
+  }
+  const dataStart = 8 + n;
+  const entries = new Map<string, HeaderEntry>();
+  for (const [k, v] of Object.entries(header)) {
+    if (k === "__metadata__") continue;
+    const e = v as HeaderEntry;
+    const ok =
+      (DTYPES as readonly string[]).includes(e?.dtype) &&
+      Array.isArray(e.shape) &&
+      Array.isArray(e.data_offsets) &&
+      e.data_offsets[1] - e.data_offsets[0] === e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype] &&
+      dataStart + e.data_offsets[1] <= buf.length;
+    if (!ok) throw bad(`entry ${k} is malformed or outside the file`);
+    entries.set(k, e);
+  }
+  return { dataStart, entries };
+}
+
+function view(dtype: DType, bytes: ArrayBuffer, path: string): RawArray {
+  if (dtype === "F32") return new Float32Array(bytes);
+  if (dtype === "F16" || dtype === "BF16") return new Uint16Array(bytes);
+  throw new InvalidRequestError(`${path}: adapter tensors must be floating point, not ${dtype}`);
+}
