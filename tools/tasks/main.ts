@@ -42,8 +42,8 @@ function readme(name: string, task: Task, files: TaskFiles, demoOf?: string): st
     "",
     task.description,
     "",
-    `- Format: one JSON object per line, ${shape}. Completions and choices start with a space: the prompt ends`,
-    "  right before the answer, so the answer's first word is tokenized as it would be mid-text.",
+    `- Format: one JSON object per line, ${shape}. ${"choices" in first ? "Choices" : "Completions"} start with a space: the prompt`,
+    "  ends right before the answer, so the answer's first word is tokenized as it would be mid-text.",
     `- \`train.jsonl\`: ${files.train.length} examples; \`test.jsonl\`: ${files.test.length} held-out examples (no test prompt occurs in train).`,
   ];
   if ("choices" in first) {

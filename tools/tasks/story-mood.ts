@@ -52,7 +52,7 @@ function scene(r: CorpusRng, mood: Mood): { text: string; hero: Character } {
 export const storyMood: Task = {
   name: "story-mood",
   description:
-    "Classification with answer choices: a short story (3-7 sentences) and the question how its hero feels at the end — happy, sad, scared or angry. The mood shows through what happens and body language (crying, stomping, hiding, smiling); the mood word is named in under a third of the stories, and a quarter of them begin in another mood first. Labels are balanced.",
+    "Classification with answer choices: a short story (3-7 sentences) and the question how its hero feels at the end — happy, sad, scared or angry. The mood shows through what happens and body language (crying, stomping, hiding, smiling); the mood word is named in under a third of the stories, and a quarter of them begin in another mood first. Labels are drawn uniformly at random.",
   make(r) {
     const label = r.int(MOODS.length);
     const { text, hero } = scene(r, MOODS[label]!);
