@@ -1,8 +1,10 @@
 // Next-token selection from one row of logits: penalties, temperature, top-k, top-p, seeded sampling.
-// Runs in JS on (V) floats per row per step — small next to the model step itself.
+// Runs in JS on (V) floats per row per step, so it must stay small next to the model step: no copies without
+// penalties, no full sorts (see logits.ts).
 
 import { z } from "zod";
 import { Rng } from "../engine/index.ts";
+import { argmax, idOf, keysAtLeast, logSumExp as logSumExpOf, topKKeys } from "./logits.ts";
 
 export const SamplingSchema = z
   .object({
@@ -50,58 +52,72 @@ export class Sampler {
     this.seen = new Set(promptIds);
   }
 
-  /** Pick the next token from raw logits (V); returns the id and its log-probability under the raw logits. */
-  pick(raw: Float32Array): { id: number; logprob: number } {
+  /**
+   * Pick the next token from raw logits (V); returns the id and its log-probability under the raw logits.
+   * `logSumExp` of the raw row, when the caller has it (the runner's graph computes it), saves a pass.
+   */
+  pick(raw: Float32Array, logSumExp?: number): { id: number; logprob: number } {
     const o = this.opts;
-    const logits = Float64Array.from(raw);
-    if (o.repetitionPenalty !== 1) {
-      for (const t of this.seen) logits[t] = logits[t]! > 0 ? logits[t]! / o.repetitionPenalty : logits[t]! * o.repetitionPenalty;
-    }
-    if (o.frequencyPenalty !== 0 || o.presencePenalty !== 0) {
+    let logits = raw;
+    if (o.repetitionPenalty !== 1 || o.frequencyPenalty !== 0 || o.presencePenalty !== 0) {
+      logits = Float32Array.from(raw);
+      if (o.repetitionPenalty !== 1) {
+        for (const t of this.seen) logits[t] = logits[t]! > 0 ? logits[t]! / o.repetitionPenalty : logits[t]! * o.repetitionPenalty;
+      }
       for (const [t, c] of this.outputCounts) logits[t] = logits[t]! - o.frequencyPenalty * c - o.presencePenalty;
     }
     const id = o.temperature === 0 ? argmax(logits) : this.sample(logits);
     this.seen.add(id);
     this.outputCounts.set(id, (this.outputCounts.get(id) ?? 0) + 1);
-    return { id, logprob: logSoftmaxAt(raw, id) };
+    return { id, logprob: raw[id]! - (logSumExp ?? logSumExpOf(raw)) };
   }
 
-  private sample(logits: Float64Array): number {
+  /**
+   * Temperature sampling over the candidates in descending logit order (ties by id): the top-k if set, then
+   * the smallest prefix reaching top-p of their mass. Only candidates that can matter are ever sorted.
+   */
+  private sample(logits: Float32Array): number {
     const o = this.opts;
-    // candidates sorted by logit, descending; top-k first since it bounds the sort
-    let order = Array.from(logits.keys());
-    order.sort((a, b) => logits[b]! - logits[a]!);
-    if (o.topK > 0) order = order.slice(0, o.topK);
-    const m = logits[order[0]!]!;
-    let probs = order.map((t) => Math.exp((logits[t]! - m) / o.temperature));
-    let total = probs.reduce((a, b) => a + b, 0);
+    let keys = o.topK > 0 && o.topK < logits.length ? topKKeys(logits, o.topK) : null;
+    const m = logits[keys ? idOf(keys[0]!) : argmax(logits)]!;
+    const weight = (k: number) => Math.exp((logits[idOf(k)]! - m) / o.temperature);
+    let total = 0;
+    if (keys) for (const k of keys) total += weight(k);
+    else for (let id = 0; id < logits.length; id++) total += Math.exp((logits[id]! - m) / o.temperature);
     if (o.topP < 1) {
-      let acc = 0;
-      let keep = 0;
-      while (keep < probs.length && acc < o.topP * total) acc += probs[keep++]!;
-      order = order.slice(0, Math.max(keep, 1));
-      probs = probs.slice(0, order.length);
-      total = probs.reduce((a, b) => a + b, 0);
+      keys = leading(logits, keys, m, o.temperature, o.topP * total);
+      total = 0;
+      for (const k of keys) total += weight(k);
     }
-    let r = this.rng.next() * total;
-    for (let i = 0; i < order.length; i++) {
-      r -= probs[i]!;
-      if (r <= 0) return order[i]!;
-    }
-    return order[order.length - 1]!;
+    const chosen = leading(logits, keys, m, o.temperature, this.rng.next() * total);
+    return idOf(chosen[chosen.length - 1]!);
   }
 }
 
-export function argmax(x: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
-  return best;
+/**
+ * The shortest prefix of `keys` (null: of all tokens, best first) whose weights e^((logit − m)/T) add up to
+ * at least `mass`; all of them if rounding keeps the sum short.
+ */
+function leading(logits: Float32Array, keys: Float64Array | null, m: number, T: number, mass: number): Float64Array {
+  const weight = (k: number) => Math.exp((logits[idOf(k)]! - m) / T);
+  let ks = keys;
+  // without keys, widen a logit floor until the tokens above it hold the mass: only those get sorted
+  for (let spread = 8; !ks; spread *= 2) {
+    const above = keysAtLeast(logits, spread > 64 ? -Infinity : m - spread * T);
+    let held = 0;
+    for (const k of above) held += weight(k);
+    if (held >= mass || spread > 64) ks = above;
+  }
+  let acc = 0;
+  for (let i = 0; i < ks.length; i++) {
+    acc += weight(ks[i]!);
+    if (acc >= mass) return ks.subarray(0, i + 1);
+  }
+  return ks;
 }
+
+export { argmax };
 
 export function logSoftmaxAt(x: Float32Array, i: number): number {
-  let m = -Infinity;
-  for (let j = 0; j < x.length; j++) if (x[j]! > m) m = x[j]!;
-  let s = 0;
-  for (let j = 0; j < x.length; j++) s += Math.exp(x[j]! - m);
-  return x[i]! - m - Math.log(s);
+  return x[i]! - logSumExpOf(x);
 }
