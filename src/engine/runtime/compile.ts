@@ -109,6 +109,7 @@ export async function compile(graph: Graph, opts: CompileOptions = {}): Promise<
     optimizedModelPath: opts.optimizedModelPath,
     allowSpinning: opts.allowSpinning ?? true,
     denormalsAsZero: opts.denormalsAsZero ?? false,
+    memArena: opts.memArena ?? true,
   };
   const key = `${lowered.signature}|${JSON.stringify(sessionOpts)}`;
   let entry = sessions.get(key);

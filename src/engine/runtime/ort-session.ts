@@ -26,6 +26,12 @@ export interface SessionOptions {
   allowSpinning?: boolean;
   /** flush denormals to zero (ORT's session.set_denormal_as_zero) */
   denormalsAsZero?: boolean;
+  /**
+   * ORT's CPU memory arena and memory-pattern planning (default true). Off, each run's intermediates go
+   * back to the system allocator when it ends: large training graphs then peak GBs lower, and RSS stops
+   * growing between runs.
+   */
+  memArena?: boolean;
 }
 
 export class OrtSession {
@@ -41,6 +47,7 @@ export class OrtSession {
       interOpNumThreads: o.interOpThreads ?? 1,
       executionMode: o.executionMode ?? "sequential",
       graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
+      ...(o.memArena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
       ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
       ...(o.optimizedModelPath ? { optimizedModelFilePath: o.optimizedModelPath } : {}),
       extra: {
