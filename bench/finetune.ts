@@ -12,7 +12,7 @@ import { loadModel } from "../src/models/index.ts";
 import { makeBatch } from "../src/training/batches.ts";
 import { resolveTrainingConfig } from "../src/training/config.ts";
 import type { Example } from "../src/training/data.ts";
-import { dropoutFeeds, paramFeeds, setupMethod } from "../src/training/method-setup.ts";
+import { dropoutFeeds, paramFeeds, setupMethod, trainingSessionOptions } from "../src/training/method-setup.ts";
 import { Optimizer, clipGradNorm } from "../src/training/optim.ts";
 import type { Method } from "../src/training/train-graph.ts";
 import { matmulChain } from "./engine.ts";
@@ -58,7 +58,7 @@ async function measure(method: Method, steps: number): Promise<MethodResult> {
     completion: Array.from({ length: T - PROMPT }, () => 1 + rng.int(model.config.vocabSize - 1)),
   }));
   const batch = makeBatch(examples, false);
-  const compiled = await compile(tg.graph);
+  const compiled = await compile(tg.graph, trainingSessionOptions());
   const params = setup.initial;
   const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, tg.shapes);
   const grads = new Map(tg.trainable.map((k) => [k, new Float32Array(params.get(k)!.length)]));

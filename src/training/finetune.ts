@@ -15,7 +15,7 @@ import { type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
 import { DataError, parseDataset } from "./data.ts";
 import { FineTuneError } from "./errors.ts";
 import { type FineTuneMetrics, evaluate } from "./metrics.ts";
-import { paramFeeds, setupMethod } from "./method-setup.ts";
+import { paramFeeds, setupMethod, trainingSessionOptions } from "./method-setup.ts";
 import { Optimizer } from "./optim.ts";
 import { writeOutput } from "./outputs.ts";
 import { trainLoop } from "./loop.ts";
@@ -86,14 +86,16 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   log(`data: ${examples.length} examples (${split.train.length} train, ${split.validation.length} validation)${choices ? ", with answer choices: T-Few losses on" : ""}`);
 
   const fingerprint = baseFingerprint(model.config, model.weights);
-  const identity = sha256(JSON.stringify({ method: o.method, cfg, data: sha256(bytes), base: fingerprint }));
+  // what fixes the result: the checkpoint interval does not, so a resume may change it
+  const { checkpointEveryNSteps: _every, ...fixing } = cfg;
+  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), base: fingerprint }));
   const setup = setupMethod(model, o.method, cfg, choices, model.dir);
   const trainable = [...setup.initial.values()].reduce((a, v) => a + v.length, 0);
   log(`method: ${o.method}, ${trainable} trainable values, optimizer ${cfg.optimizer}, learning rate ${cfg.learningRate}`);
 
-  const threads = { intraOpThreads: o.threads };
-  const trainGraph = await compile(setup.train.graph, threads);
-  const evalGraph = await compile(setup.evaluation.graph, { ...threads, outputs: [...setup.evaluation.graph.outputs.keys()] });
+  const session = trainingSessionOptions(o.threads);
+  const trainGraph = await compile(setup.train.graph, session);
+  const evalGraph = await compile(setup.evaluation.graph, session);
   try {
     const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train.shapes);
     let params = setup.initial;
