@@ -177,7 +177,7 @@ export class FineTunes {
       // the trainer's own history (with validation metrics) completes the per-step points seen live
       for (const h of o.history ?? []) {
         const { step, ...rest } = h as { step: number };
-        this.store.fineTunes.addMetrics(modelId, step, rest);
+        this.store.fineTunes.addMetrics(modelId, step, rest, true);
       }
       this.store.fineTunes.setState(modelId, "SUCCEEDED");
       this.setModel(modelId, {

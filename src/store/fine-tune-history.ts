@@ -64,8 +64,12 @@ export class FineTuneRepo {
     return { items: rows.slice(0, limit), more: rows.length > limit };
   }
 
-  /** Record a metrics point; a resumed job re-reporting a step overwrites it. */
-  addMetrics(modelId: string, step: number, data: Record<string, unknown>): void {
+  /** Record a metrics point; a resumed job re-reporting a step overwrites it (`merge`: adds fields to it). */
+  addMetrics(modelId: string, step: number, data: Record<string, unknown>, merge = false): void {
+    if (merge) {
+      const old = this.db.prepare("SELECT data FROM fine_tune_metrics WHERE model_id = ? AND step = ?").get(modelId, step) as { data: string } | undefined;
+      if (old) data = { ...(JSON.parse(old.data) as Record<string, unknown>), ...data };
+    }
     this.db
       .prepare("INSERT OR REPLACE INTO fine_tune_metrics (model_id, step, timestamp, data) VALUES (?, ?, ?, ?)")
       .run(modelId, step, new Date().toISOString(), JSON.stringify(data));

@@ -128,6 +128,8 @@ test("fine-tune jobs, events and metrics history; a re-reported step replaces th
   s.fineTunes.addMetrics("m1", 2, { loss: 1.5 });
   s.fineTunes.addMetrics("m1", 2, { loss: 1.4 });
   assert.deepEqual(s.fineTunes.metrics("m1").map((p) => [p.step, p.loss]), [[1, 2], [2, 1.4]]);
+  s.fineTunes.addMetrics("m1", 2, { validationLoss: 1.6 }, true);
+  assert.deepEqual(s.fineTunes.metrics("m1")[1], { loss: 1.4, validationLoss: 1.6, step: 2, timestamp: s.fineTunes.metrics("m1")[1]!.timestamp });
   s.fineTunes.addEvent("m1", "INFO", "started");
   assert.equal(s.fineTunes.events("m1", 10, 0).items[0]?.message, "started");
   s.models.delete("m1");
