@@ -31,12 +31,14 @@ export async function generate(
   const rows = prompts.map((p, i) => new Sequence(cfg, p, sampling[i]!, tok, Sequence.limitFor(cfg, p, sampling[i]!)));
   const cache = runner.newCache(prompts.length, Math.max(...rows.map((r) => r.limit)));
 
-  let logits = await runner.step(cache, prompts.map((p) => ({ ids: p, pastLen: 0 })));
+  const V = cfg.vocabSize;
+  // rows read their logits in place (advance reuses the buffers only at the next step)
+  let out = await runner.advance(cache, prompts.map((p) => ({ ids: p, pastLen: 0 })));
   for (;;) {
-    rows.forEach((r, b) => r.accept(logits[b]!, (id, delta) => opts.onToken?.(b, id, delta)));
+    rows.forEach((r, b) => r.accept(out.logits.subarray(b * V, (b + 1) * V), (id, delta) => opts.onToken?.(b, id, delta), out.logsumexp[b]));
     if (rows.every((r) => r.done)) break;
     // finished rows still occupy their slot; they re-feed a token whose result is ignored
-    logits = await runner.step(
+    out = await runner.advance(
       cache,
       rows.map((r) => ({ ids: [r.lastId], pastLen: r.done ? 0 : r.len })),
     );

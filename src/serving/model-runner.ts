@@ -26,6 +26,8 @@ export interface StepOutput {
   T: number;
   /** logits at each row's last new token. (B, V) */
   logits: Float32Array;
+  /** log Σ exp of each row of `logits`, for log-probabilities without a pass over V (Sampler.pick). (B) */
+  logsumexp: Float32Array;
   /** this step's keys or values of layer l. → (T, B, KVH, D) */
   present(kind: "key" | "value", l: number): Float32Array;
 }
@@ -63,6 +65,16 @@ export class ModelRunner {
    * new token. rows.length must equal the cache's slot count.
    */
   async step(cache: KvCache, rows: readonly StepRow[], extraFeeds: Record<string, HostTensor> = {}): Promise<Float32Array[]> {
+    const out = await this.advance(cache, rows, extraFeeds);
+    const V = this.model.config.vocabSize;
+    return rows.map((_, b) => out.logits.slice(b * V, (b + 1) * V));
+  }
+
+  /**
+   * `step` without copying the logits out: the step's K/V go into the cache and the raw output comes back
+   * (its arrays are reused by the next call of the same shape: read them first).
+   */
+  async advance(cache: KvCache, rows: readonly StepRow[], extraFeeds: Record<string, HostTensor> = {}): Promise<StepOutput> {
     if (rows.length !== cache.slots) throw new Error(`step: ${rows.length} rows for a cache of ${cache.slots} slots`);
     const out = await this.forward(rows, cache, extraFeeds);
     const starts = rows.map((r) => r.pastLen);
@@ -71,8 +83,7 @@ export class ModelRunner {
       cache.write("key", l, out.present("key", l), out.T, starts, counts);
       cache.write("value", l, out.present("value", l), out.T, starts, counts);
     }
-    const V = this.model.config.vocabSize;
-    return rows.map((_, b) => out.logits.slice(b * V, (b + 1) * V));
+    return out;
   }
 
   /**
@@ -113,6 +124,7 @@ export class ModelRunner {
       B,
       T,
       logits: out.logits!.data as Float32Array,
+      logsumexp: out.logsumexp!.data as Float32Array,
       present: (kind, l) => out[`present_${kind}.${l}`]!.data as Float32Array,
     };
   }

@@ -68,11 +68,12 @@ export class Sequence {
 
   /**
    * Pick the next token from this sequence's logits (V). Calls `emit` with the token and its text delta
-   * ("" without a tokenizer) unless it is a stop token; sets `done` when generation ends.
+   * ("" without a tokenizer) unless it is a stop token; sets `done` when generation ends. `logSumExp` of
+   * the row (the runner's StepOutput.logsumexp) saves the sampler a pass over the vocabulary.
    */
-  accept(logits: Float32Array, emit?: (id: number, delta: string, logprob: number) => void): void {
+  accept(logits: Float32Array, emit?: (id: number, delta: string, logprob: number) => void, logSumExp?: number): void {
     if (this.done) return;
-    const { id, logprob } = this.sampler.pick(logits);
+    const { id, logprob } = this.sampler.pick(logits, logSumExp);
     const s = this.opts;
     if (this.stopIds.has(id)) return this.finish("stop");
     this.out.ids.push(id);

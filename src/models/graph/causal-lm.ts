@@ -12,7 +12,7 @@ import type { WeightSource } from "./weight-source.ts";
 export interface CausalLMOptions {
   /** with a cache: inputs past_key.L/past_value.L (P, B, KVH, D) and past_len (B); outputs present_key.L/present_value.L */
   cache: boolean;
-  /** "last": logits (B, V) at last_index (B) per row; "all": logits (B, T, V); "none": hidden (B, T, C) only */
+  /** "last": logits (B, V) at last_index (B) per row and their logsumexp (B); "all": logits (B, T, V); "none": hidden (B, T, C) only */
   logits: "last" | "all" | "none";
   hooks?: ModelHooks;
 }
@@ -77,6 +77,9 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
     const idx = op.expand(op.reshape(last, ["B", 1, 1]), ["B", 1, cfg.hiddenSize]);
     const picked = op.gatherElements(h, idx, 1); // (B, 1, C)
     logits = op.reshape(lmHead(normed(picked)), ["B", cfg.vocabSize]);
+    // log Σ exp per row: samplers get log-probabilities without a pass over V in JS. → (B)
+    const m = op.max(logits, -1, true); // (B, 1)
+    graph.output("logsumexp", op.reshape(op.add(op.log(op.sum(op.exp(op.sub(logits, m)), -1, true)), m), ["B"]));
   }
   if (logits) graph.output("logits", logits);
   return { graph, logits, hidden, inputIds: ids };
