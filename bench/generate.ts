@@ -89,15 +89,16 @@ async function gemvProbe(threads: number, data: Float32Array): Promise<Probe> {
 async function prefillCache(r: ModelRunner, cache: KvCache, len: number, seed: number): Promise<void> {
   const V = r.model.config.vocabSize;
   const rows = Array.from({ length: cache.slots }, (_, b) => ({ ids: Array.from({ length: len }, (_, t) => (seed + 7919 * b + 104729 * t) % V), pastLen: 0 }));
-  await r.step(cache, rows);
+  await r.advance(cache, rows);
 }
 
-/** `STEPS` greedy decode steps from past length PAST, as generate() runs them (step, then pick per row). → ms per step */
+/** `STEPS` greedy decode steps from past length PAST, as generate() runs them (advance, then pick per row). → ms per step */
 async function decodeSample(r: ModelRunner, cache: KvCache, samplers: Sampler[], last: number[]): Promise<number> {
+  const V = r.model.config.vocabSize;
   const t0 = performance.now();
   for (let s = 0; s < STEPS; s++) {
-    const logits = await r.step(cache, last.map((id) => ({ ids: [id], pastLen: PAST + s })));
-    for (let b = 0; b < last.length; b++) last[b] = samplers[b]!.pick(logits[b]!).id;
+    const out = await r.advance(cache, last.map((id) => ({ ids: [id], pastLen: PAST + s })));
+    for (let b = 0; b < last.length; b++) last[b] = samplers[b]!.pick(out.logits.subarray(b * V, (b + 1) * V), out.logsumexp[b]).id;
   }
   return (performance.now() - t0) / STEPS;
 }
@@ -145,7 +146,7 @@ export async function run(args: string[]): Promise<void> {
       mm: await time(() => mm.run(chain.feeds, { outputs: mmOut })),
       d1: await decodeSample(runner, cache1, samplers1, last1),
       d16: await decodeSample(runner, cache16, samplers16, last16),
-      pre: await time(() => runner.step(cacheP, [{ ids: prompt, pastLen: 0 }])),
+      pre: await time(() => runner.advance(cacheP, [{ ids: prompt, pastLen: 0 }])),
     };
     if (i >= 0) for (const k of Object.keys(round) as Array<keyof typeof round>) t[k].push(round[k]);
   }
