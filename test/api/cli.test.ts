@@ -74,3 +74,39 @@ test("the CLI drives the whole workflow against sprig serve", async () => {
     assert.equal(await exited, 0, "graceful shutdown exits 0");
   }
 });
+
+test("a fine-tune survives SIGKILL of the whole server: after a restart it resumes and finishes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sprig-sigkill-"));
+  const { key } = JSON.parse(await sprig(["key", "create", "--compartment-id", "team", "--data-dir", dir, "--json"])) as { key: string };
+  let { child, url } = await serve(dir);
+  const cli = async (...args: string[]) => JSON.parse(await sprig(args, { SPRIG_URL: url, SPRIG_API_KEY: key }));
+  try {
+    const base = await cli("model", "import", "--path", TINY, "--compartment-id", "team");
+    const ft = await cli("cluster", "create", "--type", "FINE_TUNING", "--compartment-id", "team");
+    const file = join(dir, "train.jsonl");
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i % 4}:`, completion: ` A${i % 4}` })).join("\n"));
+    await cli("data", "put", file, "--namespace", "ns", "--bucket", "b");
+    const m = await cli("model", "finetune", "--no-wait", "--base-model-id", base.id, "--cluster-id", ft.id, "--compartment-id", "team", "--dataset", "ns/b/train.jsonl", "--epochs", "120", "--config", '{"checkpointEveryNSteps": 2, "earlyStoppingPatience": 0}');
+    const metrics = () => fetch(`${url}/20231130/models/${m.id}/metricsHistory`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json() as Promise<{ items: { step: number }[] }>);
+    for (let i = 0; i < 2000 && !(await metrics()).items.some((p) => p.step >= 6); i++) await new Promise((r) => setTimeout(r, 20));
+    const killed = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await killed;
+    ({ child, url } = await serve(dir));
+    assert.equal((await cli("model", "get", m.id)).lifecycleState, "CREATING", "still a job, not lost");
+    let done = await cli("model", "get", m.id);
+    for (let i = 0; i < 1200 && done.lifecycleState === "CREATING"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = await cli("model", "get", m.id);
+    }
+    assert.equal(done.lifecycleState, "ACTIVE", done.lifecycleDetails);
+    const events = (await fetch(`${url}/20231130/models/${m.id}/events?limit=1000`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json()));
+    const messages = (events as { items: { message: string }[] }).items.map((e) => e.message);
+    assert.ok(messages.some((e) => /server stopped while the fine-tune was running/.test(e)), JSON.stringify(messages));
+    assert.ok(messages.some((e) => /resumed from step [1-9]/.test(e)), JSON.stringify(messages));
+  } finally {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  }
+});

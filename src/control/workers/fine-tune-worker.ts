@@ -1,7 +1,11 @@
 // Worker process of a FINE_TUNING cluster unit: runs one fine-tune job (src/training's fineTune) and
 // reports progress over IPC. Cancel aborts between steps (a checkpoint is written first).
 
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fineTune } from "../../training/finetune.ts";
+import type { FineTuneMetrics } from "../../training/metrics.ts";
+import { METRICS_FILE } from "../../training/outputs.ts";
 import type { FineTuneCommand, FineTuneReport } from "./messages.ts";
 import { toWire } from "./messages.ts";
 
@@ -18,6 +22,14 @@ process.on("disconnect", () => process.exit(0));
 async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void> {
   const { spec } = m;
   try {
+    // the run finished but the server died before recording it: the output is complete (it appears by rename)
+    const metricsFile = join(spec.outputDir, METRICS_FILE);
+    if (existsSync(metricsFile)) {
+      const mt = JSON.parse(readFileSync(metricsFile, "utf8")) as FineTuneMetrics;
+      send({ type: "log", message: "the fine-tune had already finished; recording its result" });
+      send({ type: "done", finalAccuracy: mt.finalAccuracy, finalLoss: mt.finalLoss, trainableParameters: mt.trainableParameters, history: mt.history as unknown as Record<string, unknown>[] });
+      return void process.disconnect?.();
+    }
     if (spec.initAdapterDir) send({ type: "log", message: `note: training starts from the base weights, not from the parent adapter ${spec.initAdapterDir} (not supported yet)` });
     const r = await fineTune(
       { model: spec.baseModelDir, data: spec.dataFile, method: spec.method, out: spec.outputDir, config: spec.trainingConfig, resume: m.resume, threads: spec.threads || undefined },
