@@ -32,7 +32,7 @@ export class Inference {
   target(scope: Scope, idOrName: string): Endpoint {
     const e = this.endpoints.resolve(scope, idOrName);
     if (e.lifecycleState !== "ACTIVE") {
-      const hint = e.lifecycleState === "INACTIVE" ? ": activate it to serve requests" : e.lifecycleState === "CREATING" ? ": wait until it is ACTIVE" : "";
+      const hint = e.lifecycleState === "INACTIVE" ? ": activate it to serve requests" : e.lifecycleState === "CREATING" || e.lifecycleState === "UPDATING" ? ": its model is being loaded; retry shortly" : "";
       throw incorrectState(`endpoint ${e.id} is ${e.lifecycleState}${hint}`);
     }
     return e;
