@@ -96,6 +96,30 @@ function hfLinear(w: WeightSource, name: string, bias: boolean) {
   return (x: Tensor) => nn.linear(x, op.transpose(w.get(`${name}.weight`), [1, 0]), bias ? w.get(`${name}.bias`) : null);
 }
 
+/**
+ * Bases of HF linears that read the same input x, sharing one MatMul: weights (and biases) concatenated,
+ * which ORT folds into one initializer, and each module's base a column slice of the product. Fewer,
+ * larger MatMuls stream the weights faster in decode steps. A call on another input (a hook may change
+ * x) gets its own product. → base per module name
+ */
+function sharedLinears(w: WeightSource, prefix: string, x: Tensor, outs: Record<string, number>, bias: boolean) {
+  const names = Object.keys(outs);
+  let product: Tensor | null = null; // (B, T, Σ out)
+  const fused = () =>
+    (product ??= nn.linear(
+      x,
+      op.concat(names.map((n) => op.transpose(w.get(`${prefix}.${n}.weight`), [1, 0])), 1),
+      bias ? op.concat(names.map((n) => w.get(`${prefix}.${n}.bias`)), 0) : null,
+    ));
+  const bases: Record<string, (x: Tensor) => Tensor> = {};
+  let at = 0;
+  for (const n of names) {
+    const [from, to] = [at, (at += outs[n]!)];
+    bases[n] = (input) => (input === x ? op.slice(fused(), 2, from, to) : hfLinear(w, `${prefix}.${n}`, bias)(input));
+  }
+  return bases;
+}
+
 /** GPT-2 Conv1D: y = x W + b, weight (in, out) */
 function conv1d(w: WeightSource, name: string) {
   return (x: Tensor) => nn.linear(x, w.get(`${name}.weight`), w.get(`${name}.bias`));
@@ -125,9 +149,14 @@ function llamaBlock(
   causal: Tensor | null,
 ): BlockOut {
   const p = `model.layers.${l}`;
+  // inference graphs (with a cache) share one MatMul for q|k|v and one for gate|up
+  let shared: Record<string, (x: Tensor) => Tensor> = {};
   const proj = (module: string, x: Tensor, bias: boolean) =>
-    project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: hfLinear(w, `${p}.${module}`, bias) });
+    project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: shared[module] ?? hfLinear(w, `${p}.${module}`, bias) });
   const x = rmsNorm(h, w.get(`${p}.input_layernorm.weight`), cfg.normEps); // (B, T, C)
+  const kvWidth = cfg.numKvHeads * cfg.headDim;
+  const qkv = { "self_attn.q_proj": cfg.numHeads * cfg.headDim, "self_attn.k_proj": kvWidth, "self_attn.v_proj": kvWidth };
+  if (cache) shared = sharedLinears(w, p, x, qkv, cfg.attentionBias);
   const heads = (t: Tensor, n: number) => op.reshape(t, ["B", "T", n, cfg.headDim]);
   const q = applyRope(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope.cos, rope.sin);
   const k = applyRope(heads(proj("self_attn.k_proj", x, cfg.attentionBias), cfg.numKvHeads), rope.cos, rope.sin);
@@ -135,6 +164,8 @@ function llamaBlock(
   const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
   const h1 = op.add(h, proj("self_attn.o_proj", att.out, cfg.oBias));
   const x2 = rmsNorm(h1, w.get(`${p}.post_attention_layernorm.weight`), cfg.normEps);
+  const F = cfg.intermediateSize;
+  if (cache) shared = sharedLinears(w, p, x2, { "mlp.gate_proj": F, "mlp.up_proj": F }, cfg.mlpBias);
   const gated = op.mul(activation(cfg, proj("mlp.gate_proj", x2, cfg.mlpBias)), proj("mlp.up_proj", x2, cfg.mlpBias));
   const h2 = op.add(h1, proj("mlp.down_proj", gated, cfg.mlpBias));
   return { h: h2, presentKey: att.presentKey, presentValue: att.presentValue };
