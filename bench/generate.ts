@@ -1,8 +1,9 @@
 // Generation benchmark on a random SmolLM2-135M-shaped model: decode tokens/s at batch 1 and 16 (past ≈ 256),
 // prefill tokens/s (512-token prompt), against a memory-bandwidth bound and the MatMul peak measured in the
-// same run. Flags: --json, --iters=N (rounds).
+// same run. Flags: --json, --iters=N (rounds), --profile (where a decode step's time goes: JS parts and ORT ops).
 
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { Graph, op } from "../src/engine/index.ts";
 import { type Compiled, compile } from "../src/engine/runtime/compile.ts";
 import { type LoadedModel, loadModel } from "../src/models/index.ts";
@@ -11,6 +12,7 @@ import { ModelRunner } from "../src/serving/model-runner.ts";
 import { Sampler, samplingOptions } from "../src/serving/sampling.ts";
 import { matmulChain } from "./engine.ts";
 import { SMOLLM2_135M } from "./llama-block.ts";
+import { readProfileRuns } from "./ort-profile.ts";
 import { ensureSmolLMRandom } from "./smollm-random.ts";
 
 const PAST = 256;
@@ -109,6 +111,32 @@ async function decodeSteps(r: ModelRunner, cache: KvCache, samplers: Sampler[], 
   return ms;
 }
 
+/** One decode step at batch B, taken apart: JS parts (runner timing, sampling) and ORT kernel time by op type. */
+async function profileDecode(model: LoadedModel, threads: number, B: number): Promise<void> {
+  const prefix = join(tmpdir(), `sprig-bench-generate-${process.pid}-b${B}`);
+  const r = await ModelRunner.create(model, { threads, profilePrefix: prefix });
+  const cache = r.newCache(B, PAST + STEPS);
+  await prefillCache(r, cache, PAST, 3);
+  const samplers = Array.from({ length: B }, () => new Sampler(samplingOptions({ temperature: 0 }), []));
+  const last = Array.from({ length: B }, (_, b) => b + 1);
+  await decodeSteps(r, cache, samplers, last); // warm-up
+  Object.assign(r.timing, { steps: 0, feedMs: 0, runMs: 0, cacheWriteMs: 0 });
+  const rounds = 3;
+  let stepMs = 0;
+  for (let i = 0; i < rounds; i++) stepMs += (await decodeSteps(r, cache, samplers, last)).reduce((a, b) => a + b, 0);
+  r.endProfiling();
+  const t = r.timing;
+  await r.dispose();
+  const { ops, runUs } = readProfileRuns(prefix, rounds * STEPS);
+  const per = (ms: number) => (ms / t.steps).toFixed(3).padStart(8);
+  const step = stepMs / t.steps;
+  const kernels = ops.reduce((a, o) => a + o.us, 0) / 1000;
+  console.log(`\ndecode step at B=${B}, profiled (ms per step; profiling slows ORT a little):`);
+  console.log(`  whole step ${per(stepMs)}  = feeds ${per(t.feedMs)} + run ${per(t.runMs)} + cache writes ${per(t.cacheWriteMs)} + sampling ${(step - (t.feedMs + t.runMs + t.cacheWriteMs) / t.steps).toFixed(3)}`);
+  console.log(`  run ${per(t.runMs)}  = ORT model_run ${(runUs / 1000).toFixed(3)} (kernels ${kernels.toFixed(3)}) + binding/output copies ${(t.runMs / t.steps - runUs / 1000).toFixed(3)}`);
+  for (const o of ops.slice(0, 10)) console.log(`    ${o.op.padEnd(30)} ${(o.us / 1000).toFixed(3).padStart(8)} ms ${(100 * o.share).toFixed(1).padStart(5)}%  ×${o.count}`);
+}
+
 export async function run(args: string[]): Promise<void> {
   const json = args.includes("--json");
   const iters = Number(args.find((a) => a.startsWith("--iters="))?.slice(8) ?? 10);
@@ -195,6 +223,7 @@ export async function run(args: string[]): Promise<void> {
   console.log(`ratio decode B=1 / bandwidth bound: ${f(bwRatio, 3)} (goal ≥ 0.5)`);
   console.log(`ratio decode B=${B16} (${f(flops16 / 1e9, 2)} GFLOP/step, ${f(gflops16)} GFLOP/s) / MatMul peak: ${f(gemmRatio, 3)} (goal ≥ 0.4)`);
 
+  if (args.includes("--profile")) for (const B of [1, B16]) await profileDecode(model, threads, B);
   if (json) {
     const r3 = (v: number) => Math.round(v * 1000) / 1000;
     console.log(

@@ -25,6 +25,11 @@ export interface OpTime {
  * (earlier ones are warm-up: arena growth and page faults); times are per run.
  */
 export function readProfile(prefix: string, runs: number): OpTime[] {
+  return readProfileRuns(prefix, runs).ops;
+}
+
+/** As readProfile, with the mean ORT time of one run (`model_run`, kernels and the gaps between them). */
+export function readProfileRuns(prefix: string, runs: number): { ops: OpTime[]; runUs: number } {
   const dir = dirname(prefix);
   const base = basename(prefix);
   const files = readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith(".json")).sort();
@@ -47,7 +52,8 @@ export function readProfile(prefix: string, runs: number): OpTime[] {
     byOp.set(e.args.op_name, o);
   }
   const total = [...byOp.values()].reduce((a, o) => a + o.us, 0);
-  return [...byOp]
+  const ops = [...byOp]
     .map(([op, o]) => ({ op, us: o.us / runs, share: o.us / total, count: o.count / runs }))
     .sort((a, b) => b.us - a.us);
+  return { ops, runUs: windows.reduce((a, [s, e]) => a + e - s, 0) / windows.length };
 }

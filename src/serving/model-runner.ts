@@ -13,6 +13,19 @@ export interface RunnerOptions {
   allowSpinning?: boolean;
   /** adapter hooks; they may declare extra graph inputs, fed through `step({extraFeeds})` */
   hooks?: (graph: Graph) => ModelHooks;
+  /** write an ORT profile (chrome trace) with this file prefix; see `endProfiling` */
+  profilePrefix?: string;
+}
+
+/** Where the runner's steps spent their time so far, in JS and in ORT (see `ModelRunner.timing`). */
+export interface StepTiming {
+  steps: number;
+  /** building feeds and picking output buffers */
+  feedMs: number;
+  /** in `run`: ORT, binding inputs and outputs included */
+  runMs: number;
+  /** writing the steps' new K/V into a KvCache (step, advance) */
+  cacheWriteMs: number;
 }
 
 /** Past keys/values a step attends to: the first P positions of layer l, time-major. → (P, B, KVH, D) */
@@ -41,6 +54,8 @@ export interface StepRow {
 
 export class ModelRunner {
   private outBuffers = new Map<string, Record<string, HostTensor>>();
+  /** cumulative; reset by assigning zeros */
+  readonly timing: StepTiming = { steps: 0, feedMs: 0, runMs: 0, cacheWriteMs: 0 };
 
   private constructor(
     readonly model: LoadedModel,
@@ -51,8 +66,13 @@ export class ModelRunner {
     const graph = new Graph();
     const hooks = opts.hooks?.(graph);
     buildCausalLM(graph, model.config, weightSource(graph, model.weights), { cache: true, logits: "last", hooks });
-    const compiled = await compile(graph, { intraOpThreads: opts.threads, allowSpinning: opts.allowSpinning });
+    const compiled = await compile(graph, { intraOpThreads: opts.threads, allowSpinning: opts.allowSpinning, profilePrefix: opts.profilePrefix });
     return new ModelRunner(model, compiled);
+  }
+
+  /** Writes the ORT profile when created with `profilePrefix`. */
+  endProfiling(): void {
+    this.compiled.endProfiling();
   }
 
   newCache(slots: number, capacity: number): KvCache {
@@ -77,12 +97,14 @@ export class ModelRunner {
   async advance(cache: KvCache, rows: readonly StepRow[], extraFeeds: Record<string, HostTensor> = {}): Promise<StepOutput> {
     if (rows.length !== cache.slots) throw new Error(`step: ${rows.length} rows for a cache of ${cache.slots} slots`);
     const out = await this.forward(rows, cache, extraFeeds);
+    const t0 = performance.now();
     const starts = rows.map((r) => r.pastLen);
     const counts = rows.map((r) => r.ids.length);
     for (let l = 0; l < cache.layers; l++) {
       cache.write("key", l, out.present("key", l), out.T, starts, counts);
       cache.write("value", l, out.present("value", l), out.T, starts, counts);
     }
+    this.timing.cacheWriteMs += performance.now() - t0;
     return out;
   }
 
@@ -92,6 +114,7 @@ export class ModelRunner {
    * same (B, T): read or copy them first.
    */
   async forward(rows: readonly StepRow[], past: PastKv | null, extraFeeds: Record<string, HostTensor> = {}): Promise<StepOutput> {
+    const t0 = performance.now();
     const B = rows.length;
     if (B === 0) throw new Error("step: no rows");
     const T = Math.max(...rows.map((r) => r.ids.length));
@@ -119,7 +142,13 @@ export class ModelRunner {
       feeds[`past_key.${l}`] = past ? past.view("key", l, P) : none;
       feeds[`past_value.${l}`] = past ? past.view("value", l, P) : none;
     }
-    const out = await this.compiled.run(feeds, { outputs: this.buffers(feeds, B, T) });
+    const into = this.buffers(feeds, B, T);
+    const t1 = performance.now();
+    const out = await this.compiled.run(feeds, { outputs: into });
+    const t = this.timing;
+    t.steps++;
+    t.feedMs += t1 - t0;
+    t.runMs += performance.now() - t1;
     return {
       B,
       T,
