@@ -37,6 +37,13 @@ export function reduceTo(g: Tensor, shape: Shape): Tensor {
 const x0 = (n: Node) => n.inputs[0]!;
 const x1 = (n: Node) => n.inputs[1]!;
 const y0 = (n: Node) => n.outputs[0]!;
+
+/** The value of a float scalar Constant, else null. */
+function constScalar(t: Tensor): number | null {
+  const n = t.node as Node<"Constant">;
+  if (n.op !== "Constant" || n.attrs.shape.length !== 0 || !(n.attrs.data instanceof Float32Array)) return null;
+  return n.attrs.data[0]!;
+}
 const none = (n: Node) => n.inputs.map(() => null);
 const fl = (t: Tensor, like: Tensor) => op.cast(t, like.dtype);
 
@@ -112,7 +119,13 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     (c) => op.neg(op.div(op.mul(c.gy, y0(c.node)), x1(c.node))),
   ),
   Pow: binaryRule(
-    (c) => op.mul(c.gy, op.mul(x1(c.node), op.pow(x0(c.node), op.sub(x1(c.node), 1)))),
+    (c) => {
+      // a constant scalar exponent (x² in norms) folds at build time: 2·x instead of a Pow(x, 1) kernel
+      const k = constScalar(x1(c.node));
+      if (k === 2) return op.mul(c.gy, op.mul(x0(c.node), 2));
+      if (k !== null) return op.mul(c.gy, op.mul(op.pow(x0(c.node), k - 1), k));
+      return op.mul(c.gy, op.mul(x1(c.node), op.pow(x0(c.node), op.sub(x1(c.node), 1))));
+    },
     // d/db a^b = a^b·ln a; torch masks a = 0 to 0 and we extend that to a ≤ 0 (ln undefined)
     (c) => {
       const a = x0(c.node);

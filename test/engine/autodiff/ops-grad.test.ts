@@ -19,6 +19,8 @@ gradTest("Sub (2,3)-(1,3)", { build: two(op.sub, [2, 3], [1, 3]) });
 gradTest("Mul (B,T,4)*(B,1,4)", { build: two(op.mul, ["B", "T", 4], ["B", 1, 4]) });
 gradTest("Div positive denominators", { build: two(op.div, ["B", 3], [1, 3]), data: pos });
 gradTest("Pow positive base", { build: two(op.pow, [2, 3], [3]), data: pos });
+gradTest("Pow constant exponent 2 (folded rule)", { build: one((a) => op.pow(a, 2)) });
+gradTest("Pow constant exponent 1.5", { build: one((a) => op.pow(a, 1.5)), data: away });
 gradTest("Max elementwise", { build: two(op.maximum, ["B", 3], [3]) });
 gradTest("Min elementwise", { build: two(op.minimum, [2, 3], [2, 1]) });
 gradTest("Neg", { build: one(op.neg) });
