@@ -57,7 +57,7 @@ async function measure(method: Method, steps: number): Promise<MethodResult> {
     prompt: Array.from({ length: PROMPT }, () => 1 + rng.int(model.config.vocabSize - 1)),
     completion: Array.from({ length: T - PROMPT }, () => 1 + rng.int(model.config.vocabSize - 1)),
   }));
-  const batch = makeBatch(examples, false);
+  const batch = makeBatch(examples, setup.layout);
   const compiled = await compile(tg.graph, trainingSessionOptions());
   const params = setup.initial;
   const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, tg.shapes);

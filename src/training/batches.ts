@@ -37,9 +37,17 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
   return shuffle ? new Rng(mixSeed(seed, 2, epoch)).shuffle(idx) : idx;
 }
 
+/**
+ * What a batch feeds: "labels" — labels (B, T), -100 where not scored; "scored" — score_index (N), the flat
+ * positions b·(T-1)+t whose next token is scored, and score_labels (N); "choices" — labels plus the choice
+ * groups (see train-graph.ts).
+ */
+export type BatchLayout = "labels" | "scored" | "choices";
+
 export interface Batch {
-  /** input_ids, position_ids, labels (B, T) int64; with choices also choice_index (E, K) int64,
-   * choice_valid (E, K) float32, choice_label (E) int64, row_correct (B) float32 */
+  /** input_ids, position_ids (B, T) int64, and the layout's feeds: labels (B, T) int64; or score_index,
+   * score_labels (N) int64; or labels + choice_index (E, K) int64, choice_valid (E, K) float32,
+   * choice_label (E) int64, row_correct (B) float32 */
   feeds: Record<string, HostTensor>;
   /** rows B and padded length T */
   rows: number;
@@ -53,11 +61,12 @@ export interface Batch {
 }
 
 /**
- * One batch. Without `choices` every example is one row: prompt ‖ completion. With `choices` every answer
+ * One batch. Without choices every example is one row: prompt ‖ completion. With choices every answer
  * choice of every example is its own row (an example without choices is a group of one: its completion),
  * and the choice_* feeds say which rows form each example's group.
  */
-export function makeBatch(examples: readonly Example[], choices: boolean): Batch {
+export function makeBatch(examples: readonly Example[], layout: BatchLayout): Batch {
+  const choices = layout === "choices";
   const rowsOf = (e: Example) => (choices && e.choices ? e.choices : [e.completion]);
   const seqs: Array<{ prompt: number[]; target: number[]; correct: boolean }> = [];
   const groups: number[][] = [];
@@ -88,8 +97,16 @@ export function makeBatch(examples: readonly Example[], choices: boolean): Batch
   const feeds: Record<string, HostTensor> = {
     input_ids: { dtype: "int64", shape: [B, T], data: ids },
     position_ids: { dtype: "int64", shape: [B, T], data: pos },
-    labels: { dtype: "int64", shape: [B, T], data: labels },
   };
+  if (layout !== "scored") feeds.labels = { dtype: "int64", shape: [B, T], data: labels };
+  else {
+    // position t of row b predicts token t+1: completion tokens at p ≥ prompt length are scored from p-1
+    const index: bigint[] = [];
+    const target: bigint[] = [];
+    seqs.forEach((s, b) => s.target.forEach((t, i) => (index.push(BigInt(b * (T - 1) + s.prompt.length + i - 1)), target.push(BigInt(t)))));
+    feeds.score_index = { dtype: "int64", shape: [index.length], data: BigInt64Array.from(index) };
+    feeds.score_labels = { dtype: "int64", shape: [target.length], data: BigInt64Array.from(target) };
+  }
   if (choices) {
     const E = groups.length;
     const K = Math.max(...groups.map((g) => g.length));

@@ -124,13 +124,13 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       log(`resumed from step ${state.step}`);
     }
 
-    const result = await trainLoop({ cfg, setup, split, choices, trainGraph, evalGraph, opt, params, state, runDir, events });
+    const result = await trainLoop({ cfg, setup, split, trainGraph, evalGraph, opt, params, state, runDir, events });
     const evalSet = split.validation.length ? split.validation : split.train;
     const last = state.history.at(-1);
     const final =
       split.validation.length && last?.step === state.step && last.validationLoss !== undefined
         ? { loss: last.validationLoss, accuracy: last.validationAccuracy!, choiceAccuracy: result.lastChoiceAccuracy }
-        : await evaluate(evalGraph, evalSet, cfg.trainingBatchSize, choices, paramFeeds(setup.evaluation, params));
+        : await evaluate(evalGraph, evalSet, cfg.trainingBatchSize, setup.layout, paramFeeds(setup.evaluation, params));
     const metrics: FineTuneMetrics = {
       finalAccuracy: final.accuracy,
       finalLoss: final.loss,

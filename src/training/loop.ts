@@ -18,7 +18,6 @@ export interface LoopInput {
   cfg: TrainingConfig;
   setup: MethodSetup;
   split: Split;
-  choices: boolean;
   trainGraph: Compiled;
   evalGraph: Compiled;
   opt: Optimizer;
@@ -71,12 +70,12 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
       let tokens = 0;
       for (let k = 0; k < cfg.gradientAccumulationSteps && state.batchInEpoch < nBatches; k++) {
         const b = state.batchInEpoch;
-        const batch = makeBatch(order.slice(b * bs, (b + 1) * bs).map((i) => split.train[i]!), x.choices);
+        const batch = makeBatch(order.slice(b * bs, (b + 1) * bs).map((i) => split.train[i]!), setup.layout);
         const feeds = { ...batch.feeds, ...paramFeeds(tg, params), ...dropoutFeeds(tg, setup.dropout, batch.rows, batch.length, cfg.seed, state.microStep) };
         const first = k === 0;
         const out = await x.trainGraph.run(feeds, { outputs: first ? accOut : Object.fromEntries(tg.trainable.map((n) => [`grad.${n}`, tmpOut(n)])) });
         // micro-batches weigh by what their loss averages over, so accumulation equals one big batch
-        const w = x.choices ? batch.examples : batch.tokens;
+        const w = setup.layout === "choices" ? batch.examples : batch.tokens;
         const l = (out.loss!.data as Float32Array)[0]!;
         if (!first && w > 0) {
           const f = w / (weight + w);
@@ -115,7 +114,7 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         state.pendingLoss = 0;
         state.pendingSteps = 0;
         if (split.validation.length) {
-          const ev = await evaluate(x.evalGraph, split.validation, bs, x.choices, paramFeeds(setup.evaluation, params));
+          const ev = await evaluate(x.evalGraph, split.validation, bs, setup.layout, paramFeeds(setup.evaluation, params));
           entry.validationLoss = ev.loss;
           entry.validationAccuracy = ev.accuracy;
           lastChoiceAccuracy = ev.choiceAccuracy;

@@ -7,7 +7,7 @@ import { createLora, loraConfig } from "../adapters/lora.ts";
 import { type HostTensor, Rng } from "../engine/index.ts";
 import type { CompileOptions } from "../engine/runtime/compile.ts";
 import type { LoadedModel, ModelConfig } from "../models/index.ts";
-import { mixSeed } from "./batches.ts";
+import { type BatchLayout, mixSeed } from "./batches.ts";
 import type { TrainingConfig } from "./config.ts";
 import { type Method, type TrainGraph, buildTrainGraph } from "./train-graph.ts";
 
@@ -21,6 +21,8 @@ export interface MethodSetup {
   adapter?: Adapter;
   /** LoRA dropout probability (0: no masks) */
   dropout: number;
+  /** the batches both graphs take: "choices" for T-Few with answer choices, else "scored" */
+  layout: BatchLayout;
 }
 
 /**
@@ -55,7 +57,7 @@ export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingCon
     dropout = cfg.loraDropout;
   } else if (cfg.numOfLastLayers !== undefined) trainableWeight = lastLayersFilter(model.config, cfg.numOfLastLayers);
 
-  const common = { method, adapter, trainableWeight, choices };
+  const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices };
   const train = buildTrainGraph(model, { ...common, loraDropout: dropout > 0, withGrads: true });
   const evaluation = buildTrainGraph(model, { ...common, loraDropout: false, withGrads: false });
   const initial = new Map<string, Float32Array>();
@@ -63,7 +65,7 @@ export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingCon
     const src = adapter ? adapter.tensors.get(k)! : model.weights.get(k)!;
     initial.set(k, Float32Array.from(src.data));
   }
-  return { method, train, evaluation, initial, adapter, dropout };
+  return { method, train, evaluation, initial, adapter, dropout, layout: choices ? "choices" : "scored" };
 }
 
 /** Feeds of the trainable tensors (zero-copy views of `params`). */

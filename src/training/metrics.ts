@@ -3,7 +3,7 @@
 
 import type { HostTensor } from "../engine/index.ts";
 import type { Compiled } from "../engine/runtime/compile.ts";
-import { type Batch, makeBatch } from "./batches.ts";
+import { type Batch, type BatchLayout, makeBatch } from "./batches.ts";
 import type { Example } from "./data.ts";
 
 export interface HistoryEntry {
@@ -59,7 +59,7 @@ export async function evaluate(
   graph: Compiled,
   examples: readonly Example[],
   batchSize: number,
-  choices: boolean,
+  layout: BatchLayout,
   fixedFeeds: Record<string, HostTensor>,
 ): Promise<Evaluation> {
   let lossSum = 0;
@@ -68,8 +68,9 @@ export async function evaluate(
   let weighted = 0;
   let choiceHits = 0;
   let choiceN = 0;
+  const choices = layout === "choices";
   for (let i = 0; i < examples.length; i += batchSize) {
-    const b: Batch = makeBatch(examples.slice(i, i + batchSize), choices);
+    const b: Batch = makeBatch(examples.slice(i, i + batchSize), layout);
     const out = await graph.run({ ...b.feeds, ...fixedFeeds });
     lossSum += scalar(out.loss_sum);
     tokens += scalar(out.tokens);

@@ -23,6 +23,12 @@ export interface TrainGraphOptions {
   withGrads: boolean;
   /** T-Few's losses over answer choices (see tfew-losses.ts): adds the choice_* and row_correct inputs */
   choices?: boolean;
+  /**
+   * LM loss: instead of `labels`, take score_index (N) — flat indices b·(T-1)+t of the positions whose next
+   * token is scored — and score_labels (N), so the LM head and loss run on scored positions only (prompt
+   * and padding positions cost nothing there)
+   */
+  scoredOnly?: boolean;
 }
 
 export interface TrainGraph {
@@ -36,7 +42,8 @@ export interface TrainGraph {
 }
 
 /**
- * Inputs: input_ids, position_ids, labels (B, T) int64 (-100 = not scored) + the trainable tensors.
+ * Inputs: input_ids, position_ids, labels (B, T) int64 (-100 = not scored; or score_index/score_labels, see
+ * `scoredOnly`) + the trainable tensors.
  * Outputs: loss (mean over scored tokens), loss_sum, tokens, correct (scored tokens whose label is the
  * argmax), and grad.<name> per trainable tensor. With `choices`: loss = L_LM + L_UL + L_LN, the parts as
  * loss_lm/loss_ul/loss_ln, choice_correct/choice_examples, and loss_sum/tokens/correct over the correct
@@ -77,13 +84,22 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
   }
   const w = weightSource(g, model.weights, o.method === "vanilla" ? (o.trainableWeight ?? (() => true)) : () => false);
   const lm = buildCausalLM(g, cfg, w, { cache: false, logits: "none", hooks });
-  const labels = g.input("labels", "int64", ["B", "T"]);
 
   // position t predicts labels[t + 1]: drop the last position before the LM head
   const h = op.slice(lm.hidden, 1, 0, -1); // (B, T-1, C)
   const headW = cfg.tieWordEmbeddings ? w.get(cfg.family === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight") : w.get("lm_head.weight");
-  const logits3 = op.matmul(h, op.transpose(headW, [1, 0])); // (B, T-1, V)
-  const loss = o.choices ? choiceOutputs(g, logits3, labels) : lmOutputs(g, logits3, labels);
+  const head = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0])); // (…, C) → (…, V)
+  let loss: Tensor;
+  if (o.choices) loss = choiceOutputs(g, head(h), g.input("labels", "int64", ["B", "T"]));
+  else if (o.scoredOnly) {
+    const index = g.input("score_index", "int64", ["N"]);
+    const rows = op.gather(op.reshape(h, ["B*T-B", cfg.hiddenSize]), index, 0); // (N, C)
+    loss = lmOutputs(g, head(rows), g.input("score_labels", "int64", ["N"]));
+  } else {
+    const labels = g.input("labels", "int64", ["B", "T"]);
+    const logits = op.reshape(head(h), ["B*T-B", cfg.vocabSize]); // (B·(T-1), V)
+    loss = lmOutputs(g, logits, op.reshape(op.slice(labels, 1, 1), ["B*T-B"]));
+  }
 
   const trainable = o.method === "vanilla" ? [...w.trainable] : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
   if (o.method === "vanilla") for (const k of trainable) shapes.set(k, model.weights.get(k)!.shape);
@@ -94,10 +110,8 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
   return { graph: g, trainable, shapes, dropoutMasks };
 }
 
-/** Token-level LM loss and counts. logits: (B, T-1, V), labels: (B, T) unshifted */
-function lmOutputs(g: Graph, logits3: Tensor, labels: Tensor): Tensor {
-  const logits = op.reshape(logits3, ["B*T-B", logits3.shape[2]!]); // (N, V)
-  const target = op.reshape(op.slice(labels, 1, 1), ["B*T-B"]); // (N)
+/** Token-level LM loss and counts. logits: (N, V), target: (N) with -100 = not scored */
+function lmOutputs(g: Graph, logits: Tensor, target: Tensor): Tensor {
   const { losses, count } = nn.crossEntropyTokens(logits, target);
   const lossSum = op.sum(losses);
   const loss = op.div(lossSum, op.maximum(count, 1));

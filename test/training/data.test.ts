@@ -109,7 +109,7 @@ test("epoch order: a seeded permutation per epoch, file order without shuffling"
 });
 
 test("batch: right padding, labels -100 on prompt and padding, positions 0..T-1", () => {
-  const b = makeBatch([{ line: 1, prompt: [1, 7, 8], completion: [9, 2] }, { line: 2, prompt: [1, 4], completion: [5] }], false);
+  const b = makeBatch([{ line: 1, prompt: [1, 7, 8], completion: [9, 2] }, { line: 2, prompt: [1, 4], completion: [5] }], "labels");
   assert.deepEqual(b.feeds.input_ids!.shape, [2, 5]);
   assert.deepEqual([...(b.feeds.input_ids!.data as BigInt64Array)].map(Number), [1, 7, 8, 9, 2, 1, 4, 5, 0, 0]);
   const I = IGNORE;
@@ -119,13 +119,21 @@ test("batch: right padding, labels -100 on prompt and padding, positions 0..T-1"
   assert.equal(b.realTokens, 8);
 });
 
+test("scored batch: flat indices b·(T-1)+t of the positions that predict completion tokens, and those tokens", () => {
+  const b = makeBatch([{ line: 1, prompt: [1, 7, 8], completion: [9, 2] }, { line: 2, prompt: [1, 4], completion: [5] }], "scored");
+  assert.equal(b.feeds.labels, undefined);
+  // T = 5: row 0 predicts 9 from position 2 and 2 from 3; row 1 predicts 5 from position 1 → 4 + 1
+  assert.deepEqual([...(b.feeds.score_index!.data as BigInt64Array)].map(Number), [2, 3, 5]);
+  assert.deepEqual([...(b.feeds.score_labels!.data as BigInt64Array)].map(Number), [9, 2, 5]);
+});
+
 test("choice batch: one row per choice, groups by index, padding slots masked, correct rows marked", () => {
   const b = makeBatch(
     [
       { line: 1, prompt: [1, 7], completion: [4], choices: [[3], [4], [5, 6]], label: 1 },
       { line: 2, prompt: [1, 8], completion: [9] },
     ],
-    true,
+    "choices",
   );
   assert.equal(b.rows, 4);
   assert.deepEqual([...(b.feeds.choice_index!.data as BigInt64Array)].map(Number), [0, 1, 2, 3, 0, 0]);

@@ -82,7 +82,7 @@ test("one SGD step on the whole dataset as one batch gives exactly 1 - lr·grad 
   const adapter = createIa3(model.config);
   const tg = buildTrainGraph(model, { method: "tfew", adapter, withGrads: true });
   const params = new Map([...adapter.tensors].map(([k, t]) => [k, t.data]));
-  const ref = evaluate(tg.graph, { ...makeBatch(examples, false).feeds, ...paramFeeds(tg, params) });
+  const ref = evaluate(tg.graph, { ...makeBatch(examples, "labels").feeds, ...paramFeeds(tg, params) });
   const saved = await loadTensors(join(out, "adapter_model.safetensors"));
   let largest = 0;
   for (const k of tg.trainable) {

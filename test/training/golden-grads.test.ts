@@ -9,18 +9,18 @@ import { compile } from "../../src/engine/runtime/compile.ts";
 import { loadTensors } from "../../src/models/io/safetensors.ts";
 import { loadModel } from "../../src/models/index.ts";
 import { buildTrainGraph } from "../../src/training/train-graph.ts";
-import { batchFeeds } from "./helpers.ts";
+import { batchFeeds, scoredFeeds } from "./helpers.ts";
 
 const G = "test/fixtures/golden/grad";
 
-async function check(model: string, method: "tfew" | "lora" | "vanilla", dir: string): Promise<void> {
+async function check(model: string, method: "tfew" | "lora" | "vanilla", dir: string, scoredOnly = false): Promise<void> {
   const m = await loadModel(`test/fixtures/models/${model}`);
   const expected = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as { loss: number };
   const adapter = method === "vanilla" ? undefined : await loadAdapter(`${dir}/adapter`, m.config);
-  const tg = buildTrainGraph(m, { method, adapter, withGrads: true });
+  const tg = buildTrainGraph(m, { method, adapter, withGrads: true, scoredOnly });
   const c = await compile(tg.graph, { intraOpThreads: 1 });
   try {
-    const feeds = batchFeeds(dir);
+    const feeds = scoredOnly ? scoredFeeds(dir) : batchFeeds(dir);
     for (const k of tg.trainable) {
       const data = adapter ? adapter.tensors.get(k)!.data : m.weights.get(k)!.data;
       feeds[k] = { dtype: "float32", shape: tg.shapes.get(k)!, data };
@@ -46,3 +46,7 @@ for (const model of ["tiny-llama", "tiny-qwen2", "tiny-gpt2"]) {
   test(`${model}: LoRA loss and gradients match PEFT`, () => check(model, "lora", `${G}/${model}-lora`));
 }
 test("tiny-llama: vanilla loss and every weight's gradient match PyTorch", () => check("tiny-llama", "vanilla", `${G}/tiny-llama-full`));
+// the LM head on scored positions only (what fineTune runs) gives the same loss and gradients
+test("scored positions only: (IA)³ matches PEFT", () => check("tiny-llama", "tfew", `${G}/tiny-llama-ia3`, true));
+test("scored positions only: LoRA matches PEFT", () => check("tiny-gpt2", "lora", `${G}/tiny-gpt2-lora`, true));
+test("scored positions only: vanilla matches PyTorch", () => check("tiny-llama", "vanilla", `${G}/tiny-llama-full`, true));

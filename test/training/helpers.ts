@@ -41,3 +41,19 @@ export function choiceDataset(n: number, seed = 2): string {
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** The golden batch as `scoredOnly` graphs take it: score_index / score_labels instead of labels. */
+export function scoredFeeds(dir: string): Record<string, HostTensor> {
+  const b = JSON.parse(readFileSync(`${dir}/batch.json`, "utf8")) as { input_ids: number[][]; labels: number[][] };
+  const T = b.input_ids[0]!.length;
+  const index: bigint[] = [];
+  const target: bigint[] = [];
+  b.labels.forEach((row, r) => row.forEach((l, t) => t > 0 && l !== -100 && (index.push(BigInt(r * (T - 1) + t - 1)), target.push(BigInt(l)))));
+  const { input_ids, position_ids } = batchFeeds(dir);
+  return {
+    input_ids: input_ids!,
+    position_ids: position_ids!,
+    score_index: { dtype: "int64", shape: [index.length], data: BigInt64Array.from(index) },
+    score_labels: { dtype: "int64", shape: [target.length], data: BigInt64Array.from(target) },
+  };
+}
