@@ -43,6 +43,12 @@ export class KvCache {
   write(kind: "key" | "value", l: number, present: Float32Array, T: number, starts: readonly number[], counts: readonly number[]): void {
     const dst = kind === "key" ? this.keys[l]! : this.values[l]!;
     const w = this.width;
+    const s0 = starts[0]!;
+    if (s0 + T <= this.capacity && starts.length === this.slots && starts.every((s, b) => s === s0 && counts[b] === T)) {
+      // every slot appends T positions at the same place: one contiguous block, time-major like the cache
+      dst.set(present.subarray(0, T * this.stride), s0 * this.stride);
+      return;
+    }
     for (let b = 0; b < this.slots; b++) {
       const n = counts[b] ?? 0;
       if (starts[b]! + n > this.capacity) throw new Error(`KV cache: slot ${b} would exceed its capacity of ${this.capacity} positions`);
