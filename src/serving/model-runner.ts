@@ -154,7 +154,10 @@ export class ModelRunner {
       T,
       logits: out.logits!.data as Float32Array,
       logsumexp: out.logsumexp!.data as Float32Array,
-      present: (kind, l) => out[`present_${kind}.${l}`]!.data as Float32Array,
+      present: (kind, l) => {
+        const n = T * B * c.numKvHeads * c.headDim;
+        return (out[`present_${kind}`]!.data as Float32Array).subarray(l * n, (l + 1) * n);
+      },
     };
   }
 

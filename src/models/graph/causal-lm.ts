@@ -10,7 +10,10 @@ import { layerNorm, rmsNorm } from "./norms.ts";
 import type { WeightSource } from "./weight-source.ts";
 
 export interface CausalLMOptions {
-  /** with a cache: inputs past_key.L/past_value.L (P, B, KVH, D) and past_len (B); outputs present_key.L/present_value.L */
+  /**
+   * with a cache: inputs past_key.L/past_value.L (P, B, KVH, D) and past_len (B); outputs present_key and
+   * present_value, every layer's new K/V stacked (L, T, B, KVH, D): two outputs to bind per run, not 2·L
+   */
   cache: boolean;
   /** "last": logits (B, V) at last_index (B) per row and their logsumexp (B); "all": logits (B, T, V); "none": hidden (B, T, C) only */
   logits: "last" | "all" | "none";
@@ -46,6 +49,8 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
   }
   const rope = gpt2 ? null : ropeTables(positions, ropeInverseFrequencies(cfg));
 
+  const presentKeys: Tensor[] = [];
+  const presentValues: Tensor[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const cache: AttentionCache | null = opts.cache
       ? {
@@ -57,9 +62,13 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
     const block = gpt2 ? gpt2Block(cfg, w, opts.hooks, l, h, rope, cache, causal) : llamaBlock(cfg, w, opts.hooks, l, h, rope!, cache, causal);
     h = block.h;
     if (opts.cache) {
-      graph.output(`present_key.${l}`, block.presentKey);
-      graph.output(`present_value.${l}`, block.presentValue);
+      presentKeys.push(op.unsqueeze(block.presentKey, [0]));
+      presentValues.push(op.unsqueeze(block.presentValue, [0]));
     }
+  }
+  if (opts.cache) {
+    graph.output("present_key", op.concat(presentKeys, 0)); // (L, T, B, KVH, D)
+    graph.output("present_value", op.concat(presentValues, 0));
   }
 
   const normed = (x: Tensor) =>
