@@ -2,10 +2,10 @@
 // a full model directory (a vanilla custom model), or the same already in memory. Anything made from
 // another base — other shapes, or another base fingerprint in sprig_adapter.json — is refused.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Adapter, expectedAdapterTensors } from "../adapters/adapter.ts";
-import { ADAPTER_CONFIG, SPRIG_META, readAdapterMeta } from "../adapters/peft-io.ts";
+import { ADAPTER_CONFIG, type AdapterMeta, SPRIG_META } from "../adapters/peft-io.ts";
 import { type LoadedModel, type ModelConfig, loadModel } from "../models/index.ts";
 import { ModelIoError } from "../models/io/errors.ts";
 import { readAdapterDir } from "./adapter-file.ts";
@@ -25,11 +25,12 @@ export async function resolveSource(src: ActivationSource, base: ModelConfig, fi
   }
   const dir = src;
   if (existsSync(join(dir, ADAPTER_CONFIG))) {
-    await checkMeta(dir, fingerprint);
-    return { kind: "adapter", adapter: await readAdapterDir(dir, base), dir };
+    // synchronous from here on (see adapter-file.ts): no waiting on a running step between the reads
+    checkMeta(dir, fingerprint);
+    return { kind: "adapter", adapter: readAdapterDir(dir, base), dir };
   }
   if (existsSync(join(dir, "config.json"))) {
-    await checkMeta(dir, fingerprint);
+    checkMeta(dir, fingerprint);
     let model: LoadedModel;
     try {
       model = await loadModel(dir);
@@ -43,10 +44,11 @@ export async function resolveSource(src: ActivationSource, base: ModelConfig, fi
 }
 
 /** sprig_adapter.json, when present, names the base the adapter (or model) was made from. */
-async function checkMeta(dir: string, fingerprint: string): Promise<void> {
-  let meta;
+function checkMeta(dir: string, fingerprint: string): void {
+  const path = join(dir, SPRIG_META);
+  let meta: AdapterMeta = {};
   try {
-    meta = await readAdapterMeta(dir);
+    if (existsSync(path)) meta = JSON.parse(readFileSync(path, "utf8")) as AdapterMeta;
   } catch (e) {
     throw new InvalidRequestError(`${join(dir, SPRIG_META)}: unreadable (${(e as Error).message})`);
   }

@@ -57,7 +57,7 @@ export class HostedRequest {
   }
 
   /** Let the sequence pick its next token and stream it. A throwing callback cancels the request. */
-  accept(logits: Float32Array): void {
+  accept(logits: Float32Array, logSumExp?: number): void {
     if (this.settled) return;
     this.seq.accept(logits, (id, text, logprob) => {
       this.firstToken ??= performance.now();
@@ -66,7 +66,7 @@ export class HostedRequest {
       } catch (e) {
         this.fail(e instanceof Error ? e : new Error(String(e)));
       }
-    });
+    }, logSumExp);
     if (this.seq.done) this.finish();
   }
 

@@ -66,7 +66,7 @@ export class HostingEngine {
     });
     const fingerprint = baseFingerprint(cfg, model.weights);
     const bytes = weightBytes(model);
-    const runner = await ModelRunner.create(model, { threads: opts.threads, hooks: (g) => tables.hooks(g) });
+    const runner = await ModelRunner.create(model, { threads: opts.threads, allowSpinning: opts.spinThreads, hooks: (g) => tables.hooks(g) });
     // the session holds its own copy of the weights; ours is only needed when the caller owns the model
     if (!given) model.weights.clear();
     const base = new HostedModel(null, "base", new Lane(runner, tables, opts.maxPrefillTokens), null, bytes, modelDir ?? null);
@@ -109,7 +109,7 @@ export class HostingEngine {
           throw new OverCapacityError(`${full} full custom models are already hosted (maxFullModels ${this.options.maxFullModels}): each costs a whole model's memory`, 409, "too_many_full_models");
         }
         const bytes = weightBytes(src.model);
-        const runner = await ModelRunner.create(src.model, { threads: this.options.threads, allowSpinning: false });
+        const runner = await ModelRunner.create(src.model, { threads: this.options.threads, allowSpinning: this.options.spinThreads });
         if (src.dir) src.model.weights.clear();
         m = new HostedModel(name, "full", new Lane(runner, null, this.options.maxPrefillTokens), null, bytes, src.dir);
       }

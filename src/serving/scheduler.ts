@@ -253,10 +253,11 @@ export class Scheduler {
       let worked = false;
       for (let i = 0; i < lanes.length; i++) {
         const lane = lanes[(this.laneTurn + i) % lanes.length]!;
-        this.reap(lane);
-        if (lane.size === 0) continue;
-        worked = true;
+        // anything thrown here fails this session's requests, never the loop: a dead loop would hang them all
         try {
+          this.reap(lane);
+          if (lane.size === 0) continue;
+          worked = true;
           if (lane.pending.length) {
             await lane.prefill();
             this.tput.add(lane.lastStepTokens);
