@@ -2,6 +2,7 @@
 // used for the stored documents, the API's responses and the OpenAPI document alike.
 
 import { z } from "zod";
+import { TrainingConfigSchema } from "../training/config.ts";
 
 export const Tags = z.record(z.string(), z.string()).describe("free-form key/value tags");
 export const DefinedTags = z.record(z.string(), z.record(z.string(), z.unknown())).describe("tags by namespace");
@@ -53,24 +54,26 @@ export const ObjectStorageDataset = z
   })
   .meta({ id: "ObjectStorageDataset" });
 
-/** Hyperparameters under OCI's names (plus Sprig's own, e.g. `seed`), checked per method by the trainer. */
-export const TrainingConfig = z
-  .strictObject({
-    trainingConfigType: TrainingConfigType,
-    totalTrainingEpochs: z.number().int().min(1).max(1000).optional(),
-    learningRate: z.number().positive().max(10).optional(),
-    trainingBatchSize: z.number().int().min(1).max(4096).optional(),
-    earlyStoppingPatience: z.number().int().min(0).optional(),
-    earlyStoppingThreshold: z.number().min(0).optional(),
-    logModelMetricsIntervalInSteps: z.number().int().min(1).optional(),
-    loraR: z.number().int().min(1).max(1024).optional(),
-    loraAlpha: z.number().positive().optional(),
-    loraDropout: z.number().min(0).max(0.95).optional(),
-    numOfLastLayers: z.number().int().min(1).optional(),
-    seed: z.number().int().min(0).optional().describe("Sprig: seed of the split, shuffling and initialisation"),
-    validationSplit: z.number().min(0).max(0.9).optional().describe("Sprig: share held out for validation (default 0.2)"),
-    checkpointEveryNSteps: z.number().int().min(0).optional().describe("Sprig: resumable checkpoint interval in steps"),
-  })
+/**
+ * Hyperparameters under OCI's names (plus Sprig's own seed, validation split and checkpoint interval): the
+ * trainer's own schema, so bounds live in one place, narrowed to what the API exposes.
+ */
+export const TrainingConfig = TrainingConfigSchema.pick({
+  totalTrainingEpochs: true,
+  learningRate: true,
+  trainingBatchSize: true,
+  earlyStoppingPatience: true,
+  earlyStoppingThreshold: true,
+  logModelMetricsIntervalInSteps: true,
+  loraR: true,
+  loraAlpha: true,
+  loraDropout: true,
+  numOfLastLayers: true,
+  seed: true,
+  validationSplit: true,
+  checkpointEveryNSteps: true,
+})
+  .extend({ trainingConfigType: TrainingConfigType })
   .meta({ id: "TrainingConfig" });
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 

@@ -64,7 +64,7 @@ export async function choiceAccuracy(model: LoadedModel, adapter: Adapter | unde
   const c = await compile(tg.graph);
   try {
     const params = new Map([...a.tensors].map(([k, v]) => [k, v.data]));
-    const e = await evaluate(c, examples, 8, true, paramFeeds(tg, params));
+    const e = await evaluate(c, examples, 8, "choices", paramFeeds(tg, params));
     return e.choiceAccuracy ?? 0;
   } finally {
     await c.dispose();
