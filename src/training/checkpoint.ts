@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadTensors, writeSafetensors, type TensorToWrite } from "../models/io/safetensors.ts";
 import type { HistoryEntry } from "./metrics.ts";
 
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 
 /** Where the loop stands; together with the seed this fixes every later shuffle and dropout mask. */
 export interface LoopState {
@@ -24,9 +24,6 @@ export interface LoopState {
   history: HistoryEntry[];
   bestValLoss: number | null;
   evalsWithoutImprovement: number;
-  /** train loss sums since the last history entry */
-  pendingLoss: number;
-  pendingSteps: number;
 }
 
 export interface Checkpoint {

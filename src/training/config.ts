@@ -15,7 +15,7 @@ export const TrainingConfigSchema = z.strictObject({
   earlyStoppingPatience: z.number().int().min(0).optional(),
   /** smallest decrease of the validation loss that counts as an improvement */
   earlyStoppingThreshold: z.number().min(0).optional(),
-  /** evaluate on the validation split and record history every this many optimizer steps */
+  /** evaluate on the validation split every this many optimizer steps (and at the last one) */
   logModelMetricsIntervalInSteps: z.number().int().min(1).optional(),
   /** LoRA rank */
   loraR: z.number().int().min(1).max(1024).optional(),

@@ -109,8 +109,6 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       history: [],
       bestValLoss: null,
       evalsWithoutImprovement: 0,
-      pendingLoss: 0,
-      pendingSteps: 0,
     };
     if (o.resume) {
       const ck = await loadCheckpoint(runDir);

@@ -58,8 +58,6 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
   };
   let stoppedEarly = false;
   let lastChoiceAccuracy: number | undefined;
-  let windowTokens = 0;
-  let windowStart = performance.now();
 
   while (state.epoch < cfg.totalTrainingEpochs && !stoppedEarly) {
     const order = epochOrder(split.train.length, cfg.seed, state.epoch, cfg.shuffle);
@@ -95,36 +93,20 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
       opt.step(params, acc, lr);
       state.step++;
       const trainLoss = loss / Math.max(weight, 1e-30);
-      state.pendingLoss += trainLoss;
-      state.pendingSteps++;
-      windowTokens += tokens;
-      const seconds = (performance.now() - t0) / 1000;
-      events.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch + 1, trainLoss, lr, tokensPerSecond: tokens / seconds });
+      const tokensPerSecond = tokens / ((performance.now() - t0) / 1000);
+      events.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch + 1, trainLoss, lr, tokensPerSecond });
+      const entry: LoopState["history"][number] = { step: state.step, epoch: state.epoch + 1, trainLoss, learningRate: lr, tokensPerSecond };
+      state.history.push(entry);
 
       const lastStep = state.step === totalSteps;
-      if (state.step % cfg.logModelMetricsIntervalInSteps === 0 || lastStep) {
-        const elapsed = (performance.now() - windowStart) / 1000;
-        const entry: LoopState["history"][number] = {
-          step: state.step,
-          epoch: state.epoch + 1,
-          trainLoss: state.pendingLoss / state.pendingSteps,
-          learningRate: lr,
-          tokensPerSecond: windowTokens / elapsed,
-        };
-        state.pendingLoss = 0;
-        state.pendingSteps = 0;
-        if (split.validation.length) {
-          const ev = await evaluate(x.evalGraph, split.validation, bs, setup.layout, paramFeeds(setup.evaluation, params));
-          entry.validationLoss = ev.loss;
-          entry.validationAccuracy = ev.accuracy;
-          lastChoiceAccuracy = ev.choiceAccuracy;
-          stoppedEarly = earlyStop(state, ev.loss, cfg);
-          events.onLog?.(`step ${state.step}/${totalSteps}: train loss ${entry.trainLoss.toFixed(4)}, validation loss ${ev.loss.toFixed(4)}, accuracy ${(100 * ev.accuracy).toFixed(1)}%`);
-          if (stoppedEarly) events.onLog?.(`early stopping: no improvement over ${cfg.earlyStoppingThreshold} in ${state.evalsWithoutImprovement} evaluations`);
-        }
-        state.history.push(entry);
-        windowTokens = 0;
-        windowStart = performance.now();
+      if (split.validation.length && (state.step % cfg.logModelMetricsIntervalInSteps === 0 || lastStep)) {
+        const ev = await evaluate(x.evalGraph, split.validation, bs, setup.layout, paramFeeds(setup.evaluation, params));
+        entry.validationLoss = ev.loss;
+        entry.validationAccuracy = ev.accuracy;
+        lastChoiceAccuracy = ev.choiceAccuracy;
+        stoppedEarly = earlyStop(state, ev.loss, cfg);
+        events.onLog?.(`step ${state.step}/${totalSteps}: train loss ${trainLoss.toFixed(4)}, validation loss ${ev.loss.toFixed(4)}, accuracy ${(100 * ev.accuracy).toFixed(1)}%`);
+        if (stoppedEarly) events.onLog?.(`early stopping: no improvement over ${cfg.earlyStoppingThreshold} in ${state.evalsWithoutImprovement} evaluations`);
       }
       const aborted = events.signal?.aborted === true;
       if (!stoppedEarly && !lastStep && (aborted || (cfg.checkpointEveryNSteps > 0 && state.step % cfg.checkpointEveryNSteps === 0))) {

@@ -27,11 +27,12 @@ export interface MethodSetup {
 
 /**
  * Session options for training graphs: no ORT memory arena (a SmolLM2-135M T-Few step peaks GBs lower and
- * RSS no longer grows run after run), and weights above 64 MiB handed to ORT as an external-data file
- * rather than one serialized buffer (about 1 GB less at session creation for SmolLM2-135M).
+ * RSS no longer grows run after run), weights above 64 MiB handed to ORT as an external-data file rather
+ * than one serialized buffer (about 1 GB less at session creation for SmolLM2-135M), and no spinning idle
+ * threads: steps are seconds long, and a worker beside a server must not burn the cores it waits for.
  */
 export function trainingSessionOptions(threads?: number): CompileOptions {
-  return { intraOpThreads: threads, memArena: false, externalDataThreshold: 64 * 2 ** 20 };
+  return { intraOpThreads: threads, memArena: false, externalDataThreshold: 64 * 2 ** 20, allowSpinning: false };
 }
 
 /** Base weights of the last `n` transformer layers (HF names). */

@@ -6,18 +6,19 @@ import type { Compiled } from "../engine/runtime/compile.ts";
 import { type Batch, type BatchLayout, makeBatch } from "./batches.ts";
 import type { Example } from "./data.ts";
 
+/** One optimizer step; the validation fields only at the logging interval and the last step. */
 export interface HistoryEntry {
   /** optimizer steps done */
   step: number;
   /** epoch (1-based) the step belongs to */
   epoch: number;
-  /** mean training loss over the steps since the previous entry */
+  /** the step's training loss (weighted over its micro-batches) */
   trainLoss: number;
-  /** learning rate of the latest step */
+  /** the step's learning rate */
   learningRate: number;
-  /** training tokens (all rows, padding excluded) per second of wall time since the previous entry */
+  /** training tokens (all rows, padding excluded) per second of the step's wall time */
   tokensPerSecond: number;
-  /** validation metrics, when there is a validation split */
+  /** validation metrics, every logModelMetricsIntervalInSteps steps when there is a validation split */
   validationLoss?: number;
   validationAccuracy?: number;
 }

@@ -19,8 +19,6 @@ const sample = (step: number): Checkpoint => ({
     history: [{ step: 2, epoch: 1, trainLoss: 1.5, learningRate: 0.1, tokensPerSecond: 10, validationLoss: 1.25, validationAccuracy: 0.5 }],
     bestValLoss: 1.25,
     evalsWithoutImprovement: 1,
-    pendingLoss: 0.1 + 0.2,
-    pendingSteps: 1,
   },
   params: new Map([["a.ia3_l", Float32Array.of(1, Math.fround(0.1), -3e-8)]]),
   slots: new Map([["exp_avg.a.ia3_l", Float32Array.of(0.5, 0.25, 1e-30)]]),

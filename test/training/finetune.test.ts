@@ -131,6 +131,10 @@ test("outputs: PEFT adapter files, fingerprint, metrics.json; an existing --out 
   assert.deepEqual(metrics, r.metrics);
   assert.ok(metrics.finalAccuracy >= 0 && metrics.finalAccuracy <= 1 && metrics.finalLoss > 0 && metrics.history.length > 0);
   assert.equal(metrics.evaluatedOn, "validation");
+  // one history entry per step; validation every logModelMetricsIntervalInSteps (10) and at the end
+  assert.deepEqual(metrics.history.map((h) => h.step), [...Array(metrics.steps).keys()].map((i) => i + 1));
+  assert.deepEqual(metrics.history.filter((h) => h.validationLoss !== undefined).map((h) => h.step), [...Array(Math.floor(metrics.steps / 10)).keys()].map((i) => 10 * (i + 1)).concat(metrics.steps % 10 ? [metrics.steps] : []));
+  assert.equal(metrics.history.at(-1)!.validationLoss, metrics.finalLoss);
   await assert.rejects(fineTune({ model, data: TEXT, method: "tfew", out }), FineTuneError);
   const bad = join(tmp, "bad.jsonl");
   writeFileSync(bad, `${textDataset(40)}{"prompt": 1}\n`);
