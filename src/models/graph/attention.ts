@@ -69,20 +69,28 @@ export function cacheMask(pastLen: Tensor, T: string, P: string): Tensor {
   return op.unsqueeze(nn.additiveMask(allowed, "float32"), [1, 2]);
 }
 
-/** RoPE (HF rotate-half convention). x: (B, T, H, D), cos/sin: (B, T, 1, D) */
-export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  const half = (x.shape[3] as number) / 2;
-  const x1 = op.slice(x, 3, 0, half);
-  const x2 = op.slice(x, 3, half);
-  const rotated = op.concat([op.neg(x2), x1], 3);
-  return op.add(op.mul(x, cos), op.mul(rotated, sin));
+/**
+ * RoPE (HF rotate-half convention): x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁], taken as
+ * the halves swapped times a table whose first half carries the sign (`ropeTables`). The swap is one
+ * Gather for inference; training graphs use slices, whose gradients are cheaper than a Gather's scatter.
+ * x: (B, T, H, D), cos/sin: (B, T, 1, D)
+ */
+export function applyRope(x: Tensor, cos: Tensor, sin: Tensor, gather = false): Tensor {
+  const D = x.shape[3] as number;
+  const swapped = gather
+    ? op.gather(x, x.graph.constant("int64", [D], BigInt64Array.from({ length: D }, (_, i) => BigInt((i + D / 2) % D))), 3)
+    : op.concat([op.slice(x, 3, D / 2), op.slice(x, 3, 0, D / 2)], 3);
+  return op.add(op.mul(x, cos), op.mul(swapped, sin));
 }
 
-/** cos/sin tables for positions. positions: (B, T) int64, invFreq: (D/2) → each (B, T, 1, D) */
+/**
+ * cos/sin tables for positions, the sine's first half negated (see applyRope): the angles are [−θ, θ].
+ * positions: (B, T) int64, invFreq: (D/2) → each (B, T, 1, D)
+ */
 export function ropeTables(positions: Tensor, invFreq: Float32Array): { cos: Tensor; sin: Tensor } {
   const g = positions.graph;
   const f = g.constant("float32", [invFreq.length], invFreq);
   const angles = op.mul(op.unsqueeze(op.cast(positions, "float32"), [2]), f); // (B, T, D/2)
-  const full = op.unsqueeze(op.concat([angles, angles], 2), [2]); // (B, T, 1, D)
+  const full = op.unsqueeze(op.concat([op.neg(angles), angles], 2), [2]); // (B, T, 1, D)
   return { cos: op.cos(full), sin: op.sin(full) };
 }
