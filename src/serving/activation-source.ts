@@ -17,7 +17,11 @@ export type Resolved = { kind: "adapter"; adapter: Adapter; dir: string | null }
 
 const ARCH_FIELDS = ["family", "vocabSize", "hiddenSize", "numLayers", "numHeads", "numKvHeads", "headDim", "intermediateSize"] as const;
 
-export async function resolveSource(src: ActivationSource, base: ModelConfig, fingerprint: string): Promise<Resolved> {
+/**
+ * Adapters (from a directory or memory) and in-memory models resolve synchronously — so that an
+ * activation never waits behind a running step (see adapter-file.ts) —, model directories load async.
+ */
+export function resolveSource(src: ActivationSource, base: ModelConfig, fingerprint: string): Resolved | Promise<Resolved> {
   if (typeof src !== "string") {
     if ("weights" in src) return { kind: "full", model: checkFull(src, base, "the model"), dir: null };
     checkAdapterTensors(src, base);
@@ -25,22 +29,25 @@ export async function resolveSource(src: ActivationSource, base: ModelConfig, fi
   }
   const dir = src;
   if (existsSync(join(dir, ADAPTER_CONFIG))) {
-    // synchronous from here on (see adapter-file.ts): no waiting on a running step between the reads
     checkMeta(dir, fingerprint);
     return { kind: "adapter", adapter: readAdapterDir(dir, base), dir };
   }
   if (existsSync(join(dir, "config.json"))) {
     checkMeta(dir, fingerprint);
-    let model: LoadedModel;
-    try {
-      model = await loadModel(dir);
-    } catch (e) {
-      if (e instanceof ModelIoError) throw new InvalidRequestError(e.message);
-      throw e;
-    }
-    return { kind: "full", model: checkFull(model, base, dir), dir };
+    return loadFull(dir, base);
   }
   throw new InvalidRequestError(`${dir}: neither an adapter directory (${ADAPTER_CONFIG}) nor a model directory (config.json)`);
+}
+
+async function loadFull(dir: string, base: ModelConfig): Promise<Resolved> {
+  let model: LoadedModel;
+  try {
+    model = await loadModel(dir);
+  } catch (e) {
+    if (e instanceof ModelIoError) throw new InvalidRequestError(e.message);
+    throw e;
+  }
+  return { kind: "full", model: checkFull(model, base, dir), dir };
 }
 
 /** sprig_adapter.json, when present, names the base the adapter (or model) was made from. */

@@ -7,7 +7,7 @@ import { loraConfig } from "../adapters/lora.ts";
 import { baseFingerprint } from "../adapters/fingerprint.ts";
 import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
-import { type ActivationSource, resolveSource } from "./activation-source.ts";
+import { type ActivationSource, type Resolved, resolveSource } from "./activation-source.ts";
 import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
 import { ConflictError, InvalidRequestError, OverCapacityError, UnknownModelError } from "./errors.ts";
 import { type HostedGeneration, HostedRequest } from "./hosted-request.ts";
@@ -90,35 +90,53 @@ export class HostingEngine {
    * Host an adapter (PEFT directory or in-memory Adapter: a table row, no session rebuild) or a full
    * custom model (model directory or LoadedModel: a session of its own) under `name`.
    */
-  async activate(name: string, source: ActivationSource): Promise<ActivatedModel> {
+  activate(name: string, source: ActivationSource): Promise<ActivatedModel> {
     const t0 = performance.now();
-    this.scheduler.checkOpen();
-    if (!NAME.test(name)) throw new InvalidRequestError(`model name '${name}': use 1-128 letters, digits and . _ - : @ /, starting with a letter or digit`);
-    if (this.active.has(name) || this.reserved.has(name)) throw new ConflictError(`'${name}' is already active: deactivate it first`);
+    try {
+      this.scheduler.checkOpen();
+      if (!NAME.test(name)) throw new InvalidRequestError(`model name '${name}': use 1-128 letters, digits and . _ - : @ /, starting with a letter or digit`);
+      if (this.active.has(name) || this.reserved.has(name)) throw new ConflictError(`'${name}' is already active: deactivate it first`);
+      const src = resolveSource(source, this.config, this.fingerprint);
+      // an adapter is servable when this call returns: no await between the checks and the row write
+      if (!(src instanceof Promise) && src.kind === "adapter") {
+        const slot = this.tables.write(src.adapter);
+        return Promise.resolve(this.install(new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.rowBytes(slot.kind), src.dir), t0));
+      }
+      return this.activateFull(name, src, t0);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async activateFull(name: string, pending: Resolved | Promise<Resolved>, t0: number): Promise<ActivatedModel> {
     this.reserved.add(name);
     try {
-      const src = await resolveSource(source, this.config, this.fingerprint);
+      const src = await pending;
+      if (src.kind !== "full") throw new Error("activateFull: not a full model");
       this.scheduler.checkOpen();
-      let m: HostedModel;
-      if (src.kind === "adapter") {
-        const slot = this.tables.write(src.adapter);
-        m = new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.rowBytes(slot.kind), src.dir);
-      } else {
-        const full = this.scheduler.models.filter((x) => x.kind === "full").length;
-        if (full >= this.options.maxFullModels) {
-          throw new OverCapacityError(`${full} full custom models are already hosted (maxFullModels ${this.options.maxFullModels}): each costs a whole model's memory`, 409, "too_many_full_models");
-        }
-        const bytes = weightBytes(src.model);
-        const runner = await ModelRunner.create(src.model, { threads: this.options.threads, allowSpinning: this.options.spinThreads });
-        if (src.dir) src.model.weights.clear();
-        m = new HostedModel(name, "full", new Lane(runner, null, this.options.maxPrefillTokens), null, bytes, src.dir);
+      const full = this.scheduler.models.filter((x) => x.kind === "full").length;
+      if (full >= this.options.maxFullModels) {
+        throw new OverCapacityError(`${full} full custom models are already hosted (maxFullModels ${this.options.maxFullModels}): each costs a whole model's memory`, 409, "too_many_full_models");
       }
-      this.active.set(name, m);
-      this.scheduler.add(m);
-      return { name, kind: m.kind as ModelStats["kind"], bytes: m.bytes, ms: performance.now() - t0 };
+      const bytes = weightBytes(src.model);
+      const runner = await ModelRunner.create(src.model, { threads: this.options.threads, allowSpinning: this.options.spinThreads });
+      if (src.dir) src.model.weights.clear();
+      try {
+        this.scheduler.checkOpen(); // closed while compiling
+      } catch (e) {
+        await runner.dispose();
+        throw e;
+      }
+      return this.install(new HostedModel(name, "full", new Lane(runner, null, this.options.maxPrefillTokens), null, bytes, src.dir), t0);
     } finally {
       this.reserved.delete(name);
     }
+  }
+
+  private install(m: HostedModel, t0: number): ActivatedModel {
+    this.active.set(m.name!, m);
+    this.scheduler.add(m);
+    return { name: m.name!, kind: m.kind as ModelStats["kind"], bytes: m.bytes, ms: performance.now() - t0 };
   }
 
   /**

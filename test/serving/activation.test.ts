@@ -127,6 +127,12 @@ test("deactivate with cancelInFlight cancels its requests cleanly; a name can be
     assert.deepEqual(oldOut.ids, (await ref.alone(old, p0!, greedy(10))).ids, "the request in flight finished on the old adapter");
     assert.deepEqual(newOut.ids, (await ref.alone(fresh, p0!, greedy(10))).ids, "new requests use the re-activated adapter");
     assert.notDeepEqual(oldOut.ids, newOut.ids);
+
+    // an adapter is servable as soon as activate() returns, before its promise is awaited
+    const activated = engine.activate("now", fresh);
+    const immediate = engine.submit({ adapter: "now", promptIds: p1!, sampling: greedy(6) });
+    assert.equal((await activated).kind, "ia3");
+    assert.deepEqual((await immediate).ids, (await ref.alone(fresh, p1!, greedy(6))).ids);
   } finally {
     await engine.close();
     await ref.dispose();
