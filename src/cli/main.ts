@@ -8,6 +8,7 @@ import { registerChat } from "./commands/chat.ts";
 import { registerCluster } from "./commands/cluster.ts";
 import { registerComplete } from "./commands/complete.ts";
 import { registerData } from "./commands/data.ts";
+import { registerDemo } from "./commands/demo.ts";
 import { registerEndpoint } from "./commands/endpoint.ts";
 import { registerKey } from "./commands/key.ts";
 import { registerModel } from "./commands/model.ts";
@@ -28,6 +29,7 @@ registerEndpoint(program);
 registerData(program);
 registerChat(program);
 registerComplete(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

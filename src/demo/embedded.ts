@@ -1,0 +1,60 @@
+// The demo's embedded service: `startService` in this process on a data directory, listening on an
+// ephemeral 127.0.0.1 port, with the demo's base model registered as `sprig serve` registers the bundled
+// one, and an API key for the demo's compartment. Everything else goes over HTTP like any client's.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { SprigClient } from "../api/client.ts";
+import { type Service, startService } from "../api/service.ts";
+
+export const DEMO_COMPARTMENT = "demo";
+
+export interface Embedded {
+  svc: Service;
+  url: string;
+  key: string;
+  client: SprigClient;
+  dataDir: string;
+  /** the registered BASE model's id */
+  baseModelId: string;
+  /** stop the service; remove the data directory unless it is to be kept */
+  close(): Promise<void>;
+}
+
+export async function startEmbedded(o: { modelDir: string; dataDir?: string; keep: boolean }): Promise<Embedded> {
+  const dataDir = o.dataDir ? resolve(o.dataDir) : mkdtempSync(join(tmpdir(), "sprig-demo-"));
+  const remove = !o.keep && !o.dataDir;
+  const modelDir = resolve(o.modelDir);
+  let svc: Service;
+  try {
+    svc = await startService({
+      dataDir,
+      control: { defaultBaseModelDir: modelDir },
+      // a local demo fires its requests in bursts: the per-key limit is raised accordingly
+      server: { logger: false, rateLimit: { perSecond: 1000, burst: 4000 } },
+    });
+  } catch (e) {
+    if (remove) rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await svc.close();
+    if (remove) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const url = await svc.listen(0, "127.0.0.1");
+    const key = svc.store.apiKeys.create([DEMO_COMPARTMENT], "sprig demo").key;
+    const client = new SprigClient({ url, apiKey: key });
+    const models = await client.all<{ id: string; type: string; artifactPath: string | null }>("/20231130/models");
+    const base = models.find((m) => m.type === "BASE" && m.artifactPath === modelDir);
+    if (!base) throw new Error(`the service did not register ${modelDir} as a base model`);
+    return { svc, url, key, client, dataDir, baseModelId: base.id, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
