@@ -75,7 +75,7 @@ async function measure(method: Method, steps: number): Promise<MethodResult> {
   await compiled.dispose();
   times.sort((a, b) => a - b);
   const paramBytes = [...params.values()].reduce((a, v) => a + v.byteLength, 0);
-  const env = new Map([["B", B], ["T", T]]);
+  const env = new Map([["B", B], ["T", T], ["N", batch.feeds.score_index?.shape[0] ?? 0]]);
   return {
     method,
     stepS: times[0]!,

@@ -87,6 +87,15 @@ test("frozen weights stay bit-identical; vanilla numOfLastLayers 1 changes only 
   assert.ok(loaded.tokenizer, "the tokenizer files came along");
 });
 
+test("LoRA dropout masks are fed: with dropout the run differs from one without, same seed", async () => {
+  const model = await loadModel(MODEL);
+  const config: TrainingConfigInput = { totalTrainingEpochs: 1, learningRate: 1e-2 };
+  const plain = await fineTune({ model, data: TEXT, method: "lora", out: outDir(), config: { ...config, loraDropout: 0 } });
+  const dropped = await fineTune({ model, data: TEXT, method: "lora", out: outDir(), config: { ...config, loraDropout: 0.3 } });
+  const [a, b] = [await outputTensors(plain.outDir), await outputTensors(dropped.outDir)];
+  assert.ok([...a].some(([k, v]) => k.includes("lora_B") && v.some((x, i) => x !== b.get(k)![i])), "dropout changed the updates");
+});
+
 test("gradient accumulation: 2 micro-batches of 16 make the same SGD step as one batch of 32", async () => {
   const model = await loadModel(MODEL);
   const common: TrainingConfigInput = { totalTrainingEpochs: 1, optimizer: "sgd", learningRate: 0.5, validationSplit: 0, shuffle: false, maxGradNorm: 0 };
