@@ -55,7 +55,8 @@ pre-trained itself, from random initialisation, on a corpus the project generate
 and factual paragraphs for young children). It is small enough to fine-tune with T-Few, LoRA or vanilla
 training in minutes on a 2-core CPU, which is what it is for: the base model of Sprig's quickstart, demo
 and T-Few study. It knows only its corpus's small world (about 1,400 English word forms) and is no source
-of facts.
+of facts: expect fluent, grammatical sentences with weak long-range consistency (a story's names may
+change halfway; animal facts get mixed up), as the samples below show.
 
 ## Model
 

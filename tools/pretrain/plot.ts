@@ -87,10 +87,10 @@ export function lineChartPng(c: Chart): Buffer {
     if (s.markers) for (const [x, y] of s.points) g.fillRect(X(x) - 3, Y(y) - 3, 6, 6);
     // legend, top right
     const ly = m.t + 18 + i * 18;
-    g.fillRect(W - m.r - 190, ly - 6, 18, 3);
+    g.fillRect(W - m.r - 250, ly - 6, 18, 3);
     g.textAlign = "left";
     g.fillStyle = "#333333";
-    g.fillText(s.name, W - m.r - 165, ly);
+    g.fillText(s.name, W - m.r - 225, ly);
   });
   return canvas.toBuffer("image/png");
 }
