@@ -65,7 +65,7 @@ export function registerFinetune(program: Command): void {
     .option("--lora-dropout <p>", "LoRA dropout (default 0.1)")
     .option("--lora-targets <names>", "LoRA target modules, comma-separated (default q_proj,v_proj; GPT-2 c_attn)")
     .option("--num-last-layers <n>", "vanilla: train only the last N layers (default all weights)")
-    .option("--checkpoint-every <n>", "checkpoint every N optimizer steps, 0 = never (default 50)")
+    .option("--checkpoint-every <n>", "checkpoint every N optimizer steps, 0 = only on Ctrl-C (default 50)")
     .option("--grad-accum <n>", "micro-batches per optimizer step (default 1)")
     .option("--max-grad-norm <x>", "clip gradients to this global norm, 0 = off (default 1)")
     .option("--warmup-ratio <f>", "share of steps warming the learning rate up (default 0.06)")
