@@ -1,8 +1,9 @@
 // Generation benchmark on a random SmolLM2-135M-shaped model: decode tokens/s at batch 1 and 16 (past ≈ 256),
 // prefill tokens/s (512-token prompt), against a memory-bandwidth bound and the MatMul peak measured in the
-// same run. Flags: --json, --iters=N (rounds), --profile (where a decode step's time goes: JS parts and ORT ops).
+// same run. Flags: --json, --iters=N (rounds), --profile (where a decode step's time goes: JS parts and ORT ops),
+// --no-spin (runner threads sleep when idle, as the hosting engine's default; better on a loaded machine).
 
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Graph, op } from "../src/engine/index.ts";
 import { type Compiled, compile } from "../src/engine/runtime/compile.ts";
@@ -141,10 +142,11 @@ export async function run(args: string[]): Promise<void> {
   const json = args.includes("--json");
   const iters = Number(args.find((a) => a.startsWith("--iters="))?.slice(8) ?? 10);
   const threads = availableParallelism();
+  const loadBefore = loadavg()[0]!;
   const model = await loadModel(await ensureSmolLMRandom());
   const c = model.config;
 
-  const runner = await ModelRunner.create(model, { threads });
+  const runner = await ModelRunner.create(model, { threads, allowSpinning: !args.includes("--no-spin") });
   const cache1 = runner.newCache(1, PAST + STEPS);
   const cache16 = runner.newCache(B16, PAST + STEPS);
   const cacheP = runner.newCache(1, PROMPT);
@@ -213,6 +215,7 @@ export async function run(args: string[]): Promise<void> {
 
   const f = (v: number, d = 1) => v.toFixed(d);
   console.log(`generate: random SmolLM2-135M (${c.numLayers} layers, hidden ${c.hiddenSize}, vocab ${c.vocabSize}), ${threads} threads, ${iters} interleaved rounds (decode: ${STEPS} timed steps each)`);
+  console.log(`  machine load (1-min average) ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${threads} cores: other work skews the medians more than the bests`);
   console.log(`  copy bandwidth    Float32Array.set ${f(COPY_FLOATS / 2 ** 18, 0)} MB, read+write: best ${f(copyGBs.best)} GB/s, median ${f(copyGBs.median)}`);
   console.log(`  read bandwidth    ORT ReduceSum over the same buffer: best ${f(readGBs.best)} GB/s, median ${f(readGBs.median)}`);
   console.log(`  weight streaming  ORT MatMul (1×1024)·(1024×${COPY_FLOATS / 1024}) initializer: best ${f(gemvGBs.best)} GB/s, median ${f(gemvGBs.median)}`);
