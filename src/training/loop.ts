@@ -62,6 +62,11 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
   while (state.epoch < cfg.totalTrainingEpochs && !stoppedEarly) {
     const order = epochOrder(split.train.length, cfg.seed, state.epoch, cfg.shuffle);
     while (state.batchInEpoch < nBatches && !stoppedEarly) {
+      if (events.signal?.aborted) {
+        // between steps: the checkpoint holds everything the next step needs
+        await saveCheckpoint(x.runDir, { state, params, slots: opt.slots, optimizerStep: opt.t });
+        throw new FineTuneAbortedError(state.step, x.runDir);
+      }
       const t0 = performance.now();
       let weight = 0;
       let loss = 0;
@@ -108,11 +113,9 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         events.onLog?.(`step ${state.step}/${totalSteps}: train loss ${trainLoss.toFixed(4)}, validation loss ${ev.loss.toFixed(4)}, accuracy ${(100 * ev.accuracy).toFixed(1)}%`);
         if (stoppedEarly) events.onLog?.(`early stopping: no improvement over ${cfg.earlyStoppingThreshold} in ${state.evalsWithoutImprovement} evaluations`);
       }
-      const aborted = events.signal?.aborted === true;
-      if (!stoppedEarly && !lastStep && (aborted || (cfg.checkpointEveryNSteps > 0 && state.step % cfg.checkpointEveryNSteps === 0))) {
+      if (!stoppedEarly && !lastStep && cfg.checkpointEveryNSteps > 0 && state.step % cfg.checkpointEveryNSteps === 0) {
         await saveCheckpoint(x.runDir, { state, params, slots: opt.slots, optimizerStep: opt.t });
       }
-      if (aborted && !lastStep) throw new FineTuneAbortedError(state.step, x.runDir);
     }
     if (state.batchInEpoch >= nBatches) {
       state.epoch++;

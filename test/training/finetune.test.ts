@@ -66,6 +66,17 @@ for (const [name, method, data, extra] of cases) {
   });
 }
 
+test("a run aborted before its first step resumes from step 0 to the uninterrupted result", async () => {
+  const model = await loadModel(MODEL);
+  const config: TrainingConfigInput = { totalTrainingEpochs: 1, learningRate: 3e-2 };
+  const full = await fineTune({ model, data: TEXT, method: "tfew", out: outDir(), config });
+  const out = outDir();
+  await assert.rejects(fineTune({ model, data: TEXT, method: "tfew", out, config }, { signal: AbortSignal.abort() }), (e: unknown) => e instanceof FineTuneAbortedError && e.step === 0);
+  const resumed = await fineTune({ model, data: TEXT, method: "tfew", out, config, resume: true });
+  assert.equal(resumed.metrics.finalLoss, full.metrics.finalLoss);
+  assert.deepEqual(await outputTensors(out), await outputTensors(full.outDir));
+});
+
 test("frozen weights stay bit-identical; vanilla numOfLastLayers 1 changes only the last layer", async () => {
   const model = await loadModel(MODEL);
   const before = new Map([...model.weights].map(([k, w]) => [k, Float32Array.from(w.data)]));
