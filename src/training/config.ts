@@ -93,12 +93,35 @@ export class TrainingConfigError extends Error {
 export function resolveTrainingConfig(method: Method, input: unknown = {}): TrainingConfig {
   const parsed = TrainingConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
-    throw new TrainingConfigError(`invalid training config: ${why}`);
+    const why = parsed.error.issues.map((i) => {
+      if (i.code === "unrecognized_keys") return i.keys.map((k) => `unknown key "${k}"${suggest(k)}`).join("; ");
+      return i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message;
+    });
+    throw new TrainingConfigError(`invalid training config: ${why.join("; ")}`);
   }
   const c = parsed.data;
   const wrong = (Object.keys(ONLY_FOR) as Array<keyof TrainingConfigInput>).filter((k) => c[k] !== undefined && ONLY_FOR[k] !== method);
   if (wrong.length) throw new TrainingConfigError(`${wrong.map((k) => `${k} applies to ${ONLY_FOR[k]} only`).join("; ")} (method is ${method})`);
   const defined = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
   return { ...COMMON, ...METHOD_DEFAULTS[method], ...defined } as TrainingConfig;
+}
+
+/** " (did you mean …?)" for a key within a few edits of a known one. */
+function suggest(key: string): string {
+  let best: [string, number] | null = null;
+  for (const k of Object.keys(TrainingConfigSchema.shape)) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d <= 3 && (!best || d < best[1])) best = [k, d];
+  }
+  return best ? ` (did you mean "${best[0]}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

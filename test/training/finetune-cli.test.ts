@@ -106,4 +106,9 @@ test("bad data: every bad line printed with its number, non-zero exit, nothing w
   const bad = sprig("finetune", "--model", MODEL, "--data", DATA, "--method", "tfew", "--out", out, "--lora-r", "4");
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /loraR applies to lora only/);
+  const cfg = join(tmp, "config.json");
+  writeFileSync(cfg, JSON.stringify({ learningRate: 0.01, totalTrainingEpoch: 2 }));
+  const typo = sprig("finetune", "--model", MODEL, "--data", DATA, "--method", "tfew", "--out", out, "--config", cfg);
+  assert.notEqual(typo.status, 0);
+  assert.match(typo.stderr, /invalid training config: unknown key "totalTrainingEpoch" \(did you mean "totalTrainingEpochs"\?\)/);
 });
