@@ -13,7 +13,7 @@ import { loadModel } from "../src/models/index.ts";
 import { makeBatch } from "../src/training/batches.ts";
 import { resolveTrainingConfig } from "../src/training/config.ts";
 import type { Example } from "../src/training/data.ts";
-import { dropoutFeeds, paramFeeds, setupMethod, trainingSessionOptions } from "../src/training/method-setup.ts";
+import { dropoutFeeds, paramFeeds, setupMethod, trainOutputs, trainingSessionOptions } from "../src/training/method-setup.ts";
 import { Optimizer, clipGradNorm } from "../src/training/optim.ts";
 import type { Method } from "../src/training/train-graph.ts";
 import { matmulChain } from "./engine.ts";
@@ -64,12 +64,12 @@ async function measure(method: Method, steps: number): Promise<MethodResult> {
     completion: Array.from({ length: T - PROMPT }, () => 1 + rng.int(model.config.vocabSize - 1)),
   }));
   const batch = makeBatch(examples, setup.layout);
-  const compiled = await compile(tg.graph, trainingSessionOptions());
+  const compiled = await compile(tg.graph, { ...trainingSessionOptions(), outputs: trainOutputs(tg) });
   const params = setup.initial;
   const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, tg.shapes);
   const grads = new Map(tg.trainable.map((k) => [k, new Float32Array(params.get(k)!.length)]));
   const into = Object.fromEntries(tg.trainable.map((k) => [`grad.${k}`, { dtype: "float32" as const, shape: tg.shapes.get(k)!, data: grads.get(k)! }]));
-  const flops = matmulFlops([...tg.graph.outputs.values()], new Map([["B", B], ["T", T], ["N", batch.feeds.score_index?.shape[0] ?? 0]]));
+  const flops = matmulFlops(trainOutputs(tg).map((o) => tg.graph.outputs.get(o)!), new Map([["B", B], ["T", T], ["N", batch.feeds.score_index?.shape[0] ?? 0]]));
   const peak = await matmulPeak(flops);
   // steps and MatMul-chain runs alternate, so both see the same load from the rest of the machine
   const times: Array<{ total: number; graph: number; optimizer: number }> = [];

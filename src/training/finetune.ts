@@ -15,7 +15,7 @@ import { type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
 import { DataError, parseDataset } from "./data.ts";
 import { FineTuneError } from "./errors.ts";
 import { type FineTuneMetrics, evaluate } from "./metrics.ts";
-import { paramFeeds, setupMethod, trainingSessionOptions } from "./method-setup.ts";
+import { paramFeeds, setupMethod, trainOutputs, trainingSessionOptions } from "./method-setup.ts";
 import { Optimizer } from "./optim.ts";
 import { writeOutput } from "./outputs.ts";
 import { trainLoop } from "./loop.ts";
@@ -94,7 +94,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   log(`method: ${o.method}, ${trainable} trainable values, optimizer ${cfg.optimizer}, learning rate ${cfg.learningRate}`);
 
   const session = trainingSessionOptions(o.threads);
-  const trainGraph = await compile(setup.train.graph, session);
+  const trainGraph = await compile(setup.train.graph, { ...session, outputs: trainOutputs(setup.train) });
   const evalGraph = await compile(setup.evaluation.graph, session);
   try {
     const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train.shapes);

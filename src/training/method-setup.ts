@@ -35,6 +35,11 @@ export function trainingSessionOptions(threads?: number): CompileOptions {
   return { intraOpThreads: threads, memArena: false, externalDataThreshold: 64 * 2 ** 20, allowSpinning: false };
 }
 
+/** What a training step needs from the training graph: the loss and the gradients (no accuracy counts). */
+export function trainOutputs(tg: TrainGraph): string[] {
+  return ["loss", ...tg.trainable.map((k) => `grad.${k}`)];
+}
+
 /** Base weights of the last `n` transformer layers (HF names). */
 export function lastLayersFilter(config: ModelConfig, n: number): (name: string) => boolean {
   if (n > config.numLayers) throw new RangeError(`numOfLastLayers is ${n} but the model has ${config.numLayers} layers`);
