@@ -76,3 +76,26 @@ export function isCorrect(x: TaskExample, answer: string): boolean {
   const word = answer.trim().split(/\s+/)[0]?.replace(/[.,!?;:]+$/, "") ?? "";
   return word.toLowerCase() === want.toLowerCase();
 }
+
+const words = (s: string) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+
+/**
+ * Word-overlap F1 of an answer against the expected completion (SQuAD's token F1 over words): partial
+ * credit where exact match gives none, e.g. a record with four of five fields right.
+ */
+export function wordF1(x: TaskExample, answer: string): number {
+  const want = words(expected(x));
+  const got = words(answer);
+  if (!want.length || !got.length) return want.length === got.length ? 1 : 0;
+  const left = new Map<string, number>();
+  for (const w of want) left.set(w, (left.get(w) ?? 0) + 1);
+  let common = 0;
+  for (const w of got) {
+    const n = left.get(w) ?? 0;
+    if (n > 0) {
+      common++;
+      left.set(w, n - 1);
+    }
+  }
+  return (2 * common) / (want.length + got.length);
+}

@@ -23,10 +23,14 @@ export interface DemoReport {
     trainableShare: number | null;
     /** accuracy on its own dataset's held-out prompts: the base model's and its own */
     accuracy: { base: number | null; custom: number | null; heldOut: boolean };
+    /** completion datasets: word-overlap F1 on the same prompts, base and custom (null for choice sets) */
+    wordF1: { base: number | null; custom: number | null } | null;
     memoryBytes: number | null;
   }[];
   /** accuracy[endpoint][dataset] */
   accuracy: Record<string, Record<string, number>>;
+  /** completion datasets: wordF1[endpoint][dataset] */
+  wordF1: Record<string, Record<string, number>>;
   memory: { baseBytes: number | null; perModel: Record<string, number | null> };
   throughput: { requests: number; completionTokens: number; seconds: number; tokensPerSecond: number; requestsPerSecond: number };
   toggle: ToggleResult;
@@ -61,6 +65,7 @@ export function buildReport(r: ReportInputs): DemoReport {
       trainableParameters: tp,
       trainableShare: tp === null ? null : tp / r.baseParameters,
       accuracy: { base: r.traffic.accuracy.base?.[name] ?? null, custom: r.traffic.accuracy[name]?.[name] ?? null, heldOut: t.dataset.heldOut },
+      wordF1: t.dataset.choices ? null : { base: r.traffic.f1.base?.[name] ?? null, custom: r.traffic.f1[name]?.[name] ?? null },
       memoryBytes: r.memory.get(ep.id) ?? null,
     };
   });
@@ -69,6 +74,7 @@ export function buildReport(r: ReportInputs): DemoReport {
     model: { dir: r.modelDir, parameters: r.baseParameters },
     customModels,
     accuracy: r.traffic.accuracy,
+    wordF1: r.traffic.f1,
     memory: { baseBytes: r.memory.get("base") ?? null, perModel: Object.fromEntries(customModels.map((c) => [c.name, c.memoryBytes])) },
     throughput: { requests, completionTokens, seconds: Math.round(seconds * 100) / 100, tokensPerSecond: completionTokens / seconds, requestsPerSecond: requests / seconds },
     toggle: r.toggle,
@@ -81,18 +87,19 @@ const num = (x: number | null, digits: number) => (x === null ? "—" : x.toFixe
 export function printReport(rep: DemoReport, say: Say): void {
   say.heading("Report");
   say.table([
-    ["custom model", "method", "steps", "trained in", "val. token acc.", "val. loss", "trainable parameters", "answers right: base → custom"],
+    ["custom model (T-Few)", "steps", "trained in", "val. acc.", "val. loss", "trainable", `right${rep.customModels.every((c) => c.accuracy.heldOut) ? " (held out)" : ""}: base → custom`, "word F1: base → custom"],
     ...rep.customModels.map((c) => [
       c.name,
-      c.method,
       String(c.steps),
       `${c.trainingSeconds.toFixed(0)} s`,
       pct(c.finalAccuracy),
       num(c.finalLoss, 3),
-      `${count(c.trainableParameters)} (${c.trainableShare === null ? "—" : `${(100 * c.trainableShare).toFixed(3)}%`} of ${count(rep.model.parameters)})`,
-      `${pct(c.accuracy.base)} → ${pct(c.accuracy.custom)}${c.accuracy.heldOut ? " (held out)" : " (training prompts)"}`,
+      `${count(c.trainableParameters)} (${c.trainableShare === null ? "—" : `${(100 * c.trainableShare).toFixed(2)}%`})`,
+      `${pct(c.accuracy.base)} → ${pct(c.accuracy.custom)}`,
+      c.wordF1 ? `${pct(c.wordF1.base)} → ${pct(c.wordF1.custom)}` : "—",
     ]),
   ]);
+  say.detail(`val. acc. = validation completion tokens predicted exactly; trainable = parameters trained, share of the base model's ${count(rep.model.parameters)}`);
   say.line();
   const base = rep.memory.baseBytes;
   say.table([

@@ -3,7 +3,7 @@
 // a few are shown side by side, and the burst gives the throughput.
 
 import type { SprigClient } from "../api/client.ts";
-import { type DemoDataset, type TaskExample, expected, isCorrect } from "./datasets.ts";
+import { type DemoDataset, type TaskExample, expected, isCorrect, wordF1 } from "./datasets.ts";
 import type { DemoEndpoint } from "./hosting.ts";
 import { type Say, clip, pct } from "./say.ts";
 
@@ -30,8 +30,10 @@ export interface BurstResult {
   requests: number;
   completionTokens: number;
   seconds: number;
-  /** accuracy[endpoint name][dataset name] on the held-out prompts */
+  /** accuracy[endpoint name][dataset name] on the held-out prompts (choice: first word; completion: exact match) */
   accuracy: Record<string, Record<string, number>>;
+  /** completion datasets only: mean word-overlap F1, f1[endpoint name][dataset name] */
+  f1: Record<string, Record<string, number>>;
   /** examples evaluated per dataset */
   evaluated: Record<string, number>;
 }
@@ -44,13 +46,17 @@ export async function burst(client: SprigClient, endpoints: DemoEndpoint[], sets
   const answers = await Promise.all(jobs.map(async (j) => ({ ...j, a: await ask(client, j.ep.id, j.x.prompt, maxTokensFor(j.d)) })));
   const seconds = (performance.now() - t0) / 1000;
   const accuracy: BurstResult["accuracy"] = {};
+  const f1: BurstResult["f1"] = {};
   const evaluated: BurstResult["evaluated"] = {};
   for (const ep of endpoints) {
     accuracy[ep.name] = {};
+    f1[ep.name] = {};
     for (const d of sets) {
       const mine = answers.filter((r) => r.ep === ep && r.d === d);
       evaluated[d.name] = mine.length;
-      if (mine.length) accuracy[ep.name]![d.name] = mine.filter((r) => isCorrect(r.x, r.a.text)).length / mine.length;
+      if (!mine.length) continue;
+      accuracy[ep.name]![d.name] = mine.filter((r) => isCorrect(r.x, r.a.text)).length / mine.length;
+      if (!d.choices) f1[ep.name]![d.name] = mine.reduce((s, r) => s + wordF1(r.x, r.a.text), 0) / mine.length;
     }
   }
   for (const d of sets) {
@@ -66,6 +72,7 @@ export async function burst(client: SprigClient, endpoints: DemoEndpoint[], sets
   }
   const completionTokens = answers.reduce((s, r) => s + r.a.completionTokens, 0);
   say.line();
-  say.table([[sets.every((d) => d.heldOut) ? "held-out accuracy" : "accuracy", ...sets.map((d) => `${d.name} (${evaluated[d.name]})`)], ...endpoints.map((ep) => [ep.name, ...sets.map((d) => pct(accuracy[ep.name]![d.name]))])]);
-  return { requests: jobs.length, completionTokens, seconds, accuracy, evaluated };
+  const cell = (ep: DemoEndpoint, d: DemoDataset) => (d.choices ? pct(accuracy[ep.name]![d.name]) : `${pct(accuracy[ep.name]![d.name])} exact, word F1 ${pct(f1[ep.name]![d.name])}`);
+  say.table([[sets.every((d) => d.heldOut) ? "held-out accuracy" : "accuracy", ...sets.map((d) => `${d.name} (${evaluated[d.name]})`)], ...endpoints.map((ep) => [ep.name, ...sets.map((d) => cell(ep, d))])]);
+  return { requests: jobs.length, completionTokens, seconds, accuracy, f1, evaluated };
 }

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import { isCorrect, wordF1 } from "../../src/demo/datasets.ts";
 import type { DemoReport } from "../../src/demo/report.ts";
 import { TINY_MODEL, tinyTasks } from "./tiny-data.ts";
 
@@ -45,6 +46,8 @@ test("sprig demo runs the whole workflow and reports it (tiny model, --json)", a
     assert.ok(c.memoryBytes! > 0 && c.memoryBytes! < rep.memory.baseBytes! / 10, "a custom model costs a sliver of the base");
     assert.ok(c.accuracy.heldOut);
   }
+  assert.equal(rep.customModels[0]!.wordF1, null, "answer choices are scored by the first word only");
+  assert.ok(rep.customModels[1]!.wordF1!.custom! >= 0 && rep.customModels[1]!.wordF1!.custom! <= 1);
   assert.ok(rep.model.parameters > 30_000);
   // every held-out prompt of both sets went to all three endpoints
   assert.equal(rep.throughput.requests, 3 * 2 * 3);
@@ -95,4 +98,18 @@ test("sprig demo without --model names the flag when no base model is bundled", 
   const r = await demo([]);
   assert.equal(r.code, 2);
   assert.equal(r.stderr, "sprig: no default base model is bundled yet: pass --model DIR\n");
+});
+
+test("demo answers are scored: a choice by its first word, a completion exactly or by word overlap", () => {
+  const mood = { prompt: "…Answer:", choices: [" happy", " sad"], label: 1 };
+  assert.ok(isCorrect(mood, " sad"));
+  assert.ok(isCorrect(mood, " Sad. He cried."));
+  assert.ok(!isCorrect(mood, " happy"));
+  assert.ok(!isCorrect(mood, ""));
+  const rec = { prompt: "…Record:", completion: " name: Tom | kind: boy" };
+  assert.ok(isCorrect(rec, "name: Tom | kind: boy "));
+  assert.ok(!isCorrect(rec, " name: Tom | kind: girl"));
+  assert.equal(wordF1(rec, " name: Tom | kind: boy"), 1);
+  assert.equal(wordF1(rec, " name: Kai | kind: boy"), 0.75);
+  assert.equal(wordF1(rec, "...."), 0);
 });
