@@ -54,21 +54,33 @@ export async function withShots(model: LoadedModel, tests: TaskExample[], shots:
 
 const longestAnswer = (t: TaskExample) => (t.choices ? t.choices.reduce((a, c) => (c.length > a.length ? c : a), "") : t.completion!);
 
-/** Share of examples whose best length-normalized choice is the labelled one. */
-export async function choiceAccuracy(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[]): Promise<number> {
+/** Evaluation of the test set through the trainer's own evaluation graph (teacher-forced). */
+async function teacherForced(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[], choices: boolean) {
   const examples: Example[] = await parseDataset(Buffer.from(tests.map((t) => JSON.stringify(t)).join("\n")), model, { minExamples: 1 });
   // an all-ones (IA)³ adapter is exactly the base model, so every candidate runs through one graph kind
   const a = adapter ?? createIa3(model.config);
   const method = a.config.peft_type === "IA3" ? "tfew" : "lora";
-  const tg = buildTrainGraph(model, { method, adapter: a, choices: true, withGrads: false });
+  const tg = buildTrainGraph(model, { method, adapter: a, choices, scoredOnly: !choices, withGrads: false });
   const c = await compile(tg.graph);
   try {
     const params = new Map([...a.tensors].map(([k, v]) => [k, v.data]));
-    const e = await evaluate(c, examples, 8, "choices", paramFeeds(tg, params));
-    return e.choiceAccuracy ?? 0;
+    return await evaluate(c, examples, 8, choices ? "choices" : "scored", paramFeeds(tg, params));
   } finally {
     await c.dispose();
   }
+}
+
+/** Share of examples whose best length-normalized choice is the labelled one. */
+export async function choiceAccuracy(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[]): Promise<number> {
+  return (await teacherForced(model, adapter, tests, true)).choiceAccuracy ?? 0;
+}
+
+/**
+ * Share of the completions' tokens predicted exactly (argmax) given the reference so far — the trainer's
+ * `finalAccuracy` on the test set.
+ */
+export async function tokenAccuracy(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[]): Promise<number> {
+  return (await teacherForced(model, adapter, tests, false)).accuracy;
 }
 
 /** Share of examples whose greedy completion equals the reference (surrounding whitespace ignored). */
@@ -90,7 +102,8 @@ export async function exactMatch(model: LoadedModel, adapter: Adapter | undefine
   }
 }
 
-/** Test accuracy by the task's kind. */
-export async function taskAccuracy(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[], maxTokens: number): Promise<number> {
-  return isChoiceTask(tests) ? choiceAccuracy(model, adapter, tests) : exactMatch(model, adapter, tests, maxTokens);
+/** Test accuracy by the task's kind: choice accuracy, or token accuracy (+ exact match) for generation. */
+export async function taskAccuracy(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[], maxTokens: number): Promise<{ accuracy: number; exactMatch: number | null }> {
+  if (isChoiceTask(tests)) return { accuracy: await choiceAccuracy(model, adapter, tests), exactMatch: null };
+  return { accuracy: await tokenAccuracy(model, adapter, tests), exactMatch: await exactMatch(model, adapter, tests, maxTokens) };
 }

@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
   options: {
     model: { type: "string", default: "models/sprig-base" },
     tasks: { type: "string", default: "story-mood,story-qa,char-record" },
-    epochs: { type: "string", default: "3" },
+    epochs: { type: "string", default: "5" },
     "max-test": { type: "string", default: "200" },
     shots: { type: "string", default: "3" },
     out: { type: "string", default: "docs/study-tfew" },
@@ -45,10 +45,20 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
   const test = (await readTask(`data/tasks/${task}/test.jsonl`)).slice(0, Number(args["max-test"]));
   const kind = isChoiceTask(test) ? "choice" : "generation";
   log(`${task}: ${train.length} train / ${test.length} test examples (${kind})`);
-  const zeroShot = await taskAccuracy(base, undefined, test, GEN_TOKENS);
-  const fewShot = await taskAccuracy(base, undefined, await withShots(base, test, train, Number(args.shots), base.config.maxPositions - 8), GEN_TOKENS);
-  log(`${task}: base zero-shot ${zeroShot.toFixed(3)}, few-shot ${fewShot.toFixed(3)}`);
-  const result: TaskResult = { task, kind, trainExamples: train.length, testExamples: test.length, zeroShot, fewShot, methods: [] };
+  const zero = await taskAccuracy(base, undefined, test, GEN_TOKENS);
+  const few = await taskAccuracy(base, undefined, await withShots(base, test, train, Number(args.shots), base.config.maxPositions - 8), GEN_TOKENS);
+  log(`${task}: base zero-shot ${zero.accuracy.toFixed(3)}, few-shot ${few.accuracy.toFixed(3)}`);
+  const result: TaskResult = {
+    task,
+    kind,
+    trainExamples: train.length,
+    testExamples: test.length,
+    zeroShot: zero.accuracy,
+    fewShot: few.accuracy,
+    zeroShotExact: zero.exactMatch,
+    fewShotExact: few.exactMatch,
+    methods: [],
+  };
   for (const m of studyMethods(base.config, Number(args.epochs))) {
     const out = join(work, `${task}-${m.method}-${result.methods.length}`);
     const t0 = performance.now();
@@ -58,12 +68,13 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
     const adapter = m.method === "vanilla" ? undefined : await loadAdapter(out, base.config);
     const full = m.method === "vanilla" ? await loadModel(out) : undefined;
     const shapes = adapter ? [...adapter.tensors.values()].map((t) => t.shape) : vanillaShapes(base.config, base.weights, m.config.numOfLastLayers);
-    const accuracy = await taskAccuracy(full ?? base, adapter, test, GEN_TOKENS);
+    const acc = await taskAccuracy(full ?? base, adapter, test, GEN_TOKENS);
     const perModel = await servingBytes(base, adapter, full);
     result.methods.push({
       label: m.label,
       method: m.method,
-      testAccuracy: accuracy,
+      testAccuracy: acc.accuracy,
+      exactMatch: acc.exactMatch,
       trainableParameters: metrics.trainableParameters,
       wallSeconds,
       stateBytes: trainingStateBytes(shapes, cfg.optimizer),
@@ -73,7 +84,7 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
       optimizer: cfg.optimizer,
       validationCurve: metrics.history.filter((h) => h.validationLoss !== undefined).map((h) => [h.step, h.validationLoss!] as [number, number]),
     });
-    log(`${task}: ${m.label}: test ${accuracy.toFixed(3)}, ${wallSeconds.toFixed(0)} s, ${metrics.trainableParameters} params`);
+    log(`${task}: ${m.label}: test ${acc.accuracy.toFixed(3)} (exact ${acc.exactMatch?.toFixed(3) ?? "-"}), ${wallSeconds.toFixed(0)} s, ${metrics.trainableParameters} params`);
     await rm(out, { recursive: true, force: true });
   }
   return result;

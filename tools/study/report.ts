@@ -8,7 +8,10 @@ import { lineChartPng } from "../pretrain/plot.ts";
 export interface MethodResult {
   label: string;
   method: string;
+  /** choice tasks: choice accuracy; generation tasks: token accuracy (teacher-forced) */
   testAccuracy: number;
+  /** generation tasks: exact match of the greedy completion */
+  exactMatch: number | null;
   trainableParameters: number;
   wallSeconds: number;
   /** trainable values + gradients + optimizer state, bytes */
@@ -29,6 +32,8 @@ export interface TaskResult {
   testExamples: number;
   zeroShot: number;
   fewShot: number;
+  zeroShotExact: number | null;
+  fewShotExact: number | null;
   methods: MethodResult[];
 }
 
@@ -56,8 +61,9 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
       `test accuracy on the task's held-out test file. Run started ${s.started}, took ${s.minutes.toFixed(1)} min on this machine. ` +
       "Regenerate with `npm run study-tfew`; raw numbers in `study-tfew.json`.",
     "",
-    "Choice tasks are scored by the highest length-normalized log-likelihood among the answer choices; generation tasks by exact " +
-      "match of the greedy completion (whitespace trimmed). Few-shot: up to 3 solved training examples in the prompt, as many as fit the context. " +
+    "Test accuracy: choice tasks by the highest length-normalized log-likelihood among the answer choices; generation tasks by " +
+      "token accuracy — the share of the reference completion's tokens the model predicts exactly given the reference so far (the " +
+      "`finalAccuracy` Sprig reports for a custom model) — with exact match of the whole greedy completion (whitespace trimmed) beside it. Few-shot: up to 3 solved training examples in the prompt, as many as fit the context. " +
       "Training state = trainable values + gradients + optimizer state (float32). Serving memory of 10 custom models: the base once plus 10 adapters' table rows " +
       "(parameter sharing), against 10 whole copies of the model.",
     "",
@@ -65,13 +71,14 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
   const goals: string[] = [];
   for (const t of s.tasks) {
     lines.push(`## ${t.task} (${t.kind}; ${t.trainExamples} train, ${t.testExamples} test)`, "");
-    lines.push(`Base model: zero-shot ${pct(t.zeroShot)}, few-shot ${pct(t.fewShot)}.`, "");
-    lines.push("| method | test accuracy | trainable parameters | share of base | training wall time | training state | 10 custom models served | optimizer, lr |");
-    lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    const exact = (x: number | null) => (x === null ? "" : ` (exact match ${pct(x)})`);
+    lines.push(`Base model: zero-shot ${pct(t.zeroShot)}${exact(t.zeroShotExact)}, few-shot ${pct(t.fewShot)}${exact(t.fewShotExact)}.`, "");
+    lines.push("| method | test accuracy | exact match | trainable parameters | share of base | training wall time | training state | 10 custom models served | optimizer, lr |");
+    lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const m of t.methods) {
       const shared = m.method === "vanilla" ? 10 * m.servingBytesPerModel : s.baseBytes + 10 * m.servingBytesPerModel;
       lines.push(
-        `| ${m.label} | ${pct(m.testAccuracy)} | ${m.trainableParameters.toLocaleString("en-US")} | ${((100 * m.trainableParameters) / s.baseParameters).toPrecision(3)}% | ` +
+        `| ${m.label} | ${pct(m.testAccuracy)} | ${m.exactMatch === null ? "—" : pct(m.exactMatch)} | ${m.trainableParameters.toLocaleString("en-US")} | ${((100 * m.trainableParameters) / s.baseParameters).toPrecision(3)}% | ` +
           `${m.wallSeconds.toFixed(1)} s | ${bytes(m.stateBytes)} | ${mb(shared)} (vs ${mb(10 * s.baseBytes)} for 10 copies) | ${m.optimizer}, ${m.learningRate} |`,
       );
     }
