@@ -1,7 +1,7 @@
 // Generation benchmark on a random SmolLM2-135M-shaped model: decode tokens/s at batch 1 and 16 (past ≈ 256),
 // prefill tokens/s (512-token prompt), against a memory-bandwidth bound and the MatMul peak measured in the
 // same run. Flags: --json, --iters=N (rounds), --profile (where a decode step's time goes: JS parts and ORT ops),
-// --no-spin (runner threads sleep when idle, as the hosting engine's default; better on a loaded machine).
+// --spin (the runner's idle threads spin, its default outside the hosting engine; fastest on an idle machine).
 
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,7 +115,7 @@ async function decodeSteps(r: ModelRunner, cache: KvCache, samplers: Sampler[], 
 /** One decode step at batch B, taken apart: JS parts (runner timing, sampling) and ORT kernel time by op type. */
 async function profileDecode(model: LoadedModel, threads: number, B: number): Promise<void> {
   const prefix = join(tmpdir(), `sprig-bench-generate-${process.pid}-b${B}`);
-  const r = await ModelRunner.create(model, { threads, profilePrefix: prefix });
+  const r = await ModelRunner.create(model, { threads, profilePrefix: prefix, allowSpinning: false });
   const cache = r.newCache(B, PAST + STEPS);
   await prefillCache(r, cache, PAST, 3);
   const samplers = Array.from({ length: B }, () => new Sampler(samplingOptions({ temperature: 0 }), []));
@@ -146,7 +146,9 @@ export async function run(args: string[]): Promise<void> {
   const model = await loadModel(await ensureSmolLMRandom());
   const c = model.config;
 
-  const runner = await ModelRunner.create(model, { threads, allowSpinning: !args.includes("--no-spin") });
+  // idle compute threads sleep, as in the hosting engine (spinThreads false): spinning threads fight the
+  // other processes of a shared machine for cores; --spin measures the runner's own default instead
+  const runner = await ModelRunner.create(model, { threads, allowSpinning: args.includes("--spin") });
   const cache1 = runner.newCache(1, PAST + STEPS);
   const cache16 = runner.newCache(B16, PAST + STEPS);
   const cacheP = runner.newCache(1, PROMPT);
