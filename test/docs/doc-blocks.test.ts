@@ -2,7 +2,7 @@
 // dropped only when captured, documented outputs are matched in order, and every guide link resolves.
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { jsonPath, outputMatches, parseBlocks, sectionOf } from "./doc-blocks.ts";
@@ -38,6 +38,7 @@ test("placeholders are dropped when captured, and refused when not", () => {
   ctx.url = "http://127.0.0.1:4321";
   const [c] = parseBlocks("x.md", md("```sh", "curl http://127.0.0.1:8080/health", "```"));
   assert.equal(prepare(ctx, c!), "curl http://127.0.0.1:4321/health");
+  rmSync(ctx.cwd, { recursive: true, force: true });
 });
 
 test("JSON paths and documented outputs", () => {

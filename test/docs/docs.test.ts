@@ -5,7 +5,7 @@
 // datasets (the bundled ones are longer than its 64-token context).
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { after, test } from "node:test";
 import { type Block, RUNNABLE, parseBlocks, sectionOf } from "./doc-blocks.ts";
 import { type DocContext, REPO, docContext, runBlock, stopServers } from "./doc-runner.ts";
@@ -15,7 +15,10 @@ import { TINY_MODEL, tinyTasks } from "./tiny-data.ts";
 
 const contexts: DocContext[] = [];
 after(async () => {
-  for (const c of contexts) await stopServers(c);
+  for (const c of contexts) {
+    await stopServers(c);
+    rmSync(c.cwd, { recursive: true, force: true });
+  }
 });
 
 async function walk(ctx: DocContext, blocks: Block[]): Promise<void> {
