@@ -231,7 +231,10 @@ export async function run(args: string[]): Promise<void> {
   row(`prefill ${PROMPT} tokens, B=1`, pre, PROMPT);
   const bwRatio = tok1 / boundTokS;
   const gemmRatio = gflops16 / mmGflops.best;
-  console.log(`ratio decode B=1 / bandwidth bound: ${f(bwRatio, 3)} (goal ≥ 0.5)`);
+  // the copy-only bound is what a plain memcpy reference gives; a MatMul streaming weights beats it, so it
+  // is shown but is not the bound
+  const copyRatio = tok1 / ((copyGBs.best * 1e9) / wBytes);
+  console.log(`ratio decode B=1 / bandwidth bound: ${f(bwRatio, 3)} (goal ≥ 0.5; against the copy bandwidth alone ${f(copyRatio, 3)})`);
   console.log(`ratio decode B=${B16} (${f(flops16 / 1e9, 2)} GFLOP/step, ${f(gflops16)} GFLOP/s) / MatMul peak: ${f(gemmRatio, 3)} (goal ≥ 0.4)`);
 
   if (args.includes("--profile")) for (const B of [1, B16]) await profileDecode(model, threads, B);
@@ -248,6 +251,7 @@ export async function run(args: string[]): Promise<void> {
         decode_b1_tok_s_median: r3(1000 / d1.median),
         decode_b16_tok_s_median: r3((1000 * B16) / d16.median),
         prefill_tok_s_median: r3((1000 * PROMPT) / pre.median),
+        decode_b1_copy_bandwidth_ratio: r3(copyRatio),
         bandwidth_gb_s: r3(bwGBs),
         matmul_gflops: r3(mmGflops.best),
       }),
