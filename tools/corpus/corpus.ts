@@ -3,6 +3,7 @@
 // held-out splits never share a generator state.
 
 import { makeFacts } from "./facts.ts";
+import { makeRegister } from "./registers.ts";
 import { CorpusRng, hashSeed } from "./rng.ts";
 import { type Story, makeStory } from "./story.ts";
 
@@ -11,18 +12,21 @@ export type Split = "train" | "valid";
 export const DEFAULT_SEED = 20240611;
 
 export interface CorpusDocument {
-  kind: "story" | "facts";
+  kind: "story" | "facts" | "register";
   text: string;
   /** set for stories */
   story?: Story;
 }
 
-/** Share of documents that are factual paragraphs rather than stories. */
-const FACTS_SHARE = 0.2;
+/** Shares of documents that are factual paragraphs and other registers (cards, quizzes, diaries…); the rest are stories. */
+const FACTS_SHARE = 0.18;
+const REGISTER_SHARE = 0.12;
 
 export function corpusDocument(seed: number, split: Split, index: number): CorpusDocument {
   const r = new CorpusRng(hashSeed("sprig-corpus", seed, split, index));
-  if (r.chance(FACTS_SHARE)) return { kind: "facts", text: makeFacts(r) };
+  const x = r.next();
+  if (x < FACTS_SHARE) return { kind: "facts", text: makeFacts(r) };
+  if (x < FACTS_SHARE + REGISTER_SHARE) return { kind: "register", text: makeRegister(r) };
   const story = makeStory(r);
   return { kind: "story", text: story.text, story };
 }
