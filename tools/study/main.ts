@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   };
   await writeFile(`${args.out}.json`, `${JSON.stringify(study, null, 1)}\n`);
   await writeReport(study, args.out!);
-  log(`wrote ${args.out}.md, ${args.out}.json and ${args.out}-val-loss.png`);
+  log(`wrote ${args.out}.md, ${args.out}.json and ${args.out}-val-loss-<task>.png`);
 }
 
 await main();

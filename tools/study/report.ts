@@ -106,5 +106,22 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
     }
   }
   lines.push("## Goals", "", "| task | goal | measured | verdict |", "| --- | --- | --- | --- |", ...goals, "");
+  const choiceTasks = s.tasks.filter((t) => t.kind === "choice").map((t) => t.task);
+  lines.push(
+    "## Reading the verdicts",
+    "",
+    "- Trainable share: (IA)³ learns 2 × (KV width) + (MLP width) values per layer, while a layer holds about 12 × hidden² weights, so " +
+      "the share shrinks as models grow: the same recipe is 30 × (192 + 192 + 1536) = 57,600 values, 0.043% of a SmolLM2-135M-shaped model, " +
+      `but ${((100 * (s.tasks[0]?.methods.find((m) => m.method === "tfew")?.trainableParameters ?? 0)) / s.baseParameters).toPrecision(3)}% of this ${(s.baseParameters / 1e6).toFixed(1)} M-parameter base.`,
+    ...(choiceTasks.length
+      ? [
+          `- Wall time on choice tasks (${choiceTasks.join(", ")}): T-Few's unlikelihood and length-normalized losses score every answer ` +
+            "choice, so each example is as many training rows as it has choices; LoRA and vanilla train on the correct answer only. " +
+            "Packing an example's choices into one row behind a block attention mask would remove that factor; it is not done yet.",
+        ]
+      : []),
+    "- Wall times include each run's graph compilation and validation passes, on a shared 2-core machine.",
+    "",
+  );
   await writeFile(`${out}.md`, `${lines.join("\n")}\n`);
 }
