@@ -71,15 +71,13 @@ export function cacheMask(pastLen: Tensor, T: string, P: string): Tensor {
 
 /**
  * RoPE (HF rotate-half convention): x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁], taken as
- * the halves swapped times a table whose first half carries the sign (`ropeTables`). The swap is one
- * Gather for inference; training graphs use slices, whose gradients are cheaper than a Gather's scatter.
+ * the halves swapped times a table whose first half carries the sign (`ropeTables`), so no Neg per call.
+ * (A Gather swap is one node instead of three, but ORT's last-axis Gather is slow on prefill-sized x.)
  * x: (B, T, H, D), cos/sin: (B, T, 1, D)
  */
-export function applyRope(x: Tensor, cos: Tensor, sin: Tensor, gather = false): Tensor {
-  const D = x.shape[3] as number;
-  const swapped = gather
-    ? op.gather(x, x.graph.constant("int64", [D], BigInt64Array.from({ length: D }, (_, i) => BigInt((i + D / 2) % D))), 3)
-    : op.concat([op.slice(x, 3, D / 2), op.slice(x, 3, 0, D / 2)], 3);
+export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  const half = (x.shape[3] as number) / 2;
+  const swapped = op.concat([op.slice(x, 3, half), op.slice(x, 3, 0, half)], 3);
   return op.add(op.mul(x, cos), op.mul(swapped, sin));
 }
 

@@ -167,8 +167,8 @@ function llamaBlock(
   const qkv = { "self_attn.q_proj": cfg.numHeads * cfg.headDim, "self_attn.k_proj": kvWidth, "self_attn.v_proj": kvWidth };
   if (cache) shared = sharedLinears(w, p, x, qkv, cfg.attentionBias);
   const heads = (t: Tensor, n: number) => op.reshape(t, ["B", "T", n, cfg.headDim]);
-  const q = applyRope(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope.cos, rope.sin, cache !== null);
-  const k = applyRope(heads(proj("self_attn.k_proj", x, cfg.attentionBias), cfg.numKvHeads), rope.cos, rope.sin, cache !== null);
+  const q = applyRope(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope.cos, rope.sin);
+  const k = applyRope(heads(proj("self_attn.k_proj", x, cfg.attentionBias), cfg.numKvHeads), rope.cos, rope.sin);
   const v = heads(proj("self_attn.v_proj", x, cfg.attentionBias), cfg.numKvHeads);
   const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
   const h1 = op.add(h, proj("self_attn.o_proj", att.out, cfg.oBias));
