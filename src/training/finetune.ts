@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { baseFingerprint } from "../adapters/fingerprint.ts";
+import { loadAdapter, readAdapterMeta } from "../adapters/peft-io.ts";
 import { compile } from "../engine/runtime/compile.ts";
 import { type LoadedModel, loadModel } from "../models/index.ts";
 import { splitExamples } from "./batches.ts";
@@ -37,6 +38,11 @@ export interface FineTuneOptions {
   resume?: boolean;
   /** compute threads (default: all cores) */
   threads?: number;
+  /**
+   * T-Few / LoRA: start from this adapter directory (a custom model being fine-tuned further) instead of
+   * a fresh adapter; it must be of the same kind and layout and made for this base model
+   */
+  initAdapter?: string;
 }
 
 export interface FineTuneProgress {
@@ -88,8 +94,9 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const fingerprint = baseFingerprint(model.config, model.weights);
   // what fixes the result: the checkpoint interval does not, so a resume may change it
   const { checkpointEveryNSteps: _every, ...fixing } = cfg;
-  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), base: fingerprint }));
+  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), base: fingerprint, init: o.initAdapter ?? null }));
   const setup = setupMethod(model, o.method, cfg, choices, model.dir);
+  if (o.initAdapter) await startFromAdapter(setup.initial, o.initAdapter, o.method, model, fingerprint);
   const trainable = [...setup.initial.values()].reduce((a, v) => a + v.length, 0);
   log(`method: ${o.method}, ${trainable} trainable values, optimizer ${cfg.optimizer}, learning rate ${cfg.learningRate}`);
 
@@ -153,3 +160,21 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
 }
 
 const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+/** Replace a fresh adapter's starting values by those of an existing adapter of the same layout. */
+async function startFromAdapter(initial: Map<string, Float32Array>, dir: string, method: Method, model: LoadedModel, fingerprint: string): Promise<void> {
+  const want = method === "tfew" ? "IA3" : method === "lora" ? "LORA" : null;
+  if (!want) throw new FineTuneError(`a vanilla fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`);
+  const meta = await readAdapterMeta(dir);
+  if (meta.baseFingerprint && meta.baseFingerprint !== fingerprint) throw new FineTuneError(`the adapter in ${dir} was trained on a different base model`);
+  const parent = await loadAdapter(dir, model.config);
+  if (parent.config.peft_type !== want) {
+    throw new FineTuneError(`the adapter in ${dir} is ${parent.config.peft_type}; a ${method} fine-tune continues only a ${want} adapter (adapters do not stack)`);
+  }
+  const keys = [...initial.keys()];
+  const mismatch = keys.filter((k) => parent.tensors.get(k)?.data.length !== initial.get(k)!.length);
+  if (mismatch.length || parent.tensors.size !== keys.length) {
+    throw new FineTuneError(`the adapter in ${dir} has another layout (rank or target modules) than this run's: ${mismatch.slice(0, 3).join(", ") || "different tensors"}`);
+  }
+  for (const k of keys) initial.get(k)!.set(parent.tensors.get(k)!.data);
+}

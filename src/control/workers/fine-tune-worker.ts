@@ -30,9 +30,18 @@ async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void
       send({ type: "done", finalAccuracy: mt.finalAccuracy, finalLoss: mt.finalLoss, trainableParameters: mt.trainableParameters, history: mt.history as unknown as Record<string, unknown>[] });
       return void process.disconnect?.();
     }
-    if (spec.initAdapterDir) send({ type: "log", message: `note: training starts from the base weights, not from the parent adapter ${spec.initAdapterDir} (not supported yet)` });
+    if (spec.initAdapterDir) send({ type: "log", message: `continuing the parent custom model's adapter ${spec.initAdapterDir}` });
     const r = await fineTune(
-      { model: spec.baseModelDir, data: spec.dataFile, method: spec.method, out: spec.outputDir, config: spec.trainingConfig, resume: m.resume, threads: spec.threads || undefined },
+      {
+        model: spec.baseModelDir,
+        data: spec.dataFile,
+        method: spec.method,
+        out: spec.outputDir,
+        config: spec.trainingConfig,
+        resume: m.resume,
+        threads: spec.threads || undefined,
+        initAdapter: spec.initAdapterDir ?? undefined,
+      },
       {
         signal: ac.signal,
         onLog: (message) => send({ type: "log", message }),
