@@ -38,6 +38,7 @@ interface Flags {
   logEvery?: string;
   threads?: string;
   resume?: boolean;
+  initAdapter?: string;
   json?: boolean;
 }
 
@@ -74,6 +75,7 @@ export function registerFinetune(program: Command): void {
     .option("--log-every <n>", "logModelMetricsIntervalInSteps: validate and record history every N steps (default 10)")
     .option("--threads <n>", "compute threads (default: all cores)")
     .option("--resume", "continue the interrupted run for --out from its last checkpoint")
+    .option("--init-adapter <dir>", "T-Few/LoRA: start from this adapter (fine-tune a custom model further) instead of a fresh one")
     .option("--json", "print the final metrics as one JSON object on the last line of stdout")
     .action(async (f: Flags) => {
       const method = choose(f.method, METHODS, "--method");
@@ -102,7 +104,7 @@ export function registerFinetune(program: Command): void {
       };
       try {
         const r = await fineTune(
-          { model: f.model ?? defaultModelDir(), data: f.data, method, out: f.out, config, resume: f.resume === true, threads: int(f.threads, "--threads", 1) },
+          { model: f.model ?? defaultModelDir(), data: f.data, method, out: f.out, config, resume: f.resume === true, threads: int(f.threads, "--threads", 1), initAdapter: f.initAdapter },
           { onProgress, onLog: logLine, signal: controller.signal },
         );
         bar?.stop();
