@@ -4,7 +4,7 @@
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { conflict, incorrectState } from "./errors.ts";
-import { now, ocid } from "./ids.ts";
+import { commonFields, now, ocid } from "./ids.ts";
 import type { Pools } from "./pools.ts";
 import type { CreateDedicatedAiClusterDetails, ListQuery, UpdateDedicatedAiClusterDetails } from "./requests.ts";
 import type { DedicatedAiCluster } from "./resources.ts";
@@ -39,15 +39,7 @@ export class Clusters {
     const t = now();
     const id = ocid("generativeaidedicatedaicluster");
     const c: DedicatedAiCluster = {
-      id,
-      compartmentId: d.compartmentId,
-      displayName: d.displayName ?? `${d.type.toLowerCase().replace("_", "-")}-cluster-${t.slice(0, 19).replace(/[-:T]/g, "")}`,
-      description: d.description ?? null,
-      lifecycleDetails: null,
-      timeCreated: t,
-      timeUpdated: t,
-      freeformTags: d.freeformTags ?? {},
-      definedTags: d.definedTags ?? {},
+      ...commonFields(id, d, `${d.type.toLowerCase().replace("_", "-")}-cluster-${t.slice(0, 19).replace(/[-:T]/g, "")}`, null, t),
       type: d.type,
       unitShape: d.unitShape ?? DEFAULT_UNIT_SHAPE,
       unitCount: d.unitCount,

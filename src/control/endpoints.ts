@@ -7,7 +7,7 @@ import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { conflict, incorrectState, notFound } from "./errors.ts";
 import type { ServedModel } from "./executors.ts";
-import { now, ocid } from "./ids.ts";
+import { commonFields, now, ocid } from "./ids.ts";
 import type { Pools } from "./pools.ts";
 import type { CreateEndpointDetails, ListQuery, UpdateEndpointDetails } from "./requests.ts";
 import type { DedicatedAiCluster, Endpoint, Model, OperationType } from "./resources.ts";
@@ -32,15 +32,7 @@ export class Endpoints {
     if (model.lifecycleState !== "ACTIVE") throw incorrectState(`modelId: model ${model.id} is ${model.lifecycleState}; it must be ACTIVE`);
     const t = now();
     const e: Endpoint = {
-      id: ocid("generativeaiendpoint"),
-      compartmentId: d.compartmentId,
-      displayName: d.displayName ?? `endpoint-${model.displayName}`.slice(0, 255),
-      description: d.description ?? null,
-      lifecycleDetails: null,
-      timeCreated: t,
-      timeUpdated: t,
-      freeformTags: d.freeformTags ?? {},
-      definedTags: d.definedTags ?? {},
+      ...commonFields(ocid("generativeaiendpoint"), d, `endpoint-${model.displayName}`.slice(0, 255), null, t),
       modelId: model.id,
       dedicatedAiClusterId: cluster.id,
       contentModerationConfig: d.contentModerationConfig ?? null,

@@ -10,7 +10,7 @@ import type { ControlContext, Scope, WorkRequests } from "./context.ts";
 import { fetchVisible, visible } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import type { FineTuneMethod, FineTuneOutcome, FineTuneRun } from "./executors.ts";
-import { now, ocid } from "./ids.ts";
+import { commonFields, now, ocid } from "./ids.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
 import { shape } from "./shapes.ts";
@@ -68,15 +68,7 @@ export class FineTunes {
     const t = now();
     const id = ocid("generativeaimodel");
     const m: Model = {
-      id,
-      compartmentId: d.compartmentId,
-      displayName: d.displayName ?? `${base.displayName}-${method}-${t.slice(0, 19).replace(/[-:T]/g, "")}`,
-      description: d.description ?? null,
-      lifecycleDetails: "queued",
-      timeCreated: t,
-      timeUpdated: t,
-      freeformTags: d.freeformTags ?? {},
-      definedTags: d.definedTags ?? {},
+      ...commonFields(id, d, `${base.displayName}-${method}-${t.slice(0, 19).replace(/[-:T]/g, "")}`, "queued", t),
       type: "CUSTOM",
       baseModelId: base.id,
       vendor: d.vendor ?? base.vendor,

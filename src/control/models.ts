@@ -9,7 +9,7 @@ import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
-import { now, ocid } from "./ids.ts";
+import { commonFields, now, ocid } from "./ids.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
 
@@ -53,15 +53,13 @@ export class Models {
     const t = now();
     const hasTokenizer = existsSync(`${dir}/tokenizer.json`);
     const m: Model = {
-      id: ocid("generativeaimodel"),
-      compartmentId,
-      displayName: d.displayName ?? dir.split("/").filter(Boolean).pop()!,
-      description: d.description ?? null,
-      lifecycleDetails: hasTokenizer ? null : "no tokenizer.json: serve it through token ids only",
-      timeCreated: t,
-      timeUpdated: t,
-      freeformTags: d.freeformTags ?? {},
-      definedTags: d.definedTags ?? {},
+      ...commonFields(
+        ocid("generativeaimodel"),
+        { ...d, compartmentId },
+        dir.split("/").filter(Boolean).pop()!,
+        hasTokenizer ? null : "no tokenizer.json: serve it through token ids only",
+        t,
+      ),
       type: "BASE",
       baseModelId: null,
       vendor: d.vendor ?? "huggingface",
