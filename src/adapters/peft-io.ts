@@ -8,7 +8,7 @@ import { ModelIoError } from "../models/io/errors.ts";
 import { loadTensors, writeSafetensors, type TensorToWrite } from "../models/io/safetensors.ts";
 import type { ModelConfig } from "../models/index.ts";
 import { type Adapter, expectedAdapterTensors } from "./adapter.ts";
-import { PeftConfigSchema } from "./peft-config.ts";
+import { type PeftConfig, PeftConfigSchema } from "./peft-config.ts";
 
 export const ADAPTER_CONFIG = "adapter_config.json";
 export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
@@ -47,15 +47,29 @@ export async function loadAdapter(dir: string, model: ModelConfig): Promise<Adap
   } catch (e) {
     throw new ModelIoError(cfgPath, `cannot read adapter config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const parsed = PeftConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${i.path.join(".") || "peft_type"}: ${i.message}`).join("; ");
-    throw new ModelIoError(cfgPath, `not a supported PEFT adapter (IA3 or LORA): ${why}`);
-  }
-  const config = parsed.data;
+  const parsed = parsePeftConfig(raw);
+  if ("error" in parsed) throw new ModelIoError(cfgPath, parsed.error);
+  const config = parsed.config;
   const expected = expectedAdapterTensors(model, config);
   if (expected.size === 0) throw new ModelIoError(cfgPath, `target_modules ${JSON.stringify(config.target_modules)} match no module of this ${model.family} model`);
   const stored = await loadTensors(join(dir, ADAPTER_WEIGHTS));
+  const problems = adapterTensorProblems(expected, stored);
+  if (problems.length) throw new ModelIoError(dir, `adapter does not fit this base model:\n  ${problems.join("\n  ")}`);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, shape] of expected) tensors.set(k, { shape, data: await stored.get(k)!.float32() });
+  return { config, tensors };
+}
+
+/** The content of adapter_config.json as a supported PEFT config, or why it is not one. */
+export function parsePeftConfig(raw: unknown): { config: PeftConfig } | { error: string } {
+  const parsed = PeftConfigSchema.safeParse(raw);
+  if (parsed.success) return { config: parsed.data };
+  const why = parsed.error.issues.map((i) => `${i.path.join(".") || "peft_type"}: ${i.message}`).join("; ");
+  return { error: `not a supported PEFT adapter (IA3 or LORA): ${why}` };
+}
+
+/** Every missing, mis-shaped and unexpected tensor of a stored adapter against the base's expected ones. */
+export function adapterTensorProblems(expected: ReadonlyMap<string, number[]>, stored: ReadonlyMap<string, { shape: readonly number[] }>): string[] {
   const problems: string[] = [];
   for (const [k, shape] of expected) {
     const t = stored.get(k);
@@ -63,10 +77,7 @@ export async function loadAdapter(dir: string, model: ModelConfig): Promise<Adap
     else if (t.shape.join() !== shape.join()) problems.push(`${k}: shape [${t.shape}] but this base model needs [${shape}]`);
   }
   for (const k of stored.keys()) if (!expected.has(k)) problems.push(`unexpected ${k}`);
-  if (problems.length) throw new ModelIoError(dir, `adapter does not fit this base model:\n  ${problems.join("\n  ")}`);
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [k, shape] of expected) tensors.set(k, { shape, data: await stored.get(k)!.float32() });
-  return { config, tensors };
+  return problems;
 }
 
 async function atomicWrite(path: string, text: string): Promise<void> {

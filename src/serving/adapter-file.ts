@@ -2,13 +2,12 @@
 // file, ~0.1 ms for a T-Few adapter) rather than one async open/read/close per tensor. ONNX Runtime's
 // node binding runs a step on the main thread, so every async hop of an activation made during a step
 // waits for that step to end; read synchronously, an activation completes at the first step boundary.
-// Same checks as loadAdapter, reported as typed hosting errors.
+// The same checks as loadAdapter (shared from peft-io), reported as typed hosting errors.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Adapter, expectedAdapterTensors } from "../adapters/adapter.ts";
-import { PeftConfigSchema } from "../adapters/peft-config.ts";
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from "../adapters/peft-io.ts";
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterTensorProblems, parsePeftConfig } from "../adapters/peft-io.ts";
 import type { ModelConfig } from "../models/index.ts";
 import { DTYPES, DTYPE_BYTES, type DType, type RawArray, toFloat32 } from "../models/io/safetensors.ts";
 import { AdapterMismatchError, InvalidRequestError } from "./errors.ts";
@@ -28,25 +27,16 @@ export function readAdapterDir(dir: string, base: ModelConfig): Adapter {
   } catch (e) {
     throw new InvalidRequestError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
   }
-  const parsed = PeftConfigSchema.safeParse(json);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${i.path.join(".") || "peft_type"}: ${i.message}`).join("; ");
-    throw new InvalidRequestError(`${cfgPath}: not a supported PEFT adapter (IA3 or LORA): ${why}`);
-  }
-  const config = parsed.data;
+  const parsed = parsePeftConfig(json);
+  if ("error" in parsed) throw new InvalidRequestError(`${cfgPath}: ${parsed.error}`);
+  const config = parsed.config;
   const expected = expectedAdapterTensors(base, config);
   if (expected.size === 0) throw new AdapterMismatchError(`adapter made for another base model: target_modules ${JSON.stringify(config.target_modules)} match no module of this ${base.family} model`);
 
   const path = join(dir, ADAPTER_WEIGHTS);
   const buf = read(path);
   const header = parseHeader(buf, path);
-  const problems: string[] = [];
-  for (const [k, shape] of expected) {
-    const t = header.entries.get(k);
-    if (!t) problems.push(`missing ${k} [${shape}]`);
-    else if (t.shape.join() !== shape.join()) problems.push(`${k}: shape [${t.shape}] but this base model needs [${shape}]`);
-  }
-  for (const k of header.entries.keys()) if (!expected.has(k)) problems.push(`unexpected ${k}`);
+  const problems = adapterTensorProblems(expected, header.entries);
   if (problems.length) throw new AdapterMismatchError(`adapter made for another base model (${dir}):\n  ${problems.slice(0, 8).join("\n  ")}${problems.length > 8 ? `\n  … ${problems.length - 8} more` : ""}`);
 
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
