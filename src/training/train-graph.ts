@@ -7,7 +7,7 @@ import type { Adapter } from "../adapters/adapter.ts";
 import { ia3Hooks } from "../adapters/ia3.ts";
 import { loraHooks } from "../adapters/lora.ts";
 import { choiceLosses } from "./tfew-losses.ts";
-import { type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
+import { type LoadedModel, type ModelHooks, buildCausalLM, lmHeadWeight, weightSource } from "../models/index.ts";
 
 export type Method = "tfew" | "lora" | "vanilla";
 
@@ -87,7 +87,7 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
 
   // position t predicts labels[t + 1]: drop the last position before the LM head
   const h = op.slice(lm.hidden, 1, 0, -1); // (B, T-1, C)
-  const headW = cfg.tieWordEmbeddings ? w.get(cfg.family === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight") : w.get("lm_head.weight");
+  const headW = lmHeadWeight(cfg, w); // (V, C)
   const head = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0])); // (…, C) → (…, V)
   let loss: Tensor;
   if (o.choices) loss = choiceOutputs(g, head(h), g.input("labels", "int64", ["B", "T"]));

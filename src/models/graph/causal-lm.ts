@@ -30,13 +30,20 @@ export interface CausalLM {
   inputIds: Tensor;
 }
 
+/** The checkpoint key of the token embedding. */
+export const embeddingName = (cfg: ModelConfig): string => (cfg.family === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight");
+
+/** The LM head's weight (V, C): the embedding when tied, else lm_head. */
+export function lmHeadWeight(cfg: ModelConfig, w: WeightSource): Tensor {
+  return w.get(cfg.tieWordEmbeddings ? embeddingName(cfg) : "lm_head.weight");
+}
+
 export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, opts: CausalLMOptions): CausalLM {
   const ids = graph.input("input_ids", "int64", ["B", "T"]);
   const positions = graph.input("position_ids", "int64", ["B", "T"]);
   const gpt2 = cfg.family === "gpt2";
   const prefix = gpt2 ? "transformer." : "model.";
-  const embedName = gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
-  let h = op.gather(w.get(embedName), ids, 0); // (B, T, C)
+  let h = op.gather(w.get(embeddingName(cfg)), ids, 0); // (B, T, C)
   if (gpt2) h = op.add(h, op.gather(w.get("transformer.wpe.weight"), positions, 0));
 
   let mask: Tensor | null = null;
@@ -75,7 +82,7 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
     gpt2
       ? layerNorm(x, w.get(`${prefix}ln_f.weight`), w.get(`${prefix}ln_f.bias`), cfg.normEps)
       : rmsNorm(x, w.get("model.norm.weight"), cfg.normEps);
-  const headW = cfg.tieWordEmbeddings ? w.get(embedName) : w.get("lm_head.weight"); // (V, C)
+  const headW = lmHeadWeight(cfg, w); // (V, C)
   const lmHead = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0]));
 
   let logits: Tensor | null = null;
