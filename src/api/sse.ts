@@ -5,29 +5,42 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 
 export interface SseStream {
   send(data: unknown): void;
-  /** OpenAI's terminator, `data: [DONE]` */
+  /** a named event: `event: NAME` + `data: JSON` */
+  event(name: string, data: unknown): void;
+  /** OpenAI's terminator, `data: [DONE]`, then end */
   done(): void;
+  /** end the stream without a terminator */
+  end(): void;
   signal: AbortSignal;
 }
 
-export function openSse(req: FastifyRequest, reply: FastifyReply): SseStream {
+export interface SseOptions {
+  /** the content-type header; `sprig host` keeps its historical bare `text/event-stream` */
+  contentType?: string;
+}
+
+export function openSse(req: FastifyRequest, reply: FastifyReply, o: SseOptions = {}): SseStream {
   const ac = new AbortController();
   reply.raw.on("close", () => {
     if (!reply.raw.writableFinished) ac.abort();
   });
   reply.hijack();
   reply.raw.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
+    "content-type": o.contentType ?? "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     connection: "keep-alive",
     "opc-request-id": String(req.id),
   });
+  // writes after the client left are dropped, not errors
+  const write = (frame: string) => void (reply.raw.destroyed || reply.raw.write(frame));
   return {
-    send: (data) => void reply.raw.write(`data: ${JSON.stringify(data)}\n\n`),
+    send: (data) => write(`data: ${JSON.stringify(data)}\n\n`),
+    event: (name, data) => write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`),
     done: () => {
-      reply.raw.write("data: [DONE]\n\n");
+      write("data: [DONE]\n\n");
       reply.raw.end();
     },
+    end: () => void reply.raw.end(),
     signal: ac.signal,
   };
 }

@@ -2,7 +2,6 @@
 // stats, errors with status and reason, and a client disconnect cancelling its request.
 
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { createHostServer } from "../../src/cli/commands/host-http.ts";
 import { type LoadedModel, loadModel } from "../../src/models/index.ts";
@@ -11,19 +10,18 @@ import { FIXTURES, GOLDEN_ADAPTERS, Reference } from "./hosting-helpers.ts";
 
 let model: LoadedModel;
 let engine: HostingEngine;
-let server: ReturnType<typeof createHostServer>;
+let server: Awaited<ReturnType<typeof createHostServer>>;
 let base = "";
 
 before(async () => {
   model = await loadModel(`${FIXTURES}/tiny-llama`);
   engine = await HostingEngine.create({ model, maxBatchSize: 4, threads: 1 });
-  server = createHostServer(engine);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await createHostServer(engine);
+  base = await server.listen({ port: 0, host: "127.0.0.1" });
 });
 after(async () => {
-  server.close();
-  server.closeAllConnections();
+  server.server.closeAllConnections();
+  await server.close();
   await engine.close();
 });
 
@@ -113,10 +111,10 @@ test("errors carry status and reason", async () => {
 test("a client that disconnects mid-stream cancels its request", async () => {
   // a model with a long context, so the request cannot finish before the disconnect is noticed
   const long = await HostingEngine.create({ modelDir: "../shared/models/stories260K-hf", maxBatchSize: 2, threads: 1 });
-  const srv = createHostServer(long);
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const srv = await createHostServer(long);
+  const at = await srv.listen({ port: 0, host: "127.0.0.1" });
   try {
-    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/generate`;
+    const url = `${at}/generate`;
     const ac = new AbortController();
     const body = JSON.stringify({ prompt_ids: [1], max_tokens: 500, temperature: 0, stream: true });
     const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: ac.signal });
@@ -131,8 +129,8 @@ test("a client that disconnects mid-stream cancels its request", async () => {
     assert.equal(long.stats().totals.completed, 0);
     assert.equal(long.stats().batch.running, 0);
   } finally {
-    srv.close();
-    srv.closeAllConnections();
+    srv.server.closeAllConnections();
+    await srv.close();
     await long.close();
   }
 });

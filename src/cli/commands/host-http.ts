@@ -1,10 +1,12 @@
-// The minimal HTTP face of the hosting engine for `sprig host` (the service wraps the engine later):
-// POST /generate (JSON, or SSE with "stream": true), POST /adapters/NAME/activate|deactivate,
-// GET /adapters, GET /stats, GET /health. Errors are JSON {error: {status, reason, message}}.
+// `sprig host`'s HTTP face of one hosting engine, on the same Fastify stack as `sprig serve` (request
+// ids, body limit, the SSE helper, errors mapped by api/errors.ts): POST /generate (JSON, or SSE with
+// "stream": true), POST /adapters/NAME/activate|deactivate, GET /adapters, GET /stats, GET /health.
 
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
-import { HostingError, InvalidRequestError } from "../../serving/errors.ts";
+import { hostErrorBody } from "../../api/errors.ts";
+import { clientGone, openSse } from "../../api/sse.ts";
+import { InvalidRequestError } from "../../serving/errors.ts";
 import type { HostingEngine, SubmitRequest } from "../../serving/hosting-engine.ts";
 import type { HostedGeneration } from "../../serving/hosted-request.ts";
 
@@ -32,78 +34,87 @@ const GenerateBody = z
 
 const ActivateBody = z.object({ dir: z.string().min(1) }).strict();
 const DeactivateBody = z.object({ cancel_in_flight: z.boolean().default(false) }).strict();
+const NameParams = z.object({ name: z.string().min(1) });
 
-export function createHostServer(engine: HostingEngine): Server {
-  return createServer((req, res) => {
-    route(engine, req, res).catch((e: unknown) => sendError(res, e));
-  });
-}
-
-async function route(engine: HostingEngine, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://localhost");
-  const path = url.pathname;
-  const adapter = /^\/adapters\/([^/]+)\/(activate|deactivate)$/.exec(path);
-  if (req.method === "GET" && path === "/health") return send(res, 200, { ok: true });
-  if (req.method === "GET" && path === "/stats") return send(res, 200, engine.stats());
-  if (req.method === "GET" && path === "/adapters") return send(res, 200, { data: engine.stats().models });
-  if (req.method === "POST" && path === "/generate") return generate(engine, req, res);
-  if (req.method === "POST" && adapter) {
-    const name = decodeURIComponent(adapter[1]!);
-    if (adapter[2] === "activate") {
-      const body = parse(ActivateBody, await readJson(req));
-      return send(res, 200, await engine.activate(name, body.dir));
+/** A ready (not yet listening) Fastify app serving `engine`; `app.listen({port, host})` starts it. */
+export async function createHostServer(engine: HostingEngine): Promise<FastifyInstance> {
+  const app = Fastify({ bodyLimit: MAX_BODY, exposeHeadRoutes: false, logger: false });
+  // deactivate may be sent with no body at all, as curl does
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    const text = String(body).trim();
+    if (!text) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new InvalidRequestError("the body is not valid JSON"), undefined);
     }
-    const body = parse(DeactivateBody, await readJson(req, true));
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const body = hostErrorBody(err);
+    reply.code(body.error.status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const body = hostErrorBody({ status: 404, reason: "not_found", message: `no route ${req.method} ${req.url.split("?")[0]}` });
+    reply.code(404).send(body);
+  });
+
+  app.get("/health", async () => ({ ok: true }));
+  app.get("/stats", async () => engine.stats());
+  app.get("/adapters", async () => ({ data: engine.stats().models }));
+  app.post("/adapters/:name/activate", async (req) => {
+    const { name } = NameParams.parse(req.params);
+    return engine.activate(name, parse(ActivateBody, req.body).dir);
+  });
+  app.post("/adapters/:name/deactivate", async (req, reply) => {
+    const { name } = NameParams.parse(req.params);
+    const body = parse(DeactivateBody, req.body ?? {});
     const drained = engine.deactivate(name, { cancelInFlight: body.cancel_in_flight });
     // new requests are refused from now on; answer at once rather than wait for long generations to drain
     const state = await Promise.race([drained.then(() => "deactivated" as const), new Promise<"draining">((r) => setImmediate(() => r("draining")))]);
     drained.catch(() => {});
-    return send(res, state === "deactivated" ? 200 : 202, { name, state });
-  }
-  throw new HostingError(`no route ${req.method} ${path}`, 404, "not_found");
-}
-
-async function generate(engine: HostingEngine, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const b = parse(GenerateBody, await readJson(req));
-  let promptIds = b.prompt_ids;
-  if (b.prompt !== undefined) {
-    if (!engine.tokenizer) throw new InvalidRequestError("this model has no tokenizer: send prompt_ids");
-    promptIds = await engine.tokenizer.encode(b.prompt, { addSpecialTokens: true });
-  }
-  const ac = new AbortController();
-  // a client that goes away cancels its request and frees its batch slot
-  res.on("close", () => {
-    if (!res.writableFinished) ac.abort();
+    return reply.code(state === "deactivated" ? 200 : 202).send({ name, state });
   });
-  const submit: SubmitRequest = {
-    adapter: b.adapter ?? null,
-    promptIds: promptIds!,
-    signal: ac.signal,
-    sampling: {
-      maxTokens: b.max_tokens,
-      temperature: b.temperature,
-      topK: b.top_k,
-      topP: b.top_p,
-      repetitionPenalty: b.repetition_penalty,
-      frequencyPenalty: b.frequency_penalty,
-      presencePenalty: b.presence_penalty,
-      seed: b.seed,
-      stop: b.stop === undefined ? undefined : typeof b.stop === "string" ? [b.stop] : b.stop,
-      stopTokens: b.stop_token_ids,
-    },
-  };
-  if (!b.stream) return send(res, 200, result(await engine.submit(submit)));
-  const events = engine.stream(submit); // refusals throw here, before any header is sent
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-  try {
-    for await (const ev of events) {
-      if (ev.type === "token") res.write(`data: ${JSON.stringify(ev.token)}\n\n`);
-      else res.write(`event: done\ndata: ${JSON.stringify(result(ev.generation))}\n\n`);
+  app.post("/generate", async (req, reply) => {
+    const b = parse(GenerateBody, req.body);
+    let promptIds = b.prompt_ids;
+    if (b.prompt !== undefined) {
+      if (!engine.tokenizer) throw new InvalidRequestError("this model has no tokenizer: send prompt_ids");
+      promptIds = await engine.tokenizer.encode(b.prompt, { addSpecialTokens: true });
     }
-  } catch (e) {
-    if (!res.destroyed) res.write(`event: error\ndata: ${JSON.stringify(errorBody(e))}\n\n`);
-  }
-  res.end();
+    const submit: SubmitRequest = {
+      adapter: b.adapter ?? null,
+      promptIds: promptIds!,
+      sampling: {
+        maxTokens: b.max_tokens,
+        temperature: b.temperature,
+        topK: b.top_k,
+        topP: b.top_p,
+        repetitionPenalty: b.repetition_penalty,
+        frequencyPenalty: b.frequency_penalty,
+        presencePenalty: b.presence_penalty,
+        seed: b.seed,
+        stop: b.stop === undefined ? undefined : typeof b.stop === "string" ? [b.stop] : b.stop,
+        stopTokens: b.stop_token_ids,
+      },
+    };
+    // a client that goes away cancels its request and frees its batch slot
+    if (!b.stream) return result(await engine.submit({ ...submit, signal: clientGone(reply) }));
+    const ac = new AbortController();
+    const events = engine.stream({ ...submit, signal: ac.signal }); // refusals throw here, before any header is sent
+    const sse = openSse(req, reply, { contentType: "text/event-stream" });
+    sse.signal.addEventListener("abort", () => ac.abort());
+    try {
+      for await (const ev of events) {
+        if (ev.type === "token") sse.send(ev.token);
+        else sse.event("done", result(ev.generation));
+      }
+    } catch (e) {
+      sse.event("error", hostErrorBody(e));
+    }
+    sse.end();
+  });
+  await app.ready();
+  return app;
 }
 
 function result(g: HostedGeneration) {
@@ -120,39 +131,6 @@ function result(g: HostedGeneration) {
 
 function parse<T>(schema: z.ZodType<T>, v: unknown): T {
   const r = schema.safeParse(v);
-  if (!r.success) throw new InvalidRequestError(r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  if (!r.success) throw r.error;
   return r.data;
-}
-
-async function readJson(req: IncomingMessage, emptyOk = false): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new HostingError(`request body over ${MAX_BODY} bytes`, 413, "too_large");
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
-  if (!text && emptyOk) return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new InvalidRequestError("the body is not valid JSON");
-  }
-}
-
-function errorBody(e: unknown): { error: { status: number; reason: string; message: string } } {
-  if (e instanceof HostingError) return { error: { status: e.status, reason: e.reason, message: e.message } };
-  return { error: { status: 500, reason: "internal", message: e instanceof Error ? e.message : String(e) } };
-}
-
-function sendError(res: ServerResponse, e: unknown): void {
-  const body = errorBody(e);
-  if (res.headersSent) return void res.end();
-  send(res, body.error.status, body);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(`${JSON.stringify(body)}\n`);
 }

@@ -66,19 +66,17 @@ export function registerHost(program: Command): void {
         const r = await engine.activate(a.name, a.dir);
         process.stderr.write(`sprig host: activated ${a.name} (${r.kind}, ${r.bytes} bytes, ${r.ms.toFixed(1)} ms)\n`);
       }
-      const server = createHostServer(engine);
+      const server = await createHostServer(engine);
       const port = int(f.port, "--port");
-      await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, f.host, resolve));
-      const addr = server.address();
-      const where = typeof addr === "object" && addr ? `http://${f.host}:${addr.port}` : String(addr);
+      const where = await server.listen({ port, host: f.host });
       process.stdout.write(`sprig host: serving on ${where} (base ${engine.stats().base.bytes} bytes; ${adapters.length} adapters)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop).once("SIGTERM", stop);
       });
       process.stderr.write("sprig host: shutting down\n");
-      server.close();
-      server.closeAllConnections();
+      server.server.closeAllConnections();
+      await server.close();
       await engine.close();
     });
 }
