@@ -47,7 +47,7 @@ test("bad input gets a one-line error and a non-zero exit", () => {
     [["generate", "--model", MODEL], /exactly one of --prompt or --prompt-ids/],
     [["generate", "--model", MODEL, "--prompt-ids", "1", "--temperature", "-2"], /--temperature: must be ≥ 0/],
     [["generate", "--model", "no/such/dir", "--prompt-ids", "1"], /config\.json/],
-    [["generate", "--model", "../shared/models/stories260K-hf", "--prompt", "hi"], /no tokenizer\.json: use --prompt-ids/],
+    [["generate", "--model", "test/fixtures/models/stories260K-hf", "--prompt", "hi"], /no tokenizer\.json: use --prompt-ids/],
   ];
   for (const [args, pattern] of cases) {
     const r = sprig(...args);

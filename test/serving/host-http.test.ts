@@ -110,7 +110,7 @@ test("errors carry status and reason", async () => {
 
 test("a client that disconnects mid-stream cancels its request", async () => {
   // a model with a long context, so the request cannot finish before the disconnect is noticed
-  const long = await HostingEngine.create({ modelDir: "../shared/models/stories260K-hf", maxBatchSize: 2, threads: 1 });
+  const long = await HostingEngine.create({ modelDir: "test/fixtures/models/stories260K-hf", maxBatchSize: 2, threads: 1 });
   const srv = await createHostServer(long);
   const at = await srv.listen({ port: 0, host: "127.0.0.1" });
   try {

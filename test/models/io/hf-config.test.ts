@@ -18,7 +18,7 @@ const llamaBase = {
 };
 
 test("llama: the stories260K checkpoint's config", async () => {
-  const c = await loadHfConfig("../shared/models/stories260K-hf");
+  const c = await loadHfConfig("test/fixtures/models/stories260K-hf");
   assert.deepEqual(c, {
     family: "llama", vocabSize: 512, hiddenSize: 64, numLayers: 5, numHeads: 8, numKvHeads: 4, headDim: 8,
     intermediateSize: 172, maxPositions: 512, positionEmbedding: "rope", normKind: "rms", normEps: 1e-5,

@@ -21,7 +21,7 @@ function sentencePiece(config: object = { bos_token: "<s>", eos_token: "</s>" })
 }
 
 test("a directory without tokenizer.json has no tokenizer; a broken one is an error", () => {
-  assert.equal(loadTokenizer("../shared/models/stories260K-hf"), null);
+  assert.equal(loadTokenizer("test/fixtures/models/stories260K-hf"), null);
   const dir = modelDir({ "tokenizer.json": "{ not json" });
   assert.throws(() => loadTokenizer(dir), (e: Error) => e instanceof ModelIoError && e.file === join(dir, "tokenizer.json"));
   const bad = modelDir({ "tokenizer.json": { version: "1.0", model: { type: "Nope" } } });

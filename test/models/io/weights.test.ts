@@ -11,7 +11,7 @@ import { type ModelConfig, loadHfConfig, parseHfConfig } from "../../../src/mode
 import { type TensorToWrite, loadTensors, writeSafetensors } from "../../../src/models/io/safetensors.ts";
 import { expectedTensors, loadWeights } from "../../../src/models/io/weights.ts";
 
-const STORIES = "../shared/models/stories260K-hf";
+const STORIES = "test/fixtures/models/stories260K-hf";
 
 test("stories260K loads with exactly the expected tensors", async () => {
   const config = await loadHfConfig(STORIES);
