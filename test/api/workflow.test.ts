@@ -59,7 +59,7 @@ class Client {
 }
 
 async function serve(dir: string, executors = processExecutors()): Promise<{ svc: Service; url: string }> {
-  const svc = await startService({ dataDir: dir, executors });
+  const svc = await startService({ dataDir: dir, executors, control: { modelImportRoots: [join(process.cwd(), "test/fixtures/models")] } });
   return { svc, url: await svc.listen(0) };
 }
 

@@ -20,8 +20,9 @@ export function registerServe(program: Command): void {
     .option("--data-dir <dir>", "database, artifacts and uploaded data", DEFAULT_DATA_DIR)
     .option("--endpoint-capacity <n>", "endpoints per hosting cluster", "50")
     .option("--rate-limit <n>", "requests per second per API key (burst 4x)", "50")
+    .option("--import-root <dir>", "a directory whose models API keys may import (HUGGING_FACE_DIRECTORY); repeat for several; none: imports from this machine's disk are refused", (d: string, all: string[]) => [...all, resolve(d)], [] as string[])
     .option("--quiet", "log warnings and errors only")
-    .action(async (f: { port: string; host: string; dataDir: string; endpointCapacity: string; rateLimit: string; quiet?: boolean }) => {
+    .action(async (f: { port: string; host: string; dataDir: string; endpointCapacity: string; rateLimit: string; importRoot: string[]; quiet?: boolean }) => {
       const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
       const perSecond = parseNumber(f.rateLimit, "--rate-limit", { min: 0.001 });
       const base = join(REPO_ROOT, "models", "sprig-base");
@@ -30,6 +31,7 @@ export function registerServe(program: Command): void {
         control: {
           endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
           defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
+          modelImportRoots: f.importRoot,
         },
         server: { logger: { level: f.quiet ? "warn" : "info" }, rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) } },
       });
