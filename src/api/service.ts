@@ -4,7 +4,7 @@
 import type { FastifyInstance } from "fastify";
 import { ControlPlane, type ControlConfigInput, type FineTuneExecutor, type HostingExecutor, type Logger, type SprigStore } from "../control/index.ts";
 import { Store } from "../store/index.ts";
-import { Metrics } from "./metrics.ts";
+import { Metrics, type MetricsOptionsInput } from "./metrics.ts";
 import { type ServerOptionsInput, buildServer } from "./server.ts";
 
 export interface ServiceOptions {
@@ -13,6 +13,8 @@ export interface ServiceOptions {
   executors?: { fineTune: FineTuneExecutor; hosting: HostingExecutor };
   control?: ControlConfigInput;
   server?: ServerOptionsInput;
+  /** what /metrics labels (it is served only once `listenMetrics` is called) */
+  metrics?: MetricsOptionsInput;
 }
 
 export interface Service {
@@ -21,18 +23,21 @@ export interface Service {
   store: SprigStore;
   /** listen on host:port (port 0 = any free port); returns the base URL */
   listen(port: number, host?: string): Promise<string>;
+  /** serve Prometheus metrics on a listener of their own (opt-in; port 0 = any free port); returns the /metrics URL */
+  listenMetrics(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
   const store = Store.open(o.dataDir) as SprigStore;
-  const metrics = new Metrics();
+  const metrics = new Metrics(o.metrics);
   const executors = o.executors ?? (await import("../control/workers/process-executors.ts")).processExecutors();
   const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined });
   const app = await buildServer(control, metrics, o.server);
   control.setLogger(app.log as unknown as Logger);
   await control.start();
   let closed = false;
+  const listeners: { close(): Promise<void> }[] = [];
   return {
     app,
     control,
@@ -42,9 +47,15 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       const addr = app.server.address();
       return `http://${host}:${typeof addr === "object" && addr ? addr.port : port}`;
     },
+    async listenMetrics(port, host = "127.0.0.1") {
+      const l = await metrics.listen(port, host);
+      listeners.push(l);
+      return l.url;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      for (const l of listeners) await l.close();
       await app.close();
       await control.close();
       store.close();

@@ -14,6 +14,7 @@ import { commonFields, now, ocid } from "./ids.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
 import { shape } from "./shapes.ts";
+import { runDirFor } from "../training/finetune.ts";
 
 const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
   TFEW_TRAINING_CONFIG: "tfew",
@@ -119,7 +120,8 @@ export class FineTunes {
     const root = this.store.models.get(parent.rootBaseModelId)?.value;
     this.store.fineTunes.setState(modelId, "RUNNING", true);
     const attempt = this.store.fineTunes.job(modelId)!.attempts;
-    const resuming = existsSync(this.checkpointDir(modelId));
+    // the trainer keeps its checkpoints in the run directory beside the output (as the executor checks)
+    const resuming = existsSync(runDirFor(m.artifactPath!));
     this.wr.start(wrId, attempt > 1 ? `attempt ${attempt}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}` : "fine-tuning started");
     this.setModel(modelId, { lifecycleDetails: "training" });
     if (!dataFile || !root?.artifactPath) return void this.finish(modelId, wrId, { ok: false, code: "InvalidInput", message: "the training data or the base model is gone" });
@@ -193,7 +195,10 @@ export class FineTunes {
       this.wr.log(wrId, `${o.message}; resuming from the last checkpoint`);
     } else {
       this.store.fineTunes.setState(modelId, "FAILED");
-      for (const l of o.lines ?? []) this.wr.error(wrId, o.code, `line ${l.line}: ${l.reason}`);
+      // thousands of bad lines: one transaction, not one commit each
+      this.store.tx(() => {
+        for (const l of o.lines ?? []) this.wr.error(wrId, o.code, `line ${l.line}: ${l.reason}`);
+      });
       const detail = o.lines?.length ? `${o.message} (${o.lines.length} bad line(s): see the work request's errors)` : o.message;
       if (!o.lines?.length) this.wr.error(wrId, o.code, o.message);
       this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: o.crashed ? `${detail} (gave up after ${job.attempts} attempts)` : detail });

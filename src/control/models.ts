@@ -3,13 +3,14 @@
 
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname } from "node:path";
 import { loadHfConfig } from "../models/index.ts";
 import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
+import { confineImportPath } from "./import-root.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
 
@@ -35,7 +36,9 @@ export class Models {
     }
     if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, or baseModelId and fineTuneDetails to fine-tune one");
     if (d.baseModelId) throw badRequest("baseModelId: a BASE model has no base; leave it out with modelSource");
-    const m = await this.registerBase(resolve(d.modelSource.path), d.compartmentId, d);
+    // the caller names a path on the server: only inside the operator's import roots, never the service's data
+    const dir = await confineImportPath(d.modelSource.path, { roots: this.ctx.config.modelImportRoots, forbidden: [dirname(this.store.paths.database)] });
+    const m = await this.registerBase(dir, d.compartmentId, d, d.modelSource.path);
     const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, "CREATED");
     this.wr.finish(w.id, "SUCCEEDED", `registered ${m.artifactPath}`);
     const row = this.store.models.get(m.id)!;
@@ -43,12 +46,13 @@ export class Models {
   }
 
   /** Register a Hugging Face directory as an ACTIVE BASE model (compartmentId null: every compartment sees it). */
-  async registerBase(dir: string, compartmentId: string | null, d: Partial<CreateModelDetails> = {}): Promise<Model> {
+  async registerBase(dir: string, compartmentId: string | null, d: Partial<CreateModelDetails> = {}, given = dir): Promise<Model> {
     let architecture: string;
     try {
       architecture = (await loadHfConfig(dir)).family;
     } catch (e) {
-      throw badRequest(`modelSource.path: ${dir} is not a supported Hugging Face model directory: ${(e as Error).message}`);
+      // the reason without the resolved path (`given` is the caller's own spelling of it)
+      throw badRequest(`modelSource.path: ${given} is not a supported Hugging Face model directory: ${(e as Error).message.replaceAll(dir, given)}`);
     }
     const t = now();
     const hasTokenizer = existsSync(`${dir}/tokenizer.json`);

@@ -15,7 +15,21 @@ export class StoreError extends Error {
 export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma("journal_mode = WAL");
+  try {
+    // the first statements read the file's header: a damaged file fails here
+    db.pragma("journal_mode = WAL");
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch (e) {
+    db.close();
+    const code = (e as { code?: string }).code ?? "";
+    if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT")
+      throw new StoreError(
+        `the database ${file} is damaged (${code}: ${(e as Error).message}). Stop the service, move ${file} and its -wal and -shm files aside, ` +
+          `and restore them from your backup of the data directory (docs/operating.md, "Backups"); ` +
+          `\`sqlite3 ${file} .recover\` may salvage rows from the damaged copy.`,
+      );
+    throw e;
+  }
   // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts the file
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");

@@ -1,9 +1,9 @@
 // The store: one object holding the database, its repositories and the data directory's layout.
 
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ApiKeyRepo } from "./api-keys.ts";
-import { type Db, openDatabase } from "./db.ts";
+import { type Db, StoreError, openDatabase } from "./db.ts";
 import { FineTuneRepo } from "./fine-tune-history.ts";
 import { ObjectRepo } from "./objects.ts";
 import { ResourceTable, type StoredResource } from "./resource-table.ts";
@@ -52,9 +52,10 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
     this.fineTunes = new FineTuneRepo(db);
   }
 
-  /** Open the store of a data directory (created if missing). */
+  /** Open the store of a data directory (created if missing; refused when its database is lost but its files remain). */
   static open<C extends StoredResource, M extends StoredResource, E extends StoredResource, W extends StoredWorkRequest>(dataDir: string): Store<C, M, E, W> {
     const p = dataPaths(dataDir);
+    refuseLostDatabase(p);
     mkdirSync(p.artifacts, { recursive: true });
     mkdirSync(p.objects, { recursive: true });
     return new Store<C, M, E, W>(openDatabase(p.database), dataDir);
@@ -68,4 +69,21 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * A missing or empty database beside artifacts or objects is a lost database, not a fresh install:
+ * starting would forget every resource and later overwrite the files. Refuse, saying what to restore.
+ */
+function refuseLostDatabase(p: ReturnType<typeof dataPaths>): void {
+  const size = existsSync(p.database) ? statSync(p.database).size : -1;
+  if (size > 0) return;
+  const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith(".")) : []);
+  const held = [...entries(p.artifacts).flatMap((d) => entries(join(p.artifacts, d))), ...entries(p.objects)];
+  if (!held.length) return;
+  throw new StoreError(
+    `the database ${p.database} is ${size < 0 ? "missing" : "empty (0 bytes)"} but the data directory holds ${held.length} artifact or object file(s): ` +
+      `refusing to start as a fresh install. Stop the service and restore ${p.database} (with its -wal file) from your backup of the data directory ` +
+      `(docs/operating.md, "Backups"); to really start over, move the whole data directory aside.`,
+  );
 }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Service, type ServiceOptions, startService } from "../../src/api/service.ts";
 import { FakeFineTune, FakeHosting } from "../control/fakes.ts";
+import { FIXTURE_MODELS } from "../control/helpers.ts";
 
 export interface ApiHarness {
   svc: Service;
@@ -18,10 +19,22 @@ export interface ApiHarness {
 export async function apiHarness(o: Partial<ServiceOptions> = {}, dir = mkdtempSync(join(tmpdir(), "sprig-api-"))): Promise<ApiHarness> {
   const ft = new FakeFineTune();
   const hosting = new FakeHosting();
-  const svc = await startService({ dataDir: dir, executors: { fineTune: ft, hosting }, ...o });
+  const svc = await startService({ dataDir: dir, executors: { fineTune: ft, hosting }, ...o, control: { modelImportRoots: [FIXTURE_MODELS], ...o.control } });
   const keyA = svc.store.apiKeys.create(["compA"]).key;
   const keyB = svc.store.apiKeys.create(["compB"]).key;
   return { svc, ft, hosting, keyA, keyB, dir };
 }
 
 export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** A BASE model (the tiny fixture), an ACTIVE HOSTING cluster and an ACTIVE endpoint on it, in compA. */
+export async function hostedEndpoint(h: ApiHarness, displayName = "ep"): Promise<{ endpointId: string; modelId: string; clusterId: string }> {
+  const app = h.svc.app;
+  const { until } = await import("../control/fakes.ts");
+  const m = (await app.inject({ method: "POST", url: "/20231130/models", headers: auth(h.keyA), payload: { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: "test/fixtures/models/tiny-llama" } } })).json();
+  const c = (await app.inject({ method: "POST", url: "/20231130/dedicatedAiClusters", headers: auth(h.keyA), payload: { compartmentId: "compA", type: "HOSTING", unitCount: 1 } })).json();
+  await until(async () => (await app.inject({ method: "GET", url: `/20231130/dedicatedAiClusters/${c.id}`, headers: auth(h.keyA) })).json().lifecycleState === "ACTIVE", "cluster");
+  const e = (await app.inject({ method: "POST", url: "/20231130/endpoints", headers: auth(h.keyA), payload: { compartmentId: "compA", modelId: m.id, dedicatedAiClusterId: c.id, displayName } })).json();
+  await until(async () => (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState === "ACTIVE", "endpoint");
+  return { endpointId: e.id, modelId: m.id, clusterId: c.id };
+}

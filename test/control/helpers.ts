@@ -2,13 +2,15 @@
 
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { ControlPlane, type ControlConfigInput, type Scope, type SprigStore } from "../../src/control/index.ts";
 import { Store } from "../../src/store/index.ts";
 import { FakeFineTune, FakeHosting, until } from "./fakes.ts";
 
 export const TINY = "test/fixtures/models/tiny-llama";
+/** the import root tests allow: the fixture models */
+export const FIXTURE_MODELS = resolve("test/fixtures/models");
 export const OTHER_BASE = "test/fixtures/models/tiny-qwen2";
 export const A: Scope = { compartments: ["compA"] };
 export const B: Scope = { compartments: ["compB"] };
@@ -25,7 +27,8 @@ export async function harness(config: ControlConfigInput = {}, dir = mkdtempSync
   const store = Store.open(dir) as SprigStore;
   const ft = new FakeFineTune();
   const hosting = new FakeHosting();
-  const cp = new ControlPlane({ store, fineTune: ft, hosting, config });
+  // the fixtures may be imported (the service's default allows no server directory)
+  const cp = new ControlPlane({ store, fineTune: ft, hosting, config: { modelImportRoots: [FIXTURE_MODELS], ...config } });
   await cp.start();
   return { dir, store, cp, ft, hosting };
 }

@@ -6,6 +6,8 @@
 
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname } from "node:path";
 import { after, test } from "node:test";
 import { type Block, RUNNABLE, parseBlocks, sectionOf } from "./doc-blocks.ts";
 import { type DocContext, REPO, docContext, runBlock, stopServers } from "./doc-runner.ts";
@@ -63,7 +65,15 @@ test("the README quickstart works as written (demo with the tiny model)", async 
 });
 
 test("the user guide's examples work as written (tiny model, small datasets)", async () => {
-  const ctx = docContext([], { HF_MODEL_DIR: TINY_MODEL });
+  // the guide's import root is ~/models; here it is the fixtures' directory, which holds the tiny model
+  // and its metrics port 9464 is any free one
+  const metricsPort = await new Promise<number>((res) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+  const ctx = docContext([[/--import-root ~\/models/g, `--import-root ${dirname(TINY_MODEL)}`], [/\b9464\b/g, String(metricsPort)]], { HF_MODEL_DIR: TINY_MODEL });
   contexts.push(ctx);
   const t = tinyTasks(ctx.cwd);
   ctx.substitutions.push([/data\/tasks\/demo-record\/train\.jsonl/g, `${t.words}/train.jsonl`], [/data\/tasks\/demo-mood\/train\.jsonl/g, `${t.choices}/train.jsonl`]);

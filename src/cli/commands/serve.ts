@@ -20,8 +20,12 @@ export function registerServe(program: Command): void {
     .option("--data-dir <dir>", "database, artifacts and uploaded data", DEFAULT_DATA_DIR)
     .option("--endpoint-capacity <n>", "endpoints per hosting cluster", "50")
     .option("--rate-limit <n>", "requests per second per API key (burst 4x)", "50")
+    .option("--import-root <dir>", "a directory whose models API keys may import (HUGGING_FACE_DIRECTORY); repeat for several; none: imports from this machine's disk are refused", (d: string, all: string[]) => [...all, resolve(d)], [] as string[])
+    .option("--metrics-port <p>", "serve Prometheus metrics at /metrics on this port (off by default; no key is asked: keep it on a private address)")
+    .option("--metrics-host <addr>", "address of the metrics listener", "127.0.0.1")
+    .option("--metrics-per-tenant", "label metrics by endpoint and cluster id (every tenant's ids); by default they are totals")
     .option("--quiet", "log warnings and errors only")
-    .action(async (f: { port: string; host: string; dataDir: string; endpointCapacity: string; rateLimit: string; quiet?: boolean }) => {
+    .action(async (f: { port: string; host: string; dataDir: string; endpointCapacity: string; rateLimit: string; importRoot: string[]; metricsPort?: string; metricsHost: string; metricsPerTenant?: boolean; quiet?: boolean }) => {
       const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
       const perSecond = parseNumber(f.rateLimit, "--rate-limit", { min: 0.001 });
       const base = join(REPO_ROOT, "models", "sprig-base");
@@ -30,11 +34,14 @@ export function registerServe(program: Command): void {
         control: {
           endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
           defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
+          modelImportRoots: f.importRoot,
         },
+        metrics: { perTenant: f.metricsPerTenant === true },
         server: { logger: { level: f.quiet ? "warn" : "info" }, rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) } },
       });
       const url = await svc.listen(port, f.host);
-      svc.app.log.info({ url, dataDir: resolve(f.dataDir) }, "sprig is serving");
+      const metricsUrl = f.metricsPort === undefined ? null : await svc.listenMetrics(parseNumber(f.metricsPort, "--metrics-port", { int: true, min: 0, max: 65535 }), f.metricsHost);
+      svc.app.log.info({ url, dataDir: resolve(f.dataDir), ...(metricsUrl ? { metrics: metricsUrl } : {}) }, "sprig is serving");
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;

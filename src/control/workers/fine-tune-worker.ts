@@ -1,15 +1,20 @@
 // Worker process of a FINE_TUNING cluster unit: runs one fine-tune job (src/training's fineTune) and
-// reports progress over IPC. Cancel aborts between steps (a checkpoint is written first).
+// reports progress over IPC. Cancel aborts between steps (a checkpoint is written first). The outcome,
+// whatever its size (a long metrics history, thousands of bad data lines), is written to the job's result
+// file; the small `finished` message says so, and the worker disconnects only once that message is sent.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../store/index.ts";
 import { fineTune } from "../../training/finetune.ts";
 import type { FineTuneMetrics } from "../../training/metrics.ts";
 import { METRICS_FILE } from "../../training/outputs.ts";
-import type { FineTuneCommand, FineTuneReport } from "./messages.ts";
-import { toWire } from "./messages.ts";
+import type { FineTuneCommand, FineTuneReport, FineTuneResult } from "./messages.ts";
+import { boundedResult, resultFileFor, toWire } from "./messages.ts";
 
 const send = (m: FineTuneReport): void => void process.send?.(m);
+/** Resolves once the message is handed to the channel (so a disconnect cannot drop it). */
+const deliver = (m: FineTuneReport): Promise<void> => new Promise((res) => (process.send ? process.send(m, undefined, {}, () => res()) : res()));
 const ac = new AbortController();
 
 process.on("message", (m: FineTuneCommand) => {
@@ -19,39 +24,54 @@ process.on("message", (m: FineTuneCommand) => {
 // the parent went away: stop (the job resumes from its checkpoint at the next start)
 process.on("disconnect", () => process.exit(0));
 
+const doneOf = (mt: FineTuneMetrics): FineTuneResult => ({
+  type: "done",
+  finalAccuracy: mt.finalAccuracy,
+  finalLoss: mt.finalLoss,
+  trainableParameters: mt.trainableParameters,
+  history: mt.history as unknown as Record<string, unknown>[],
+});
+
 async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void> {
   const { spec } = m;
+  let result: FineTuneResult;
   try {
     // the run finished but the server died before recording it: the output is complete (it appears by rename)
     const metricsFile = join(spec.outputDir, METRICS_FILE);
     if (existsSync(metricsFile)) {
-      const mt = JSON.parse(readFileSync(metricsFile, "utf8")) as FineTuneMetrics;
       send({ type: "log", message: "the fine-tune had already finished; recording its result" });
-      send({ type: "done", finalAccuracy: mt.finalAccuracy, finalLoss: mt.finalLoss, trainableParameters: mt.trainableParameters, history: mt.history as unknown as Record<string, unknown>[] });
-      return void process.disconnect?.();
+      result = doneOf(JSON.parse(readFileSync(metricsFile, "utf8")) as FineTuneMetrics);
+    } else {
+      if (spec.initAdapterDir) send({ type: "log", message: `continuing the parent custom model's adapter ${spec.initAdapterDir}` });
+      const r = await fineTune(
+        {
+          model: spec.baseModelDir,
+          data: spec.dataFile,
+          method: spec.method,
+          out: spec.outputDir,
+          config: spec.trainingConfig,
+          resume: m.resume,
+          threads: spec.threads || undefined,
+          initAdapter: spec.initAdapterDir ?? undefined,
+        },
+        {
+          signal: ac.signal,
+          onLog: (message) => send({ type: "log", message }),
+          onProgress: (p) => send({ type: "progress", progress: { step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.trainLoss } }),
+        },
+      );
+      result = doneOf(r.metrics);
     }
-    if (spec.initAdapterDir) send({ type: "log", message: `continuing the parent custom model's adapter ${spec.initAdapterDir}` });
-    const r = await fineTune(
-      {
-        model: spec.baseModelDir,
-        data: spec.dataFile,
-        method: spec.method,
-        out: spec.outputDir,
-        config: spec.trainingConfig,
-        resume: m.resume,
-        threads: spec.threads || undefined,
-        initAdapter: spec.initAdapterDir ?? undefined,
-      },
-      {
-        signal: ac.signal,
-        onLog: (message) => send({ type: "log", message }),
-        onProgress: (p) => send({ type: "progress", progress: { step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.trainLoss } }),
-      },
-    );
-    const mt = r.metrics;
-    send({ type: "done", finalAccuracy: mt.finalAccuracy, finalLoss: mt.finalLoss, trainableParameters: mt.trainableParameters, history: mt.history as unknown as Record<string, unknown>[] });
   } catch (e) {
-    send({ type: "failed", error: toWire(e), canceled: ac.signal.aborted });
+    result = { type: "failed", error: toWire(e), canceled: ac.signal.aborted };
+  }
+  try {
+    await writeFileAtomic(resultFileFor(spec), JSON.stringify(result));
+    await deliver({ type: "finished" });
+  } catch (e) {
+    // the result file cannot be written (e.g. the disk is full): report a bounded summary by message
+    send({ type: "log", message: `could not write the result file: ${(e as Error).message}` });
+    await deliver(boundedResult(result));
   }
   process.disconnect?.();
 }

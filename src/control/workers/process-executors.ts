@@ -2,18 +2,39 @@
 // job, and `unitCount` processes per hosting cluster. A worker that dies is reported (fine-tune: as a
 // crash, resumed from its checkpoint) or replaced (hosting: respawned with every active endpoint).
 
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
 import { runDirFor } from "../../training/finetune.ts";
 import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor } from "../executors.ts";
 import { HostingPoolProcess } from "./hosting-pool.ts";
 import { forkWorker } from "./fork.ts";
-import type { FineTuneCommand, FineTuneReport } from "./messages.ts";
+import { type FineTuneCommand, type FineTuneReport, type FineTuneResult, resultFileFor } from "./messages.ts";
+
+const outcomeOf = (m: FineTuneResult): FineTuneOutcome =>
+  m.type === "done"
+    ? { ok: true, finalAccuracy: m.finalAccuracy, finalLoss: m.finalLoss, trainableParameters: m.trainableParameters, history: m.history }
+    : { ok: false, code: m.error.name === "DataError" ? "InvalidTrainingData" : m.error.name, message: m.error.message, lines: m.error.lines, canceled: m.canceled };
+
+/** The outcome the worker wrote to its result file (removed once read), or null when there is none. */
+async function takeResult(file: string): Promise<FineTuneOutcome | null> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return null;
+  }
+  await rm(file, { force: true });
+  return outcomeOf(JSON.parse(text) as FineTuneResult);
+}
 
 export class ProcessFineTune implements FineTuneExecutor {
   /** pids of running jobs (tests kill them to check resume) */
   readonly pids = new Map<string, number>();
 
   start(spec: FineTuneSpec, ev: FineTuneEvents): FineTuneRun {
+    const resultFile = resultFileFor(spec);
+    // an earlier attempt's result (its server died before reading it) would describe another run
+    rmSync(resultFile, { force: true });
     const child = forkWorker("./fine-tune-worker.ts");
     if (child.pid) this.pids.set(spec.jobId, child.pid);
     // an interrupted run leaves its staging directory beside the output: continue from its checkpoint
@@ -23,13 +44,16 @@ export class ProcessFineTune implements FineTuneExecutor {
       child.on("message", (m: FineTuneReport) => {
         if (m.type === "progress") ev.onProgress(m.progress);
         else if (m.type === "log") ev.onLog(m.message);
-        else if (m.type === "done") outcome = { ok: true, finalAccuracy: m.finalAccuracy, finalLoss: m.finalLoss, trainableParameters: m.trainableParameters, history: m.history };
-        else if (m.type === "failed")
-          outcome = { ok: false, code: m.error.name === "DataError" ? "InvalidTrainingData" : m.error.name, message: m.error.message, lines: m.error.lines, canceled: m.canceled };
+        else if (m.type === "done" || m.type === "failed") outcome = outcomeOf(m);
+        // "finished": the result file is complete; it is read once the worker has exited
       });
       child.on("exit", (code, signal) => {
         this.pids.delete(spec.jobId);
-        resolve(outcome ?? { ok: false, code: "WorkerCrashed", message: `the fine-tune worker exited (${signal ?? `code ${code}`})`, crashed: true });
+        const crashed: FineTuneOutcome = { ok: false, code: "WorkerCrashed", message: `the fine-tune worker exited (${signal ?? `code ${code}`})`, crashed: true };
+        void takeResult(resultFile).then(
+          (r) => resolve(r ?? outcome ?? crashed),
+          (e: Error) => resolve({ ...crashed, message: `the fine-tune worker's result file is unreadable (${e.message})` }),
+        );
       });
       child.on("error", (e) => resolve({ ok: false, code: "WorkerCrashed", message: `the fine-tune worker failed: ${e.message}`, crashed: true }));
     });
