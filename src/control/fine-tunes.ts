@@ -139,7 +139,8 @@ export class FineTunes {
         onProgress: (p) => {
           this.wr.progress(wrId, (100 * p.step) / Math.max(1, p.totalSteps));
           const { step, ...rest } = p;
-          this.store.fineTunes.addMetrics(modelId, step, rest);
+          // a step's validation point arrives after its training point: merge them
+          this.store.fineTunes.addMetrics(modelId, step, rest, true);
         },
         onLog: (msg) => {
           this.store.fineTunes.addEvent(modelId, "INFO", msg);
