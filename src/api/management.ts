@@ -18,9 +18,11 @@ import {
   UpdateDedicatedAiClusterDetails,
   UpdateEndpointDetails,
   UpdateModelDetails,
+  TrainingConfigDefaults,
   TrainingDataValidation,
   ValidateTrainingDataDetails,
   WorkRequest,
+  trainingConfigDefaults,
 } from "../control/index.ts";
 import { route } from "./routes.ts";
 
@@ -84,6 +86,8 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
 
   route(app, { method: "POST", url: `${V}/actions/validateTrainingData`, tag: "Model", summary: "Sprig: check training data for a fine-tune of a model, every bad line with its number (nothing trains)", body: ValidateTrainingDataDetails, response: TrainingDataValidation },
     ({ scope, body }) => cp.datasets.validate(scope, body));
+  route(app, { method: "GET", url: `${V}/trainingConfigDefaults`, tag: "Model", summary: "Sprig: every training method's hyperparameter defaults (what a fine-tune uses for a field left out)", response: TrainingConfigDefaults },
+    () => ({ items: trainingConfigDefaults() }));
 
   // --- endpoints ---
   route(app, { method: "POST", url: `${V}/endpoints`, tag: "Endpoint", summary: "Create an endpoint serving a model on a HOSTING cluster", body: CreateEndpointDetails, response: Endpoint },

@@ -15,7 +15,7 @@ import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
 import { shape } from "./shapes.ts";
 
-const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
+export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
   TFEW_TRAINING_CONFIG: "tfew",
   LORA_TRAINING_CONFIG: "lora",
   VANILLA_TRAINING_CONFIG: "vanilla",
