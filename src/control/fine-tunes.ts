@@ -82,6 +82,7 @@ export class FineTunes {
       architecture: base.architecture,
       artifactType: method === "vanilla" ? "FULL" : "ADAPTER",
       trainableParameters: null,
+      parameterCount: null,
       artifactPath: this.modelDir(id),
     };
     const w = this.store.tx(() => {

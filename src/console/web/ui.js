@@ -71,7 +71,8 @@ export function State({ s }) {
 }
 
 export function Field({ label, hint, children }) {
-  return html`<label class="field"><span class="label">${label}</span>${children}${hint ? html`<small class="hint">${hint}</small>` : null}</label>`;
+  // the hint stays outside the label, so a control's accessible name is its label alone
+  return html`<div class="field"><label><span class="label">${label}</span>${children}</label>${hint ? html`<small class="hint">${hint}</small>` : null}</div>`;
 }
 
 export function Loading({ what }) {
