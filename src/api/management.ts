@@ -11,13 +11,18 @@ import {
   CreateModelDetails,
   DedicatedAiCluster,
   Endpoint,
+  EndpointUsage,
   ListQuery,
   Model,
   type Page,
   UpdateDedicatedAiClusterDetails,
   UpdateEndpointDetails,
   UpdateModelDetails,
+  TrainingConfigDefaults,
+  TrainingDataValidation,
+  ValidateTrainingDataDetails,
   WorkRequest,
+  trainingConfigDefaults,
 } from "../control/index.ts";
 import { route } from "./routes.ts";
 
@@ -79,6 +84,11 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
     response: z.object({ items: z.array(z.object({ timestamp: z.string(), level: z.string(), message: z.string() })) }) },
     ({ scope, params, query, reply }) => list(reply, cp.fineTuneEvents(scope, params.modelId!, query)));
 
+  route(app, { method: "POST", url: `${V}/actions/validateTrainingData`, tag: "Model", summary: "Sprig: check training data for a fine-tune of a model, every bad line with its number (nothing trains)", body: ValidateTrainingDataDetails, response: TrainingDataValidation },
+    ({ scope, body }) => cp.datasets.validate(scope, body));
+  route(app, { method: "GET", url: `${V}/trainingConfigDefaults`, tag: "Model", summary: "Sprig: every training method's hyperparameter defaults (what a fine-tune uses for a field left out)", response: TrainingConfigDefaults },
+    () => ({ items: trainingConfigDefaults() }));
+
   // --- endpoints ---
   route(app, { method: "POST", url: `${V}/endpoints`, tag: "Endpoint", summary: "Create an endpoint serving a model on a HOSTING cluster", body: CreateEndpointDetails, response: Endpoint },
     ({ scope, body, reply }) => one(reply, cp.endpoints.create(scope, body)));
@@ -90,6 +100,8 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
     ({ scope, params, body, req, reply }) => one(reply, cp.endpoints.update(scope, params.endpointId!, body, ifMatch(req))));
   route(app, { method: "DELETE", url: `${V}/endpoints/:endpointId`, tag: "Endpoint", summary: "Delete an endpoint (in-flight requests are cancelled)", params: ids("endpointId"), status: 202, headers: H },
     ({ scope, params, req, reply }) => accepted(reply, cp.endpoints.delete(scope, params.endpointId!, ifMatch(req))));
+  route(app, { method: "GET", url: `${V}/endpoints/:endpointId/usage`, tag: "Endpoint", summary: "Sprig: the endpoint's generation, token and refusal counters since the service started", params: ids("endpointId"), response: EndpointUsage },
+    ({ scope, params }) => cp.inference.usage.get(cp.endpoints.get(scope, params.endpointId!).value.id));
   route(app, { method: "POST", url: `${V}/endpoints/:endpointId/actions/deactivate`, tag: "Endpoint", summary: "Stop serving (ACTIVE → INACTIVE); in-flight requests finish", params: ids("endpointId"), response: Endpoint, headers: H },
     ({ scope, params, req, reply }) => one(reply, cp.endpoints.deactivate(scope, params.endpointId!, ifMatch(req))));
   route(app, { method: "POST", url: `${V}/endpoints/:endpointId/actions/activate`, tag: "Endpoint", summary: "Serve again (INACTIVE → ACTIVE)", params: ids("endpointId"), response: Endpoint, headers: H },

@@ -10,6 +10,7 @@ import { Endpoints } from "./endpoints.ts";
 import { badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
 import { FineTunes } from "./fine-tunes.ts";
+import { DatasetCheck } from "./dataset-check.ts";
 import { Inference, type InferenceCounters } from "./inference.ts";
 import { Models } from "./models.ts";
 import { Pools } from "./pools.ts";
@@ -32,6 +33,8 @@ export class ControlPlane {
   readonly endpoints: Endpoints;
   readonly fineTunes: FineTunes;
   readonly inference: Inference;
+  /** checks training data with the reader a fine-tune uses, before anything trains */
+  readonly datasets: DatasetCheck;
   readonly store: SprigStore;
   private readonly ctx: ControlContext;
   private readonly wr: WorkRequests;
@@ -49,6 +52,7 @@ export class ControlPlane {
     this.models = new Models(this.ctx, this.wr, (s, d) => this.fineTunes.create(s, d), (id) => this.fineTunes.cancel(id));
     this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
+    this.datasets = new DatasetCheck(this.ctx);
   }
 
   get config() {

@@ -30,6 +30,8 @@ export interface FineTuneProgress {
   epoch: number;
   /** training loss of the step, when known */
   loss?: number;
+  /** training throughput of the step (prompt and completion tokens per second) */
+  tokensPerSecond?: number;
   /** validation metrics when this step evaluated */
   validationLoss?: number;
   validationAccuracy?: number;

@@ -16,7 +16,7 @@ import type { Model, TrainingConfig } from "./resources.ts";
 import { shape } from "./shapes.ts";
 import { runDirFor } from "../training/finetune.ts";
 
-const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
+export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
   TFEW_TRAINING_CONFIG: "tfew",
   LORA_TRAINING_CONFIG: "lora",
   VANILLA_TRAINING_CONFIG: "vanilla",
@@ -83,6 +83,7 @@ export class FineTunes {
       architecture: base.architecture,
       artifactType: method === "vanilla" ? "FULL" : "ADAPTER",
       trainableParameters: null,
+      parameterCount: null,
       artifactPath: this.modelDir(id),
     };
     const w = this.store.tx(() => {
@@ -141,7 +142,8 @@ export class FineTunes {
         onProgress: (p) => {
           this.wr.progress(wrId, (100 * p.step) / Math.max(1, p.totalSteps));
           const { step, ...rest } = p;
-          this.store.fineTunes.addMetrics(modelId, step, rest);
+          // a step's validation point arrives after its training point: merge them
+          this.store.fineTunes.addMetrics(modelId, step, rest, true);
         },
         onLog: (msg) => {
           this.store.fineTunes.addEvent(modelId, "INFO", msg);

@@ -1,6 +1,9 @@
 // The control layer's public surface.
 export { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
 export { type InferenceCounters } from "./inference.ts";
+export { EndpointUsage } from "./usage.ts";
+export { TrainingConfigDefaults, trainingConfigDefaults } from "./training-defaults.ts";
+export { TrainingDataValidation, ValidateTrainingDataDetails } from "./dataset-check.ts";
 export { type ControlConfig, type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
 export { type Scope, type SprigStore, type Page } from "./context.ts";
 export { ServiceError, type ErrorCode, badRequest, notFound, conflict } from "./errors.ts";

@@ -7,6 +7,7 @@ import { ServiceError, incorrectState } from "./errors.ts";
 import { ExecutorError, type InferenceResult, type InferenceSampling, type PoolStats, type PromptInput } from "./executors.ts";
 import type { Pools } from "./pools.ts";
 import type { Endpoint } from "./resources.ts";
+import { UsageCounters } from "./usage.ts";
 
 export interface InferenceCall {
   /** endpoint id, or display name (OpenAI's `model`) */
@@ -22,6 +23,9 @@ export interface InferenceCounters {
 }
 
 export class Inference {
+  /** per-endpoint counters since the start, read by GET /endpoints/{id}/usage */
+  readonly usage = new UsageCounters();
+
   constructor(
     private readonly endpoints: Endpoints,
     private readonly pools: Pools,
@@ -32,6 +36,7 @@ export class Inference {
   target(scope: Scope, idOrName: string): Endpoint {
     const e = this.endpoints.resolve(scope, idOrName);
     if (e.lifecycleState !== "ACTIVE") {
+      this.usage.refused(e.id);
       const hint = e.lifecycleState === "INACTIVE" ? ": activate it to serve requests" : e.lifecycleState === "CREATING" || e.lifecycleState === "UPDATING" ? ": its model is being loaded; retry shortly" : "";
       throw incorrectState(`endpoint ${e.id} is ${e.lifecycleState}${hint}`);
     }
@@ -45,8 +50,10 @@ export class Inference {
     try {
       const result = await (await pool).generate({ endpointId: e.id, prompt: call.prompt, sampling: call.sampling }, { onToken: call.onToken, signal: call.signal });
       this.counters?.onResult(e.id, result);
+      this.usage.completed(e.id, result);
       return { endpoint: e, result };
     } catch (err) {
+      this.usage.failed(e.id);
       throw toServiceError(err, e.id);
     }
   }

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { loadHfConfig } from "../models/index.ts";
+import { expectedTensors, loadHfConfig } from "../models/index.ts";
 import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
@@ -48,8 +48,11 @@ export class Models {
   /** Register a Hugging Face directory as an ACTIVE BASE model (compartmentId null: every compartment sees it). */
   async registerBase(dir: string, compartmentId: string | null, d: Partial<CreateModelDetails> = {}, given = dir): Promise<Model> {
     let architecture: string;
+    let parameterCount: number;
     try {
-      architecture = (await loadHfConfig(dir)).family;
+      const config = await loadHfConfig(dir);
+      architecture = config.family;
+      parameterCount = [...expectedTensors(config).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
     } catch (e) {
       // the reason without the resolved path (`given` is the caller's own spelling of it)
       throw badRequest(`modelSource.path: ${given} is not a supported Hugging Face model directory: ${(e as Error).message.replaceAll(dir, given)}`);
@@ -77,6 +80,7 @@ export class Models {
       architecture,
       artifactType: "FULL",
       trainableParameters: null,
+      parameterCount,
       artifactPath: dir,
     };
     m.rootBaseModelId = m.id;

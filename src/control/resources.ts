@@ -112,6 +112,8 @@ export const Model = z
     artifactType: z.enum(["ADAPTER", "FULL"]),
     /** Sprig: trainable parameters of a fine-tune (null until known) */
     trainableParameters: z.number().int().nullable(),
+    /** Sprig: BASE models: how many parameters (weights) the model has; null for CUSTOM models (see trainableParameters) */
+    parameterCount: z.number().int().nullable().optional(),
     /** Sprig: where the model's files are (a Hugging Face directory, or a PEFT adapter directory) */
     artifactPath: z.string().nullable(),
   })

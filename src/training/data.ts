@@ -29,6 +29,8 @@ export class DataError extends Error {
   constructor(
     message: string,
     readonly lines: LineProblem[] = [],
+    /** valid examples the file holds, when it was read to the end */
+    readonly validExamples?: number,
   ) {
     super(message);
   }
@@ -92,10 +94,10 @@ export async function parseDataset(bytes: Uint8Array, model: Pick<LoadedModel, "
   problems.sort((a, b) => a.line - b.line);
   if (problems.length) {
     const n = problems.length;
-    throw new DataError(`${n} bad line${n > 1 ? "s" : ""} in the training data; nothing was trained`, problems);
+    throw new DataError(`${n} bad line${n > 1 ? "s" : ""} in the training data; nothing was trained`, problems, examples.length);
   }
   const min = o.minExamples ?? MIN_EXAMPLES;
-  if (examples.length < min) throw new DataError(`the training data has ${examples.length} examples; at least ${min} are needed`);
+  if (examples.length < min) throw new DataError(`the training data has ${examples.length} examples; at least ${min} are needed`, [], examples.length);
   return examples;
 }
 

@@ -57,6 +57,8 @@ export interface FineTuneProgress {
 
 export interface FineTuneEvents {
   onProgress?(p: FineTuneProgress): void;
+  /** after each validation pass (every logModelMetricsIntervalInSteps steps and the last), so curves can be drawn live */
+  onEvaluation?(e: { step: number; totalSteps: number; epoch: number; validationLoss: number; validationAccuracy: number }): void;
   onLog?(msg: string): void;
   /** abort between optimizer steps: a checkpoint is written first, so `resume` continues from there */
   signal?: AbortSignal;

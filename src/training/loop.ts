@@ -110,6 +110,7 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         entry.validationAccuracy = ev.accuracy;
         lastChoiceAccuracy = ev.choiceAccuracy;
         stoppedEarly = earlyStop(state, ev.loss, cfg);
+        events.onEvaluation?.({ step: state.step, totalSteps, epoch: state.epoch + 1, validationLoss: ev.loss, validationAccuracy: ev.accuracy });
         events.onLog?.(`step ${state.step}/${totalSteps}: train loss ${trainLoss.toFixed(4)}, validation loss ${ev.loss.toFixed(4)}, accuracy ${(100 * ev.accuracy).toFixed(1)}%`);
         if (stoppedEarly) events.onLog?.(`early stopping: no improvement over ${cfg.earlyStoppingThreshold} in ${state.evalsWithoutImprovement} evaluations`);
       }
