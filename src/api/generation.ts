@@ -1,7 +1,7 @@
 // Shared by both inference APIs: run n generations of one request (seeds seed, seed+1, …) against an
 // endpoint, streaming each one's text deltas with its index.
 
-import { type ControlPlane, type InferenceResult, type InferenceSampling, type PromptInput, type Scope, badRequest } from "../control/index.ts";
+import { type ControlPlane, type InferenceResult, type InferenceSampling, type PromptInput, type ResponseFormat, type Scope, badRequest } from "../control/index.ts";
 
 export interface SamplingFields {
   maxTokens?: number;
@@ -12,6 +12,10 @@ export interface SamplingFields {
   stop?: string | string[] | null;
   frequencyPenalty?: number;
   presencePenalty?: number;
+  /** token id → bias */
+  logitBias?: Record<string, number> | null;
+  topLogprobs?: number;
+  responseFormat?: ResponseFormat;
 }
 
 /** Defaults as OpenAI's: temperature 1, top_p 1, no top-k; 256 new tokens unless asked. */
@@ -27,7 +31,16 @@ export function sampling(f: SamplingFields): InferenceSampling {
     stop,
     frequencyPenalty: f.frequencyPenalty ?? 0,
     presencePenalty: f.presencePenalty ?? 0,
+    ...(f.logitBias && Object.keys(f.logitBias).length ? { logitBias: logitBias(f.logitBias) } : {}),
+    ...(f.topLogprobs ? { topLogprobs: f.topLogprobs } : {}),
+    ...(f.responseFormat ? { responseFormat: f.responseFormat } : {}),
   };
+}
+
+function logitBias(b: Record<string, number>): Record<string, number> {
+  const bad = Object.keys(b).find((k) => !/^\d+$/.test(k));
+  if (bad !== undefined) throw badRequest(`logit_bias: keys are token ids, not ${JSON.stringify(bad)}`);
+  return b;
 }
 
 export async function generateN(

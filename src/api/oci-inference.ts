@@ -4,8 +4,9 @@
 
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { type ChatMessage, type ControlPlane, type PromptInput, type Scope, badRequest } from "../control/index.ts";
+import { type ChatMessage, type ControlPlane, type InferenceResult, type PromptInput, type Scope, badRequest } from "../control/index.ts";
 import { generateN, sampling } from "./generation.ts";
+import { OciResponseFormat, ociStructured } from "./structured.ts";
 import { route } from "./routes.ts";
 import { clientGone, openSse } from "./sse.ts";
 
@@ -23,7 +24,9 @@ const knobs = {
 };
 
 const CohereText = z.strictObject({ runtimeType: z.literal("COHERE"), prompt: z.string(), stopSequences: z.array(z.string()).max(16).optional(), returnLikelihoods: z.enum(["NONE", "ALL", "GENERATION"]).optional(), ...knobs });
-const LlamaText = z.strictObject({ runtimeType: z.literal("LLAMA"), prompt: z.string(), stop: z.array(z.string()).max(16).optional(), logProbs: z.number().int().min(0).max(5).optional(), ...knobs });
+const LogProbs = z.number().int().min(0).max(20).optional().describe("return each token's log-probability and the N most likely tokens at each position");
+const LogitBias = z.record(z.string(), z.number().min(-100).max(100)).optional().describe("token id → bias added to its logit");
+const LlamaText = z.strictObject({ runtimeType: z.literal("LLAMA"), prompt: z.string(), stop: z.array(z.string()).max(16).optional(), logProbs: LogProbs, logitBias: LogitBias, ...knobs });
 export const GenerateTextDetails = z
   .strictObject({ compartmentId: z.string().min(1), servingMode: ServingMode, inferenceRequest: z.discriminatedUnion("runtimeType", [CohereText, LlamaText]) })
   .meta({ id: "GenerateTextDetails" });
@@ -33,7 +36,9 @@ const GenericChat = z.strictObject({
   apiFormat: z.literal("GENERIC"),
   messages: z.array(z.strictObject({ role: Role, content: z.array(z.strictObject({ type: z.literal("TEXT"), text: z.string() })).min(1) })).min(1),
   stop: z.array(z.string()).max(16).optional(),
-  logProbs: z.number().int().min(0).max(5).optional(),
+  logProbs: LogProbs,
+  logitBias: LogitBias,
+  responseFormat: OciResponseFormat.optional().describe("JSON_OBJECT or JSON_SCHEMA: constrained decoding, every output parses (and validates)"),
   ...knobs,
 });
 const CohereChat = z.strictObject({
@@ -57,7 +62,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     inScope(scope, body.compartmentId);
     const r = body.inferenceRequest;
     const prompt: PromptInput = { kind: "text", text: r.prompt };
-    const s = sampling({ ...r, stop: r.runtimeType === "COHERE" ? r.stopSequences : r.stop });
+    const s = sampling({ ...r, stop: r.runtimeType === "COHERE" ? r.stopSequences : r.stop, topLogprobs: r.runtimeType === "LLAMA" ? r.logProbs : undefined, logitBias: r.runtimeType === "LLAMA" ? r.logitBias : undefined });
     const n = r.numGenerations ?? 1;
     if (r.isStream) {
       cp.inference.target(scope, body.servingMode.endpointId);
@@ -75,7 +80,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     const inferenceResponse =
       r.runtimeType === "COHERE"
         ? { runtimeType: "COHERE", timeCreated, prompt: r.prompt, generatedTexts: out.results.map((g, i) => ({ id: `${req.id}-${i}`, text: g.text, likelihood: g.logprobs.reduce((a, b) => a + b, 0), finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", tokenLikelihoods: r.returnLikelihoods && r.returnLikelihoods !== "NONE" ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] })) : undefined })) }
-        : { runtimeType: "LLAMA", created: timeCreated, choices: out.results.map((g, index) => ({ index, text: g.text, finishReason: g.finishReason, logprobs: r.logProbs ? { tokens: g.tokens, tokenLogprobs: g.logprobs } : undefined })) };
+        : { runtimeType: "LLAMA", created: timeCreated, choices: out.results.map((g, index) => ({ index, text: g.text, finishReason: g.finishReason, logprobs: r.logProbs ? ociLogprobs(g) : undefined })) };
     return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
   });
 
@@ -90,7 +95,9 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
             ...(r.chatHistory ?? []).map((m) => ({ role: m.role === "CHATBOT" ? "assistant" : m.role.toLowerCase(), content: m.message })),
             { role: "user", content: r.message },
           ];
-    const s = sampling({ ...r, stop: r.apiFormat === "GENERIC" ? r.stop : r.stopSequences });
+    const structured = ociStructured(r.apiFormat === "GENERIC" ? r.responseFormat : undefined);
+    const generic = r.apiFormat === "GENERIC" ? r : null;
+    const s = sampling({ ...r, stop: generic ? generic.stop : r.apiFormat === "COHERE" ? r.stopSequences : undefined, topLogprobs: generic?.logProbs, logitBias: generic?.logitBias, responseFormat: structured.format });
     const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
     const prompt: PromptInput = { kind: "chat", messages };
     if (r.isStream) {
@@ -98,6 +105,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       const sse = openSse(req, reply);
       try {
         const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: sse.signal, onToken: (index, text) => text && sse.send(r.apiFormat === "GENERIC" ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } } : { apiFormat: "COHERE", text }) });
+        structured.check(out.results, s.stop);
         out.results.forEach((g, index) => sse.send({ index, finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }));
       } catch (e) {
         sse.send({ error: { message: (e as Error).message } });
@@ -105,12 +113,28 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       return reply.raw.end();
     }
     const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
+    structured.check(out.results, s.stop);
     const timeCreated = new Date().toISOString();
     const g0 = out.results[0]!;
+    const usage = ociUsage(out.results);
     const chatResponse =
       r.apiFormat === "GENERIC"
-        ? { apiFormat: "GENERIC", timeCreated, choices: out.results.map((g, index) => ({ index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] }, finishReason: g.finishReason, logprobs: r.logProbs ? { tokens: g.tokens, tokenLogprobs: g.logprobs } : undefined })) }
-        : { apiFormat: "COHERE", text: g0.text, finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }] };
+        ? { apiFormat: "GENERIC", timeCreated, choices: out.results.map((g, index) => ({ index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] }, finishReason: g.finishReason, logprobs: r.logProbs ? ociLogprobs(g) : undefined })), usage }
+        : { apiFormat: "COHERE", text: g0.text, finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }], usage };
     return { modelId: out.modelId, modelVersion: "1", chatResponse };
   });
+}
+
+/** OCI's Logprobs: the chosen tokens, their log-probabilities, and the most likely tokens per position. */
+function ociLogprobs(g: InferenceResult) {
+  let at = 0;
+  const textOffset = g.tokens.map((t) => ((at += t.length), at - t.length));
+  return { tokens: g.tokens, tokenLogprobs: g.logprobs, textOffset, ...(g.topLogprobs ? { topLogprobs: g.topLogprobs.map((l) => Object.fromEntries(l.map((x) => [x.token, x.logprob]))) } : {}) };
+}
+
+/** OCI chat responses' usage: the prompt once, every generation's tokens. */
+function ociUsage(results: InferenceResult[]) {
+  const promptTokens = results[0]?.promptTokens ?? 0;
+  const completionTokens = results.reduce((s, x) => s + x.ids.length, 0);
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

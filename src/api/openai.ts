@@ -4,8 +4,9 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { ControlPlane, InferenceResult, PromptInput } from "../control/index.ts";
+import { type ControlPlane, type InferenceResult, type PromptInput, badRequest } from "../control/index.ts";
 import { generateN, sampling } from "./generation.ts";
+import { OpenAiResponseFormat, openAiStructured } from "./structured.ts";
 import { route } from "./routes.ts";
 import { clientGone, openSse } from "./sse.ts";
 
@@ -22,13 +23,15 @@ const common = {
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   user: z.string().max(256).nullish().describe("accepted and ignored"),
+  logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullish().describe("token id → bias added to its logit (-100 bans the token, 100 all but forces it)"),
+  response_format: OpenAiResponseFormat.nullish().describe("json_object or json_schema: constrained decoding, every output parses (and validates)"),
 };
 
 export const CompletionRequest = z
   .strictObject({
     ...common,
     prompt: z.union([z.string(), z.array(z.string()).length(1), z.array(z.number().int().min(0)).min(1)]).describe("text, or token ids"),
-    logprobs: z.number().int().min(0).max(5).nullish().describe("include each token's log-probability (only the chosen token is listed)"),
+    logprobs: z.number().int().min(0).max(5).nullish().describe("include each token's log-probability and the N most likely tokens at each position"),
     echo: z.literal(false).nullish(),
   })
   .meta({ id: "CreateCompletionRequest" });
@@ -40,7 +43,7 @@ export const ChatRequest = z
     messages: z.array(z.strictObject({ role: z.enum(["system", "developer", "user", "assistant"]), content: Content, name: z.string().optional() })).min(1),
     max_completion_tokens: z.number().int().min(1).max(32768).nullish(),
     logprobs: z.boolean().nullish(),
-    top_logprobs: z.number().int().min(0).max(0).nullish().describe("only 0 is supported"),
+    top_logprobs: z.number().int().min(0).max(20).nullish().describe("with logprobs: the N most likely tokens at each position"),
   })
   .meta({ id: "CreateChatCompletionRequest" });
 
@@ -63,16 +66,21 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
 
   route(app, { method: "POST", url: "/v1/completions", tag: "OpenAI", summary: "Text completion", body: CompletionRequest }, async ({ scope, body: b, req, reply }) => {
     const prompt: PromptInput = typeof b.prompt === "string" ? { kind: "text", text: b.prompt } : typeof b.prompt[0] === "string" ? { kind: "text", text: b.prompt[0] as string } : { kind: "ids", ids: b.prompt as number[] };
-    const s = sampling({ maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? undefined, topP: b.top_p ?? undefined, seed: b.seed ?? undefined, stop: b.stop, frequencyPenalty: b.frequency_penalty ?? undefined, presencePenalty: b.presence_penalty ?? undefined });
+    const structured = openAiStructured(b.response_format);
+    const s = sampling({ ...knobs(b), maxTokens: b.max_tokens ?? 16, topLogprobs: b.logprobs ?? undefined, responseFormat: structured.format });
     const id = `cmpl-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const n = b.n ?? 1;
-    const logprobs = (r: InferenceResult) => (b.logprobs == null ? null : { tokens: r.tokens, token_logprobs: r.logprobs, top_logprobs: r.tokens.map((t, i) => ({ [t]: r.logprobs[i]! })), text_offset: offsets(r.tokens) });
+    const logprobs = (r: InferenceResult) =>
+      b.logprobs == null
+        ? null
+        : { tokens: r.tokens, token_logprobs: r.logprobs, top_logprobs: r.tokens.map((t, i) => (r.topLogprobs?.[i] ? Object.fromEntries(r.topLogprobs[i].map((x) => [x.token, x.logprob])) : { [t]: r.logprobs[i]! })), text_offset: offsets(r.tokens) };
     if (b.stream) {
       const target = cp.inference.target(scope, b.model);
       const sse = openSse(req, reply);
       try {
         const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: sse.signal, onToken: (index, delta) => delta && sse.send({ id, object: "text_completion", created, model: target.id, choices: [{ index, text: delta, logprobs: null, finish_reason: null }] }) });
+        structured.check(out.results, s.stop);
         out.results.forEach((r, index) => sse.send({ id, object: "text_completion", created, model: target.id, choices: [{ index, text: "", logprobs: null, finish_reason: finish(r) }] }));
         if (b.stream_options?.include_usage) sse.send({ id, object: "text_completion", created, model: target.id, choices: [], usage: usage(out.results) });
       } catch (e) {
@@ -81,12 +89,15 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       return sse.done();
     }
     const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: clientGone(reply) });
+    structured.check(out.results, s.stop);
     return { id, object: "text_completion", created, model: out.endpointId, choices: out.results.map((r, index) => ({ index, text: r.text, logprobs: logprobs(r), finish_reason: finish(r) })), usage: usage(out.results) };
   });
 
   route(app, { method: "POST", url: "/v1/chat/completions", tag: "OpenAI", summary: "Chat completion (the model's chat template, or Sprig's default ChatML template)", body: ChatRequest }, async ({ scope, body: b, req, reply }) => {
     const prompt: PromptInput = { kind: "chat", messages: b.messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: text(m.content) })) };
-    const s = sampling({ maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined, temperature: b.temperature ?? undefined, topP: b.top_p ?? undefined, seed: b.seed ?? undefined, stop: b.stop, frequencyPenalty: b.frequency_penalty ?? undefined, presencePenalty: b.presence_penalty ?? undefined });
+    if (b.top_logprobs && !b.logprobs) throw badRequest("top_logprobs: needs logprobs: true");
+    const structured = openAiStructured(b.response_format);
+    const s = sampling({ ...knobs(b), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined, topLogprobs: b.logprobs ? (b.top_logprobs ?? 0) : 0, responseFormat: structured.format });
     const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const n = b.n ?? 1;
@@ -97,6 +108,7 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       try {
         for (let index = 0; index < n; index++) sse.send(chunk(target.id, [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
         const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: sse.signal, onToken: (index, delta) => delta && sse.send(chunk(target.id, [{ index, delta: { content: delta }, logprobs: null, finish_reason: null }])) });
+        structured.check(out.results, s.stop);
         out.results.forEach((r, index) => sse.send(chunk(target.id, [{ index, delta: {}, logprobs: null, finish_reason: finish(r) }])));
         if (b.stream_options?.include_usage) sse.send(chunk(target.id, [], { usage: usage(out.results) }));
       } catch (e) {
@@ -105,6 +117,7 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       return sse.done();
     }
     const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: clientGone(reply) });
+    structured.check(out.results, s.stop);
     return {
       id,
       object: "chat.completion",
@@ -114,12 +127,28 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       choices: out.results.map((r, index) => ({
         index,
         message: { role: "assistant", content: r.text, refusal: null },
-        logprobs: b.logprobs ? { content: r.tokens.map((t, i) => ({ token: t, logprob: r.logprobs[i]!, bytes: [...Buffer.from(t, "utf8")], top_logprobs: [] })) } : null,
+        logprobs: b.logprobs ? chatLogprobs(r) : null,
         finish_reason: finish(r),
       })),
       usage: usage(out.results),
     };
   });
+}
+
+/** The sampling fields both OpenAI routes share. */
+function knobs(b: { temperature?: number | null; top_p?: number | null; seed?: number | null; stop?: string | string[] | null; frequency_penalty?: number | null; presence_penalty?: number | null; logit_bias?: Record<string, number> | null }) {
+  return { temperature: b.temperature ?? undefined, topP: b.top_p ?? undefined, seed: b.seed ?? undefined, stop: b.stop, frequencyPenalty: b.frequency_penalty ?? undefined, presencePenalty: b.presence_penalty ?? undefined, logitBias: b.logit_bias };
+}
+
+function chatLogprobs(r: InferenceResult) {
+  const bytes = (i: number, t: string) => r.tokenBytes?.[i] ?? [...Buffer.from(t, "utf8")];
+  return {
+    content: r.tokens.map((t, i) => {
+      const b = bytes(i, t);
+      return { token: Buffer.from(b).toString("utf8"), logprob: r.logprobs[i]!, bytes: b, top_logprobs: r.topLogprobs?.[i] ?? [] };
+    }),
+    refusal: null,
+  };
 }
 
 function offsets(tokens: string[]): number[] {

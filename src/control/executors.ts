@@ -65,6 +65,9 @@ export interface ChatMessage {
 
 export type PromptInput = { kind: "text"; text: string } | { kind: "chat"; messages: ChatMessage[] } | { kind: "ids"; ids: number[] };
 
+/** Constrained output (the hosting engine's `responseFormat`): any JSON object, or JSON matching a schema. */
+export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; schema: Record<string, unknown> | boolean };
+
 export interface InferenceSampling {
   maxTokens: number;
   temperature: number;
@@ -74,6 +77,18 @@ export interface InferenceSampling {
   stop: string[];
   frequencyPenalty: number;
   presencePenalty: number;
+  /** token id (as a string) → bias added to its logit, -100…100 */
+  logitBias?: Record<string, number>;
+  /** also return this many most likely tokens per position (0–20) */
+  topLogprobs?: number;
+  responseFormat?: ResponseFormat;
+}
+
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  /** the token's UTF-8 bytes (a token may hold part of a character) */
+  bytes: number[];
 }
 
 export interface InferenceRequest {
@@ -91,6 +106,10 @@ export interface InferenceResult {
   text: string;
   finishReason: "stop" | "length";
   promptTokens: number;
+  /** each generated token's bytes (when the worker knows them) */
+  tokenBytes?: number[][];
+  /** with `topLogprobs`: per generated token, the most likely tokens at that position, best first */
+  topLogprobs?: TopLogprob[][];
 }
 
 export interface PoolStats {

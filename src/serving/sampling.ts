@@ -4,7 +4,16 @@
 
 import { z } from "zod";
 import { Rng } from "../engine/index.ts";
+import type { TokenConstraint } from "./constrained/matcher.ts";
 import { argmax, idOf, keysAtLeast, logSumExp as logSumExpOf, topKKeys } from "./logits.ts";
+
+/** What the output must be: free text, any JSON object, or JSON matching a schema (constrained decoding). */
+export const ResponseFormatSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("text") }),
+  z.strictObject({ type: z.literal("json_object") }),
+  z.strictObject({ type: z.literal("json_schema"), schema: z.union([z.record(z.string(), z.unknown()), z.boolean()]) }),
+]);
+export type ResponseFormat = z.infer<typeof ResponseFormatSchema>;
 
 export const SamplingSchema = z
   .object({
@@ -28,6 +37,12 @@ export const SamplingSchema = z
     stopTokens: z.array(z.number().int().min(0)).default([]),
     /** generation stops when the text contains any of these; the text is cut before it */
     stop: z.array(z.string().min(1)).max(16).default([]),
+    /** OpenAI-style: added to the logit of each token id (keys are ids) before any other step; -100 bans, 100 forces */
+    logitBias: z.record(z.string().regex(/^\d+$/, "keys are token ids"), z.number().min(-100).max(100)).default({}),
+    /** also report, per generated token, this many most likely tokens with their log-probabilities */
+    topLogprobs: z.number().int().min(0).max(20).default(0),
+    /** constrain the output to JSON (see src/serving/constrained); null or text = free */
+    responseFormat: ResponseFormatSchema.nullable().default(null),
   })
   .strict();
 
@@ -43,6 +58,7 @@ export class Sampler {
   private readonly rng: Rng;
   private readonly outputCounts = new Map<number, number>();
   private readonly seen: Set<number>;
+  private readonly bias: [number, number][];
 
   constructor(
     readonly opts: SamplingOptions,
@@ -50,23 +66,48 @@ export class Sampler {
   ) {
     this.rng = new Rng(opts.seed);
     this.seen = new Set(promptIds);
+    this.bias = Object.entries(opts.logitBias).map(([k, v]) => [Number(k), v]);
   }
 
   /**
    * Pick the next token from raw logits (V); returns the id and its log-probability under the raw logits.
    * `logSumExp` of the raw row, when the caller has it (the runner's graph computes it), saves a pass.
+   * A `constraint` masks the ids it does not allow after bias and penalties, before temperature, top-k and
+   * top-p. Where that gives the same choice, the unmasked pick is tried first and the mask built only if
+   * the constraint refuses it: greedy (the argmax of the allowed ids), and plain temperature sampling (a
+   * refused draw followed by a draw from the allowed ids picks each allowed id with probability p/P(allowed)).
+   * Returns id -1 when the constraint allows nothing.
    */
-  pick(raw: Float32Array, logSumExp?: number): { id: number; logprob: number } {
+  pick(raw: Float32Array, logSumExp?: number, constraint?: TokenConstraint): { id: number; logprob: number } {
     const o = this.opts;
     let logits = raw;
-    if (o.repetitionPenalty !== 1 || o.frequencyPenalty !== 0 || o.presencePenalty !== 0) {
+    if (o.repetitionPenalty !== 1 || o.frequencyPenalty !== 0 || o.presencePenalty !== 0 || this.bias.length) {
       logits = Float32Array.from(raw);
+      for (const [t, b] of this.bias) if (t < logits.length) logits[t] = logits[t]! + b;
       if (o.repetitionPenalty !== 1) {
         for (const t of this.seen) logits[t] = logits[t]! > 0 ? logits[t]! / o.repetitionPenalty : logits[t]! * o.repetitionPenalty;
       }
       for (const [t, c] of this.outputCounts) logits[t] = logits[t]! - o.frequencyPenalty * c - o.presencePenalty;
     }
-    const id = o.temperature === 0 ? argmax(logits) : this.sample(logits);
+    const choose = (x: Float32Array) => (o.temperature === 0 ? argmax(x) : this.sample(x));
+    let id: number;
+    if (!constraint) id = choose(logits);
+    else {
+      const fast = o.temperature === 0 || (o.topK === 0 && o.topP === 1);
+      id = fast ? choose(logits) : -1;
+      if (id < 0 || !constraint.allows(id)) {
+        const ok = constraint.mask();
+        const masked = new Float32Array(logits.length).fill(-Infinity);
+        let any = false;
+        for (let i = 0; i < ok.length; i++) {
+          if (!ok[i]) continue;
+          masked[i] = logits[i]!;
+          any = true;
+        }
+        if (!any) return { id: -1, logprob: -Infinity };
+        id = choose(masked);
+      }
+    }
     this.seen.add(id);
     this.outputCounts.set(id, (this.outputCounts.get(id) ?? 0) + 1);
     return { id, logprob: raw[id]! - (logSumExp ?? logSumExpOf(raw)) };

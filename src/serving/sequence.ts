@@ -3,6 +3,9 @@
 // and the continuous-batching hosting engine, so both stop and stream identically.
 
 import type { ModelConfig, SprigTokenizer } from "../models/index.ts";
+import { FormatError, constraintFor } from "./constrained/format.ts";
+import type { JsonMatcher } from "./constrained/matcher.ts";
+import { logSumExp as logSumExpOf, topKKeys, idOf } from "./logits.ts";
 import { Sampler, type SamplingOptions } from "./sampling.ts";
 
 export type FinishReason = "stop" | "length";
@@ -15,6 +18,8 @@ export interface Generation {
   /** decoded text (cut before a stop sequence), or null without a tokenizer */
   text: string | null;
   finishReason: FinishReason;
+  /** with `topLogprobs` > 0: per generated id, the most likely ids of that step (raw distribution), best first */
+  topLogprobs?: { id: number; logprob: number }[][];
 }
 
 export class GenerationError extends Error {
@@ -39,6 +44,10 @@ export class Sequence {
   private readonly stopIds: Set<number>;
   private readonly decoder: ReturnType<SprigTokenizer["incrementalDecoder"]> | null;
   private text = "";
+  /** the JSON matcher when the output is constrained (`responseFormat`) */
+  private readonly constraint: JsonMatcher | null;
+  /** most tokens this sequence can still emit before its position limit or maxTokens */
+  private readonly maxNew: number;
 
   constructor(
     cfg: ModelConfig,
@@ -52,8 +61,16 @@ export class Sequence {
     this.sampler = new Sampler(opts, prompt);
     this.stopIds = new Set([...opts.stopTokens, ...cfg.eosTokenIds]);
     this.decoder = tokenizer?.incrementalDecoder({ skipSpecialTokens: true }) ?? null;
-    this.out = { ids: [], logprobs: [], text: tokenizer ? "" : null, finishReason: "length" };
+    this.out = { ids: [], logprobs: [], text: tokenizer ? "" : null, finishReason: "length", ...(opts.topLogprobs > 0 ? { topLogprobs: [] } : {}) };
     this.len = prompt.length;
+    const bad = Object.keys(opts.logitBias).find((k) => Number(k) >= cfg.vocabSize);
+    if (bad !== undefined) throw new GenerationError(`logit bias: token id ${bad} is outside the vocabulary [0, ${cfg.vocabSize})`);
+    this.maxNew = Math.max(1, Math.min(opts.maxTokens, limit - prompt.length));
+    try {
+      this.constraint = constraintFor(opts.responseFormat, tokenizer, this.stopIds, this.maxNew);
+    } catch (e) {
+      throw e instanceof FormatError ? new GenerationError(e.message) : e;
+    }
   }
 
   /** Positions one sequence reserves: prompt + max new tokens, capped by the model's context. */
@@ -73,12 +90,20 @@ export class Sequence {
    */
   accept(logits: Float32Array, emit?: (id: number, delta: string, logprob: number) => void, logSumExp?: number): void {
     if (this.done) return;
-    const { id, logprob } = this.sampler.pick(logits, logSumExp);
+    const c = this.constraint;
+    if (c) c.budget = this.maxNew - this.out.ids.length - 1;
+    const { id, logprob } = this.sampler.pick(logits, logSumExp, c ?? undefined);
     const s = this.opts;
-    if (this.stopIds.has(id)) return this.finish("stop");
+    // a constraint that allows nothing (a vocabulary without the bytes the document needs) ends the row
+    if (id < 0 || this.stopIds.has(id)) return this.finish("stop");
+    c?.advance(id);
     this.out.ids.push(id);
     this.out.logprobs.push(logprob);
-    const last = this.out.ids.length >= s.maxTokens || this.len >= this.limit;
+    if (this.out.topLogprobs) {
+      const lse = logSumExp ?? logSumExpOf(logits);
+      this.out.topLogprobs.push([...topKKeys(logits, Math.min(s.topLogprobs, logits.length))].map((k) => ({ id: idOf(k), logprob: logits[idOf(k)]! - lse })));
+    }
+    const last = this.out.ids.length >= s.maxTokens || this.len >= this.limit || (c?.finished ?? false);
     // the last token also carries any bytes the decoder still holds, so the deltas add up to the text
     let delta = this.decoder ? this.decoder.push(id) + (last ? this.decoder.flush() : "") : "";
     if (this.decoder) {
@@ -93,7 +118,7 @@ export class Sequence {
       }
     }
     emit?.(id, delta, logprob);
-    if (last) this.finish("length");
+    if (last) this.finish(c?.finished ? "stop" : "length");
   }
 
   private finish(why: FinishReason): void {

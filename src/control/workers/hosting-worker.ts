@@ -3,6 +3,7 @@
 
 import { HostingEngine } from "../../serving/hosting-engine.ts";
 import { InvalidRequestError, UnknownModelError } from "../../serving/errors.ts";
+import { tokenBytes } from "../../serving/constrained/token-bytes.ts";
 import type { InferenceResult, PoolStats, PromptInput } from "../executors.ts";
 import type { HostingCommand, HostingReport } from "./messages.ts";
 import { toWire } from "./messages.ts";
@@ -75,7 +76,19 @@ async function generate(e: HostingEngine, m: Extract<HostingCommand, { type: "ge
         if (t.text) send({ type: "token", id: m.id, text: t.text });
       },
     });
-    return { ids: g.ids, logprobs: g.logprobs, tokens: tokens.slice(0, g.ids.length), text: g.text ?? g.ids.join(" "), finishReason: g.finishReason, promptTokens: g.promptTokens };
+    const vocab = e.tokenizer ? tokenBytes(e.tokenizer).bytes : null;
+    const bytesOf = (id: number) => [...(vocab?.[id] ?? [])];
+    const top = g.topLogprobs?.map((list) => list.map((t) => ({ token: Buffer.from(bytesOf(t.id)).toString("utf8"), logprob: t.logprob, bytes: bytesOf(t.id) })));
+    return {
+      ids: g.ids,
+      logprobs: g.logprobs,
+      tokens: tokens.slice(0, g.ids.length),
+      text: g.text ?? g.ids.join(" "),
+      finishReason: g.finishReason,
+      promptTokens: g.promptTokens,
+      ...(vocab ? { tokenBytes: g.ids.map(bytesOf) } : {}),
+      ...(top ? { topLogprobs: top } : {}),
+    };
   } finally {
     inflight.delete(m.id);
   }
