@@ -2,6 +2,7 @@
 // compartment scoping, etag checks, pagination tokens and work requests.
 
 import type { Store, Versioned } from "../store/index.ts";
+import type { Capacity } from "./capacity.ts";
 import type { ControlConfig, Logger } from "./config.ts";
 import { badRequest, notFound, preconditionFailed } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
@@ -47,6 +48,8 @@ export interface ControlContext {
   hosting: HostingExecutor;
   config: ControlConfig;
   log: Logger;
+  /** units reserved on nodes */
+  capacity: Capacity;
 }
 
 /** Resources carry compartmentId null only when every compartment may read them. */

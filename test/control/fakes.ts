@@ -14,7 +14,9 @@ import {
   type HostingPool,
   type InferenceRequest,
   type InferenceResult,
+  type PoolSpec,
   type ServedModel,
+  type UnitSpec,
 } from "../../src/control/index.ts";
 
 export type Script = "succeed" | "bad-data" | "crash" | "hold";
@@ -57,14 +59,16 @@ export class FakeFineTune implements FineTuneExecutor {
 
 export class FakePool implements HostingPool {
   readonly active = new Map<string, ServedModel>();
-  replicas: number;
   closed = false;
 
   constructor(
     readonly baseModelDir: string,
-    replicas: number,
-  ) {
-    this.replicas = replicas;
+    /** the units the pool runs, as the control plane gave them */
+    public units: UnitSpec[],
+  ) {}
+
+  get replicas(): number {
+    return this.units.length;
   }
 
   async activate(id: string, m: ServedModel): Promise<void> {
@@ -84,8 +88,8 @@ export class FakePool implements HostingPool {
     return { ids: pieces.map((_, i) => i + 3), logprobs: pieces.map(() => -0.5), tokens: pieces, text: pieces.join(""), finishReason: pieces.length >= req.sampling.maxTokens ? "length" : "stop", promptTokens: words.length };
   }
 
-  async resize(n: number): Promise<void> {
-    this.replicas = n;
+  async resize(units: UnitSpec[]): Promise<void> {
+    this.units = units;
   }
 
   async stats() {
@@ -100,8 +104,8 @@ export class FakePool implements HostingPool {
 export class FakeHosting implements HostingExecutor {
   readonly pools = new Map<string, FakePool>();
 
-  async startPool(spec: { clusterId: string; baseModelDir: string; replicas: number }): Promise<HostingPool> {
-    const p = new FakePool(spec.baseModelDir, spec.replicas);
+  async startPool(spec: PoolSpec): Promise<HostingPool> {
+    const p = new FakePool(spec.baseModelDir, spec.units);
     this.pools.set(spec.clusterId, p);
     return p;
   }

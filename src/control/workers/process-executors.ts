@@ -1,10 +1,11 @@
 // The executors that run compute in worker processes (child_process.fork): one process per fine-tune
-// job, and `unitCount` processes per hosting cluster. A worker that dies is reported (fine-tune: as a
+// job on the unit it holds, and one process per unit of a hosting cluster, each pinned to its unit's cores. A worker that dies is reported (fine-tune: as a
 // crash, resumed from its checkpoint) or replaced (hosting: respawned with every active endpoint).
 
 import { existsSync } from "node:fs";
 import { runDirFor } from "../../training/finetune.ts";
-import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor } from "../executors.ts";
+import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor, PoolSpec } from "../executors.ts";
+import { memoryBudget } from "../shapes.ts";
 import { HostingPoolProcess } from "./hosting-pool.ts";
 import { forkWorker } from "./fork.ts";
 import type { FineTuneCommand, FineTuneReport } from "./messages.ts";
@@ -14,7 +15,7 @@ export class ProcessFineTune implements FineTuneExecutor {
   readonly pids = new Map<string, number>();
 
   start(spec: FineTuneSpec, ev: FineTuneEvents): FineTuneRun {
-    const child = forkWorker("./fine-tune-worker.ts");
+    const child = forkWorker("./fine-tune-worker.ts", { cores: spec.unit.pin ? spec.unit.cores : null, heapMb: memoryBudget(spec.unit.memoryBytes).heapMb });
     if (child.pid) this.pids.set(spec.jobId, child.pid);
     // an interrupted run leaves its staging directory beside the output: continue from its checkpoint
     const resume = existsSync(runDirFor(spec.outputDir));
@@ -39,7 +40,7 @@ export class ProcessFineTune implements FineTuneExecutor {
 }
 
 export class ProcessHosting implements HostingExecutor {
-  async startPool(spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }) {
+  async startPool(spec: PoolSpec) {
     return HostingPoolProcess.start(spec);
   }
 }
