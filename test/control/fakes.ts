@@ -51,6 +51,11 @@ export class FakeFineTune implements FineTuneExecutor {
     return { done, cancel: () => cancel() };
   }
 
+  /** jobs held, waiting for release() */
+  get holding(): number {
+    return this.held.length;
+  }
+
   /** Let every held job succeed. */
   release(): void {
     for (const f of this.held.splice(0)) f();
