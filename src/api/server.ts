@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { ControlPlane } from "../control/index.ts";
+import { adminRoutes } from "./admin.ts";
 import { type RateLimit, installAuth } from "./auth.ts";
 import { ociErrorBody, openAiErrorBody, toServiceError } from "./errors.ts";
 import { managementRoutes } from "./management.ts";
@@ -63,6 +64,7 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
   objectStorageRoutes(app, cp);
   ociInferenceRoutes(app, cp);
   openAiRoutes(app, cp);
+  adminRoutes(app, cp);
   app.get("/health", { config: { auth: false } }, async () => ({ status: "ok", version: VERSION }));
   let doc: Record<string, unknown> | null = null;
   app.get("/openapi.json", { config: { auth: false } }, async () => (doc ??= openApiDocument(documented, VERSION)));

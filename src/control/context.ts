@@ -14,6 +14,8 @@ export type SprigStore = Store<DedicatedAiCluster, Model, Endpoint, WorkRequest>
 /** Who is asking: the compartments of the caller's API key. */
 export interface Scope {
   compartments: readonly string[];
+  /** an operator's key: may use the admin view (nodes, capacity, reservations of every compartment) */
+  admin?: boolean;
 }
 
 /**

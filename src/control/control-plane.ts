@@ -9,7 +9,7 @@ import { Clusters } from "./clusters.ts";
 import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
 import { type ControlContext, type Page, type Scope, type SprigStore, Background, WorkRequests, decodePage, fetchVisible, listCompartments, page } from "./context.ts";
 import { Endpoints } from "./endpoints.ts";
-import { badRequest, notFound } from "./errors.ts";
+import { ServiceError, badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
 import { FineTunes } from "./fine-tunes.ts";
 import { Inference, type InferenceCounters } from "./inference.ts";
@@ -121,8 +121,9 @@ export class ControlPlane {
     });
   }
 
-  /** The operator's view of nodes, their capacity and reservations (admin keys and `sprig node list`). */
-  capacityView(): CapacityView {
+  /** The operator's view of nodes, their capacity and reservations: admin keys only (`sprig node list` reads the data directory). */
+  capacityView(scope: Scope): CapacityView {
+    if (!scope.admin) throw new ServiceError(404, "NotAuthorizedOrNotFound", "the admin view needs an admin API key: create one on the server's machine with `npx sprig key create --admin`");
     return this.ctx.capacity.view();
   }
 

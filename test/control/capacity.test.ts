@@ -101,7 +101,8 @@ test("several nodes: a cluster spreads over them; the admin view lists nodes, wh
     c.value.units!.map((u) => [u.nodeId, u.cores, u.pinned]),
     [["local", [0], false], ["node-b", [0], true]],
   );
-  const view = h.cp.capacityView();
+  assert.throws(() => h.cp.capacityView(A), (e: ServiceError) => e.status === 404 && /admin API key/.test(e.message));
+  const view = h.cp.capacityView({ compartments: [], admin: true });
   const local = view.nodes.find((n) => n.id === "local")!;
   assert.deepEqual([local.freeCores, local.freeMemoryBytes], [[1], 6 * GiB]);
   assert.deepEqual(

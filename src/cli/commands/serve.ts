@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startService } from "../../api/service.ts";
 import { REPO_ROOT } from "../default-model.ts";
+import { parseCpuList } from "../../control/index.ts";
+import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
 
 export const DEFAULT_DATA_DIR = "sprig-data";
@@ -20,17 +22,24 @@ export function registerServe(program: Command): void {
     .option("--data-dir <dir>", "database, artifacts and uploaded data", DEFAULT_DATA_DIR)
     .option("--endpoint-capacity <n>", "endpoints per hosting cluster", "50")
     .option("--rate-limit <n>", "requests per second per API key (burst 4x)", "50")
+    .option("--cores <list>", "CPU ids cluster units may reserve, e.g. 0-3 or 2,3 (default: every CPU this process may use)")
+    .option("--memory <GiB>", "memory cluster units may reserve, in GiB (default: the machine's)")
+    .option("--no-pinning", "do not pin unit processes to their reserved cores (they are still reserved and accounted)")
     .option("--quiet", "log warnings and errors only")
-    .action(async (f: { port: string; host: string; dataDir: string; endpointCapacity: string; rateLimit: string; quiet?: boolean }) => {
+    .action(async (f: { port: string; host: string; dataDir: string; endpointCapacity: string; rateLimit: string; cores?: string; memory?: string; pinning: boolean; quiet?: boolean }) => {
       const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
       const perSecond = parseNumber(f.rateLimit, "--rate-limit", { min: 0.001 });
       const base = join(REPO_ROOT, "models", "sprig-base");
+      const cores = f.cores === undefined ? undefined : parseCpuList(f.cores);
+      if (cores === null || cores?.length === 0) throw new CliError(`--cores: '${f.cores}' is not a CPU list (e.g. 0-3 or 0,2)`);
+      const memory = f.memory === undefined ? undefined : Math.floor(parseNumber(f.memory, "--memory", { min: 0.125 }) * 1024 ** 3);
       const svc = await startService({
         dataDir: resolve(f.dataDir),
         control: {
           endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
           defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
         },
+        node: { cores, memoryBytes: memory, pinning: f.pinning },
         server: { logger: { level: f.quiet ? "warn" : "info" }, rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) } },
       });
       const url = await svc.listen(port, f.host);
