@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   engine: () => import("./engine.ts"),
   finetune: () => import("./finetune.ts"),
   generate: () => import("./generate.ts"),
+  isolation: () => import("./isolation.ts"),
   serve: () => import("./serve.ts"),
 };
 

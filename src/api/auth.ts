@@ -23,7 +23,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyRepo, limit: RateL
     if (!m) throw new ServiceError(401, "NotAuthenticated", "send an API key as 'Authorization: Bearer KEY' (create one with `npx sprig key create --compartment-id ID`)");
     const key = keys.verify(m[1]!);
     if (!key) throw new ServiceError(401, "NotAuthenticated", "the API key is not valid (unknown or revoked)");
-    req.scope = { compartments: key.compartments };
+    req.scope = { compartments: key.compartments, admin: key.admin };
     req.keyId = key.id;
     const now = Date.now();
     const b = buckets.get(key.id) ?? { tokens: limit.burst, at: now };

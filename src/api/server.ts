@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { consoleRoutes } from "../console/serve.ts";
 import type { ControlPlane } from "../control/index.ts";
+import { adminRoutes } from "./admin.ts";
 import { type RateLimit, installAuth } from "./auth.ts";
 import { ociErrorBody, openAiErrorBody, toServiceError } from "./errors.ts";
 import { managementRoutes } from "./management.ts";
@@ -65,6 +66,7 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
   ociInferenceRoutes(app, cp);
   openAiRoutes(app, cp);
   await consoleRoutes(app);
+  adminRoutes(app, cp);
   app.get("/health", { config: { auth: false } }, async () => ({ status: "ok", version: VERSION }));
   let doc: Record<string, unknown> | null = null;
   app.get("/openapi.json", { config: { auth: false } }, async () => (doc ??= openApiDocument(documented, VERSION)));

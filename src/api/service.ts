@@ -2,7 +2,7 @@
 // given others), HTTP server. `close()` shuts down in order: stop accepting, drain, stop workers, close the DB.
 
 import type { FastifyInstance } from "fastify";
-import { ControlPlane, type ControlConfigInput, type FineTuneExecutor, type HostingExecutor, type Logger, type SprigStore } from "../control/index.ts";
+import { ControlPlane, type ControlConfigInput, type FineTuneExecutor, type HostingExecutor, type LocalNodeSettings, type Logger, type SprigStore } from "../control/index.ts";
 import { Store } from "../store/index.ts";
 import { Metrics, type MetricsOptionsInput } from "./metrics.ts";
 import { type ServerOptionsInput, buildServer } from "./server.ts";
@@ -15,6 +15,8 @@ export interface ServiceOptions {
   server?: ServerOptionsInput;
   /** what /metrics labels (it is served only once `listenMetrics` is called) */
   metrics?: MetricsOptionsInput;
+  /** the embedded node's capacity (default: this machine's cores and memory, pinned where possible) */
+  node?: LocalNodeSettings;
 }
 
 export interface Service {
@@ -32,7 +34,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const store = Store.open(o.dataDir) as SprigStore;
   const metrics = new Metrics(o.metrics);
   const executors = o.executors ?? (await import("../control/workers/process-executors.ts")).processExecutors();
-  const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined });
+  const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node });
   const app = await buildServer(control, metrics, o.server);
   control.setLogger(app.log as unknown as Logger);
   await control.start();

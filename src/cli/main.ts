@@ -12,6 +12,7 @@ import { registerDemo } from "./commands/demo.ts";
 import { registerEndpoint } from "./commands/endpoint.ts";
 import { registerKey } from "./commands/key.ts";
 import { registerModel } from "./commands/model.ts";
+import { registerNode } from "./commands/node.ts";
 import { registerServe } from "./commands/serve.ts";
 import { CliError } from "./errors.ts";
 
@@ -24,6 +25,7 @@ registerFinetune(program);
 registerServe(program);
 registerKey(program);
 registerCluster(program);
+registerNode(program);
 registerModel(program);
 registerEndpoint(program);
 registerData(program);

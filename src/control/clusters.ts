@@ -1,5 +1,7 @@
 // Dedicated AI clusters: create (CREATING → ACTIVE), update (unitCount resizes a running hosting pool),
-// delete (refused while endpoints or fine-tunes use the cluster). Capacity is derived on every read.
+// delete (refused while endpoints or fine-tunes use the cluster). Every unit is reserved on a node when the
+// cluster is created or grown (in the same transaction: no room, nothing written) and freed when it shrinks,
+// is deleted or fails. Capacity and where the units run are derived on every read.
 
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
@@ -25,13 +27,16 @@ export class Clusters {
     private readonly pools: Pools,
     /** running or queued fine-tunes on a cluster */
     private readonly fineTunesOn: (clusterId: string) => number,
+    /** units of a cluster a running fine-tune occupies */
+    private readonly busyUnits: (clusterId: string) => number[],
   ) {}
 
   /** The cluster as stored, with its capacity computed now. */
   private present(c: DedicatedAiCluster): DedicatedAiCluster {
-    if (c.type !== "HOSTING") return { ...c, capacity: null };
+    const units = this.ctx.capacity.placement(c.id);
+    if (c.type !== "HOSTING") return { ...c, capacity: null, units };
     const used = this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === c.id && e.lifecycleState !== "DELETED");
-    return { ...c, capacity: { capacityType: "HOSTING_CAPACITY", totalEndpointCapacity: this.ctx.config.endpointCapacityPerCluster, usedEndpointCapacity: used } };
+    return { ...c, capacity: { capacityType: "HOSTING_CAPACITY", totalEndpointCapacity: this.ctx.config.endpointCapacityPerCluster, usedEndpointCapacity: used }, units };
   }
 
   create(scope: Scope, d: CreateDedicatedAiClusterDetails): Mutation<DedicatedAiCluster> {
@@ -47,11 +52,13 @@ export class Clusters {
       lifecycleState: "CREATING",
       baseModelId: null,
     };
+    // a refusal (no room) throws before the transaction commits: no cluster, no work request, no reservation
     const w = this.ctx.store.tx(() => {
       this.ctx.store.clusters.insert(c);
+      this.ctx.capacity.reserve(c, 0, c.unitCount);
       return this.wr.create(c.compartmentId, "CREATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
     });
-    // nothing to load yet: hosting workers start with the first endpoint, fine-tuning workers per job
+    // nothing to load yet: hosting workers start on their reserved cores with the first endpoint, fine-tuning workers per job
     this.ctx.bg.run("cluster create", () => this.settle(id, w.id, "ACTIVE", "CREATED", "cluster is ready"));
     const row = this.ctx.store.clusters.get(id)!;
     return { value: this.present(row.value), etag: row.etag, workRequestId: w.id };
@@ -60,8 +67,12 @@ export class Clusters {
   /** Move a cluster out of a transitional state and close its work request. */
   settle(id: string, wrId: string, state: "ACTIVE" | "FAILED" | "DELETED", action: "CREATED" | "UPDATED" | "DELETED" | "FAILED", msg: string): void {
     if (this.ctx.bg.closed) return;
-    const row = this.ctx.store.clusters.get(id);
-    if (row) this.ctx.store.clusters.update({ ...row.value, lifecycleState: state, lifecycleDetails: state === "FAILED" ? msg : null, timeUpdated: now() });
+    this.ctx.store.tx(() => {
+      const row = this.ctx.store.clusters.get(id);
+      if (row) this.ctx.store.clusters.update({ ...row.value, lifecycleState: state, lifecycleDetails: state === "FAILED" ? msg : null, timeUpdated: now() });
+      // a cluster that is gone or failed holds nothing
+      if (state !== "ACTIVE") this.ctx.capacity.release(id);
+    });
     this.wr.action(wrId, action);
     this.wr.finish(wrId, state === "FAILED" ? "FAILED" : "SUCCEEDED", msg);
   }
@@ -101,9 +112,17 @@ export class Clusters {
       lifecycleState: resize ? "UPDATING" : c.lifecycleState,
       timeUpdated: now(),
     };
-    const w = this.wr.create(c.compartmentId, "UPDATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
-    const newEtag = this.ctx.store.clusters.update(next, etag);
-    if (newEtag === null) throw conflict(`dedicated AI cluster ${id} changed during the update: retry`);
+    if (resize && next.unitCount < c.unitCount) {
+      const busy = this.busyUnits(id).filter((u) => u >= next.unitCount);
+      if (busy.length) throw conflict(`unitCount: unit${busy.length > 1 ? "s" : ""} ${busy.join(", ")} of cluster ${id} run${busy.length > 1 ? "" : "s"} a fine-tune: wait for it or cancel it, or shrink to ${Math.max(...busy) + 1} units`);
+    }
+    // growing reserves the new units in the same transaction as the update: no room, nothing changes
+    const { w, newEtag } = this.ctx.store.tx(() => {
+      const newEtag = this.ctx.store.clusters.update(next, etag);
+      if (newEtag === null) throw conflict(`dedicated AI cluster ${id} changed during the update: retry`);
+      if (resize) this.ctx.capacity.reserve(next, c.unitCount, next.unitCount);
+      return { newEtag, w: this.wr.create(c.compartmentId, "UPDATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS") };
+    });
     if (!resize) this.wr.finish(w.id, "SUCCEEDED", "updated");
     else this.ctx.bg.run("cluster resize", () => this.resize(next, w.id));
     return { value: this.present(next), etag: newEtag, workRequestId: w.id };
@@ -113,12 +132,15 @@ export class Clusters {
     this.wr.start(wrId, `resizing to ${c.unitCount} units`);
     try {
       const pool = this.pools.get(c.id);
-      if (pool) await (await pool).resize(c.unitCount);
+      if (pool) await (await pool).resize(this.ctx.capacity.units(c.id).filter((u) => u.index < c.unitCount));
+      // units past the new count are freed once their workers have stopped
+      this.ctx.capacity.release(c.id, c.unitCount);
       this.settle(c.id, wrId, "ACTIVE", "UPDATED", `cluster has ${c.unitCount} units`);
     } catch (e) {
       this.ctx.log.error({ clusterId: c.id, err: String(e) }, "resize failed");
       this.wr.error(wrId, "ResizeFailed", (e as Error).message);
-      // the pool keeps whatever replicas it has; the cluster stays usable
+      // the pool keeps whatever replicas it has; the cluster stays usable (a shrink has stopped its extra workers)
+      this.ctx.capacity.release(c.id, c.unitCount);
       this.settle(c.id, wrId, "ACTIVE", "FAILED", `resize failed: ${(e as Error).message}`);
     }
   }

@@ -2,6 +2,7 @@
 // compartment scoping, etag checks, pagination tokens and work requests.
 
 import type { Store, Versioned } from "../store/index.ts";
+import type { Capacity } from "./capacity.ts";
 import type { ControlConfig, Logger } from "./config.ts";
 import { badRequest, notFound, preconditionFailed } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
@@ -13,6 +14,8 @@ export type SprigStore = Store<DedicatedAiCluster, Model, Endpoint, WorkRequest>
 /** Who is asking: the compartments of the caller's API key. */
 export interface Scope {
   compartments: readonly string[];
+  /** an operator's key: may use the admin view (nodes, capacity, reservations of every compartment) */
+  admin?: boolean;
 }
 
 /**
@@ -47,6 +50,8 @@ export interface ControlContext {
   hosting: HostingExecutor;
   config: ControlConfig;
   log: Logger;
+  /** units reserved on nodes */
+  capacity: Capacity;
 }
 
 /** Resources carry compartmentId null only when every compartment may read them. */

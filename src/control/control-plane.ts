@@ -1,18 +1,21 @@
-// The control plane: one object the API talks to. It wires the services, registers the default base
-// model, recovers every resource after a restart (nothing stays CREATING), and shuts down cleanly.
+// The control plane: one object the API talks to. It wires the services, registers the embedded node and
+// the default base model, recovers every resource after a restart (nothing stays CREATING, reservations
+// match the clusters), and shuts down cleanly.
 
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { Capacity, type CapacityView } from "./capacity.ts";
 import { Clusters } from "./clusters.ts";
 import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
 import { type ControlContext, type Page, type Scope, type SprigStore, Background, WorkRequests, decodePage, fetchVisible, listCompartments, page } from "./context.ts";
 import { Endpoints } from "./endpoints.ts";
-import { badRequest, notFound } from "./errors.ts";
+import { ServiceError, badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
 import { FineTunes } from "./fine-tunes.ts";
 import { DatasetCheck } from "./dataset-check.ts";
 import { Inference, type InferenceCounters } from "./inference.ts";
 import { Models } from "./models.ts";
+import { type LocalNodeSettings, localNode } from "./nodes.ts";
 import { Pools } from "./pools.ts";
 import type { ListQuery } from "./requests.ts";
 import type { WorkRequest } from "./resources.ts";
@@ -25,6 +28,8 @@ export interface ControlPlaneOptions {
   config?: ControlConfigInput;
   log?: Logger;
   counters?: InferenceCounters;
+  /** the embedded node's capacity settings (default: this machine's cores and memory, pinned where possible) */
+  node?: LocalNodeSettings;
 }
 
 export class ControlPlane {
@@ -39,16 +44,19 @@ export class ControlPlane {
   private readonly ctx: ControlContext;
   private readonly wr: WorkRequests;
   private readonly pools: Pools;
+  private readonly nodeSettings: LocalNodeSettings | undefined;
 
   constructor(o: ControlPlaneOptions) {
     const parsed = ControlConfigSchema.safeParse(o.config ?? {});
     if (!parsed.success) throw new Error(`invalid control configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    this.ctx = { bg: new Background(() => this.ctx.log), store: o.store, fineTune: o.fineTune, hosting: o.hosting, config: parsed.data, log: o.log ?? silentLogger };
+    const capacity = new Capacity(o.store.nodes, (id) => o.store.clusters.get(id)?.value ?? null);
+    this.ctx = { bg: new Background(() => this.ctx.log), store: o.store, fineTune: o.fineTune, hosting: o.hosting, config: parsed.data, log: o.log ?? silentLogger, capacity };
     this.store = o.store;
+    this.nodeSettings = o.node;
     this.wr = new WorkRequests(this.ctx);
-    this.pools = new Pools(o.hosting);
+    this.pools = new Pools(o.hosting, capacity);
     this.fineTunes = new FineTunes(this.ctx, this.wr);
-    this.clusters = new Clusters(this.ctx, this.wr, this.pools, (id) => this.fineTunes.onCluster(id));
+    this.clusters = new Clusters(this.ctx, this.wr, this.pools, (id) => this.fineTunes.onCluster(id), (id) => this.fineTunes.busyUnits(id));
     this.models = new Models(this.ctx, this.wr, (s, d) => this.fineTunes.create(s, d), (id) => this.fineTunes.cancel(id));
     this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
@@ -69,6 +77,9 @@ export class ControlPlane {
    * resume fine-tunes and bring ACTIVE endpoints back. Resolves once endpoints are being restored (not loaded).
    */
   async start(): Promise<void> {
+    const node = this.store.nodes.upsert(localNode(this.nodeSettings));
+    this.ctx.log.info({ nodeId: node.id, cores: node.cores, memoryBytes: node.memoryBytes, pinning: node.pinning }, "registered the embedded node");
+    if (!node.pinning.enabled) this.ctx.log.warn({ reason: node.pinning.reason }, "units will not be pinned to their cores");
     const dir = this.ctx.config.defaultBaseModelDir;
     if (dir && existsSync(resolve(dir, "config.json")) && !this.models.globalBase(resolve(dir))) {
       const m = await this.models.registerBase(resolve(dir), null, { vendor: "sprig" });
@@ -78,6 +89,7 @@ export class ControlPlane {
     const s = this.store;
     for (const c of s.clusters.inStates(["CREATING", "UPDATING"])) s.clusters.update({ ...c, lifecycleState: "ACTIVE" });
     for (const c of s.clusters.inStates(["DELETING"])) s.clusters.update({ ...c, lifecycleState: "DELETED" });
+    this.repairReservations();
     for (const m of s.models.inStates(["DELETING"])) s.models.update({ ...m, lifecycleState: "DELETED" });
     // a CREATING model without a job can only be a half-registered one: nothing to resume
     for (const m of s.models.inStates(["CREATING"]))
@@ -96,6 +108,27 @@ export class ControlPlane {
       s.endpoints.update({ ...e, lifecycleState: "UPDATING", lifecycleDetails: "restoring after a restart" });
       this.ctx.bg.run("endpoint restore", () => this.endpoints.bringUp(e.id, null, "CREATE_ENDPOINT"));
     }
+  }
+
+  /** Reservations follow the clusters: freed for clusters gone, placed for units that lack one (with the reason when no room). */
+  private repairReservations(): void {
+    const s = this.store;
+    s.tx(() => {
+      const live = s.clusters.inStates(["CREATING", "ACTIVE", "UPDATING", "DELETING"]);
+      const short = new Map(this.ctx.capacity.repair(live).map((x) => [x.clusterId, x]));
+      for (const c of live) {
+        const miss = short.get(c.id);
+        const note = miss ? `${miss.missing} of ${c.unitCount} units have no reserved cores and do not run: ${miss.reason}` : null;
+        if (miss) this.ctx.log.warn({ clusterId: c.id, missing: miss.missing }, "cluster units without room");
+        if (note !== (c.lifecycleDetails ?? null) && (miss || c.lifecycleDetails?.includes("have no reserved cores"))) s.clusters.update({ ...c, lifecycleDetails: note });
+      }
+    });
+  }
+
+  /** The operator's view of nodes, their capacity and reservations: admin keys only (`sprig node list` reads the data directory). */
+  capacityView(scope: Scope): CapacityView {
+    if (!scope.admin) throw new ServiceError(404, "NotAuthorizedOrNotFound", "the admin view needs an admin API key: create one on the server's machine with `npx sprig key create --admin`");
+    return this.ctx.capacity.view();
   }
 
   /** Unfinished work requests of operations that do not resume are closed with the reason. */

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "Conflict"
   | "PreconditionFailed"
   | "PayloadTooLarge"
+  | "LimitExceeded"
   | "TooManyRequests"
   | "ClientClosedRequest"
   | "InternalServerError"

@@ -5,6 +5,15 @@ import type { TrainingConfig } from "./resources.ts";
 
 export type FineTuneMethod = "tfew" | "lora" | "vanilla";
 
+/** One unit as compute starts it: reserved cores (the process is pinned to them when `pin`) and memory budget. */
+export interface UnitSpec {
+  index: number;
+  nodeId: string;
+  cores: number[];
+  memoryBytes: number;
+  pin: boolean;
+}
+
 export interface FineTuneSpec {
   /** stable across restarts: the custom model's id */
   jobId: string;
@@ -20,8 +29,10 @@ export interface FineTuneSpec {
   method: FineTuneMethod;
   /** OCI training config without its type, as the trainer takes it */
   trainingConfig: Omit<TrainingConfig, "trainingConfigType">;
-  /** compute threads (0 = all cores) */
+  /** compute threads: the unit's cores */
   threads: number;
+  /** the cluster unit the job runs in (its reservation) */
+  unit: UnitSpec;
 }
 
 export interface FineTuneProgress {
@@ -124,14 +135,21 @@ export interface HostingPool {
   /** stops serving; in-flight requests are cancelled when `cancelInFlight` */
   deactivate(endpointId: string, o: { cancelInFlight: boolean }): Promise<void>;
   generate(req: InferenceRequest, o: { onToken?: (delta: string) => void; signal?: AbortSignal }): Promise<InferenceResult>;
-  /** change the number of replicas (worker processes) */
-  resize(replicas: number): Promise<void>;
+  /** run exactly these units (one worker process each): starts new ones, stops those not listed */
+  resize(units: UnitSpec[]): Promise<void>;
   stats(): Promise<PoolStats>;
   close(): Promise<void>;
 }
 
+export interface PoolSpec {
+  clusterId: string;
+  baseModelDir: string;
+  /** one replica per unit, pinned to its cores */
+  units: UnitSpec[];
+}
+
 export interface HostingExecutor {
-  startPool(spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }): Promise<HostingPool>;
+  startPool(spec: PoolSpec): Promise<HostingPool>;
 }
 
 /** A failure the executors report with an HTTP-like status (e.g. over capacity → 429). */

@@ -1,5 +1,6 @@
 // Fine-tune jobs: a CUSTOM model is created CREATING with a CREATE_MODEL work request and a QUEUED job;
-// each FINE_TUNING cluster runs up to unitCount jobs at once in worker processes. A job whose worker died
+// each FINE_TUNING cluster runs up to unitCount jobs at once, each in a worker process on one of the
+// cluster's reserved units (pinned to its cores) and nowhere else. A job whose worker died
 // (SIGKILL, crash, server restart) is resumed from its checkpoint up to maxFineTuneAttempts, then FAILED.
 
 import { existsSync } from "node:fs";
@@ -9,11 +10,10 @@ import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Scope, WorkRequests } from "./context.ts";
 import { fetchVisible, visible } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
-import type { FineTuneMethod, FineTuneOutcome, FineTuneRun } from "./executors.ts";
+import type { FineTuneMethod, FineTuneOutcome, FineTuneRun, UnitSpec } from "./executors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
-import { shape } from "./shapes.ts";
 import { runDirFor } from "../training/finetune.ts";
 
 export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
@@ -24,6 +24,8 @@ export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod
 
 export class FineTunes {
   private readonly running = new Map<string, FineTuneRun>();
+  /** the unit each running job holds: job model id → { cluster, unit index } */
+  private readonly unitOf = new Map<string, { clusterId: string; unit: number }>();
   private readonly canceled = new Set<string>();
   private closed = false;
 
@@ -98,21 +100,28 @@ export class FineTunes {
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 
-  /** Start queued jobs on every cluster that has a free unit. */
+  /** Units of a cluster that running jobs hold. */
+  busyUnits(clusterId: string): number[] {
+    return [...this.unitOf.values()].filter((u) => u.clusterId === clusterId).map((u) => u.unit);
+  }
+
+  /** Start queued jobs on every cluster that has a free unit (a reserved one no job holds). */
   kick(): void {
     if (this.closed || this.ctx.bg.closed) return;
-    const jobs = this.store.fineTunes.jobsInStates(["QUEUED", "RUNNING"]);
-    for (const j of jobs) {
-      if (j.state !== "QUEUED") continue;
+    for (const j of this.store.fineTunes.jobsInStates(["QUEUED"])) {
+      // a launch that failed at once kicks again: this list may be stale by now
+      if (this.unitOf.has(j.modelId) || this.store.fineTunes.job(j.modelId)?.state !== "QUEUED") continue;
       const cluster = this.store.clusters.get(j.clusterId)?.value;
-      const busy = jobs.filter((x) => x.clusterId === j.clusterId && x.state === "RUNNING").length;
-      if (!cluster || busy >= cluster.unitCount) continue;
-      j.state = "RUNNING";
-      this.launch(j.modelId, j.workRequestId, shape(cluster.unitShape).threads);
+      if (!cluster) continue;
+      const busy = new Set(this.busyUnits(cluster.id));
+      const unit = this.ctx.capacity.units(cluster.id).find((u) => u.index < cluster.unitCount && !busy.has(u.index));
+      if (!unit) continue;
+      this.unitOf.set(j.modelId, { clusterId: cluster.id, unit: unit.index });
+      this.launch(j.modelId, j.workRequestId, unit);
     }
   }
 
-  private launch(modelId: string, wrId: string, threads: number): void {
+  private launch(modelId: string, wrId: string, unit: UnitSpec): void {
     const m = this.store.models.get(modelId)!.value;
     const parent = this.store.models.get(m.baseModelId!)!.value;
     const ds = m.fineTuneDetails!.trainingDataset;
@@ -123,7 +132,8 @@ export class FineTunes {
     const attempt = this.store.fineTunes.job(modelId)!.attempts;
     // the trainer keeps its checkpoints in the run directory beside the output (as the executor checks)
     const resuming = existsSync(runDirFor(m.artifactPath!));
-    this.wr.start(wrId, attempt > 1 ? `attempt ${attempt}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}` : "fine-tuning started");
+    const where = `on unit ${unit.index} (node ${unit.nodeId}, cores ${unit.cores.join(",")}${unit.pin ? "" : ", unpinned"})`;
+    this.wr.start(wrId, attempt > 1 ? `attempt ${attempt} ${where}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}` : `fine-tuning started ${where}`);
     this.setModel(modelId, { lifecycleDetails: "training" });
     if (!dataFile || !root?.artifactPath) return void this.finish(modelId, wrId, { ok: false, code: "InvalidInput", message: "the training data or the base model is gone" });
     const run = this.ctx.fineTune.start(
@@ -136,7 +146,8 @@ export class FineTunes {
         checkpointDir: this.checkpointDir(modelId),
         method: METHOD[trainingConfigType],
         trainingConfig,
-        threads,
+        threads: unit.cores.length,
+        unit,
       },
       {
         onProgress: (p) => {
@@ -165,6 +176,7 @@ export class FineTunes {
 
   private finish(modelId: string, wrId: string, o: FineTuneOutcome): void {
     this.running.delete(modelId);
+    this.unitOf.delete(modelId);
     if (this.closed) return; // shutting down: the job stays RUNNING and resumes on the next start
     const job = this.store.fineTunes.job(modelId);
     if (!job) return;

@@ -10,4 +10,7 @@ export { ServiceError, type ErrorCode, badRequest, notFound, conflict } from "./
 export * from "./executors.ts";
 export * from "./resources.ts";
 export * from "./requests.ts";
-export { UNIT_SHAPES, DEFAULT_UNIT_SHAPE } from "./shapes.ts";
+export { UNIT_SHAPES, DEFAULT_UNIT_SHAPE, type UnitShape, shape, memoryBudget } from "./shapes.ts";
+export { type LocalNodeSettings, LocalNodeSettingsSchema, LOCAL_NODE_ID, type NodeRegistry, localNode } from "./nodes.ts";
+export { Capacity, type CapacityView } from "./capacity.ts";
+export { cpuList, parseCpuList, place, freeCapacity, type NodeCapacity, type UnitReservation, type Placement } from "./placement.ts";

@@ -31,6 +31,18 @@ export const HostingCapacity = z.object({
   usedEndpointCapacity: z.number().int(),
 });
 
+export const ClusterUnit = z
+  .object({
+    unitIndex: z.number().int().describe("0 … unitCount-1"),
+    nodeId: z.string().describe("the node the unit is reserved on"),
+    nodeName: z.string(),
+    cores: z.array(z.number().int()).describe("the CPU ids reserved for the unit: its worker process is pinned to them"),
+    memoryBytes: z.number().int().describe("the unit's memory budget"),
+    pinned: z.boolean().describe("false when the node cannot pin processes (then the cores are only accounted)"),
+  })
+  .meta({ id: "ClusterUnit" });
+export type ClusterUnit = z.infer<typeof ClusterUnit>;
+
 export const DedicatedAiCluster = z
   .object({
     ...common,
@@ -41,6 +53,8 @@ export const DedicatedAiCluster = z
     lifecycleState: ClusterState,
     /** Sprig: the base model a HOSTING cluster serves, fixed by its first endpoint (null while empty) */
     baseModelId: z.string().nullable(),
+    /** Sprig: where each unit runs (computed on read; empty once the cluster is DELETED or FAILED) */
+    units: z.array(ClusterUnit).optional().describe("Sprig: where each unit runs: node, reserved cores, memory budget"),
   })
   .meta({ id: "DedicatedAiCluster" });
 export type DedicatedAiCluster = z.infer<typeof DedicatedAiCluster>;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SprigClient } from "../api/client.ts";
 import { type Service, startService } from "../api/service.ts";
+import { LOCAL_NODE_ID, shape } from "../control/index.ts";
 
 export const DEMO_COMPARTMENT = "demo";
 
@@ -18,6 +19,8 @@ export interface Embedded {
   dataDir: string;
   /** the registered BASE model's id */
   baseModelId: string;
+  /** SPRIG_CPU_SMALL units that fit in the embedded node's free cores and memory now */
+  freeUnits(): number;
   /** stop the service; remove the data directory unless it is to be kept */
   close(): Promise<void>;
 }
@@ -52,7 +55,13 @@ export async function startEmbedded(o: { modelDir: string; dataDir?: string; kee
     const models = await client.all<{ id: string; type: string; artifactPath: string | null }>("/20231130/models");
     const base = models.find((m) => m.type === "BASE" && m.artifactPath === modelDir);
     if (!base) throw new Error(`the service did not register ${modelDir} as a base model`);
-    return { svc, url, key, client, dataDir, baseModelId: base.id, close };
+    const small = shape("SPRIG_CPU_SMALL");
+    const freeUnits = () => {
+      // the embedded service's own node, as the operator's admin view shows it
+      const node = svc.control.capacityView({ compartments: [], admin: true }).nodes.find((n) => n.id === LOCAL_NODE_ID);
+      return node ? Math.min(Math.floor(node.freeCores.length / small.cores), Math.floor(node.freeMemoryBytes / small.memoryBytes)) : 0;
+    };
+    return { svc, url, key, client, dataDir, baseModelId: base.id, freeUnits, close };
   } catch (e) {
     await close();
     throw e;

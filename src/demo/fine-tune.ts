@@ -42,8 +42,21 @@ export interface Trained {
 export async function createFineTuningCluster(client: SprigClient, units: number, say: Say): Promise<string> {
   const { body } = await client.json<{ id: string }>("POST", "/20231130/dedicatedAiClusters", { compartmentId: DEMO_COMPARTMENT, type: "FINE_TUNING", unitCount: units, displayName: "demo-fine-tuning" });
   const c = await waitFor(client, `/20231130/dedicatedAiClusters/${body.id}`, ["ACTIVE", "FAILED"], undefined, 100);
-  say.detail(`cluster ${body.id}: ${c.lifecycleState}, ${units} unit${units > 1 ? "s" : ""} of ${c.unitShape} (one fine-tune per unit at a time)`);
+  say.detail(`cluster ${body.id}: ${c.lifecycleState}, ${units} unit${units > 1 ? "s" : ""} of ${c.unitShape} (one fine-tune per unit at a time) on ${where(c)}`);
   return body.id;
+}
+
+/** "core 0 of node box, core 1 of node box": where a cluster's units run (its `units` field). */
+export function where(c: Record<string, unknown>): string {
+  const units = (c.units ?? []) as { cores: number[]; nodeName: string; pinned: boolean }[];
+  return units.map((u) => `core${u.cores.length > 1 ? "s" : ""} ${u.cores.join(",")} of node ${u.nodeName}${u.pinned ? "" : " (unpinned)"}`).join(", ") || "no reserved cores";
+}
+
+/** Delete a cluster and wait until it is gone (its cores are free again). */
+export async function deleteCluster(client: SprigClient, id: string, say: Say): Promise<void> {
+  await client.json("DELETE", `/20231130/dedicatedAiClusters/${id}`);
+  await waitFor(client, `/20231130/dedicatedAiClusters/${id}`, ["DELETED", "FAILED"], undefined, 50);
+  say.detail(`deleted the FINE_TUNING cluster ${id}: its cores are free again`);
 }
 
 export async function upload(client: SprigClient, sets: readonly DemoDataset[], say: Say): Promise<void> {

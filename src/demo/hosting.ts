@@ -5,6 +5,7 @@
 import { ApiError, type SprigClient, waitFor } from "../api/client.ts";
 import { DEMO_COMPARTMENT } from "./embedded.ts";
 import { type Say, clip } from "./say.ts";
+import { where } from "./fine-tune.ts";
 import { ask } from "./traffic.ts";
 
 const E = "/20231130/endpoints";
@@ -16,16 +17,16 @@ export interface DemoEndpoint {
   modelId: string;
 }
 
-export async function createHosting(client: SprigClient, models: { name: string; modelId: string }[], say: Say): Promise<{ clusterId: string; endpoints: DemoEndpoint[] }> {
+export async function createHosting(client: SprigClient, units: number, models: { name: string; modelId: string }[], say: Say): Promise<{ clusterId: string; endpoints: DemoEndpoint[] }> {
   const { body } = await client.json<{ id: string }>("POST", "/20231130/dedicatedAiClusters", {
     compartmentId: DEMO_COMPARTMENT,
     type: "HOSTING",
-    unitCount: 1,
-    unitShape: "SPRIG_CPU_LARGE",
+    unitCount: units,
+    unitShape: "SPRIG_CPU_SMALL",
     displayName: "demo-hosting",
   });
-  await waitFor(client, `/20231130/dedicatedAiClusters/${body.id}`, ["ACTIVE", "FAILED"], undefined, 100);
-  say.detail(`cluster ${body.id}: 1 unit of SPRIG_CPU_LARGE (every core)`);
+  const c = await waitFor(client, `/20231130/dedicatedAiClusters/${body.id}`, ["ACTIVE", "FAILED"], undefined, 100);
+  say.detail(`cluster ${body.id}: ${units} unit${units > 1 ? "s" : ""} of SPRIG_CPU_SMALL (replicas, one core each) on ${where(c)}`);
   const endpoints: DemoEndpoint[] = [];
   for (const m of models) {
     const t0 = Date.now();

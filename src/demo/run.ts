@@ -8,7 +8,7 @@ import { CliError } from "../cli/errors.ts";
 import { loadTensors } from "../models/io/safetensors.ts";
 import { type DemoDataset, resolveDatasets } from "./datasets.ts";
 import { type Embedded, startEmbedded } from "./embedded.ts";
-import { createFineTuningCluster, fineTuneAll, upload, type TrainingPlan } from "./fine-tune.ts";
+import { createFineTuningCluster, deleteCluster, fineTuneAll, upload, type TrainingPlan } from "./fine-tune.ts";
 import { createHosting, servingMemory, toggle } from "./hosting.ts";
 import { type DemoReport, buildReport, printReport } from "./report.ts";
 import { Say, count, pct } from "./say.ts";
@@ -36,6 +36,8 @@ export interface DemoOptions {
 export const DEMO_EPOCHS = { choices: 3, completion: 8 } as const;
 /** T-Few's (IA)³ vectors on a 5 M-parameter model learn a new format in ~40 steps at this rate (Adafactor). */
 export const DEMO_LEARNING_RATE = 0.3;
+/** replicas of the demo's hosting cluster, one core each, as far as the machine has free cores */
+const MAX_HOSTING_UNITS = 4;
 
 async function parameterCount(dir: string): Promise<number> {
   let n = 0;
@@ -70,7 +72,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     say.detail(`data directory ${emb.dataDir}${o.keep || o.dataDir ? " (kept)" : " (temporary)"}`);
 
     say.heading("Create a FINE_TUNING cluster");
-    const ftCluster = await createFineTuningCluster(c, sets.length, say);
+    // one unit (one reserved core) per dataset, as far as the machine has room
+    const ftCluster = await createFineTuningCluster(c, Math.max(1, Math.min(sets.length, emb.freeUnits())), say);
     say.heading("Upload the training data (object storage)");
     await upload(c, sets, say);
     say.heading(`Fine-tune ${sets.length} custom model${sets.length > 1 ? "s" : ""} with T-Few, side by side`);
@@ -78,8 +81,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     for (const t of trained)
       say.detail(`${t.dataset.name}: ACTIVE after ${t.seconds.toFixed(0)} s · validation token accuracy ${pct(t.model.modelMetrics?.finalAccuracy)} · loss ${t.model.modelMetrics?.finalLoss?.toFixed(3) ?? "—"} · ${count(t.model.trainableParameters)} trainable parameters`);
 
+    // a cluster holds its cores until it is deleted: the fine-tuning cluster's go to hosting
+    await deleteCluster(c, ftCluster, say);
     say.heading("Create a HOSTING cluster with endpoints for the base model and every custom model");
-    const { clusterId, endpoints } = await createHosting(c, [{ name: "base", modelId: emb.baseModelId }, ...trained.map((t) => ({ name: t.dataset.name, modelId: t.model.id }))], say);
+    const { clusterId, endpoints } = await createHosting(c, Math.max(1, Math.min(MAX_HOSTING_UNITS, emb.freeUnits())), [{ name: "base", modelId: emb.baseModelId }, ...trained.map((t) => ({ name: t.dataset.name, modelId: t.model.id }))], say);
 
     say.heading("Send concurrent requests to every endpoint (greedy; answers side by side)");
     const traffic = await burst(c, endpoints, sets, o.evalPerSet, o.show, say);

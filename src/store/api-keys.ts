@@ -9,6 +9,8 @@ export interface ApiKey {
   displayName: string;
   /** the compartments this key may see and touch */
   compartments: string[];
+  /** may use the operator's admin view (nodes, capacity, reservations of every compartment) */
+  admin: boolean;
   timeCreated: string;
   timeRevoked: string | null;
 }
@@ -22,13 +24,13 @@ export class ApiKeyRepo {
   constructor(private readonly db: Db) {}
 
   /** Create a key; the secret is returned here and never again. */
-  create(compartments: string[], displayName = ""): { key: string; record: ApiKey } {
+  create(compartments: string[], displayName = "", o: { admin?: boolean } = {}): { key: string; record: ApiKey } {
     const id = `key_${randomBytes(8).toString("hex")}`;
     const key = `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
-    const record: ApiKey = { id, displayName, compartments, timeCreated: new Date().toISOString(), timeRevoked: null };
+    const record: ApiKey = { id, displayName, compartments, admin: o.admin === true, timeCreated: new Date().toISOString(), timeRevoked: null };
     this.db
-      .prepare("INSERT INTO api_keys (id, key_hash, compartments, display_name, time_created) VALUES (?, ?, ?, ?, ?)")
-      .run(id, hash(key).toString("hex"), JSON.stringify(compartments), displayName, record.timeCreated);
+      .prepare("INSERT INTO api_keys (id, key_hash, compartments, display_name, time_created, admin) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(id, hash(key).toString("hex"), JSON.stringify(compartments), displayName, record.timeCreated, record.admin ? 1 : 0);
     return { key, record };
   }
 
@@ -57,12 +59,14 @@ interface KeyRow {
   display_name: string;
   time_created: string;
   time_revoked: string | null;
+  admin: number;
 }
 
 const toKey = (r: KeyRow): ApiKey => ({
   id: r.id,
   displayName: r.display_name,
   compartments: JSON.parse(r.compartments) as string[],
+  admin: r.admin === 1,
   timeCreated: r.time_created,
   timeRevoked: r.time_revoked,
 });

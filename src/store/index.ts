@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ApiKeyRepo } from "./api-keys.ts";
 import { type Db, StoreError, openDatabase } from "./db.ts";
 import { FineTuneRepo } from "./fine-tune-history.ts";
+import { NodeRepo } from "./nodes.ts";
 import { ObjectRepo } from "./objects.ts";
 import { ResourceTable, type StoredResource } from "./resource-table.ts";
 import { type StoredWorkRequest, WorkRequestRepo } from "./work-requests.ts";
@@ -12,6 +13,7 @@ import { type StoredWorkRequest, WorkRequestRepo } from "./work-requests.ts";
 export { type Db, StoreError, openDatabase, migrate } from "./db.ts";
 export { type ApiKey, ApiKeyRepo, KEY_PREFIX } from "./api-keys.ts";
 export { type FineTuneEvent, type FineTuneJobRow, type JobState, type MetricsPoint, FineTuneRepo } from "./fine-tune-history.ts";
+export { type NodeRow, NodeRepo, type UnitReservationRow } from "./nodes.ts";
 export { type Bucket, type ObjectMeta, ObjectRepo } from "./objects.ts";
 export { type ListPage, type ListQuery, ResourceTable, type StoredResource, type Versioned, newEtag } from "./resource-table.ts";
 export { type StoredWorkRequest, type WorkRequestEntry, WorkRequestRepo } from "./work-requests.ts";
@@ -36,6 +38,8 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
   readonly apiKeys: ApiKeyRepo;
   readonly objects: ObjectRepo;
   readonly fineTunes: FineTuneRepo;
+  /** nodes and the units reserved on them */
+  readonly nodes: NodeRepo;
   readonly paths: ReturnType<typeof dataPaths>;
 
   private constructor(
@@ -50,6 +54,7 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
     this.apiKeys = new ApiKeyRepo(db);
     this.objects = new ObjectRepo(db, this.paths.objects);
     this.fineTunes = new FineTuneRepo(db);
+    this.nodes = new NodeRepo(db);
   }
 
   /** Open the store of a data directory (created if missing; refused when its database is lost but its files remain). */

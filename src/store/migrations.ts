@@ -105,4 +105,34 @@ CREATE TABLE fine_tune_metrics (
 );
 `,
   },
+  {
+    version: 2,
+    name: "nodes, unit reservations (a core is held by at most one unit), admin API keys",
+    sql: `
+CREATE TABLE nodes (
+  id TEXT PRIMARY KEY,
+  body TEXT NOT NULL,
+  time_registered TEXT NOT NULL,
+  time_heartbeat TEXT NOT NULL
+);
+CREATE TABLE unit_reservations (
+  cluster_id TEXT NOT NULL REFERENCES dedicated_ai_clusters (id) ON DELETE CASCADE,
+  unit_index INTEGER NOT NULL,
+  node_id TEXT NOT NULL REFERENCES nodes (id),
+  memory_bytes INTEGER NOT NULL,
+  time_created TEXT NOT NULL,
+  PRIMARY KEY (cluster_id, unit_index)
+);
+CREATE INDEX unit_reservations_node ON unit_reservations (node_id);
+CREATE TABLE reserved_cores (
+  node_id TEXT NOT NULL REFERENCES nodes (id),
+  core INTEGER NOT NULL,
+  cluster_id TEXT NOT NULL,
+  unit_index INTEGER NOT NULL,
+  PRIMARY KEY (node_id, core),
+  FOREIGN KEY (cluster_id, unit_index) REFERENCES unit_reservations (cluster_id, unit_index) ON DELETE CASCADE
+);
+ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];

@@ -14,7 +14,9 @@ import {
   type HostingPool,
   type InferenceRequest,
   type InferenceResult,
+  type PoolSpec,
   type ServedModel,
+  type UnitSpec,
 } from "../../src/control/index.ts";
 
 export type Script = "succeed" | "bad-data" | "crash" | "hold";
@@ -49,6 +51,11 @@ export class FakeFineTune implements FineTuneExecutor {
     return { done, cancel: () => cancel() };
   }
 
+  /** jobs held, waiting for release() */
+  get holding(): number {
+    return this.held.length;
+  }
+
   /** Let every held job succeed. */
   release(): void {
     for (const f of this.held.splice(0)) f();
@@ -57,14 +64,16 @@ export class FakeFineTune implements FineTuneExecutor {
 
 export class FakePool implements HostingPool {
   readonly active = new Map<string, ServedModel>();
-  replicas: number;
   closed = false;
 
   constructor(
     readonly baseModelDir: string,
-    replicas: number,
-  ) {
-    this.replicas = replicas;
+    /** the units the pool runs, as the control plane gave them */
+    public units: UnitSpec[],
+  ) {}
+
+  get replicas(): number {
+    return this.units.length;
   }
 
   async activate(id: string, m: ServedModel): Promise<void> {
@@ -84,8 +93,8 @@ export class FakePool implements HostingPool {
     return { ids: pieces.map((_, i) => i + 3), logprobs: pieces.map(() => -0.5), tokens: pieces, text: pieces.join(""), finishReason: pieces.length >= req.sampling.maxTokens ? "length" : "stop", promptTokens: words.length };
   }
 
-  async resize(n: number): Promise<void> {
-    this.replicas = n;
+  async resize(units: UnitSpec[]): Promise<void> {
+    this.units = units;
   }
 
   async stats() {
@@ -100,8 +109,8 @@ export class FakePool implements HostingPool {
 export class FakeHosting implements HostingExecutor {
   readonly pools = new Map<string, FakePool>();
 
-  async startPool(spec: { clusterId: string; baseModelDir: string; replicas: number }): Promise<HostingPool> {
-    const p = new FakePool(spec.baseModelDir, spec.replicas);
+  async startPool(spec: PoolSpec): Promise<HostingPool> {
+    const p = new FakePool(spec.baseModelDir, spec.units);
     this.pools.set(spec.clusterId, p);
     return p;
   }

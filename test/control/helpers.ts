@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { ControlPlane, type ControlConfigInput, type Scope, type SprigStore } from "../../src/control/index.ts";
+import { ControlPlane, type ControlConfigInput, type LocalNodeSettings, type Scope, type SprigStore } from "../../src/control/index.ts";
 import { Store } from "../../src/store/index.ts";
 import { FakeFineTune, FakeHosting, until } from "./fakes.ts";
 
@@ -23,12 +23,15 @@ export interface Harness {
   hosting: FakeHosting;
 }
 
-export async function harness(config: ControlConfigInput = {}, dir = mkdtempSync(join(tmpdir(), "sprig-control-"))): Promise<Harness> {
+/** The fake executors run nothing on real cores: a roomy node whose cores are only accounted. */
+export const FAKE_NODE: LocalNodeSettings = { cores: Array.from({ length: 32 }, (_, i) => i), memoryBytes: 256 * 1024 ** 3, pinning: false, name: "fake-node" };
+
+export async function harness(config: ControlConfigInput = {}, dir = mkdtempSync(join(tmpdir(), "sprig-control-")), node: LocalNodeSettings = FAKE_NODE): Promise<Harness> {
   const store = Store.open(dir) as SprigStore;
   const ft = new FakeFineTune();
   const hosting = new FakeHosting();
   // the fixtures may be imported (the service's default allows no server directory)
-  const cp = new ControlPlane({ store, fineTune: ft, hosting, config: { modelImportRoots: [FIXTURE_MODELS], ...config } });
+  const cp = new ControlPlane({ store, fineTune: ft, hosting, config: { modelImportRoots: [FIXTURE_MODELS], ...config }, node });
   await cp.start();
   return { dir, store, cp, ft, hosting };
 }

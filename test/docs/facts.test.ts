@@ -57,10 +57,13 @@ test("hyperparameters.md: every default per method, and the fields the API accep
   for (const k of Object.keys(resolved[0]!)) assert.ok(documented.has(k), `${k} is documented`);
 });
 
-test("concepts.md: the unit shapes and their threads", () => {
+test("concepts.md: the unit shapes, their cores and memory", () => {
   const rows = table(read("docs/concepts.md"), "unit shape");
   assert.deepEqual(rows.map((r) => unquote(r[0]!.replace(" (default)", ""))), UNIT_SHAPES.map((s) => s.name));
-  for (const [i, s] of UNIT_SHAPES.entries()) assert.equal(rows[i]![1], s.threads === 0 ? "every core" : String(s.threads));
+  for (const [i, s] of UNIT_SHAPES.entries()) {
+    assert.equal(rows[i]![1], String(s.cores), `${s.name} cores`);
+    assert.equal(rows[i]![2], `${s.memoryBytes / 1024 ** 3} GiB`, `${s.name} memory`);
+  }
 });
 
 test("concepts.md: trainable parameters quoted for sprig-base are what the adapters hold", () => {

@@ -25,6 +25,7 @@ function spec(name: string, dataFile: string): FineTuneSpec {
     method: "tfew",
     trainingConfig: {},
     threads: 1,
+    unit: { index: 0, nodeId: "test", cores: [0], memoryBytes: 2 ** 30, pin: false },
   };
 }
 

@@ -1,9 +1,11 @@
-// A hosting cluster as worker processes: every replica loads the base model and every active endpoint;
-// requests go to the replica with the fewest in flight. A replica that dies is replaced and its endpoints
-// re-activated; the requests it held fail with 503 so clients retry.
+// A hosting cluster as worker processes, one replica per reserved unit (pinned to the unit's cores, its
+// thread pool and KV cache sized to the unit): every replica loads the base model and every active endpoint;
+// requests go to the replica with the fewest in flight. A replica that dies is replaced on the same unit
+// and its endpoints re-activated; the requests it held fail with 503 so clients retry.
 
 import type { ChildProcess } from "node:child_process";
-import { ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolStats, type ServedModel } from "../executors.ts";
+import { ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolSpec, type PoolStats, type ServedModel, type UnitSpec } from "../executors.ts";
+import { memoryBudget } from "../shapes.ts";
 import type { HostingCommand, HostingReport, WireError } from "./messages.ts";
 import { forkWorker } from "./fork.ts";
 
@@ -23,10 +25,14 @@ class Replica {
   readonly pending = new Map<number, Pending>();
   dead = false;
 
-  private constructor(readonly child: ChildProcess) {}
+  private constructor(
+    readonly child: ChildProcess,
+    readonly unit: UnitSpec,
+  ) {}
 
-  static async start(baseModelDir: string, threads: number, onExit: (r: Replica) => void): Promise<Replica> {
-    const r = new Replica(forkWorker("./hosting-worker.ts"));
+  static async start(baseModelDir: string, unit: UnitSpec, onExit: (r: Replica) => void): Promise<Replica> {
+    const budget = memoryBudget(unit.memoryBytes);
+    const r = new Replica(forkWorker("./hosting-worker.ts", { cores: unit.pin ? unit.cores : null, heapMb: budget.heapMb }), unit);
     await new Promise<void>((resolve, reject) => {
       r.child.on("message", (m: HostingReport) => {
         if (m.type === "ready") resolve();
@@ -47,7 +53,8 @@ class Replica {
         reject(why);
         onExit(r);
       });
-      r.child.send({ type: "init", baseModelDir, threads } satisfies HostingCommand);
+      r.child.on("error", (e) => reject(new ExecutorError(`the hosting worker could not start: ${e.message}`, 503, "worker_start_failed")));
+      r.child.send({ type: "init", baseModelDir, threads: unit.cores.length, kvCacheBytes: budget.kvCacheBytes } satisfies HostingCommand);
     });
     return r;
   }
@@ -73,12 +80,12 @@ export class HostingPoolProcess implements HostingPool {
   private readonly served = new Map<string, ServedModel>();
   private closing = false;
 
-  private constructor(private readonly spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }) {}
+  private constructor(private readonly spec: PoolSpec) {}
 
-  static async start(spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }): Promise<HostingPoolProcess> {
+  static async start(spec: PoolSpec): Promise<HostingPoolProcess> {
     const p = new HostingPoolProcess(spec);
     try {
-      await p.resize(spec.replicas);
+      await p.resize(spec.units);
     } catch (e) {
       await p.close();
       throw e;
@@ -86,8 +93,8 @@ export class HostingPoolProcess implements HostingPool {
     return p;
   }
 
-  private async spawn(): Promise<Replica> {
-    const r = await Replica.start(this.spec.baseModelDir, this.spec.threads, (dead) => this.replaced(dead));
+  private async spawn(unit: UnitSpec): Promise<Replica> {
+    const r = await Replica.start(this.spec.baseModelDir, unit, (dead) => this.replaced(dead));
     for (const [id, m] of this.served) await r.call({ type: "activate", endpointId: id, model: m });
     return r;
   }
@@ -97,7 +104,7 @@ export class HostingPoolProcess implements HostingPool {
     const i = this.replicas.indexOf(dead);
     if (i < 0 || this.closing) return;
     this.replicas.splice(i, 1);
-    void this.spawn().then(
+    void this.spawn(dead.unit).then(
       (r) => (this.closing ? r.kill() : this.replicas.push(r)),
       () => undefined,
     );
@@ -120,13 +127,15 @@ export class HostingPoolProcess implements HostingPool {
     return r.call<InferenceResult>({ type: "generate", endpointId: req.endpointId, prompt: req.prompt, sampling: req.sampling }, o.onToken, o.signal);
   }
 
-  async resize(n: number): Promise<void> {
-    while (this.replicas.length > n) {
-      const r = this.replicas.pop()!;
+  async resize(units: UnitSpec[]): Promise<void> {
+    const keep = new Set(units.map((u) => u.index));
+    for (const r of this.replicas.filter((x) => !keep.has(x.unit.index))) {
+      this.replicas.splice(this.replicas.indexOf(r), 1);
       await r.call({ type: "close" }).catch(() => undefined);
       r.kill();
     }
-    const add = await Promise.all(Array.from({ length: Math.max(0, n - this.replicas.length) }, () => this.spawn()));
+    const have = new Set(this.replicas.map((r) => r.unit.index));
+    const add = await Promise.all(units.filter((u) => !have.has(u.index)).map((u) => this.spawn(u)));
     this.replicas.push(...add);
   }
 

@@ -20,7 +20,8 @@ process.on("message", (m: HostingCommand) => void handle(m));
 async function handle(m: HostingCommand): Promise<void> {
   if (m.type === "init") {
     try {
-      engine = await HostingEngine.create({ modelDir: m.baseModelDir, threads: m.threads || undefined });
+      // the unit's share: its cores' worth of compute threads, its memory budget's KV cache
+      engine = await HostingEngine.create({ modelDir: m.baseModelDir, threads: m.threads || undefined, kvCacheBytes: m.kvCacheBytes });
       send({ type: "ready" });
     } catch (e) {
       send({ type: "init-failed", error: toWire(e) });

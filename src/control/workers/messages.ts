@@ -40,7 +40,7 @@ export function boundedResult(r: FineTuneResult): FineTuneResult {
 }
 
 export type HostingCommand =
-  | { type: "init"; baseModelDir: string; threads: number }
+  | { type: "init"; baseModelDir: string; threads: number; kvCacheBytes: number }
   | { type: "activate"; id: number; endpointId: string; model: ServedModel }
   | { type: "deactivate"; id: number; endpointId: string; cancelInFlight: boolean }
   | { type: "generate"; id: number; endpointId: string; prompt: PromptInput; sampling: InferenceSampling }

@@ -1,11 +1,12 @@
 // The executors that run compute in worker processes (child_process.fork): one process per fine-tune
-// job, and `unitCount` processes per hosting cluster. A worker that dies is reported (fine-tune: as a
+// job on the unit it holds, and one process per unit of a hosting cluster, each pinned to its unit's cores. A worker that dies is reported (fine-tune: as a
 // crash, resumed from its checkpoint) or replaced (hosting: respawned with every active endpoint).
 
 import { existsSync, rmSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { runDirFor } from "../../training/finetune.ts";
-import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor } from "../executors.ts";
+import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor, PoolSpec } from "../executors.ts";
+import { memoryBudget } from "../shapes.ts";
 import { HostingPoolProcess } from "./hosting-pool.ts";
 import { forkWorker } from "./fork.ts";
 import { type FineTuneCommand, type FineTuneReport, type FineTuneResult, resultFileFor } from "./messages.ts";
@@ -35,7 +36,7 @@ export class ProcessFineTune implements FineTuneExecutor {
     const resultFile = resultFileFor(spec);
     // an earlier attempt's result (its server died before reading it) would describe another run
     rmSync(resultFile, { force: true });
-    const child = forkWorker("./fine-tune-worker.ts");
+    const child = forkWorker("./fine-tune-worker.ts", { cores: spec.unit.pin ? spec.unit.cores : null, heapMb: memoryBudget(spec.unit.memoryBytes).heapMb });
     if (child.pid) this.pids.set(spec.jobId, child.pid);
     // an interrupted run leaves its staging directory beside the output: continue from its checkpoint
     const resume = existsSync(runDirFor(spec.outputDir));
@@ -63,7 +64,7 @@ export class ProcessFineTune implements FineTuneExecutor {
 }
 
 export class ProcessHosting implements HostingExecutor {
-  async startPool(spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }) {
+  async startPool(spec: PoolSpec) {
     return HostingPoolProcess.start(spec);
   }
 }
