@@ -313,6 +313,15 @@ MODEL_SPECS = {
                              rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
                              sliding_window=None, bos_token_id=1, eos_token_id=2,
                              attn_implementation="eager")),
+    # Mistral's sliding window shorter than every golden prompt (16-token logits, 8 + 16 greedy): a
+    # query sees itself and the 3 tokens before it, so positions past the window are masked.
+    "tiny-mistral-window": dict(cls=MistralForCausalLM, seed=18,
+                                cfg=lambda: MistralConfig(
+                                    vocab_size=100, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                                    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                                    rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                                    sliding_window=4, bos_token_id=1, eos_token_id=2,
+                                    attn_implementation="eager")),
     "tiny-gpt2": dict(cls=GPT2LMHeadModel, seed=15,
                       cfg=lambda: GPT2Config(
                           vocab_size=96, n_embd=32, n_head=4, n_layer=2, n_positions=64,
@@ -723,6 +732,8 @@ def model_row(name: str) -> str:
             extra += f", rope_scaling {json.dumps(c['rope_scaling'], sort_keys=True)}"
         if c["model_type"] == "qwen2":
             extra += ", q/k/v biases"
+        if c.get("sliding_window"):
+            extra += f", sliding_window {c['sliding_window']}"
         extra += f", bos {c['bos_token_id']} eos {c['eos_token_id']}"
     shards = f"{len(files)} shards + index" if len(files) > 1 else "1 file"
     return f"| `{name}` | {c['architectures'][0]} | {c['vocab_size']} | {shape} | {tied} | {dt}, {shards} | {extra} |"
