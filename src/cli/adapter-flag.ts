@@ -5,7 +5,7 @@ import type { Adapter } from "../adapters/adapter.ts";
 import { baseFingerprint } from "../adapters/fingerprint.ts";
 import { ia3Hooks } from "../adapters/ia3.ts";
 import { loraHooks } from "../adapters/lora.ts";
-import { loadAdapter, readAdapterMeta } from "../adapters/peft-io.ts";
+import { loadAdapter, otherBase, readAdapterMeta } from "../adapters/peft-io.ts";
 import type { Graph } from "../engine/index.ts";
 import type { LoadedModel, ModelHooks } from "../models/index.ts";
 import { CliError } from "./errors.ts";
@@ -13,10 +13,8 @@ import { CliError } from "./errors.ts";
 /** Graph hooks applying the adapter in `dir` to `model`; its tensors become graph constants. */
 export async function adapterHooks(model: LoadedModel, dir: string): Promise<(graph: Graph) => ModelHooks> {
   const adapter = await loadAdapter(dir, model.config);
-  const meta = await readAdapterMeta(dir);
-  if (meta.baseFingerprint && meta.baseFingerprint !== baseFingerprint(model.config, model.weights)) {
-    throw new CliError(`--adapter ${dir} was trained on a different base model than ${model.dir} (base fingerprints differ)`);
-  }
+  const why = otherBase(dir, await readAdapterMeta(dir), baseFingerprint(model.config, model.weights));
+  if (why !== null) throw new CliError(`--adapter: ${why}; it cannot be applied to ${model.dir}`);
   return hooksFor(model, adapter);
 }
 

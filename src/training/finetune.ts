@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { baseFingerprint } from "../adapters/fingerprint.ts";
-import { loadAdapter, readAdapterMeta } from "../adapters/peft-io.ts";
+import { loadAdapter, otherBase, readAdapterMeta } from "../adapters/peft-io.ts";
 import { compile } from "../engine/runtime/compile.ts";
 import { type LoadedModel, loadModel } from "../models/index.ts";
 import { splitExamples } from "./batches.ts";
@@ -167,8 +167,8 @@ const sha256 = (data: string | Uint8Array): string => createHash("sha256").updat
 async function startFromAdapter(initial: Map<string, Float32Array>, dir: string, method: Method, model: LoadedModel, fingerprint: string): Promise<void> {
   const want = method === "tfew" ? "IA3" : method === "lora" ? "LORA" : null;
   if (!want) throw new FineTuneError(`a vanilla fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`);
-  const meta = await readAdapterMeta(dir);
-  if (meta.baseFingerprint && meta.baseFingerprint !== fingerprint) throw new FineTuneError(`the adapter in ${dir} was trained on a different base model`);
+  const why = otherBase(dir, await readAdapterMeta(dir), fingerprint);
+  if (why !== null) throw new FineTuneError(`cannot start from the adapter: ${why}`);
   const parent = await loadAdapter(dir, model.config);
   if (parent.config.peft_type !== want) {
     throw new FineTuneError(`the adapter in ${dir} is ${parent.config.peft_type}; a ${method} fine-tune continues only a ${want} adapter (adapters do not stack)`);

@@ -17,7 +17,7 @@ interface Golden {
   batch: Array<{ prompt_ids: number[]; new_ids: number[] }>;
 }
 
-const MODELS = ["tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt2", "tiny-llama-bf16", "tiny-llama-f16-sharded"];
+const MODELS = ["tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-mistral-window", "tiny-llama-bias", "tiny-gpt2", "tiny-llama-bf16", "tiny-llama-f16-sharded"];
 const greedy = (n: number) => samplingOptions({ temperature: 0, maxTokens: n });
 
 for (const name of MODELS) {

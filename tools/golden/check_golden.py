@@ -39,7 +39,7 @@ MODELS = FIX / "models"
 GOLDEN = FIX / "golden"
 GRAD = GOLDEN / "grad"
 IGNORE = -100
-NAMES = ["tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt2", "tiny-llama-bf16",
+NAMES = ["tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-mistral-window", "tiny-llama-bias", "tiny-gpt2", "tiny-llama-bf16",
          "tiny-llama-f16-sharded"]
 failures = []
 

@@ -313,6 +313,18 @@ MODEL_SPECS = {
                              rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
                              sliding_window=None, bos_token_id=1, eos_token_id=2,
                              attn_implementation="eager")),
+    # Mistral's sliding window shorter than every golden prompt (16-token logits, 8 + 16 greedy): a
+    # query sees itself and the 3 tokens before it, so positions past the window are masked.
+    "tiny-mistral-window": dict(cls=MistralForCausalLM, seed=18,
+                                cfg=lambda: MistralConfig(
+                                    vocab_size=100, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                                    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                                    rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                                    sliding_window=4, bos_token_id=1, eos_token_id=2,
+                                    attn_implementation="eager")),
+    # Llama's optional biases (q/k/v/o and MLP) and an erf GELU: settings no other fixture sets.
+    "tiny-llama-bias": dict(cls=LlamaForCausalLM, seed=19,
+                            cfg=lambda: llama_cfg(vocab_size=128, attention_bias=True, mlp_bias=True, hidden_act="gelu")),
     "tiny-gpt2": dict(cls=GPT2LMHeadModel, seed=15,
                       cfg=lambda: GPT2Config(
                           vocab_size=96, n_embd=32, n_head=4, n_layer=2, n_positions=64,
@@ -693,6 +705,7 @@ def describe(path: Path) -> str:
     return {
         "tokenizer.json": "tokenizer goldens" if path.parent == GOLDEN else "tokenizer pipeline (HF tokenizers format)",
         "versions.json": "Python package versions",
+        "config-fields.json": "the fields of each family's transformers config class",
         "batch.json": "input_ids / attention_mask / labels",
         "expected.json": "loss, shapes, settings, summary",
         "adapter_config.json": "PEFT adapter config",
@@ -723,6 +736,8 @@ def model_row(name: str) -> str:
             extra += f", rope_scaling {json.dumps(c['rope_scaling'], sort_keys=True)}"
         if c["model_type"] == "qwen2":
             extra += ", q/k/v biases"
+        if c.get("sliding_window"):
+            extra += f", sliding_window {c['sliding_window']}"
         extra += f", bos {c['bos_token_id']} eos {c['eos_token_id']}"
     shards = f"{len(files)} shards + index" if len(files) > 1 else "1 file"
     return f"| `{name}` | {c['architectures'][0]} | {c['vocab_size']} | {shape} | {tied} | {dt}, {shards} | {extra} |"
@@ -949,6 +964,15 @@ def main():
         if model_name == "tiny-llama":
             full_case(model_name, batch)
             print("grad full", flush=True)
+
+    # The fields of each family's transformers config class: Sprig's table of what each does
+    # (src/models/io/config-fields.ts) must cover every one of them.
+    import inspect
+    classes = {"llama": LlamaConfig, "mistral": MistralConfig, "qwen2": Qwen2Config, "gpt2": GPT2Config}
+    write_json(GOLDEN / "config-fields.json", {
+        family: [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+        for family, cls in classes.items()
+    })
 
     versions = {
         "python": sys.version.split()[0], "torch": torch.__version__, "transformers": transformers.__version__,

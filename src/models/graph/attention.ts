@@ -54,19 +54,41 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, scale: number, cache:
 
 /**
  * Additive mask for a cached step: key j of [past ‖ new] is visible to query i of row b when it is a
- * valid past slot (j < pastLen[b]) or a new token at or before i. → (B, 1, 1, T, P+T)
+ * valid past slot (j < pastLen[b]) or a new token at or before i, and — with a sliding `window` — lies
+ * fewer than `window` positions back (HF: a query sees itself and the window − 1 keys before it).
+ * Slot j of the past holds position j; query i and new key j − P sit at pastLen[b] + i and pastLen[b] + j − P.
+ * → (B, 1, 1, T, P+T)
  * pastLen: (B) int64
  */
-export function cacheMask(pastLen: Tensor, T: string, P: string): Tensor {
+export function cacheMask(pastLen: Tensor, T: string, P: string, window: number | null = null): Tensor {
   const S = `${P}+${T}`;
   const j = op.reshape(op.range(pastLen, S, "int64"), [1, 1, S]); // (1, 1, S)
   const i = op.reshape(op.range(pastLen, T, "int64"), [1, T, 1]); // (1, T, 1)
   const p = op.dimValue(pastLen, P);
   const inPast = op.less(j, p);
-  const validPast = op.less(j, op.reshape(pastLen, ["B", 1, 1])); // (B, 1, S)
+  const rowPast = op.reshape(pastLen, ["B", 1, 1]); // (B, 1, 1)
+  const validPast = op.less(j, rowPast); // (B, 1, S)
   const causal = op.not(op.greater(op.sub(j, p), i)); // (1, T, S)
-  const allowed = op.or(op.and(inPast, validPast), op.and(op.not(inPast), causal)); // (B, T, S)
+  let allowed = op.or(op.and(inPast, validPast), op.and(op.not(inPast), causal)); // (B, T, S)
+  if (window !== null) {
+    const keyPos = op.where(inPast, j, op.add(op.sub(j, p), rowPast)); // (B, 1, S)
+    const queryPos = op.add(i, rowPast); // (B, T, 1)
+    allowed = op.and(allowed, op.less(op.sub(queryPos, keyPos), window)); // (B, T, S)
+  }
   return op.unsqueeze(nn.additiveMask(allowed, "float32"), [1, 2]);
+}
+
+/**
+ * Additive causal mask without a cache, query i seeing keys j ≤ i — and with a sliding `window` only
+ * those with i − j < window. like: any tensor of the graph → (1, 1, 1, T, T)
+ */
+export function fullMask(like: Tensor, T: string, window: number | null = null): Tensor {
+  if (window === null) return op.reshape(nn.causalMask(like, T), [1, 1, 1, T, T]);
+  const j = op.reshape(op.range(like, T, "int64"), [1, T]); // (1, T)
+  const i = op.reshape(op.range(like, T, "int64"), [T, 1]); // (T, 1)
+  const d = op.sub(i, j); // (T, T)
+  const allowed = op.and(op.not(op.less(d, 0)), op.less(d, window));
+  return op.reshape(nn.additiveMask(allowed, "float32"), [1, 1, 1, T, T]);
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { Graph, type Tensor, nn, op } from "../../engine/index.ts";
 import { type ModelConfig, ropeInverseFrequencies } from "../io/hf-config.ts";
-import { type AttentionCache, applyRope, attention, cacheMask, ropeTables } from "./attention.ts";
+import { type AttentionCache, applyRope, attention, cacheMask, fullMask, ropeTables } from "./attention.ts";
 import { type ModelHooks, project } from "./hooks.ts";
 import { layerNorm, rmsNorm } from "./norms.ts";
 import type { WeightSource } from "./weight-source.ts";
@@ -30,31 +30,62 @@ export interface CausalLM {
   inputIds: Tensor;
 }
 
+/**
+ * Where a family keeps its weights and which block wires them: the checkpoint layout, as data. What the
+ * maths is (norm kind, position scheme, window, biases) comes from the config, not from the family.
+ */
+interface Layout {
+  /** token embedding (V, C) */
+  embedding: string;
+  /** learned absolute position embedding (maxPositions, C); null: the layout has none */
+  positions: string | null;
+  /** the final norm's module path (".weight", ".bias" appended) */
+  finalNorm: string;
+  block: typeof llamaBlock;
+}
+
+const LLAMA_LAYOUT: Layout = { embedding: "model.embed_tokens.weight", positions: null, finalNorm: "model.norm", block: llamaBlock };
+const LAYOUTS: Record<ModelConfig["family"], Layout> = {
+  llama: LLAMA_LAYOUT,
+  mistral: LLAMA_LAYOUT,
+  qwen2: LLAMA_LAYOUT,
+  gpt2: { embedding: "transformer.wte.weight", positions: "transformer.wpe.weight", finalNorm: "transformer.ln_f", block: gpt2Block },
+};
+
 /** The checkpoint key of the token embedding. */
-export const embeddingName = (cfg: ModelConfig): string => (cfg.family === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight");
+export const embeddingName = (cfg: ModelConfig): string => LAYOUTS[cfg.family].embedding;
 
 /** The LM head's weight (V, C): the embedding when tied, else lm_head. */
 export function lmHeadWeight(cfg: ModelConfig, w: WeightSource): Tensor {
   return w.get(cfg.tieWordEmbeddings ? embeddingName(cfg) : "lm_head.weight");
 }
 
+/** The config's norm over the last axis: RMS (weight) or layer norm (weight and bias). module: its path */
+function norm(cfg: ModelConfig, w: WeightSource, module: string, x: Tensor): Tensor {
+  return cfg.normKind === "rms"
+    ? rmsNorm(x, w.get(`${module}.weight`), cfg.normEps)
+    : layerNorm(x, w.get(`${module}.weight`), w.get(`${module}.bias`), cfg.normEps);
+}
+
 export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, opts: CausalLMOptions): CausalLM {
   const ids = graph.input("input_ids", "int64", ["B", "T"]);
   const positions = graph.input("position_ids", "int64", ["B", "T"]);
-  const gpt2 = cfg.family === "gpt2";
-  const prefix = gpt2 ? "transformer." : "model.";
-  let h = op.gather(w.get(embeddingName(cfg)), ids, 0); // (B, T, C)
-  if (gpt2) h = op.add(h, op.gather(w.get("transformer.wpe.weight"), positions, 0));
+  const layout = LAYOUTS[cfg.family];
+  let h = op.gather(w.get(layout.embedding), ids, 0); // (B, T, C)
+  if (cfg.positionEmbedding === "learned") {
+    if (layout.positions === null) throw new Error(`buildCausalLM: a ${cfg.family} checkpoint has no learned position embedding`);
+    h = op.add(h, op.gather(w.get(layout.positions), positions, 0));
+  }
 
   let mask: Tensor | null = null;
   let causal: Tensor | null = null;
   if (opts.cache) {
     const pastLen = graph.input("past_len", "int64", ["B"]);
-    mask = cacheMask(pastLen, "T", "P");
+    mask = cacheMask(pastLen, "T", "P", cfg.slidingWindow);
   } else {
-    causal = op.reshape(nn.causalMask(ids, "T"), [1, 1, 1, "T", "T"]);
+    causal = fullMask(ids, "T", cfg.slidingWindow);
   }
-  const rope = gpt2 ? null : ropeTables(positions, ropeInverseFrequencies(cfg));
+  const rope = cfg.positionEmbedding === "rope" ? ropeTables(positions, ropeInverseFrequencies(cfg)) : null;
 
   const presentKeys: Tensor[] = [];
   const presentValues: Tensor[] = [];
@@ -66,7 +97,7 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
           mask: mask!,
         }
       : null;
-    const block = gpt2 ? gpt2Block(cfg, w, opts.hooks, l, h, rope, cache, causal) : llamaBlock(cfg, w, opts.hooks, l, h, rope!, cache, causal);
+    const block = layout.block(cfg, w, opts.hooks, l, h, rope, cache, causal);
     h = block.h;
     if (opts.cache) {
       presentKeys.push(op.unsqueeze(block.presentKey, [0]));
@@ -78,10 +109,7 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
     graph.output("present_value", op.concat(presentValues, 0));
   }
 
-  const normed = (x: Tensor) =>
-    gpt2
-      ? layerNorm(x, w.get(`${prefix}ln_f.weight`), w.get(`${prefix}ln_f.bias`), cfg.normEps)
-      : rmsNorm(x, w.get("model.norm.weight"), cfg.normEps);
+  const normed = (x: Tensor) => norm(cfg, w, layout.finalNorm, x);
   const headW = lmHeadWeight(cfg, w); // (V, C)
   const lmHead = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0]));
 
@@ -99,6 +127,11 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
   }
   if (logits) graph.output("logits", logits);
   return { graph, logits, hidden, inputIds: ids };
+}
+
+/** RoPE on q or k when the config's positions are rotary. x: (B, T, heads, D) */
+function rotate(x: Tensor, rope: { cos: Tensor; sin: Tensor } | null): Tensor {
+  return rope ? applyRope(x, rope.cos, rope.sin) : x;
 }
 
 interface BlockOut {
@@ -160,7 +193,7 @@ function llamaBlock(
   hooks: ModelHooks | undefined,
   l: number,
   h: Tensor,
-  rope: { cos: Tensor; sin: Tensor },
+  rope: { cos: Tensor; sin: Tensor } | null,
   cache: AttentionCache | null,
   causal: Tensor | null,
 ): BlockOut {
@@ -169,17 +202,17 @@ function llamaBlock(
   let shared: Record<string, (x: Tensor) => Tensor> = {};
   const proj = (module: string, x: Tensor, bias: boolean) =>
     project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: shared[module] ?? hfLinear(w, `${p}.${module}`, bias) });
-  const x = rmsNorm(h, w.get(`${p}.input_layernorm.weight`), cfg.normEps); // (B, T, C)
+  const x = norm(cfg, w, `${p}.input_layernorm`, h); // (B, T, C)
   const kvWidth = cfg.numKvHeads * cfg.headDim;
   const qkv = { "self_attn.q_proj": cfg.numHeads * cfg.headDim, "self_attn.k_proj": kvWidth, "self_attn.v_proj": kvWidth };
   if (cache) shared = sharedLinears(w, p, x, qkv, cfg.attentionBias);
   const heads = (t: Tensor, n: number) => op.reshape(t, ["B", "T", n, cfg.headDim]);
-  const q = applyRope(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope.cos, rope.sin);
-  const k = applyRope(heads(proj("self_attn.k_proj", x, cfg.attentionBias), cfg.numKvHeads), rope.cos, rope.sin);
+  const q = rotate(heads(proj("self_attn.q_proj", x, cfg.attentionBias), cfg.numHeads), rope);
+  const k = rotate(heads(proj("self_attn.k_proj", x, cfg.attentionBias), cfg.numKvHeads), rope);
   const v = heads(proj("self_attn.v_proj", x, cfg.attentionBias), cfg.numKvHeads);
   const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
   const h1 = op.add(h, proj("self_attn.o_proj", att.out, cfg.oBias));
-  const x2 = rmsNorm(h1, w.get(`${p}.post_attention_layernorm.weight`), cfg.normEps);
+  const x2 = norm(cfg, w, `${p}.post_attention_layernorm`, h1);
   const F = cfg.intermediateSize;
   if (cache) shared = sharedLinears(w, p, x2, { "mlp.gate_proj": F, "mlp.up_proj": F }, cfg.mlpBias);
   const gated = op.mul(activation(cfg, proj("mlp.gate_proj", x2, cfg.mlpBias)), proj("mlp.up_proj", x2, cfg.mlpBias));
@@ -193,22 +226,22 @@ function gpt2Block(
   hooks: ModelHooks | undefined,
   l: number,
   h: Tensor,
-  _rope: unknown,
+  rope: { cos: Tensor; sin: Tensor } | null,
   cache: AttentionCache | null,
   causal: Tensor | null,
 ): BlockOut {
   const p = `transformer.h.${l}`;
   const proj = (module: string, x: Tensor) => project(hooks, { layer: l, module, path: `${p}.${module}`, x, base: conv1d(w, `${p}.${module}`) });
   const C = cfg.hiddenSize;
-  const x = layerNorm(h, w.get(`${p}.ln_1.weight`), w.get(`${p}.ln_1.bias`), cfg.normEps);
+  const x = norm(cfg, w, `${p}.ln_1`, h);
   const qkv = proj("attn.c_attn", x); // (B, T, 3C)
   const heads = (t: Tensor) => op.reshape(t, ["B", "T", cfg.numHeads, cfg.headDim]);
-  const q = heads(op.slice(qkv, 2, 0, C));
-  const k = heads(op.slice(qkv, 2, C, 2 * C));
+  const q = rotate(heads(op.slice(qkv, 2, 0, C)), rope);
+  const k = rotate(heads(op.slice(qkv, 2, C, 2 * C)), rope);
   const v = heads(op.slice(qkv, 2, 2 * C));
   const att = attention(q, k, v, 1 / Math.sqrt(cfg.headDim), cache, causal);
   const h1 = op.add(h, proj("attn.c_proj", att.out));
-  const x2 = layerNorm(h1, w.get(`${p}.ln_2.weight`), w.get(`${p}.ln_2.bias`), cfg.normEps);
+  const x2 = norm(cfg, w, `${p}.ln_2`, h1);
   const h2 = op.add(h1, proj("mlp.c_proj", activation(cfg, proj("mlp.c_fc", x2))));
   return { h: h2, presentKey: att.presentKey, presentValue: att.presentValue };
 }

@@ -1,6 +1,8 @@
 // Hugging Face config.json -> one normalized, validated ModelConfig for the families we build graphs for
 // (llama, qwen2, mistral, gpt2). Missing optional keys take the defaults of the transformers config class,
-// so a config means here what it means to transformers; keys we do not use are accepted and ignored.
+// so a config means here what it means to transformers. Every field of those classes is either honoured
+// or refused here, or has no effect on the maths: config-fields.ts says which, and why; keys that are no
+// field of the class are ignored, as transformers ignores them.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -128,7 +130,11 @@ const gpt2Schema = z.object({
   scale_attn_weights: z.boolean().optional(),
   scale_attn_by_inverse_layer_idx: z.boolean().optional(),
   reorder_and_upcast_attn: z.boolean().optional(),
+  add_cross_attention: z.boolean().optional(),
 });
+
+/** The config.json keys the parser reads, per schema (config-fields.test.ts checks each has a rule). */
+export const PARSED_KEYS = { llama: Object.keys(llamaSchema.shape), gpt2: Object.keys(gpt2Schema.shape) } as const;
 
 // transformers' class defaults for keys a config may omit.
 const LLAMA_DEFAULTS: Record<Exclude<ModelFamily, "gpt2">, { maxPositions: number; slidingWindow: number | null }> = {
@@ -220,8 +226,9 @@ function parseLlamaLike(family: Exclude<ModelFamily, "gpt2">, obj: Record<string
   const rope = parseRope(c, maxPositions, problems);
   let slidingWindow: number | null = null;
   if (family === "mistral") slidingWindow = c.sliding_window === undefined ? defaults.slidingWindow : c.sliding_window;
-  // Qwen2's windowed layers depend on max_window_layers; not modelled, so refuse rather than compute wrongly.
-  if (family === "qwen2" && c.use_sliding_window === true) problems.push("use_sliding_window: true is not supported for qwen2");
+  // Qwen2 windows only the layers from max_window_layers on; one window for every layer cannot compute that.
+  if (family === "qwen2" && c.use_sliding_window === true)
+    problems.push("use_sliding_window: true is not supported for qwen2 (transformers windows only the layers from max_window_layers on; Sprig windows every layer or none)");
   const activation = activationOf(c.hidden_act ?? "silu", "hidden_act", problems);
   if (problems.length > 0) fail(source, problems);
   const attentionBias = family === "qwen2" ? true : family === "llama" ? (c.attention_bias ?? false) : false;
@@ -261,6 +268,7 @@ function parseGpt2(obj: Record<string, unknown>, source: string): ModelConfig {
   if (c.n_embd % c.n_head !== 0) problems.push(`n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
   if (c.scale_attn_weights === false) problems.push("scale_attn_weights: false is not supported");
   if (c.scale_attn_by_inverse_layer_idx === true) problems.push("scale_attn_by_inverse_layer_idx: true is not supported");
+  if (c.add_cross_attention === true) problems.push("add_cross_attention: true is not supported (a decoder-only model has no encoder to attend to)");
   const activation = activationOf(c.activation_function ?? "gelu_new", "activation_function", problems);
   if (problems.length > 0) fail(source, problems);
   return {

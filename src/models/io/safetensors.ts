@@ -3,7 +3,7 @@
 // one positional read each, straight into the buffer that backs the returned typed array.
 
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { endianness } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -108,22 +108,35 @@ function makeEntry(name: string, dtype: DType, shape: number[], file: string, by
   return { name, dtype, shape, file, byteOffset, byteLength, raw, float32: async () => toFloat32(dtype, await raw()) };
 }
 
-/** Read the header of one .safetensors file and validate it against the file size; data stays on disk. */
-export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  let fileSize: number;
-  try {
-    fileSize = (await stat(path)).size;
-  } catch (e) {
-    throw new ModelIoError(path, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+/** One tensor's place in the data section, as the header states it (validated). */
+interface Span {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** offsets into the data section */
+  begin: number;
+  end: number;
+}
+
+/** The 8-byte header length, checked against the cap and the file size; returns where the data starts. */
+function headerLengthOf(path: string, prefix: Uint8Array, fileSize: number): number {
   if (fileSize < 8) throw new ModelIoError(path, "not a safetensors file (shorter than 8 bytes)");
-  const headerLength = Number(new DataView(await readExactly(path, 0, 8)).getBigUint64(0, true));
+  const headerLength = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileSize)
     throw new ModelIoError(path, `header length ${headerLength} does not fit a file of ${fileSize} bytes`);
-  const dataStart = 8 + headerLength;
+  return headerLength;
+}
+
+/**
+ * Validate a header's JSON text against the file size: every entry well formed with a supported dtype and
+ * a byte length that fits its shape, the tensors tiling the data section exactly. Every problem is
+ * collected into one error.
+ */
+function parseHeader(path: string, json: Uint8Array, fileSize: number): { metadata: Record<string, string>; spans: Span[] } {
+  const dataStart = 8 + json.byteLength;
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(await readExactly(path, 8, headerLength)).toString("utf8"));
+    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8"));
   } catch (e) {
     throw new ModelIoError(path, `header is not valid JSON (${(e as Error).message})`);
   }
@@ -131,8 +144,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
 
   const problems: string[] = [];
   let metadata: Record<string, string> = {};
-  const spans: { name: string; begin: number; end: number }[] = [];
-  const tensors = new Map<string, TensorEntry>();
+  const spans: Span[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === "__metadata__") {
       const parsed = metadataSchema.safeParse(value);
@@ -155,20 +167,75 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
       problems.push(`${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ${dtype}[${shape.join(", ")}] needs ${expected}`);
       continue;
     }
-    spans.push({ name, begin, end });
-    tensors.set(name, makeEntry(name, dtype as DType, shape, path, dataStart + begin, end - begin));
+    spans.push({ name, dtype: dtype as DType, shape, begin, end });
   }
   // As in the reference implementation, tensors must tile the data section exactly: no holes, no overlaps.
-  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const sorted = [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
-  for (const s of spans) {
+  for (const s of sorted) {
     if (s.begin !== cursor) problems.push(`${s.name}: data starts at ${s.begin}, expected ${cursor} (hole or overlap)`);
     cursor = Math.max(cursor, s.end);
   }
   if (problems.length === 0 && dataStart + cursor !== fileSize)
     problems.push(`tensors end at byte ${dataStart + cursor} but the file has ${fileSize} bytes`);
   if (problems.length > 0) throw new ModelIoError(path, `invalid safetensors header:\n  ${problems.join("\n  ")}`);
+  return { metadata, spans };
+}
+
+/** Read the header of one .safetensors file and validate it against the file size; data stays on disk. */
+export async function readSafetensors(path: string): Promise<SafetensorsFile> {
+  let fileSize: number;
+  try {
+    fileSize = (await stat(path)).size;
+  } catch (e) {
+    throw new ModelIoError(path, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const headerLength = headerLengthOf(path, fileSize < 8 ? new Uint8Array(8) : new Uint8Array(await readExactly(path, 0, 8)), fileSize);
+  const { metadata, spans } = parseHeader(path, new Uint8Array(await readExactly(path, 8, headerLength)), fileSize);
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, TensorEntry>();
+  for (const s of spans) tensors.set(s.name, makeEntry(s.name, s.dtype, s.shape, path, dataStart + s.begin, s.end - s.begin));
   return { path, metadata, tensors };
+}
+
+/** One tensor of a safetensors file held in memory: header facts and synchronous access to its data. */
+export interface BufferTensor {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** The stored values as their storage type, copied into their own (aligned) buffer. */
+  raw(): RawArray;
+  /** Values as float32 (see toFloat32). */
+  float32(): Float32Array;
+}
+
+/**
+ * The synchronous, in-memory reader: parse a whole .safetensors file already read into `bytes` (`path` names
+ * it in errors), with the same checks as readSafetensors. For small files read where an async hop costs
+ * more than the read (adapters activated between inference steps).
+ */
+export function parseSafetensors(bytes: Uint8Array, path: string): { metadata: Record<string, string>; tensors: Map<string, BufferTensor> } {
+  const headerLength = headerLengthOf(path, bytes, bytes.byteLength);
+  const { metadata, spans } = parseHeader(path, bytes.subarray(8, 8 + headerLength), bytes.byteLength);
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, BufferTensor>();
+  for (const s of spans) {
+    // copied: the file's offsets need not be multiples of the element size
+    const raw = (): RawArray => rawView(s.dtype, new Uint8Array(bytes.subarray(dataStart + s.begin, dataStart + s.end)).buffer);
+    tensors.set(s.name, { name: s.name, dtype: s.dtype, shape: s.shape, raw, float32: () => toFloat32(s.dtype, raw()) });
+  }
+  return { metadata, tensors };
+}
+
+/** Read a whole .safetensors file synchronously and parse it (see parseSafetensors). */
+export function readSafetensorsSync(path: string): { metadata: Record<string, string>; tensors: Map<string, BufferTensor> } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new ModelIoError(path, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseSafetensors(bytes, path);
 }
 
 const indexSchema = z.object({ weight_map: z.record(z.string(), z.string()) });
