@@ -12,7 +12,7 @@ import { compile } from "../engine/runtime/compile.ts";
 import { type LoadedModel, loadModel } from "../models/index.ts";
 import { splitExamples } from "./batches.ts";
 import { CHECKPOINT_VERSION, type LoopState, loadCheckpoint } from "./checkpoint.ts";
-import { type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
+import { TrainingConfigError, type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
 import { DataError, parseDataset } from "./data.ts";
 import { FineTuneError } from "./errors.ts";
 import { type FineTuneMetrics, evaluate } from "./metrics.ts";
@@ -29,6 +29,8 @@ export interface FineTuneOptions {
   model: string | LoadedModel;
   /** JSONL training data */
   data: string;
+  /** JSONL validation data (at least one example); without it, `validationSplit` of `data` is held out */
+  validationData?: string;
   method: Method;
   /** result directory; must not exist — it appears, complete, when the run finishes */
   out: string;
@@ -79,22 +81,22 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   if (!o.resume && existsSync(runDir)) throw new FineTuneError(`an interrupted run for ${o.out} exists in ${runDir}: resume it, or delete that directory to start over`);
 
   const cfg = resolveTrainingConfig(o.method, o.config ?? {});
+  if (o.validationData !== undefined && o.config?.validationSplit !== undefined)
+    throw new TrainingConfigError("validationSplit applies only without a validation file (the validation file is the held-out set)");
   const model = typeof o.model === "string" ? await loadModel(o.model) : o.model;
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(o.data);
-  } catch (e) {
-    throw new DataError(`cannot read training data ${o.data} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = await readData(o.data, "training data");
   const examples = await parseDataset(bytes, model);
-  const choices = o.method === "tfew" && examples.some((e) => e.choices);
-  const split = splitExamples(examples, cfg.validationSplit, cfg.seed);
-  log(`data: ${examples.length} examples (${split.train.length} train, ${split.validation.length} validation)${choices ? ", with answer choices: T-Few losses on" : ""}`);
+  const valBytes = o.validationData === undefined ? null : await readData(o.validationData, "validation data");
+  const valExamples = valBytes && (await parseDataset(valBytes, model, { minExamples: 1, what: "validation data" }));
+  const choices = o.method === "tfew" && [...examples, ...(valExamples ?? [])].some((e) => e.choices);
+  const split = valExamples ? { train: examples, validation: valExamples } : splitExamples(examples, cfg.validationSplit, cfg.seed);
+  const from = valExamples ? ` + ${valExamples.length} validation from ${o.validationData}` : ` (${split.train.length} train, ${split.validation.length} validation)`;
+  log(`data: ${examples.length} examples${from}${choices ? ", with answer choices: T-Few losses on" : ""}`);
 
   const fingerprint = baseFingerprint(model.config, model.weights);
   // what fixes the result: the checkpoint interval does not, so a resume may change it
   const { checkpointEveryNSteps: _every, ...fixing } = cfg;
-  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), base: fingerprint, init: o.initAdapter ?? null }));
+  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), ...(valBytes ? { validation: sha256(valBytes) } : {}), base: fingerprint, init: o.initAdapter ?? null }));
   const setup = setupMethod(model, o.method, cfg, choices, model.dir);
   if (o.initAdapter) await startFromAdapter(setup.initial, o.initAdapter, o.method, model, fingerprint);
   const trainable = [...setup.initial.values()].reduce((a, v) => a + v.length, 0);
@@ -156,6 +158,14 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
     return { outDir: out, metrics };
   } finally {
     await Promise.all([trainGraph.dispose(), evalGraph.dispose()]);
+  }
+}
+
+async function readData(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new DataError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 
