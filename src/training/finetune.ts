@@ -108,6 +108,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   try {
     const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train.shapes);
     let params = setup.initial;
+    let best: Map<string, Float32Array> | undefined;
     let state: LoopState = {
       version: CHECKPOINT_VERSION,
       identity,
@@ -125,17 +126,18 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       if (ck.state.identity !== identity)
         throw new FineTuneError(`cannot resume: the base model, data, method or hyperparameters differ from the interrupted run's (delete ${runDir} to start over)`);
       params = ck.params;
+      best = ck.best;
       for (const [k, v] of ck.slots) opt.slots.get(k)!.set(v);
       opt.t = ck.optimizerStep;
       state = ck.state;
       log(`resumed from step ${state.step}`);
     }
 
-    const result = await trainLoop({ cfg, setup, split, trainGraph, evalGraph, opt, params, state, runDir, events });
+    const result = await trainLoop({ cfg, setup, split, trainGraph, evalGraph, opt, params, state, best, runDir, events });
     const evalSet = split.validation.length ? split.validation : split.train;
     const last = state.history.at(-1);
     const final =
-      split.validation.length && last?.step === state.step && last.validationLoss !== undefined
+      split.validation.length && result.restoredStep === undefined && last?.step === state.step && last.validationLoss !== undefined
         ? { loss: last.validationLoss, accuracy: last.validationAccuracy!, choiceAccuracy: result.lastChoiceAccuracy }
         : await evaluate(evalGraph, evalSet, cfg.trainingBatchSize, setup.layout, paramFeeds(setup.evaluation, params));
     const metrics: FineTuneMetrics = {
@@ -147,6 +149,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       steps: state.step,
       totalSteps: result.totalSteps,
       stoppedEarly: result.stoppedEarly,
+      ...(result.restoredStep !== undefined ? { keptStep: result.restoredStep } : {}),
       trainExamples: split.train.length,
       validationExamples: split.validation.length,
       trainableParameters: trainable,
