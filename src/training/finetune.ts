@@ -17,7 +17,7 @@ import { DataError, parseDataset } from "./data.ts";
 import { FineTuneError } from "./errors.ts";
 import { type FineTuneMetrics, evaluate } from "./metrics.ts";
 import { paramFeeds, setupMethod, trainOutputs, trainingSessionOptions } from "./method-setup.ts";
-import { Optimizer } from "./optim.ts";
+import { GraphOptimizer } from "./graph-optimizer.ts";
 import { writeOutput } from "./outputs.ts";
 import { trainLoop } from "./loop.ts";
 import type { Method } from "./train-graph.ts";
@@ -105,8 +105,9 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const session = trainingSessionOptions(o.threads);
   const trainGraph = await compile(setup.train.graph, { ...session, outputs: trainOutputs(setup.train) });
   const evalGraph = await compile(setup.evaluation.graph, session);
+  // clipping and the update of every trainable tensor in one ORT run per step (no per-weight JS loop)
+  const opt = await GraphOptimizer.forTrainGraph({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train, session);
   try {
-    const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train.shapes);
     let params = setup.initial;
     let best: Map<string, Float32Array> | undefined;
     let state: LoopState = {
@@ -127,7 +128,11 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
         throw new FineTuneError(`cannot resume: the base model, data, method or hyperparameters differ from the interrupted run's (delete ${runDir} to start over)`);
       params = ck.params;
       best = ck.best;
-      for (const [k, v] of ck.slots) opt.slots.get(k)!.set(v);
+      for (const [k, v] of ck.slots) {
+        // checkpoints of earlier versions also held (unused) state for LoRA's dropout-mask inputs
+        if (!opt.slots.has(k) && k.includes(".dropout_mask.")) continue;
+        opt.slots.get(k)!.set(v);
+      }
       opt.t = ck.optimizerStep;
       state = ck.state;
       log(`resumed from step ${state.step}`);
@@ -160,7 +165,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
     log(`wrote ${o.out}: final loss ${metrics.finalLoss.toFixed(4)}, accuracy ${(100 * metrics.finalAccuracy).toFixed(1)}% (${metrics.evaluatedOn})`);
     return { outDir: out, metrics };
   } finally {
-    await Promise.all([trainGraph.dispose(), evalGraph.dispose()]);
+    await Promise.all([trainGraph.dispose(), evalGraph.dispose(), opt.dispose()]);
   }
 }
 

@@ -12,7 +12,7 @@ import { FineTuneAbortedError } from "./errors.ts";
 import type { FineTuneEvents } from "./finetune.ts";
 import { evaluate } from "./metrics.ts";
 import { type MethodSetup, dropoutFeeds, paramFeeds } from "./method-setup.ts";
-import { type Optimizer, clipGradNorm, learningRateAt } from "./optim.ts";
+import { type StepOptimizer, learningRateAt } from "./optim.ts";
 
 export interface LoopInput {
   cfg: TrainingConfig;
@@ -20,7 +20,7 @@ export interface LoopInput {
   split: Split;
   trainGraph: Compiled;
   evalGraph: Compiled;
-  opt: Optimizer;
+  opt: StepOptimizer;
   /** trained in place */
   params: Map<string, Float32Array>;
   /** advanced in place */
@@ -101,9 +101,8 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         state.batchInEpoch++;
         state.microStep++;
       }
-      clipGradNorm(acc.values(), cfg.maxGradNorm);
       const lr = learningRateAt(state.step, totalSteps, warmup, cfg.learningRate);
-      opt.step(params, acc, lr);
+      await opt.update(params, acc, lr, cfg.maxGradNorm);
       state.step++;
       const trainLoss = loss / Math.max(weight, 1e-30);
       const tokensPerSecond = tokens / ((performance.now() - t0) / 1000);
