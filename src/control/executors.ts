@@ -22,6 +22,8 @@ export interface FineTuneSpec {
   /** an adapter to start from when fine-tuning an adapter CUSTOM model further (null: a fresh one) */
   initAdapterDir: string | null;
   dataFile: string;
+  /** a separate validation file (absent: the trainer holds out validationSplit of dataFile) */
+  validationDataFile?: string;
   /** where the finished artifact goes (written into a temporary directory, then renamed) */
   outputDir: string;
   /** checkpoints for resume; kept until the job ends */

@@ -64,10 +64,14 @@ export class FineTunes {
       throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is an adapter; vanilla fine-tuning needs a BASE or vanilla CUSTOM model`);
     if (method !== "vanilla" && base.type === "CUSTOM" && base.artifactType === "FULL")
       throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is a vanilla fine-tune; continue it with VANILLA_TRAINING_CONFIG`);
-    const ds = ft.trainingDataset;
-    const bucket = this.store.objects.bucket(ds.namespaceName, ds.bucketName);
-    if (!bucket || !visible(scope, bucket.compartmentId) || !this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName))
-      throw notFound("fineTuneDetails.trainingDataset: object", `/n/${ds.namespaceName}/b/${ds.bucketName}/o/${ds.objectName}`);
+    for (const [field, ds] of [["trainingDataset", ft.trainingDataset], ["validationDataset", ft.validationDataset]] as const) {
+      if (!ds) continue;
+      const bucket = this.store.objects.bucket(ds.namespaceName, ds.bucketName);
+      if (!bucket || !visible(scope, bucket.compartmentId) || !this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName))
+        throw notFound(`fineTuneDetails.${field}: object`, `/n/${ds.namespaceName}/b/${ds.bucketName}/o/${ds.objectName}`);
+    }
+    if (ft.validationDataset && ft.trainingConfig?.validationSplit !== undefined)
+      throw badRequest("fineTuneDetails.trainingConfig.validationSplit: give a validation split or a validationDataset, not both");
     const t = now();
     const id = ocid("generativeaimodel");
     const m: Model = {
@@ -126,6 +130,8 @@ export class FineTunes {
     const parent = this.store.models.get(m.baseModelId!)!.value;
     const ds = m.fineTuneDetails!.trainingDataset;
     const dataFile = this.store.objects.path(ds.namespaceName, ds.bucketName, ds.objectName);
+    const vs = m.fineTuneDetails!.validationDataset;
+    const validationDataFile = vs ? this.store.objects.path(vs.namespaceName, vs.bucketName, vs.objectName) : undefined;
     const { trainingConfigType, ...trainingConfig } = m.fineTuneDetails!.trainingConfig!;
     const root = this.store.models.get(parent.rootBaseModelId)?.value;
     this.store.fineTunes.setState(modelId, "RUNNING", true);
@@ -135,13 +141,15 @@ export class FineTunes {
     const where = `on unit ${unit.index} (node ${unit.nodeId}, cores ${unit.cores.join(",")}${unit.pin ? "" : ", unpinned"})`;
     this.wr.start(wrId, attempt > 1 ? `attempt ${attempt} ${where}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}` : `fine-tuning started ${where}`);
     this.setModel(modelId, { lifecycleDetails: "training" });
-    if (!dataFile || !root?.artifactPath) return void this.finish(modelId, wrId, { ok: false, code: "InvalidInput", message: "the training data or the base model is gone" });
+    if (!dataFile || (vs && !validationDataFile) || !root?.artifactPath)
+      return void this.finish(modelId, wrId, { ok: false, code: "InvalidInput", message: "the training data, the validation data or the base model is gone" });
     const run = this.ctx.fineTune.start(
       {
         jobId: modelId,
         baseModelDir: parent.artifactType === "FULL" ? parent.artifactPath! : root.artifactPath,
         initAdapterDir: parent.type === "CUSTOM" && parent.artifactType === "ADAPTER" ? parent.artifactPath : null,
         dataFile,
+        ...(validationDataFile ? { validationDataFile } : {}),
         outputDir: m.artifactPath!,
         checkpointDir: this.checkpointDir(modelId),
         method: METHOD[trainingConfigType],

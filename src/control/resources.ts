@@ -94,6 +94,7 @@ export type TrainingConfig = z.infer<typeof TrainingConfig>;
 export const FineTuneDetails = z
   .strictObject({
     trainingDataset: ObjectStorageDataset,
+    validationDataset: ObjectStorageDataset.optional().describe("Sprig: a separate validation set (default: validationSplit of trainingDataset held out)"),
     dedicatedAiClusterId: z.string().min(1),
     trainingConfig: TrainingConfig.optional().describe("default: T-Few with its defaults"),
   })

@@ -68,13 +68,15 @@ export interface Batch {
 export function makeBatch(examples: readonly Example[], layout: BatchLayout): Batch {
   const choices = layout === "choices";
   const rowsOf = (e: Example) => (choices && e.choices ? e.choices : [e.completion]);
-  const seqs: Array<{ prompt: number[]; target: number[]; correct: boolean }> = [];
+  // scored: chat examples score their assistant turns only (absent: every target token)
+  const seqs: Array<{ prompt: number[]; target: number[]; scored?: boolean[]; correct: boolean }> = [];
   const groups: number[][] = [];
   for (const e of examples) {
     const g: number[] = [];
     rowsOf(e).forEach((c, k) => {
       g.push(seqs.length);
-      seqs.push({ prompt: e.prompt, target: c, correct: !(choices && e.choices) || k === e.label });
+      const own = c === e.completion;
+      seqs.push({ prompt: e.prompt, target: c, scored: own ? e.scored : undefined, correct: !(choices && e.choices) || k === e.label });
     });
     groups.push(g);
   }
@@ -89,10 +91,10 @@ export function makeBatch(examples: readonly Example[], layout: BatchLayout): Ba
     s.prompt.forEach((t, i) => (ids[row + i] = BigInt(t)));
     s.target.forEach((t, i) => {
       ids[row + s.prompt.length + i] = BigInt(t);
-      labels[row + s.prompt.length + i] = BigInt(t);
+      if (s.scored?.[i] ?? true) labels[row + s.prompt.length + i] = BigInt(t);
     });
     for (let t = 0; t < T; t++) pos[row + t] = BigInt(t);
-    if (s.correct) tokens += s.target.length;
+    if (s.correct) tokens += s.scored ? s.scored.filter(Boolean).length : s.target.length;
   });
   const feeds: Record<string, HostTensor> = {
     input_ids: { dtype: "int64", shape: [B, T], data: ids },
@@ -103,7 +105,13 @@ export function makeBatch(examples: readonly Example[], layout: BatchLayout): Ba
     // position t of row b predicts token t+1: completion tokens at p ≥ prompt length are scored from p-1
     const index: bigint[] = [];
     const target: bigint[] = [];
-    seqs.forEach((s, b) => s.target.forEach((t, i) => (index.push(BigInt(b * (T - 1) + s.prompt.length + i - 1)), target.push(BigInt(t)))));
+    seqs.forEach((s, b) =>
+      s.target.forEach((t, i) => {
+        if (!(s.scored?.[i] ?? true)) return;
+        index.push(BigInt(b * (T - 1) + s.prompt.length + i - 1));
+        target.push(BigInt(t));
+      }),
+    );
     feeds.score_index = { dtype: "int64", shape: [index.length], data: BigInt64Array.from(index) };
     feeds.score_labels = { dtype: "int64", shape: [target.length], data: BigInt64Array.from(target) };
   }

@@ -23,6 +23,10 @@ export interface LoopState {
   microStep: number;
   history: HistoryEntry[];
   bestValLoss: number | null;
+  /** the step and loss of the lowest validation loss so far (whose parameters early stopping keeps; the
+   * threshold only decides patience); absent in older checkpoints */
+  bestStep?: number | null;
+  bestStepLoss?: number | null;
   evalsWithoutImprovement: number;
 }
 
@@ -32,6 +36,8 @@ export interface Checkpoint {
   /** optimizer slots and step count */
   slots: Map<string, Float32Array>;
   optimizerStep: number;
+  /** the trainable tensors at the best evaluation so far (early stopping restores them) */
+  best?: Map<string, Float32Array>;
 }
 
 const DIR = "checkpoint";
@@ -52,6 +58,7 @@ export async function saveCheckpoint(runDir: string, c: Checkpoint): Promise<voi
   const tensors: Record<string, TensorToWrite> = {};
   for (const [k, v] of c.params) tensors[`param.${k}`] = { dtype: "F32", shape: [v.length], data: v };
   for (const [k, v] of c.slots) tensors[`opt.${k}`] = { dtype: "F32", shape: [v.length], data: v };
+  for (const [k, v] of c.best ?? []) tensors[`best.${k}`] = { dtype: "F32", shape: [v.length], data: v };
   await writeSafetensors(join(tmp, TENSORS), tensors); // fsyncs before its rename
   await writeFile(join(tmp, STATE), `${JSON.stringify({ ...c.state, optimizerStep: c.optimizerStep })}\n`);
   await rm(old, { recursive: true, force: true });
@@ -70,11 +77,13 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | null>
   if (raw.version !== CHECKPOINT_VERSION) throw new Error(`checkpoint ${dir} has format version ${raw.version}; this Sprig reads ${CHECKPOINT_VERSION}`);
   const params = new Map<string, Float32Array>();
   const slots = new Map<string, Float32Array>();
+  const best = new Map<string, Float32Array>();
   for (const [name, t] of await loadTensors(join(dir, TENSORS))) {
     const data = Float32Array.from(await t.float32());
     if (name.startsWith("param.")) params.set(name.slice(6), data);
     else if (name.startsWith("opt.")) slots.set(name.slice(4), data);
+    else if (name.startsWith("best.")) best.set(name.slice(5), data);
   }
   const { optimizerStep, ...state } = raw;
-  return { state, params, slots, optimizerStep };
+  return { state, params, slots, optimizerStep, ...(best.size ? { best } : {}) };
 }

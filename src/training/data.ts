@@ -3,6 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import type { LoadedModel } from "../models/index.ts";
+import { type RawChat, checkChatLine, tokenizeChat } from "./chat-data.ts";
 
 /** One training example as token ids. */
 export interface Example {
@@ -16,6 +17,8 @@ export interface Example {
   choices?: number[][];
   /** index of the correct choice */
   label?: number;
+  /** chat: which completion tokens are scored (the assistant turns'; the template's text between turns is not) */
+  scored?: boolean[];
 }
 
 export interface LineProblem {
@@ -41,13 +44,15 @@ export const MIN_EXAMPLES = 32;
 export interface LoadDataOptions {
   /** fewest valid examples accepted (default 32) */
   minExamples?: number;
+  /** what the file is, in messages (default "training data") */
+  what?: string;
 }
 
 const PROMPT_KEYS = ["prompt", "prompt_ids"] as const;
 const TARGET_KEYS = ["completion", "completion_ids", "choices", "choices_ids"] as const;
 const KNOWN = new Set<string>([...PROMPT_KEYS, ...TARGET_KEYS, "label"]);
 const FORMAT_HINT =
-  'expected {"prompt", "completion"}, {"prompt_ids", "completion_ids"} or {"prompt", "choices", "label"} (ids variants: prompt_ids, choices_ids)';
+  'expected {"prompt", "completion"}, {"prompt_ids", "completion_ids"}, {"prompt", "choices", "label"} (ids variants: prompt_ids, choices_ids) or {"messages"}';
 
 /** A line's fields before tokenization: text (string) or ids (number[]). */
 interface RawExample {
@@ -63,7 +68,7 @@ export async function loadDataset(path: string, model: Pick<LoadedModel, "config
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new DataError(`cannot read training data ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new DataError(`cannot read ${o.what ?? "training data"} ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   return parseDataset(bytes, model, o);
 }
@@ -71,6 +76,7 @@ export async function loadDataset(path: string, model: Pick<LoadedModel, "config
 export async function parseDataset(bytes: Uint8Array, model: Pick<LoadedModel, "config" | "tokenizer">, o: LoadDataOptions = {}): Promise<Example[]> {
   const problems: LineProblem[] = [];
   const raws: RawExample[] = [];
+  const chats: RawChat[] = [];
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   let start = 0;
   for (let line = 1; start <= bytes.length; line++) {
@@ -88,21 +94,23 @@ export async function parseDataset(bytes: Uint8Array, model: Pick<LoadedModel, "
     if (text.trim() === "") continue; // blank lines (e.g. the final newline) carry nothing
     const r = checkLine(text, line, model);
     if (typeof r === "string") problems.push({ line, reason: r });
+    else if ("messages" in r) chats.push(r);
     else raws.push(r);
   }
-  const examples = await tokenize(raws, model, problems);
+  const examples = [...(await tokenize(raws, model, problems)), ...(await tokenizeChats(chats, model, problems))].sort((a, b) => a.line - b.line);
+  const what = o.what ?? "training data";
   problems.sort((a, b) => a.line - b.line);
   if (problems.length) {
     const n = problems.length;
-    throw new DataError(`${n} bad line${n > 1 ? "s" : ""} in the training data; nothing was trained`, problems, examples.length);
+    throw new DataError(`${n} bad line${n > 1 ? "s" : ""} in the ${what}; nothing was trained`, problems, examples.length);
   }
   const min = o.minExamples ?? MIN_EXAMPLES;
-  if (examples.length < min) throw new DataError(`the training data has ${examples.length} examples; at least ${min} are needed`, [], examples.length);
+  if (examples.length < min) throw new DataError(`the ${what} has ${examples.length} examples; at least ${min} are needed`, [], examples.length);
   return examples;
 }
 
 /** Structural checks of one line; returns the reason it is bad, or its fields. */
-function checkLine(text: string, line: number, model: Pick<LoadedModel, "config" | "tokenizer">): RawExample | string {
+function checkLine(text: string, line: number, model: Pick<LoadedModel, "config" | "tokenizer">): RawExample | RawChat | string {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -111,6 +119,7 @@ function checkLine(text: string, line: number, model: Pick<LoadedModel, "config"
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return `not a JSON object; ${FORMAT_HINT}`;
   const obj = v as Record<string, unknown>;
+  if ("messages" in obj) return checkChatLine(obj, line, model);
   const unknown = Object.keys(obj).filter((k) => !KNOWN.has(k));
   if (unknown.length) return `unknown key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}; ${FORMAT_HINT}`;
   const pk = PROMPT_KEYS.filter((k) => k in obj);
@@ -200,6 +209,32 @@ async function tokenize(raws: RawExample[], model: Pick<LoadedModel, "config" | 
     }
     if (r.label === undefined) out.push({ line: r.line, prompt, completion: conts[0]! });
     else out.push({ line: r.line, prompt, completion: conts[r.label]!, choices: conts, label: r.label });
+  }
+  return out;
+}
+
+/** Render and tokenize chat lines: prompt = the tokens before the first trained turn, the rest is scored by turn. */
+async function tokenizeChats(chats: RawChat[], model: Pick<LoadedModel, "config" | "tokenizer">, problems: LineProblem[]): Promise<Example[]> {
+  const out: Example[] = [];
+  const max = model.config.maxPositions;
+  for (const c of chats) {
+    const t = await tokenizeChat(c, model);
+    if (typeof t === "string") {
+      problems.push({ line: c.line, reason: t });
+      continue;
+    }
+    const first = t.spans[0]![0];
+    if (first === 0) {
+      problems.push({ line: c.line, reason: "the prompt has no tokens: the first completion token needs a token before it" });
+      continue;
+    }
+    if (t.ids.length > max) {
+      problems.push({ line: c.line, reason: `${t.ids.length} tokens (prompt ${first} + completion ${t.ids.length - first}) exceed the model's context of ${max}` });
+      continue;
+    }
+    const scored = new Array<boolean>(t.ids.length - first).fill(false);
+    for (const [a, b] of t.spans) for (let i = a; i < b; i++) scored[i - first] = true;
+    out.push({ line: c.line, prompt: t.ids.slice(0, first), completion: t.ids.slice(first), scored });
   }
   return out;
 }

@@ -12,12 +12,12 @@ import { compile } from "../engine/runtime/compile.ts";
 import { type LoadedModel, loadModel } from "../models/index.ts";
 import { splitExamples } from "./batches.ts";
 import { CHECKPOINT_VERSION, type LoopState, loadCheckpoint } from "./checkpoint.ts";
-import { type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
+import { TrainingConfigError, type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
 import { DataError, parseDataset } from "./data.ts";
 import { FineTuneError } from "./errors.ts";
 import { type FineTuneMetrics, evaluate } from "./metrics.ts";
 import { paramFeeds, setupMethod, trainOutputs, trainingSessionOptions } from "./method-setup.ts";
-import { Optimizer } from "./optim.ts";
+import { GraphOptimizer } from "./graph-optimizer.ts";
 import { writeOutput } from "./outputs.ts";
 import { trainLoop } from "./loop.ts";
 import type { Method } from "./train-graph.ts";
@@ -29,6 +29,8 @@ export interface FineTuneOptions {
   model: string | LoadedModel;
   /** JSONL training data */
   data: string;
+  /** JSONL validation data (at least one example); without it, `validationSplit` of `data` is held out */
+  validationData?: string;
   method: Method;
   /** result directory; must not exist — it appears, complete, when the run finishes */
   out: string;
@@ -81,22 +83,22 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   if (!o.resume && existsSync(runDir)) throw new FineTuneError(`an interrupted run for ${o.out} exists in ${runDir}: resume it, or delete that directory to start over`);
 
   const cfg = resolveTrainingConfig(o.method, o.config ?? {});
+  if (o.validationData !== undefined && o.config?.validationSplit !== undefined)
+    throw new TrainingConfigError("validationSplit applies only without a validation file (the validation file is the held-out set)");
   const model = typeof o.model === "string" ? await loadModel(o.model) : o.model;
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(o.data);
-  } catch (e) {
-    throw new DataError(`cannot read training data ${o.data} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = await readData(o.data, "training data");
   const examples = await parseDataset(bytes, model);
-  const choices = o.method === "tfew" && examples.some((e) => e.choices);
-  const split = splitExamples(examples, cfg.validationSplit, cfg.seed);
-  log(`data: ${examples.length} examples (${split.train.length} train, ${split.validation.length} validation)${choices ? ", with answer choices: T-Few losses on" : ""}`);
+  const valBytes = o.validationData === undefined ? null : await readData(o.validationData, "validation data");
+  const valExamples = valBytes && (await parseDataset(valBytes, model, { minExamples: 1, what: "validation data" }));
+  const choices = o.method === "tfew" && [...examples, ...(valExamples ?? [])].some((e) => e.choices);
+  const split = valExamples ? { train: examples, validation: valExamples } : splitExamples(examples, cfg.validationSplit, cfg.seed);
+  const from = valExamples ? ` + ${valExamples.length} validation from ${o.validationData}` : ` (${split.train.length} train, ${split.validation.length} validation)`;
+  log(`data: ${examples.length} examples${from}${choices ? ", with answer choices: T-Few losses on" : ""}`);
 
   const fingerprint = baseFingerprint(model.config, model.weights);
   // what fixes the result: the checkpoint interval does not, so a resume may change it
   const { checkpointEveryNSteps: _every, ...fixing } = cfg;
-  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), base: fingerprint, init: o.initAdapter ?? null }));
+  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), ...(valBytes ? { validation: sha256(valBytes) } : {}), base: fingerprint, init: o.initAdapter ?? null }));
   const setup = setupMethod(model, o.method, cfg, choices, model.dir);
   if (o.initAdapter) await startFromAdapter(setup.initial, o.initAdapter, o.method, model, fingerprint);
   const trainable = [...setup.initial.values()].reduce((a, v) => a + v.length, 0);
@@ -105,9 +107,11 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const session = trainingSessionOptions(o.threads);
   const trainGraph = await compile(setup.train.graph, { ...session, outputs: trainOutputs(setup.train) });
   const evalGraph = await compile(setup.evaluation.graph, session);
+  // clipping and the update of every trainable tensor in one ORT run per step (no per-weight JS loop)
+  const opt = await GraphOptimizer.forTrainGraph({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train, session);
   try {
-    const opt = new Optimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train.shapes);
     let params = setup.initial;
+    let best: Map<string, Float32Array> | undefined;
     let state: LoopState = {
       version: CHECKPOINT_VERSION,
       identity,
@@ -125,17 +129,22 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       if (ck.state.identity !== identity)
         throw new FineTuneError(`cannot resume: the base model, data, method or hyperparameters differ from the interrupted run's (delete ${runDir} to start over)`);
       params = ck.params;
-      for (const [k, v] of ck.slots) opt.slots.get(k)!.set(v);
+      best = ck.best;
+      for (const [k, v] of ck.slots) {
+        // checkpoints of earlier versions also held (unused) state for LoRA's dropout-mask inputs
+        if (!opt.slots.has(k) && k.includes(".dropout_mask.")) continue;
+        opt.slots.get(k)!.set(v);
+      }
       opt.t = ck.optimizerStep;
       state = ck.state;
       log(`resumed from step ${state.step}`);
     }
 
-    const result = await trainLoop({ cfg, setup, split, trainGraph, evalGraph, opt, params, state, runDir, events });
+    const result = await trainLoop({ cfg, setup, split, trainGraph, evalGraph, opt, params, state, best, runDir, events });
     const evalSet = split.validation.length ? split.validation : split.train;
     const last = state.history.at(-1);
     const final =
-      split.validation.length && last?.step === state.step && last.validationLoss !== undefined
+      split.validation.length && result.restoredStep === undefined && last?.step === state.step && last.validationLoss !== undefined
         ? { loss: last.validationLoss, accuracy: last.validationAccuracy!, choiceAccuracy: result.lastChoiceAccuracy }
         : await evaluate(evalGraph, evalSet, cfg.trainingBatchSize, setup.layout, paramFeeds(setup.evaluation, params));
     const metrics: FineTuneMetrics = {
@@ -147,6 +156,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       steps: state.step,
       totalSteps: result.totalSteps,
       stoppedEarly: result.stoppedEarly,
+      ...(result.restoredStep !== undefined ? { keptStep: result.restoredStep } : {}),
       trainExamples: split.train.length,
       validationExamples: split.validation.length,
       trainableParameters: trainable,
@@ -157,7 +167,15 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
     log(`wrote ${o.out}: final loss ${metrics.finalLoss.toFixed(4)}, accuracy ${(100 * metrics.finalAccuracy).toFixed(1)}% (${metrics.evaluatedOn})`);
     return { outDir: out, metrics };
   } finally {
-    await Promise.all([trainGraph.dispose(), evalGraph.dispose()]);
+    await Promise.all([trainGraph.dispose(), evalGraph.dispose(), opt.dispose()]);
+  }
+}
+
+async function readData(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new DataError(`cannot read ${what} ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 

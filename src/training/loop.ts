@@ -12,7 +12,7 @@ import { FineTuneAbortedError } from "./errors.ts";
 import type { FineTuneEvents } from "./finetune.ts";
 import { evaluate } from "./metrics.ts";
 import { type MethodSetup, dropoutFeeds, paramFeeds } from "./method-setup.ts";
-import { type Optimizer, clipGradNorm, learningRateAt } from "./optim.ts";
+import { type StepOptimizer, learningRateAt } from "./optim.ts";
 
 export interface LoopInput {
   cfg: TrainingConfig;
@@ -20,11 +20,13 @@ export interface LoopInput {
   split: Split;
   trainGraph: Compiled;
   evalGraph: Compiled;
-  opt: Optimizer;
+  opt: StepOptimizer;
   /** trained in place */
   params: Map<string, Float32Array>;
   /** advanced in place */
   state: LoopState;
+  /** the trainable tensors at the best evaluation so far (from the checkpoint on resume); kept in place */
+  best?: Map<string, Float32Array>;
   runDir: string;
   events: FineTuneEvents;
 }
@@ -33,6 +35,8 @@ export interface LoopResult {
   totalSteps: number;
   stoppedEarly: boolean;
   lastChoiceAccuracy?: number;
+  /** stopped early: `params` were reset to those of this step's (the best) evaluation */
+  restoredStep?: number;
 }
 
 /** Optimizer steps of a run: every epoch ends with a (possibly shorter) step. */
@@ -58,13 +62,17 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
   };
   let stoppedEarly = false;
   let lastChoiceAccuracy: number | undefined;
+  // early stopping keeps the best evaluation's parameters: a copy taken at every improvement
+  const best = x.best ?? new Map<string, Float32Array>();
+  const keepBest = split.validation.length > 0 && cfg.earlyStoppingPatience > 0;
+  const checkpoint = () => saveCheckpoint(x.runDir, { state, params, slots: opt.slots, optimizerStep: opt.t, best });
 
   while (state.epoch < cfg.totalTrainingEpochs && !stoppedEarly) {
     const order = epochOrder(split.train.length, cfg.seed, state.epoch, cfg.shuffle);
     while (state.batchInEpoch < nBatches && !stoppedEarly) {
       if (events.signal?.aborted) {
         // between steps: the checkpoint holds everything the next step needs
-        await saveCheckpoint(x.runDir, { state, params, slots: opt.slots, optimizerStep: opt.t });
+        await checkpoint();
         throw new FineTuneAbortedError(state.step, x.runDir);
       }
       const t0 = performance.now();
@@ -93,9 +101,8 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         state.batchInEpoch++;
         state.microStep++;
       }
-      clipGradNorm(acc.values(), cfg.maxGradNorm);
       const lr = learningRateAt(state.step, totalSteps, warmup, cfg.learningRate);
-      opt.step(params, acc, lr);
+      await opt.update(params, acc, lr, cfg.maxGradNorm);
       state.step++;
       const trainLoss = loss / Math.max(weight, 1e-30);
       const tokensPerSecond = tokens / ((performance.now() - t0) / 1000);
@@ -111,17 +118,30 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         lastChoiceAccuracy = ev.choiceAccuracy;
         stoppedEarly = earlyStop(state, ev.loss, cfg);
         events.onEvaluation?.({ step: state.step, totalSteps, epoch: state.epoch + 1, validationLoss: ev.loss, validationAccuracy: ev.accuracy });
+        if (keepBest && (state.bestStepLoss == null || ev.loss < state.bestStepLoss)) {
+          state.bestStep = state.step;
+          state.bestStepLoss = ev.loss;
+          for (const [k, v] of params) {
+            if (!best.has(k)) best.set(k, new Float32Array(v.length));
+            best.get(k)!.set(v);
+          }
+        }
         events.onLog?.(`step ${state.step}/${totalSteps}: train loss ${trainLoss.toFixed(4)}, validation loss ${ev.loss.toFixed(4)}, accuracy ${(100 * ev.accuracy).toFixed(1)}%`);
         if (stoppedEarly) events.onLog?.(`early stopping: no improvement over ${cfg.earlyStoppingThreshold} in ${state.evalsWithoutImprovement} evaluations`);
       }
       if (!stoppedEarly && !lastStep && cfg.checkpointEveryNSteps > 0 && state.step % cfg.checkpointEveryNSteps === 0) {
-        await saveCheckpoint(x.runDir, { state, params, slots: opt.slots, optimizerStep: opt.t });
+        await checkpoint();
       }
     }
     if (state.batchInEpoch >= nBatches) {
       state.epoch++;
       state.batchInEpoch = 0;
     }
+  }
+  if (stoppedEarly && state.bestStep != null && best.size === params.size && state.bestStep !== state.step) {
+    for (const [k, v] of params) v.set(best.get(k)!);
+    events.onLog?.(`kept the parameters of step ${state.bestStep}, the best evaluation (validation loss ${state.bestStepLoss!.toFixed(4)})`);
+    return { totalSteps, stoppedEarly, restoredStep: state.bestStep };
   }
   return { totalSteps, stoppedEarly, lastChoiceAccuracy };
 }

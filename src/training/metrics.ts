@@ -38,6 +38,8 @@ export interface FineTuneMetrics {
   totalSteps: number;
   /** the run stopped because the validation loss stopped improving */
   stoppedEarly: boolean;
+  /** stopped early: the step whose parameters the output holds (the best evaluation's), when not the last */
+  keptStep?: number;
   trainExamples: number;
   validationExamples: number;
   /** trainable values */

@@ -17,15 +17,26 @@ export interface OptimizerSettings {
 export const DEFAULT_OPTIMIZER_SETTINGS: Omit<OptimizerSettings, "name"> = { weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
 /** Adafactor's constants (transformers' defaults; scale_parameter, relative_step and warmup_init off, no momentum) */
-const ADAFACTOR = { eps1: 1e-30, clipThreshold: 1, decayRate: -0.8 };
+export const ADAFACTOR = { eps1: 1e-30, clipThreshold: 1, decayRate: -0.8 };
 
 export type Params = Map<string, Float32Array>;
+
+/** What the training loop steps: this file's JS optimizer, or the same rules as one ORT session (graph-optimizer.ts). */
+export interface StepOptimizer {
+  /** completed steps */
+  t: number;
+  /** state by slot name (exp_avg.<k>, exp_avg_sq.<k>, exp_avg_sq_row.<k>, exp_avg_sq_col.<k>), for checkpoints */
+  readonly slots: Map<string, Float32Array>;
+  /** Clip `grads` in place to the global norm `maxGradNorm` (0 = off), then update `params` in place. Returns the norm before clipping. */
+  update(params: Params, grads: Params, lr: number, maxGradNorm: number): Promise<number>;
+  stateBytes(): number;
+}
 
 /**
  * One optimizer over a fixed set of named parameters. Its state is a flat map of named arrays plus the
  * step count, so a checkpoint can save and restore it exactly.
  */
-export class Optimizer {
+export class Optimizer implements StepOptimizer {
   /** completed steps */
   t = 0;
   readonly slots = new Map<string, Float32Array>();
@@ -55,6 +66,12 @@ export class Optimizer {
     let n = 0;
     for (const s of this.slots.values()) n += s.byteLength;
     return n;
+  }
+
+  async update(params: Params, grads: Params, lr: number, maxGradNorm: number): Promise<number> {
+    const norm = clipGradNorm(grads.values(), maxGradNorm);
+    this.step(params, grads, lr);
+    return norm;
   }
 
   /** Update `params` in place with `grads` at learning rate `lr`. */

@@ -89,7 +89,10 @@ test("importing-models.md names exactly the supported model types", () => {
 });
 
 /** For each documented message, a line that should produce it (and the model to check it against). */
-const BAD_LINES: Record<string, { line: string | Buffer; model?: "no-tokenizer" | "no-eos" }> = {
+const USER = { role: "user", content: "a" };
+const BOT = { role: "assistant", content: " b" };
+const chat = (...messages: unknown[]) => JSON.stringify({ messages });
+const BAD_LINES: Record<string, { line: string | Buffer; model?: "no-tokenizer" | "no-eos" | "no-template" | "rewriting-template" | "failing-template" }> = {
   "not valid UTF-8": { line: Buffer.from([0x7b, 0xff, 0x7d]) },
   "not valid JSON (…)": { line: "{" },
   "not a JSON object; expected …": { line: "[1, 2]" },
@@ -112,6 +115,25 @@ const BAD_LINES: Record<string, { line: string | Buffer; model?: "no-tokenizer" 
   "the prompt has no tokens: the first completion token needs a token before it": { line: '{"prompt_ids": [], "completion_ids": [5]}' },
   "a completion has no tokens after tokenization": { line: '{"prompt": "a", "completion": " b"}', model: "no-eos" },
   "N tokens (prompt P + completion C) exceed the model's context of M": { line: JSON.stringify({ prompt: "word ".repeat(80), completion: " b" }) },
+  '"messages" comes alone: remove …': { line: JSON.stringify({ messages: [USER, BOT], prompt: "a" }) },
+  '"messages" is text but the model has no tokenizer.json; give "prompt_ids" and "completion_ids" instead': { line: chat(USER, BOT), model: "no-tokenizer" },
+  '"messages" needs the model\'s chat template, and this model has none (tokenizer_config.json "chat_template"); give "prompt" and "completion" instead': {
+    line: chat(USER, BOT),
+    model: "no-template",
+  },
+  '"messages" must be a non-empty list of {"role", "content"}': { line: chat() },
+  'messages[0] must be an object {"role", "content"}': { line: chat("hi", BOT) },
+  'messages[0]: unknown key "…" (a message has "role", "content" and, for assistant turns, "weight")': { line: chat({ ...USER, name: "x" }, BOT) },
+  'messages[0].role must be one of "system", "user", "assistant", found …': { line: chat({ role: "tool", content: "a" }, BOT) },
+  "messages[0].content must be a string": { line: chat({ role: "user" }, BOT) },
+  "messages[0].weight must be 0 or 1, and only on assistant messages": { line: chat({ ...USER, weight: 1 }, BOT) },
+  "messages[1] is an empty assistant message: there is nothing to learn": { line: chat(USER, { role: "assistant", content: "" }) },
+  '"messages" has no assistant message to learn from (with weight 1)': { line: chat(USER, { ...BOT, weight: 0 }) },
+  "the chat template fails on this conversation: …": { line: chat(USER, BOT), model: "failing-template" },
+  "the chat template does not render messages[1] after the conversation before it (it rewrites earlier turns), so its tokens cannot be told apart": {
+    line: chat(USER, BOT),
+    model: "rewriting-template",
+  },
 };
 
 /** A documented message as a pattern: "…" is any text; N, P, C, M, V are numbers. */
@@ -119,11 +141,22 @@ const pattern = (doc: string) => new RegExp(`^${doc.replace(/[.*+?^${}()|[\]\\]/
 
 test("data-format.md: every validation message is what the code says for such a line", async () => {
   const tiny = await loadModel(TINY_MODEL);
+  const withTemplate = (chatTemplate: string | null, render?: (m: readonly { content: string }[], gen: boolean) => string) =>
+    Object.assign(Object.create(tiny.tokenizer!) as object, { chatTemplate }, render ? { applyChatTemplate: (m: readonly { content: string }[], o: { addGenerationPrompt?: boolean } = {}) => render(m, o.addGenerationPrompt ?? false) } : {});
   const models = {
     normal: tiny,
     "no-tokenizer": { config: tiny.config, tokenizer: undefined },
     // a tokenizer without an end-of-sequence token whose completions come out empty
     "no-eos": { config: { ...tiny.config, eosTokenIds: [] }, tokenizer: { eosTokenId: null, encodeBatch: async (t: string[], o: { addSpecialTokens: boolean }) => t.map(() => (o.addSpecialTokens ? [1] : [])) } },
+    "no-template": { config: tiny.config, tokenizer: withTemplate(null) },
+    // the history rendered differently once a turn follows it (as templates that drop earlier reasoning do)
+    "rewriting-template": { config: tiny.config, tokenizer: withTemplate("t", (m, gen) => m.map((x, i) => `${i < m.length - 1 ? "old " : ""}${x.content}`).join("\n") + (gen ? "\nA:" : "")) },
+    "failing-template": {
+      config: tiny.config,
+      tokenizer: withTemplate("t", () => {
+        throw new Error("roles must alternate");
+      }),
+    },
   };
   const rows = table(read("docs/data-format.md"), "message");
   const documented = rows.flatMap(([msg]) => [...msg!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!));

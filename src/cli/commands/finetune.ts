@@ -14,6 +14,7 @@ import { parseNumber } from "../parse.ts";
 interface Flags {
   model?: string;
   data: string;
+  validationData?: string;
   method: string;
   out: string;
   config?: string;
@@ -50,7 +51,8 @@ export function registerFinetune(program: Command): void {
     .command("finetune")
     .description("fine-tune a base model on a JSONL file: T-Few or LoRA adapter (PEFT layout), or a vanilla fine-tuned model")
     .option("--model <dir>", "base model directory")
-    .requiredOption("--data <file>", 'JSONL, one {"prompt", "completion"} per line (or prompt_ids/completion_ids, or choices + label)')
+    .requiredOption("--data <file>", 'JSONL, one {"prompt", "completion"} per line (or prompt_ids/completion_ids, choices + label, or chat messages)')
+    .option("--validation-data <file>", "JSONL validation set in the same format (default: hold out --val-split of --data)")
     .requiredOption("--method <method>", "tfew | lora | vanilla")
     .requiredOption("--out <dir>", "output directory (must not exist; appears complete when training ends)")
     .option("--config <file>", "JSON training config with OCI's names (totalTrainingEpochs, learningRate, …); flags override it")
@@ -104,7 +106,7 @@ export function registerFinetune(program: Command): void {
       };
       try {
         const r = await fineTune(
-          { model: f.model ?? defaultModelDir(), data: f.data, method, out: f.out, config, resume: f.resume === true, threads: int(f.threads, "--threads", 1), initAdapter: f.initAdapter },
+          { model: f.model ?? defaultModelDir(), data: f.data, validationData: f.validationData, method, out: f.out, config, resume: f.resume === true, threads: int(f.threads, "--threads", 1), initAdapter: f.initAdapter },
           { onProgress, onLog: logLine, signal: controller.signal },
         );
         bar?.stop();

@@ -50,6 +50,7 @@ export function registerModel(program: Command): void {
     .requiredOption("--cluster-id <id>", "an ACTIVE FINE_TUNING cluster")
     .requiredOption("--compartment-id <id>", "compartment")
     .requiredOption("--dataset <ns/bucket/object>", "training data in object storage (upload with `sprig data put`)")
+    .option("--validation-data <ns/bucket/object>", "validation data in object storage (default: 20% of --dataset held out)")
     .option("--method <m>", "tfew, lora or vanilla", "tfew")
     .option("--epochs <n>", "totalTrainingEpochs")
     .option("--learning-rate <x>", "learningRate")
@@ -58,9 +59,14 @@ export function registerModel(program: Command): void {
     .option("--name <name>", "display name")
     .option("--no-wait", "return at once (CREATING)")
     .option("--json", "print only the final model as JSON")
-    .action(async (f: ConnectionFlags & { baseModelId: string; clusterId: string; compartmentId: string; dataset: string; method: string; epochs?: string; learningRate?: string; batchSize?: string; config?: string; name?: string; wait: boolean; json?: boolean }) => {
-      const [namespaceName, bucketName, ...rest] = f.dataset.split("/");
-      if (!namespaceName || !bucketName || !rest.length) throw new CliError("--dataset: expected NAMESPACE/BUCKET/OBJECT");
+    .action(async (f: ConnectionFlags & { baseModelId: string; clusterId: string; compartmentId: string; dataset: string; validationData?: string; method: string; epochs?: string; learningRate?: string; batchSize?: string; config?: string; name?: string; wait: boolean; json?: boolean }) => {
+      const objectOf = (v: string, flag: string) => {
+        const [namespaceName, bucketName, ...rest] = v.split("/");
+        if (!namespaceName || !bucketName || !rest.length) throw new CliError(`${flag}: expected NAMESPACE/BUCKET/OBJECT`);
+        return { datasetType: "OBJECT_STORAGE", namespaceName, bucketName, objectName: rest.join("/") };
+      };
+      const trainingDataset = objectOf(f.dataset, "--dataset");
+      const validationDataset = f.validationData === undefined ? undefined : objectOf(f.validationData, "--validation-data");
       const type = METHODS[f.method.toLowerCase()];
       if (!type) throw new CliError(`--method: expected tfew, lora or vanilla, got '${f.method}'`);
       let extra: Record<string, unknown> = {};
@@ -83,7 +89,7 @@ export function registerModel(program: Command): void {
         compartmentId: f.compartmentId,
         baseModelId: f.baseModelId,
         ...(f.name ? { displayName: f.name } : {}),
-        fineTuneDetails: { dedicatedAiClusterId: f.clusterId, trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName, bucketName, objectName: rest.join("/") }, trainingConfig },
+        fineTuneDetails: { dedicatedAiClusterId: f.clusterId, trainingDataset, ...(validationDataset ? { validationDataset } : {}), trainingConfig },
       });
       if (!f.wait) return print(body);
       if (!f.json) process.stderr.write(`model ${body.id} (work request ${headers.get("opc-work-request-id")})\n`);

@@ -47,6 +47,7 @@ async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void
         {
           model: spec.baseModelDir,
           data: spec.dataFile,
+          validationData: spec.validationDataFile,
           method: spec.method,
           out: spec.outputDir,
           config: spec.trainingConfig,
