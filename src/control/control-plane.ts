@@ -4,6 +4,7 @@
 
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { guardLifecycles } from "./lifecycle.ts";
 import { Capacity, type CapacityView } from "./capacity.ts";
 import { Clusters } from "./clusters.ts";
 import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
@@ -52,6 +53,7 @@ export class ControlPlane {
     const capacity = new Capacity(o.store.nodes, (id) => o.store.clusters.get(id)?.value ?? null);
     this.ctx = { bg: new Background(() => this.ctx.log), store: o.store, fineTune: o.fineTune, hosting: o.hosting, config: parsed.data, log: o.log ?? silentLogger, capacity };
     this.store = o.store;
+    guardLifecycles(o.store);
     this.nodeSettings = o.node;
     this.wr = new WorkRequests(this.ctx);
     this.pools = new Pools(o.hosting, capacity);

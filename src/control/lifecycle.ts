@@ -4,6 +4,7 @@
 
 import type { z } from "zod";
 import type { JobState } from "../store/index.ts";
+import type { SprigStore } from "./context.ts";
 import type { ClusterState, EndpointState, ModelState, WorkRequestStatus } from "./resources.ts";
 
 type Table<S extends string> = { readonly [K in S]: readonly S[] };
@@ -68,6 +69,16 @@ export const LIFECYCLES = {
 export type LifecycleKind = keyof typeof LIFECYCLES;
 type StateOf<K extends LifecycleKind> = keyof (typeof LIFECYCLES)[K] & string;
 
+/** The states a new resource may start in. */
+export const INITIAL: { readonly [K in LifecycleKind]: readonly StateOf<K>[] } = {
+  DedicatedAiCluster: ["CREATING"],
+  // a BASE model is registered ready to serve; a CUSTOM one starts training
+  Model: ["CREATING", "ACTIVE"],
+  Endpoint: ["CREATING"],
+  WorkRequest: ["ACCEPTED"],
+  FineTuneJob: ["QUEUED"],
+};
+
 /** A transition the tables do not allow: the control plane tried something it must never do. */
 export class IllegalTransitionError extends Error {
   override name = "IllegalTransitionError";
@@ -84,6 +95,34 @@ export function canMove<K extends LifecycleKind>(kind: K, from: StateOf<K>, to: 
 export function move<K extends LifecycleKind>(kind: K, id: string, from: StateOf<K>, to: StateOf<K>): StateOf<K> {
   if (!canMove(kind, from, to)) throw new IllegalTransitionError(`${kind} ${id}: ${from} → ${to} is not a transition of its lifecycle`);
   return to;
+}
+
+/** Assert that a new `kind` starts in one of its initial states. */
+export function enter<K extends LifecycleKind>(kind: K, id: string, state: StateOf<K>): StateOf<K> {
+  if (!(INITIAL[kind] as readonly string[]).includes(state)) throw new IllegalTransitionError(`${kind} ${id}: cannot start in ${state}`);
+  return state;
+}
+
+/**
+ * Make every write of the store go through the tables: inserts must start in an initial state and
+ * updates must follow a transition (the store calls these guards; it knows nothing of lifecycles).
+ */
+export function guardLifecycles(store: SprigStore): void {
+  const check =
+    <K extends LifecycleKind>(kind: K, state: (v: never) => string) =>
+    (prev: unknown, next: unknown) => {
+      const id = (next as { id: string }).id;
+      if (prev === null) enter(kind, id, state(next as never) as StateOf<K>);
+      else move(kind, id, state(prev as never) as StateOf<K>, state(next as never) as StateOf<K>);
+    };
+  store.clusters.guard = check("DedicatedAiCluster", (v: { lifecycleState: string }) => v.lifecycleState);
+  store.models.guard = check("Model", (v: { lifecycleState: string }) => v.lifecycleState);
+  store.endpoints.guard = check("Endpoint", (v: { lifecycleState: string }) => v.lifecycleState);
+  store.workRequests.guard = check("WorkRequest", (v: { status: string }) => v.status);
+  store.fineTunes.guard = (id, prev, next) => {
+    if (prev === null) enter("FineTuneJob", id, next);
+    else move("FineTuneJob", id, prev, next);
+  };
 }
 
 /** States with no way out. */

@@ -32,6 +32,7 @@ export class FineTuneRepo {
   constructor(private readonly db: Db) {}
 
   createJob(j: Omit<FineTuneJobRow, "attempts" | "timeUpdated">): void {
+    this.guard?.(j.modelId, null, j.state);
     this.db
       .prepare("INSERT INTO fine_tune_jobs (model_id, work_request_id, cluster_id, state, attempts, time_updated) VALUES (?, ?, ?, ?, 0, ?)")
       .run(j.modelId, j.workRequestId, j.clusterId, j.state, new Date().toISOString());
@@ -47,7 +48,14 @@ export class FineTuneRepo {
     return rows.map(toJob);
   }
 
+  /** the control plane's lifecycle check of a job's state (prev null: a new job) */
+  guard: ((modelId: string, prev: JobState | null, next: JobState) => void) | null = null;
+
   setState(modelId: string, state: JobState, bumpAttempts = false): void {
+    if (this.guard) {
+      const prev = this.job(modelId);
+      if (prev) this.guard(modelId, prev.state, state);
+    }
     this.db
       .prepare(`UPDATE fine_tune_jobs SET state = ?, time_updated = ?${bumpAttempts ? ", attempts = attempts + 1" : ""} WHERE model_id = ?`)
       .run(state, new Date().toISOString(), modelId);

@@ -43,13 +43,20 @@ export interface ListPage<T> {
 
 export const newEtag = (): string => randomBytes(12).toString("hex");
 
+/** Checks a change of a stored value before it is written (prev null: an insert); throws to refuse it. */
+export type ChangeGuard<T> = (prev: T | null, next: T) => void;
+
 export class ResourceTable<T extends StoredResource> {
+  /** the control plane's lifecycle check, run on every insert and update */
+  guard: ChangeGuard<T> | null = null;
+
   constructor(
     private readonly db: Db,
     private readonly table: string,
   ) {}
 
   insert(value: T): string {
+    this.guard?.(null, value);
     const etag = newEtag();
     this.db
       .prepare(`INSERT INTO ${this.table} (id, compartment_id, lifecycle_state, display_name, time_created, etag, body) VALUES (?, ?, ?, ?, ?, ?, ?)`)
@@ -67,6 +74,10 @@ export class ResourceTable<T extends StoredResource> {
    * returns the new etag, or null when the row is gone or the etag moved on.
    */
   update(value: T, ifEtag?: string): string | null {
+    if (this.guard) {
+      const prev = this.get(value.id);
+      if (prev) this.guard(prev.value, value);
+    }
     const etag = newEtag();
     const sql = `UPDATE ${this.table} SET compartment_id = ?, lifecycle_state = ?, display_name = ?, etag = ?, body = ? WHERE id = ?${ifEtag === undefined ? "" : " AND etag = ?"}`;
     const args = [value.compartmentId, value.lifecycleState, value.displayName, etag, JSON.stringify(value), value.id];

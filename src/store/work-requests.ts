@@ -1,6 +1,7 @@
 // Work requests (asynchronous operations) with their error and log entries.
 
 import type { Db } from "./db.ts";
+import type { ChangeGuard } from "./resource-table.ts";
 
 /** The stored fields of a work request; the document holds the rest. */
 export interface StoredWorkRequest {
@@ -18,9 +19,13 @@ export interface WorkRequestEntry {
 }
 
 export class WorkRequestRepo<T extends StoredWorkRequest> {
+  /** the control plane's lifecycle check of `status`, run on every insert and update */
+  guard: ChangeGuard<T> | null = null;
+
   constructor(private readonly db: Db) {}
 
   insert(w: T): void {
+    this.guard?.(null, w);
     this.db
       .prepare("INSERT INTO work_requests (id, compartment_id, status, operation_type, time_accepted, body) VALUES (?, ?, ?, ?, ?, ?)")
       .run(w.id, w.compartmentId, w.status, w.operationType, w.timeAccepted, JSON.stringify(w));
@@ -32,6 +37,10 @@ export class WorkRequestRepo<T extends StoredWorkRequest> {
   }
 
   update(w: T): void {
+    if (this.guard) {
+      const prev = this.get(w.id);
+      if (prev) this.guard(prev, w);
+    }
     this.db.prepare("UPDATE work_requests SET status = ?, body = ? WHERE id = ?").run(w.status, JSON.stringify(w), w.id);
   }
 

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { IllegalTransitionError, LIFECYCLES, canMove, isFinal, move } from "../../src/control/lifecycle.ts";
 import { ClusterState, EndpointState, ModelState, WorkRequestStatus } from "../../src/control/resources.ts";
+import { activeCluster, harness } from "./helpers.ts";
 
 test("every state of every resource enum has a row", () => {
   for (const [kind, e] of [["DedicatedAiCluster", ClusterState], ["Model", ModelState], ["Endpoint", EndpointState], ["WorkRequest", WorkRequestStatus]] as const)
@@ -27,4 +28,17 @@ test("DELETED, SUCCEEDED, FAILED work requests and finished jobs are final", () 
   assert.ok(isFinal("WorkRequest", "SUCCEEDED"));
   assert.ok(isFinal("FineTuneJob", "CANCELED"));
   assert.ok(!isFinal("Endpoint", "FAILED"), "a FAILED endpoint can be deleted");
+});
+
+test("the control plane's store refuses a write that skips the lifecycle", async () => {
+  const h = await harness();
+  try {
+    const c = await activeCluster(h, "HOSTING");
+    const row = h.store.clusters.get(c.id)!.value;
+    assert.throws(() => h.store.clusters.update({ ...row, lifecycleState: "CREATING" }), /DedicatedAiCluster .*: ACTIVE → CREATING/);
+    assert.throws(() => h.store.clusters.insert({ ...row, id: "ocid1.x", lifecycleState: "DELETED" }), /cannot start in DELETED/);
+    assert.equal(h.store.clusters.get(c.id)!.value.lifecycleState, "ACTIVE", "nothing was written");
+  } finally {
+    await h.cp.close();
+  }
 });
