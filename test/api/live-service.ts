@@ -18,7 +18,12 @@ export interface LiveService {
 }
 
 export async function liveService(modelDir: string): Promise<LiveService> {
-  const svc = await startService({ dataDir: mkdtempSync(join(tmpdir(), "sprig-live-")), executors: processExecutors() });
+  // the fixtures directory is the operator's import root (the service imports nothing from disk by default)
+  const svc = await startService({
+    dataDir: mkdtempSync(join(tmpdir(), "sprig-live-")),
+    executors: processExecutors(),
+    control: { modelImportRoots: [join(process.cwd(), "test/fixtures/models")] },
+  });
   const url = await svc.listen(0);
   const key = svc.store.apiKeys.create(["compA"]).key;
   const call = async (method: string, path: string, body?: unknown) => {
