@@ -4,7 +4,8 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export function forkWorker(file: string): ChildProcess {
+/** `execArgv`: more Node flags for the worker (tests preload fault injection this way). */
+export function forkWorker(file: string, execArgv: readonly string[] = []): ChildProcess {
   const path = fileURLToPath(new URL(file, import.meta.url));
-  return fork(path, [], { execArgv: ["--import", import.meta.resolve("tsx")], stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+  return fork(path, [], { execArgv: ["--import", import.meta.resolve("tsx"), ...execArgv], stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
 }

@@ -6,6 +6,18 @@ import type { ChildProcess } from "node:child_process";
 import { ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolStats, type ServedModel } from "../executors.ts";
 import type { HostingCommand, HostingReport, WireError } from "./messages.ts";
 import { forkWorker } from "./fork.ts";
+import { watch } from "./watchdog.ts";
+
+export interface PoolSpec {
+  clusterId: string;
+  baseModelDir: string;
+  replicas: number;
+  threads: number;
+  /** a replica silent this long (no heartbeat) is killed and replaced */
+  heartbeatTimeoutMs: number;
+  /** more Node flags for the workers */
+  execArgv: readonly string[];
+}
 
 interface Pending {
   resolve(v: unknown): void;
@@ -25,8 +37,10 @@ class Replica {
 
   private constructor(readonly child: ChildProcess) {}
 
-  static async start(baseModelDir: string, threads: number, onExit: (r: Replica) => void): Promise<Replica> {
-    const r = new Replica(forkWorker("./hosting-worker.ts"));
+  static async start(spec: PoolSpec, onExit: (r: Replica) => void): Promise<Replica> {
+    const { baseModelDir, threads } = spec;
+    const r = new Replica(forkWorker("./hosting-worker.ts", spec.execArgv));
+    const dog = watch(r.child, spec.heartbeatTimeoutMs, () => undefined);
     await new Promise<void>((resolve, reject) => {
       r.child.on("message", (m: HostingReport) => {
         if (m.type === "ready") resolve();
@@ -41,7 +55,8 @@ class Replica {
       });
       r.child.on("exit", (code, signal) => {
         r.dead = true;
-        const why = new ExecutorError(`the hosting worker exited (${signal ?? `code ${code}`}); retry`, 503, "worker_exited");
+        const how = dog.hung ? "stopped responding (no heartbeat) and was killed" : `exited (${signal ?? `code ${code}`})`;
+        const why = new ExecutorError(`the hosting worker ${how}; retry`, 503, dog.hung ? "worker_hung" : "worker_exited");
         for (const p of r.pending.values()) p.reject(why);
         r.pending.clear();
         reject(why);
@@ -73,9 +88,9 @@ export class HostingPoolProcess implements HostingPool {
   private readonly served = new Map<string, ServedModel>();
   private closing = false;
 
-  private constructor(private readonly spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }) {}
+  private constructor(private readonly spec: PoolSpec) {}
 
-  static async start(spec: { clusterId: string; baseModelDir: string; replicas: number; threads: number }): Promise<HostingPoolProcess> {
+  static async start(spec: PoolSpec): Promise<HostingPoolProcess> {
     const p = new HostingPoolProcess(spec);
     try {
       await p.resize(spec.replicas);
@@ -87,7 +102,7 @@ export class HostingPoolProcess implements HostingPool {
   }
 
   private async spawn(): Promise<Replica> {
-    const r = await Replica.start(this.spec.baseModelDir, this.spec.threads, (dead) => this.replaced(dead));
+    const r = await Replica.start(this.spec, (dead) => this.replaced(dead));
     for (const [id, m] of this.served) await r.call({ type: "activate", endpointId: id, model: m });
     return r;
   }
