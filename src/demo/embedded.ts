@@ -13,6 +13,8 @@ export const DEMO_COMPARTMENT = "demo";
 export interface Embedded {
   svc: Service;
   url: string;
+  /** the Prometheus metrics (a listener of their own, per-endpoint labels) */
+  metricsUrl: string;
   key: string;
   client: SprigClient;
   dataDir: string;
@@ -31,6 +33,8 @@ export async function startEmbedded(o: { modelDir: string; dataDir?: string; kee
     svc = await startService({
       dataDir,
       control: { defaultBaseModelDir: modelDir },
+      // the report shows each endpoint's memory: the demo's own metrics listener, with per-endpoint labels
+      metrics: { perTenant: true },
       // a local demo fires its requests in bursts: the per-key limit is raised accordingly
       server: { logger: false, rateLimit: { perSecond: 1000, burst: 4000 } },
     });
@@ -47,12 +51,13 @@ export async function startEmbedded(o: { modelDir: string; dataDir?: string; kee
   };
   try {
     const url = await svc.listen(0, "127.0.0.1");
+    const metricsUrl = await svc.listenMetrics(0, "127.0.0.1");
     const key = svc.store.apiKeys.create([DEMO_COMPARTMENT], "sprig demo").key;
     const client = new SprigClient({ url, apiKey: key });
     const models = await client.all<{ id: string; type: string; artifactPath: string | null }>("/20231130/models");
     const base = models.find((m) => m.type === "BASE" && m.artifactPath === modelDir);
     if (!base) throw new Error(`the service did not register ${modelDir} as a base model`);
-    return { svc, url, key, client, dataDir, baseModelId: base.id, close };
+    return { svc, url, metricsUrl, key, client, dataDir, baseModelId: base.id, close };
   } catch (e) {
     await close();
     throw e;
