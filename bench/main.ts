@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   generate: () => import("./generate.ts"),
   isolation: () => import("./isolation.ts"),
   serve: () => import("./serve.ts"),
+  soak: () => import("./soak.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -41,13 +41,15 @@ const GenericChat = z.strictObject({
   responseFormat: OciResponseFormat.optional().describe("JSON_OBJECT or JSON_SCHEMA: constrained decoding, every output parses (and validates)"),
   ...knobs,
 });
+// OCI's COHERE chat answers once: numGenerations is refused as an unknown field, not silently ignored
+const { numGenerations: _oneAnswer, ...cohereChatKnobs } = knobs;
 const CohereChat = z.strictObject({
   apiFormat: z.literal("COHERE"),
   message: z.string(),
   chatHistory: z.array(z.strictObject({ role: z.enum(["USER", "CHATBOT", "SYSTEM"]), message: z.string() })).optional(),
   preambleOverride: z.string().optional(),
   stopSequences: z.array(z.string()).max(16).optional(),
-  ...knobs,
+  ...cohereChatKnobs,
 });
 export const ChatDetails = z
   .strictObject({ compartmentId: z.string().min(1), servingMode: ServingMode, chatRequest: z.discriminatedUnion("apiFormat", [GenericChat, CohereChat]) })

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { type ControlPlane, type InferenceResult, type PromptInput, badRequest } from "../control/index.ts";
+import { type ControlPlane, type Endpoint, type InferenceResult, type PromptInput, badRequest } from "../control/index.ts";
 import { generateN, sampling } from "./generation.ts";
 import { OpenAiResponseFormat, openAiStructured } from "./structured.ts";
 import { route } from "./routes.ts";
@@ -56,13 +56,14 @@ const finish = (r: InferenceResult) => (r.finishReason === "length" ? "length" :
 const text = (c: z.infer<typeof Content>) => (typeof c === "string" ? c : c.map((p) => p.text).join(""));
 
 export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
+  const asModel = (e: Endpoint) => ({ id: e.id, object: "model", created: Math.floor(Date.parse(e.timeCreated) / 1000), owned_by: e.compartmentId, display_name: e.displayName, lifecycle_state: e.lifecycleState, model_id: e.modelId });
   route(app, { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" }, ({ scope }) => {
     const eps = cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" }).items.filter((e) => e.lifecycleState !== "DELETED");
-    return {
-      object: "list",
-      data: eps.map((e) => ({ id: e.id, object: "model", created: Math.floor(Date.parse(e.timeCreated) / 1000), owned_by: e.compartmentId, display_name: e.displayName, lifecycle_state: e.lifecycleState, model_id: e.modelId })),
-    };
+    return { object: "list", data: eps.map(asModel) };
   });
+  route(app, { method: "GET", url: "/v1/models/:model", tag: "OpenAI", summary: "One endpoint (by id or display name) as an OpenAI model", params: z.strictObject({ model: z.string().min(1).max(255) }) }, ({ scope, params }) =>
+    asModel(cp.endpoints.resolve(scope, params.model)),
+  );
 
   route(app, { method: "POST", url: "/v1/completions", tag: "OpenAI", summary: "Text completion", body: CompletionRequest }, async ({ scope, body: b, req, reply }) => {
     const prompt: PromptInput = typeof b.prompt === "string" ? { kind: "text", text: b.prompt } : typeof b.prompt[0] === "string" ? { kind: "text", text: b.prompt[0] as string } : { kind: "ids", ids: b.prompt as number[] };

@@ -220,9 +220,14 @@ export class Endpoints {
   resolve(scope: Scope, idOrName: string): Endpoint {
     const byId = this.store.endpoints.get(idOrName);
     if (byId && byId.value.compartmentId !== null && scope.compartments.includes(byId.value.compartmentId) && byId.value.lifecycleState !== "DELETED") return byId.value;
-    const named = this.store.endpoints
-      .list({ compartmentIds: scope.compartments, displayName: idOrName, limit: 2, offset: 0 })
-      .items.filter((x) => x.lifecycleState !== "DELETED");
+    // DELETED ones are filtered before the limit: any number of deleted namesakes leaves the live one found
+    const named = this.store.endpoints.list({
+      compartmentIds: scope.compartments,
+      displayName: idOrName,
+      where: (x) => (x as Endpoint).lifecycleState !== "DELETED",
+      limit: 2,
+      offset: 0,
+    }).items;
     if (named.length === 1) return named[0]!;
     if (named.length > 1) throw conflict(`model: several endpoints are named '${idOrName}'; use the endpoint id`);
     throw notFound("endpoint", idOrName);

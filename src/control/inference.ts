@@ -80,6 +80,9 @@ export function toServiceError(err: unknown, endpointId: string): ServiceError {
     if (status === 400 || status === 422) return new ServiceError(400, "InvalidParameter", err.message);
     if (status === 404) return incorrectState(`endpoint ${endpointId} is not active in its cluster (${err.message})`);
     if (status === 429) return new ServiceError(429, "TooManyRequests", err.message);
+    // the client is still there when its endpoint goes away or the service stops: tell it what happened
+    if (status === 499 && reason === "model_deactivated") return incorrectState(`endpoint ${endpointId} was deleted or deactivated while the request ran; the request was stopped`);
+    if (status === 499 && reason === "closed") return new ServiceError(503, "ServiceUnavailable", `the service is shutting down or the endpoint's worker stopped; retry shortly`);
     if (status === 499) return new ServiceError(499, "ClientClosedRequest", `${err.message} (${reason})`);
     if (status === 409) return new ServiceError(409, "Conflict", err.message);
     return new ServiceError(503, "ServiceUnavailable", err.message);

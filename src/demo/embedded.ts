@@ -14,6 +14,8 @@ export const DEMO_COMPARTMENT = "demo";
 export interface Embedded {
   svc: Service;
   url: string;
+  /** the Prometheus metrics (a listener of their own, per-endpoint labels) */
+  metricsUrl: string;
   key: string;
   client: SprigClient;
   dataDir: string;
@@ -34,6 +36,8 @@ export async function startEmbedded(o: { modelDir: string; dataDir?: string; kee
     svc = await startService({
       dataDir,
       control: { defaultBaseModelDir: modelDir },
+      // the report shows each endpoint's memory: the demo's own metrics listener, with per-endpoint labels
+      metrics: { perTenant: true },
       // a local demo fires its requests in bursts: the per-key limit is raised accordingly
       server: { logger: false, rateLimit: { perSecond: 1000, burst: 4000 } },
     });
@@ -50,6 +54,7 @@ export async function startEmbedded(o: { modelDir: string; dataDir?: string; kee
   };
   try {
     const url = await svc.listen(0, "127.0.0.1");
+    const metricsUrl = await svc.listenMetrics(0, "127.0.0.1");
     const key = svc.store.apiKeys.create([DEMO_COMPARTMENT], "sprig demo").key;
     const client = new SprigClient({ url, apiKey: key });
     const models = await client.all<{ id: string; type: string; artifactPath: string | null }>("/20231130/models");
@@ -61,7 +66,7 @@ export async function startEmbedded(o: { modelDir: string; dataDir?: string; kee
       const node = svc.control.capacityView({ compartments: [], admin: true }).nodes.find((n) => n.id === LOCAL_NODE_ID);
       return node ? Math.min(Math.floor(node.freeCores.length / small.cores), Math.floor(node.freeMemoryBytes / small.memoryBytes)) : 0;
     };
-    return { svc, url, key, client, dataDir, baseModelId: base.id, freeUnits, close };
+    return { svc, url, metricsUrl, key, client, dataDir, baseModelId: base.id, freeUnits, close };
   } catch (e) {
     await close();
     throw e;

@@ -40,8 +40,8 @@ export async function createHosting(client: SprigClient, units: number, models: 
 }
 
 /** Bytes per served model from the Prometheus metrics: the shared base, and each endpoint's own share. */
-export async function servingMemory(client: SprigClient, clusterId: string): Promise<Map<string, number>> {
-  const text = await (await client.raw("GET", "/metrics")).text();
+export async function servingMemory(metricsUrl: string, clusterId: string): Promise<Map<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
   const out = new Map<string, number>();
   for (const m of text.matchAll(/^sprig_model_memory_bytes\{cluster="([^"]+)",model="([^"]+)"\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/gm))
     if (m[1] === clusterId) out.set(m[2]!, Number(m[3]));

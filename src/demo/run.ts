@@ -88,7 +88,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
 
     say.heading("Send concurrent requests to every endpoint (greedy; answers side by side)");
     const traffic = await burst(c, endpoints, sets, o.evalPerSet, o.show, say);
-    const memory = await servingMemory(c, clusterId);
+    const memory = await servingMemory(emb.metricsUrl, clusterId);
 
     say.heading("Deactivate and reactivate an endpoint");
     const target = endpoints[1]!;

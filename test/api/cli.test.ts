@@ -21,7 +21,8 @@ async function sprig(args: string[], env: Record<string, string> = {}): Promise<
 
 /** Start `sprig serve` and resolve with its URL once it logs that it is serving. */
 function serve(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+  // the fixtures may be imported (imports from the server's disk are refused without an import root)
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--data-dir", dataDir, "--import-root", join(process.cwd(), "test/fixtures/models")], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buf = "";
     child.stdout!.on("data", (d: Buffer) => {

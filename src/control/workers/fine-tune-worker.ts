@@ -11,6 +11,7 @@ import type { FineTuneMetrics } from "../../training/metrics.ts";
 import { METRICS_FILE } from "../../training/outputs.ts";
 import type { FineTuneCommand, FineTuneReport, FineTuneResult } from "./messages.ts";
 import { boundedResult, resultFileFor, toWire } from "./messages.ts";
+import { sendHeartbeats } from "./watchdog.ts";
 
 const send = (m: FineTuneReport): void => void process.send?.(m);
 /** Resolves once the message is handed to the channel (so a disconnect cannot drop it). */
@@ -23,6 +24,7 @@ process.on("message", (m: FineTuneCommand) => {
 });
 // the parent went away: stop (the job resumes from its checkpoint at the next start)
 process.on("disconnect", () => process.exit(0));
+sendHeartbeats();
 
 const doneOf = (mt: FineTuneMetrics): FineTuneResult => ({
   type: "done",

@@ -15,9 +15,10 @@ export interface WorkerPlacement {
   heapMb: number | null;
 }
 
-export function forkWorker(file: string, at: WorkerPlacement = { cores: null, heapMb: null }): ChildProcess {
+/** `execArgv`: more Node flags for the worker (tests preload fault injection this way). */
+export function forkWorker(file: string, at: WorkerPlacement = { cores: null, heapMb: null }, execArgv: readonly string[] = []): ChildProcess {
   const path = fileURLToPath(new URL(file, import.meta.url));
-  const node = [...(at.heapMb ? [`--max-old-space-size=${at.heapMb}`] : []), "--import", import.meta.resolve("tsx")];
+  const node = [...(at.heapMb ? [`--max-old-space-size=${at.heapMb}`] : []), "--import", import.meta.resolve("tsx"), ...execArgv];
   const opts = { stdio: ["ignore", "inherit", "inherit", "ipc"] as ("ignore" | "inherit" | "ipc")[], serialization: "advanced" as const };
   // fork runs `execPath ...execArgv path`: with taskset as execPath, taskset execs node on the cores, and
   // the IPC channel (passed in the environment) reaches node unchanged

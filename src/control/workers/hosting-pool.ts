@@ -8,6 +8,15 @@ import { ExecutorError, type HostingPool, type InferenceRequest, type InferenceR
 import { memoryBudget } from "../shapes.ts";
 import type { HostingCommand, HostingReport, WireError } from "./messages.ts";
 import { forkWorker } from "./fork.ts";
+import { watch } from "./watchdog.ts";
+
+/** A pool as the process executor starts it: the control plane's spec plus how its workers are watched. */
+export interface PoolProcessSpec extends PoolSpec {
+  /** a replica silent this long (no heartbeat) is killed and replaced (default 60 s) */
+  heartbeatTimeoutMs?: number;
+  /** more Node flags for the workers */
+  execArgv?: readonly string[];
+}
 
 interface Pending {
   resolve(v: unknown): void;
@@ -30,9 +39,11 @@ class Replica {
     readonly unit: UnitSpec,
   ) {}
 
-  static async start(baseModelDir: string, unit: UnitSpec, onExit: (r: Replica) => void): Promise<Replica> {
+  static async start(spec: PoolProcessSpec, unit: UnitSpec, onExit: (r: Replica) => void): Promise<Replica> {
+    const { baseModelDir } = spec;
     const budget = memoryBudget(unit.memoryBytes);
-    const r = new Replica(forkWorker("./hosting-worker.ts", { cores: unit.pin ? unit.cores : null, heapMb: budget.heapMb }), unit);
+    const r = new Replica(forkWorker("./hosting-worker.ts", { cores: unit.pin ? unit.cores : null, heapMb: budget.heapMb }, spec.execArgv), unit);
+    const dog = watch(r.child, spec.heartbeatTimeoutMs ?? 60_000, () => undefined);
     await new Promise<void>((resolve, reject) => {
       r.child.on("message", (m: HostingReport) => {
         if (m.type === "ready") resolve();
@@ -47,7 +58,8 @@ class Replica {
       });
       r.child.on("exit", (code, signal) => {
         r.dead = true;
-        const why = new ExecutorError(`the hosting worker exited (${signal ?? `code ${code}`}); retry`, 503, "worker_exited");
+        const how = dog.hung ? "stopped responding (no heartbeat) and was killed" : `exited (${signal ?? `code ${code}`})`;
+        const why = new ExecutorError(`the hosting worker ${how}; retry`, 503, dog.hung ? "worker_hung" : "worker_exited");
         for (const p of r.pending.values()) p.reject(why);
         r.pending.clear();
         reject(why);
@@ -80,9 +92,9 @@ export class HostingPoolProcess implements HostingPool {
   private readonly served = new Map<string, ServedModel>();
   private closing = false;
 
-  private constructor(private readonly spec: PoolSpec) {}
+  private constructor(private readonly spec: PoolProcessSpec) {}
 
-  static async start(spec: PoolSpec): Promise<HostingPoolProcess> {
+  static async start(spec: PoolProcessSpec): Promise<HostingPoolProcess> {
     const p = new HostingPoolProcess(spec);
     try {
       await p.resize(spec.units);
@@ -94,7 +106,7 @@ export class HostingPoolProcess implements HostingPool {
   }
 
   private async spawn(unit: UnitSpec): Promise<Replica> {
-    const r = await Replica.start(this.spec.baseModelDir, unit, (dead) => this.replaced(dead));
+    const r = await Replica.start(this.spec, unit, (dead) => this.replaced(dead));
     for (const [id, m] of this.served) await r.call({ type: "activate", endpointId: id, model: m });
     return r;
   }

@@ -7,6 +7,7 @@ import { tokenBytes } from "../../serving/constrained/token-bytes.ts";
 import type { InferenceResult, PoolStats, PromptInput } from "../executors.ts";
 import type { HostingCommand, HostingReport } from "./messages.ts";
 import { toWire } from "./messages.ts";
+import { sendHeartbeats } from "./watchdog.ts";
 
 const send = (m: HostingReport): void => void process.send?.(m);
 let engine: HostingEngine | null = null;
@@ -16,6 +17,7 @@ const inflight = new Map<number, AbortController>();
 
 process.on("disconnect", () => process.exit(0));
 process.on("message", (m: HostingCommand) => void handle(m));
+sendHeartbeats();
 
 async function handle(m: HostingCommand): Promise<void> {
   if (m.type === "init") {

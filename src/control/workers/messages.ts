@@ -20,6 +20,7 @@ export type FineTuneResult =
 export type FineTuneReport =
   | { type: "progress"; progress: FineTuneProgress }
   | { type: "log"; message: string }
+  | { type: "heartbeat" }
   /** the outcome is in the result file */
   | { type: "finished" }
   /** the result file could not be written: the outcome itself, bounded in size (boundedResult) */
@@ -50,6 +51,7 @@ export type HostingCommand =
 
 export type HostingReport =
   | { type: "ready" }
+  | { type: "heartbeat" }
   | { type: "init-failed"; error: WireError }
   | { type: "token"; id: number; text: string }
   | { type: "result"; id: number; value?: InferenceResult | PoolStats | null; error?: WireError };

@@ -8,6 +8,7 @@ import { runDirFor } from "../../training/finetune.ts";
 import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor, PoolSpec } from "../executors.ts";
 import { memoryBudget } from "../shapes.ts";
 import { HostingPoolProcess } from "./hosting-pool.ts";
+import { watch } from "./watchdog.ts";
 import { forkWorker } from "./fork.ts";
 import { type FineTuneCommand, type FineTuneReport, type FineTuneResult, resultFileFor } from "./messages.ts";
 
@@ -28,15 +29,28 @@ async function takeResult(file: string): Promise<FineTuneOutcome | null> {
   return outcomeOf(JSON.parse(text) as FineTuneResult);
 }
 
+/** How the worker processes run. */
+export interface WorkerOptions {
+  /** a worker silent this long (no heartbeat) is killed and treated as crashed */
+  heartbeatTimeoutMs?: number;
+  /** more Node flags for every worker (tests preload fault injection with `--import`) */
+  execArgv?: string[];
+}
+
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
+
 export class ProcessFineTune implements FineTuneExecutor {
   /** pids of running jobs (tests kill them to check resume) */
   readonly pids = new Map<string, number>();
+
+  constructor(private readonly o: WorkerOptions = {}) {}
 
   start(spec: FineTuneSpec, ev: FineTuneEvents): FineTuneRun {
     const resultFile = resultFileFor(spec);
     // an earlier attempt's result (its server died before reading it) would describe another run
     rmSync(resultFile, { force: true });
-    const child = forkWorker("./fine-tune-worker.ts", { cores: spec.unit.pin ? spec.unit.cores : null, heapMb: memoryBudget(spec.unit.memoryBytes).heapMb });
+    const child = forkWorker("./fine-tune-worker.ts", { cores: spec.unit.pin ? spec.unit.cores : null, heapMb: memoryBudget(spec.unit.memoryBytes).heapMb }, this.o.execArgv);
+    const dog = watch(child, this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, (ms) => ev.onLog(`the fine-tune worker sent no heartbeat for ${Math.round(ms / 1000)} s: killing it`));
     if (child.pid) this.pids.set(spec.jobId, child.pid);
     // an interrupted run leaves its staging directory beside the output: continue from its checkpoint
     const resume = existsSync(runDirFor(spec.outputDir));
@@ -50,7 +64,8 @@ export class ProcessFineTune implements FineTuneExecutor {
       });
       child.on("exit", (code, signal) => {
         this.pids.delete(spec.jobId);
-        const crashed: FineTuneOutcome = { ok: false, code: "WorkerCrashed", message: `the fine-tune worker exited (${signal ?? `code ${code}`})`, crashed: true };
+        const why = dog.hung ? "stopped responding (no heartbeat) and was killed" : `exited (${signal ?? `code ${code}`})`;
+        const crashed: FineTuneOutcome = { ok: false, code: "WorkerCrashed", message: `the fine-tune worker ${why}`, crashed: true };
         void takeResult(resultFile).then(
           (r) => resolve(r ?? outcome ?? crashed),
           (e: Error) => resolve({ ...crashed, message: `the fine-tune worker's result file is unreadable (${e.message})` }),
@@ -64,11 +79,18 @@ export class ProcessFineTune implements FineTuneExecutor {
 }
 
 export class ProcessHosting implements HostingExecutor {
+  /** the running pools by cluster id (tests find worker pids here) */
+  readonly pools = new Map<string, HostingPoolProcess>();
+
+  constructor(private readonly o: WorkerOptions = {}) {}
+
   async startPool(spec: PoolSpec) {
-    return HostingPoolProcess.start(spec);
+    const p = await HostingPoolProcess.start({ ...spec, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, execArgv: this.o.execArgv ?? [] });
+    this.pools.set(spec.clusterId, p);
+    return p;
   }
 }
 
-export function processExecutors(): { fineTune: ProcessFineTune; hosting: ProcessHosting } {
-  return { fineTune: new ProcessFineTune(), hosting: new ProcessHosting() };
+export function processExecutors(o: WorkerOptions = {}): { fineTune: ProcessFineTune; hosting: ProcessHosting } {
+  return { fineTune: new ProcessFineTune(o), hosting: new ProcessHosting(o) };
 }
