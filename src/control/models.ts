@@ -10,10 +10,13 @@ import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
+import { AdapterImports } from "./model-import-adapter.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
 
 export class Models {
+  private adapterImports: AdapterImports | null = null;
+
   constructor(
     private readonly ctx: ControlContext,
     private readonly wr: WorkRequests,
@@ -29,11 +32,16 @@ export class Models {
   async create(scope: Scope, d: CreateModelDetails): Promise<Mutation<Model>> {
     requireCompartment(scope, d.compartmentId);
     if (d.modelSource && d.fineTuneDetails) throw badRequest("give either modelSource (register a BASE model) or fineTuneDetails (fine-tune a CUSTOM model), not both");
+    if (d.adapterSource) {
+      if (d.modelSource || d.fineTuneDetails) throw badRequest("adapterSource registers a CUSTOM model from an adapter: leave out modelSource and fineTuneDetails");
+      this.adapterImports ??= new AdapterImports(this.ctx, this.wr);
+      return this.adapterImports.create(scope, { ...d, adapterSource: d.adapterSource });
+    }
     if (d.fineTuneDetails) {
       if (!d.baseModelId) throw badRequest("baseModelId: required with fineTuneDetails (the model to fine-tune)");
       return this.createFineTune(scope, d);
     }
-    if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, or baseModelId and fineTuneDetails to fine-tune one");
+    if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, baseModelId and fineTuneDetails to fine-tune one, or baseModelId and adapterSource to import an adapter");
     if (d.baseModelId) throw badRequest("baseModelId: a BASE model has no base; leave it out with modelSource");
     const m = await this.registerBase(resolve(d.modelSource.path), d.compartmentId, d);
     const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, "CREATED");
