@@ -7,4 +7,5 @@ export { ServiceError, type ErrorCode, badRequest, notFound, conflict } from "./
 export * from "./executors.ts";
 export * from "./resources.ts";
 export * from "./requests.ts";
+export { ExportModelDetails, ModelExport } from "./model-export.ts";
 export { UNIT_SHAPES, DEFAULT_UNIT_SHAPE } from "./shapes.ts";

@@ -10,12 +10,14 @@ import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
+import { type ExportModelDetails, type ModelExport, ModelExports } from "./model-export.ts";
 import { AdapterImports } from "./model-import-adapter.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
 
 export class Models {
   private adapterImports: AdapterImports | null = null;
+  private exports: ModelExports | null = null;
 
   constructor(
     private readonly ctx: ControlContext,
@@ -91,6 +93,12 @@ export class Models {
   /** The global BASE model registered from `dir`, if any (start-up registers the bundled model once). */
   globalBase(dir: string): Model | null {
     return this.store.models.list({ compartmentIds: [], includeGlobal: true, where: (x) => (x as Model).artifactPath === dir, limit: 1, offset: 0 }).items[0] ?? null;
+  }
+
+  /** Write the model's files as PEFT, a (merged) Hugging Face directory or GGUF to object storage (model-export.ts). */
+  export(scope: Scope, id: string, d: ExportModelDetails): Promise<ModelExport> {
+    this.exports ??= new ModelExports(this.ctx);
+    return this.exports.export(scope, id, d);
   }
 
   get(scope: Scope, id: string): { value: Model; etag: string } {
