@@ -12,12 +12,14 @@ import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import { type ExportModelDetails, type ModelExport, ModelExports } from "./model-export.ts";
 import { AdapterImports } from "./model-import-adapter.ts";
+import { HubImports } from "./model-import-hub.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
 
 export class Models {
   private adapterImports: AdapterImports | null = null;
   private exports: ModelExports | null = null;
+  private hubImports: HubImports | null = null;
 
   constructor(
     private readonly ctx: ControlContext,
@@ -45,6 +47,7 @@ export class Models {
     }
     if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, baseModelId and fineTuneDetails to fine-tune one, or baseModelId and adapterSource to import an adapter");
     if (d.baseModelId) throw badRequest("baseModelId: a BASE model has no base; leave it out with modelSource");
+    if (d.modelSource.sourceType === "HUGGING_FACE_MODEL") return (this.hubImports ??= new HubImports(this.ctx, this.wr)).create(scope, d, d.modelSource);
     const m = await this.registerBase(resolve(d.modelSource.path), d.compartmentId, d);
     const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, "CREATED");
     this.wr.finish(w.id, "SUCCEEDED", `registered ${m.artifactPath}`);
@@ -157,7 +160,7 @@ export class Models {
     if (children > 0) throw conflict(`model ${id} is the base of ${children} other model(s): delete them first`);
     if (this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`model ${id} changed meanwhile: retry`);
     const w = this.wr.create(m.compartmentId, "DELETE_MODEL", "Model", id, "IN_PROGRESS");
-    if (m.lifecycleState === "CREATING") this.cancelFineTune(id);
+    if (m.lifecycleState === "CREATING" && m.fineTuneDetails) this.cancelFineTune(id); // a pull from the Hub just finishes unused
     this.ctx.bg.run("model delete", async () => {
       // artifacts Sprig made are removed; a registered BASE directory belongs to the user and stays
       if (m.type === "CUSTOM" && m.artifactPath) await rm(m.artifactPath, { recursive: true, force: true });

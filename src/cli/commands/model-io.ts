@@ -1,7 +1,9 @@
-// `sprig model import-adapter` (a local PEFT adapter directory → object storage → a CUSTOM model) and
-// `sprig model export` (a model → PEFT / merged Hugging Face / GGUF files in object storage → a local
-// directory or file), both over the API.
+// `sprig model pull` (a model from the Hugging Face Hub into the local Hugging Face cache, with progress
+// bars), `sprig model import-adapter` (a local PEFT adapter directory → object storage → a CUSTOM model)
+// and `sprig model export` (a model → PEFT / merged Hugging Face / GGUF files in object storage → a local
+// directory or file); the last two over the API.
 
+import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { createReadStream, existsSync, mkdirSync, renameSync, statSync, createWriteStream } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -9,6 +11,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type SprigClient, connect, print, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { HubError, type PullProgress, pullModel } from "../../models/hub/pull.ts";
 import { CliError } from "../errors.ts";
 
 const P = "/20231130/models";
@@ -34,7 +37,42 @@ async function download(client: SprigClient, path: string, to: string): Promise<
 type ImportFlags = ConnectionFlags & { baseModelId: string; compartmentId: string; name?: string; namespace: string; bucket: string };
 type ExportFlags = ConnectionFlags & { format: string; type?: string; out: string; namespace: string; bucket: string };
 
+/** One bar per file on a terminal; one line per finished file otherwise (stderr, so --json stays clean). */
+function pullBars(json: boolean): { onProgress: (p: PullProgress) => void; stop: () => void } {
+  const tty = process.stderr.isTTY && !json;
+  const multi = tty ? new cliProgress.MultiBar({ format: "{file} |{bar}| {percentage}% · {done}/{size} · {phase}", hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  const bars = new Map<string, cliProgress.SingleBar>();
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  return {
+    onProgress: (p) => {
+      if (multi) {
+        let bar = bars.get(p.file);
+        if (!bar) bars.set(p.file, (bar = multi.create(p.total, 0, { file: p.file.padEnd(32).slice(0, 32), done: mb(0), size: mb(p.total), phase: p.phase })));
+        bar.update(p.done, { done: mb(p.done), phase: p.phase });
+      } else if (!json && p.done === p.total && p.phase !== "download") process.stderr.write(`${p.file}: ${mb(p.total)} ${p.phase === "cached" ? "(cached)" : "verified"}\n`);
+    },
+    stop: () => multi?.stop(),
+  };
+}
+
 export function registerModelIo(m: Command): void {
+  m.command("pull <model>")
+    .description("download ORG/NAME[@REVISION] from the Hugging Face Hub into the Hugging Face cache ($HF_HOME/hub) and print its snapshot directory")
+    .option("--revision <rev>", "branch, tag or commit (default: the @REVISION of the name, else main)")
+    .option("--refresh", "resolve the revision again even when the cache has it")
+    .option("--json", "print only the result as JSON")
+    .action(async (ref: string, f: { revision?: string; refresh?: boolean; json?: boolean }) => {
+      const bars = pullBars(Boolean(f.json));
+      try {
+        const r = await pullModel(ref, { ...(f.revision ? { revision: f.revision } : {}), refresh: Boolean(f.refresh), onProgress: bars.onProgress });
+        bars.stop();
+        print(r);
+      } catch (e) {
+        bars.stop();
+        if (e instanceof HubError) throw new CliError(e.message);
+        throw e;
+      }
+    });
   withConnection(m.command("import-adapter <dir>"))
     .description("register a PEFT adapter directory (IA3 or LoRA, Sprig's or Python PEFT's) as a CUSTOM model of its base; uploads it through object storage")
     .requiredOption("--base-model-id <id>", "the model the adapter was trained on")

@@ -42,6 +42,8 @@ export interface PullOptions {
   onProgress?: (p: PullProgress) => void;
   /** how long to wait between retries of a broken download (ms; default 500) */
   retryDelayMs?: number;
+  /** called once config.json passed the check and the files to fetch are known, before any weight */
+  beforeWeights?: (plan: { commit: string; files: string[] }) => void;
 }
 
 export interface PullResult {
@@ -97,6 +99,7 @@ export async function pullModel(repoIdOrRef: string, o: PullOptions = {}): Promi
   const known = cache.commitOf(revision);
   if (known && cache.complete(known) && (!o.refresh || offline)) {
     checkConfig(join(cache.snapshot(known), "config.json"), repoId);
+    o.beforeWeights?.({ commit: known, files: [] });
     return { repoId, revision, commit: known, dir: cache.snapshot(known), files: [], downloadedBytes: 0, fromCache: true };
   }
   if (offline)
@@ -159,6 +162,7 @@ export async function pullModel(repoIdOrRef: string, o: PullOptions = {}): Promi
     throw new HubError("unsupported", `${repoId}@${revision}: no safetensors weights${other.length ? ` (only ${other.join(", ")}; Sprig reads .safetensors)` : ""}`);
   }
   const side = SIDE_FILES.filter((f) => remote.includes(f));
+  o.beforeWeights?.({ commit, files: [...side, ...weights] });
   for (const f of [...side, ...weights]) await fetchFile(f);
   await cache.writeRef(revision, commit);
   return { repoId, revision, commit, dir: cache.snapshot(commit), files: ["config.json", ...(remote.includes(INDEX) ? [INDEX] : []), ...side, ...weights], downloadedBytes, fromCache: false };
