@@ -12,8 +12,10 @@ import {
   DedicatedAiCluster,
   Endpoint,
   EndpointUsage,
+  ExportModelDetails,
   ListQuery,
   Model,
+  ModelExport,
   type Page,
   UpdateDedicatedAiClusterDetails,
   UpdateEndpointDetails,
@@ -77,6 +79,8 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
     ({ scope, params, body, req, reply }) => one(reply, cp.models.update(scope, params.modelId!, body, ifMatch(req))));
   route(app, { method: "DELETE", url: `${V}/models/:modelId`, tag: "Model", summary: "Delete a model (409 while endpoints serve it or models derive from it)", params: ids("modelId"), status: 202, headers: H },
     ({ scope, params, req, reply }) => accepted(reply, cp.models.delete(scope, params.modelId!, ifMatch(req))));
+  route(app, { method: "POST", url: `${V}/models/:modelId/actions/export`, tag: "Model", summary: "Sprig: export a model to object storage: PEFT (adapter), HF (merged Hugging Face directory) or GGUF (llama.cpp)", params: ids("modelId"), body: ExportModelDetails, response: ModelExport },
+    ({ scope, params, body }) => cp.models.export(scope, params.modelId!, body));
   route(app, { method: "GET", url: `${V}/models/:modelId/metricsHistory`, tag: "Model", summary: "Sprig: the fine-tune's per-step metrics (loss, accuracy, …)", params: ids("modelId"),
     response: z.object({ items: z.array(z.object({ step: z.number(), timestamp: z.string() }).catchall(z.unknown())) }) },
     ({ scope, params }) => ({ items: cp.fineTuneMetrics(scope, params.modelId!) }));

@@ -14,3 +14,4 @@ export { UNIT_SHAPES, DEFAULT_UNIT_SHAPE, type UnitShape, shape, memoryBudget } 
 export { type LocalNodeSettings, LocalNodeSettingsSchema, LOCAL_NODE_ID, type NodeRegistry, localNode } from "./nodes.ts";
 export { Capacity, type CapacityView } from "./capacity.ts";
 export { cpuList, parseCpuList, place, freeCapacity, type NodeCapacity, type UnitReservation, type Placement } from "./placement.ts";
+export { ExportModelDetails, ModelExport } from "./model-export.ts";

@@ -11,10 +11,17 @@ import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCom
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import { confineImportPath } from "./import-root.ts";
+import { type ExportModelDetails, type ModelExport, ModelExports } from "./model-export.ts";
+import { AdapterImports } from "./model-import-adapter.ts";
+import { HubImports } from "./model-import-hub.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
 
 export class Models {
+  private adapterImports: AdapterImports | null = null;
+  private exports: ModelExports | null = null;
+  private hubImports: HubImports | null = null;
+
   constructor(
     private readonly ctx: ControlContext,
     private readonly wr: WorkRequests,
@@ -30,12 +37,18 @@ export class Models {
   async create(scope: Scope, d: CreateModelDetails): Promise<Mutation<Model>> {
     requireCompartment(scope, d.compartmentId);
     if (d.modelSource && d.fineTuneDetails) throw badRequest("give either modelSource (register a BASE model) or fineTuneDetails (fine-tune a CUSTOM model), not both");
+    if (d.adapterSource) {
+      if (d.modelSource || d.fineTuneDetails) throw badRequest("adapterSource registers a CUSTOM model from an adapter: leave out modelSource and fineTuneDetails");
+      this.adapterImports ??= new AdapterImports(this.ctx, this.wr);
+      return this.adapterImports.create(scope, { ...d, adapterSource: d.adapterSource });
+    }
     if (d.fineTuneDetails) {
       if (!d.baseModelId) throw badRequest("baseModelId: required with fineTuneDetails (the model to fine-tune)");
       return this.createFineTune(scope, d);
     }
-    if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, or baseModelId and fineTuneDetails to fine-tune one");
+    if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, baseModelId and fineTuneDetails to fine-tune one, or baseModelId and adapterSource to import an adapter");
     if (d.baseModelId) throw badRequest("baseModelId: a BASE model has no base; leave it out with modelSource");
+    if (d.modelSource.sourceType === "HUGGING_FACE_MODEL") return (this.hubImports ??= new HubImports(this.ctx, this.wr)).create(scope, d, d.modelSource);
     // the caller names a path on the server: only inside the operator's import roots, never the service's data
     const dir = await confineImportPath(d.modelSource.path, { roots: this.ctx.config.modelImportRoots, forbidden: [dirname(this.store.paths.database)] });
     const m = await this.registerBase(dir, d.compartmentId, d, d.modelSource.path);
@@ -91,6 +104,12 @@ export class Models {
   /** The global BASE model registered from `dir`, if any (start-up registers the bundled model once). */
   globalBase(dir: string): Model | null {
     return this.store.models.list({ compartmentIds: [], includeGlobal: true, where: (x) => (x as Model).artifactPath === dir, limit: 1, offset: 0 }).items[0] ?? null;
+  }
+
+  /** Write the model's files as PEFT, a (merged) Hugging Face directory or GGUF to object storage (model-export.ts). */
+  export(scope: Scope, id: string, d: ExportModelDetails): Promise<ModelExport> {
+    this.exports ??= new ModelExports(this.ctx);
+    return this.exports.export(scope, id, d);
   }
 
   get(scope: Scope, id: string): { value: Model; etag: string } {
@@ -149,7 +168,7 @@ export class Models {
     if (children > 0) throw conflict(`model ${id} is the base of ${children} other model(s): delete them first`);
     if (this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`model ${id} changed meanwhile: retry`);
     const w = this.wr.create(m.compartmentId, "DELETE_MODEL", "Model", id, "IN_PROGRESS");
-    if (m.lifecycleState === "CREATING") this.cancelFineTune(id);
+    if (m.lifecycleState === "CREATING" && m.fineTuneDetails) this.cancelFineTune(id); // a pull from the Hub just finishes unused
     this.ctx.bg.run("model delete", async () => {
       // artifacts Sprig made are removed; a registered BASE directory belongs to the user and stays
       if (m.type === "CUSTOM" && m.artifactPath) await rm(m.artifactPath, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import { ClusterType, DefinedTags, FineTuneDetails, Tags } from "./resources.ts";
+import { HuggingFaceHubModelSource, ObjectStorageAdapterSource } from "./model-sources.ts";
 import { SHAPE_NAMES } from "./shapes.ts";
 
 const name = z.string().min(1).max(255);
@@ -44,9 +45,13 @@ export const HuggingFaceModelSource = z
 export const CreateModelDetails = z
   .strictObject({
     compartmentId,
-    baseModelId: z.string().min(1).optional().describe("CUSTOM: the model to fine-tune (BASE or CUSTOM)"),
+    baseModelId: z.string().min(1).optional().describe("CUSTOM: the model to fine-tune (BASE or CUSTOM), or the base an imported adapter was trained on"),
     fineTuneDetails: FineTuneDetails.optional().describe("creates a CUSTOM model by fine-tuning"),
-    modelSource: HuggingFaceModelSource.optional().describe("Sprig: registers a BASE model from a Hugging Face directory"),
+    modelSource: z
+      .discriminatedUnion("sourceType", [HuggingFaceModelSource, HuggingFaceHubModelSource])
+      .optional()
+      .describe("Sprig: registers a BASE model from a Hugging Face directory on the server, or pulls one from the Hugging Face Hub"),
+    adapterSource: ObjectStorageAdapterSource.optional().describe("Sprig: imports a PEFT adapter (IA3 or LoRA) from object storage as a CUSTOM model of baseModelId"),
     displayName: name.optional(),
     description: description.optional(),
     vendor: z.string().max(255).optional(),

@@ -48,7 +48,7 @@ export async function writeOutput(stage: string, out: string, model: LoadedModel
 const isWeightFile = (f: string) => f.endsWith(".safetensors") || f === "model.safetensors.index.json" || f.endsWith(".bin") || f.endsWith(".pt");
 
 /** A Hugging Face model directory: the base's config (dtype float32) and tokenizer files, every weight in F32. */
-async function writeModelDir(dir: string, model: LoadedModel, params: ReadonlyMap<string, Float32Array>): Promise<void> {
+export async function writeModelDir(dir: string, model: LoadedModel, params: ReadonlyMap<string, Float32Array>): Promise<void> {
   const tensors: Record<string, TensorToWrite> = {};
   for (const [k, w] of model.weights) tensors[k] = { dtype: "F32", shape: w.shape, data: params.get(k) ?? w.data };
   await writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });

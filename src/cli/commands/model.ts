@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { type SprigClient, connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/client.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
+import { registerModelIo } from "./model-io.ts";
 
 const P = "/20231130/models";
 const METHODS: Record<string, string> = { tfew: "TFEW_TRAINING_CONFIG", lora: "LORA_TRAINING_CONFIG", vanilla: "VANILLA_TRAINING_CONFIG" };
@@ -44,6 +45,7 @@ export function registerModel(program: Command): void {
     .action(async (f: ConnectionFlags & { path: string; compartmentId: string; name?: string }) =>
       print((await connect(f).json("POST", P, { compartmentId: f.compartmentId, modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: resolve(f.path) }, ...(f.name ? { displayName: f.name } : {}) })).body),
     );
+  registerModelIo(m);
   withConnection(m.command("finetune"))
     .description("create a CUSTOM model by fine-tuning; shows progress until it is ACTIVE (or FAILED)")
     .requiredOption("--base-model-id <id>", "the model to start from")
