@@ -1,9 +1,9 @@
 // Models: BASE models registered from a Hugging Face directory, CUSTOM models created by a fine-tune
 // (see fine-tunes.ts). Deleting is refused while endpoints serve the model or models derive from it.
 
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { expectedTensors, loadHfConfig } from "../models/index.ts";
 import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
@@ -12,6 +12,17 @@ import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
+
+/** Bytes of a model directory's weight files (*.safetensors), or null when it cannot be read. */
+export function weightFileBytes(dir: string): number | null {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".safetensors"))
+      .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  } catch {
+    return null;
+  }
+}
 
 export class Models {
   constructor(
@@ -77,6 +88,7 @@ export class Models {
       artifactType: "FULL",
       trainableParameters: null,
       parameterCount,
+      artifactBytes: weightFileBytes(dir),
       artifactPath: dir,
     };
     m.rootBaseModelId = m.id;

@@ -3,6 +3,7 @@
 // method's hyperparameter defaults (GET /trainingConfigDefaults) and a BASE model's parameterCount.
 
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { test } from "node:test";
 import { expectedTensors, loadHfConfig } from "../../src/models/index.ts";
 import { resolveTrainingConfig } from "../../src/training/config.ts";
@@ -96,13 +97,14 @@ test("trainingConfigDefaults: what a fine-tune uses for each left-out field, per
   }
 });
 
-test("a BASE model's parameterCount is the number of its weights", async () => {
+test("a BASE model's parameterCount is the number of its weights, artifactBytes the size of its weight files", async () => {
   const h = await apiHarness();
   try {
     const m = await base(h);
     const shapes = [...expectedTensors(await loadHfConfig(TINY)).values()];
     assert.equal(m.parameterCount, shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0));
     assert.ok(m.parameterCount > 0);
+    assert.equal(m.artifactBytes, statSync(`${TINY}/model.safetensors`).size, "the weight files' bytes");
   } finally {
     await h.svc.close();
   }
