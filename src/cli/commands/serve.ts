@@ -34,7 +34,7 @@ export function registerServe(program: Command): void {
         server: { logger: { level: f.quiet ? "warn" : "info" }, rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) } },
       });
       const url = await svc.listen(port, f.host);
-      svc.app.log.info({ url, dataDir: resolve(f.dataDir) }, "sprig is serving");
+      svc.app.log.info({ url, console: `${url}/console`, dataDir: resolve(f.dataDir) }, "sprig is serving");
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;
