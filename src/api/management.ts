@@ -1,6 +1,7 @@
 // The management API under /20231130: dedicated AI clusters, models, endpoints (with activate and
-// deactivate), work requests with their errors and logs, and Sprig's fine-tune history. OCI conventions:
-// `{items}` collections, `opc-next-page`, `etag` and `If-Match`, `opc-work-request-id`.
+// deactivate), work requests with their errors and logs, and Sprig's own: fine-tune history, training
+// data checks, hyperparameter defaults, endpoint usage. OCI conventions: `{items}` collections,
+// `opc-next-page`, `etag` and `If-Match`, `opc-work-request-id`.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";

@@ -12,6 +12,7 @@ import { fetchVisible, visible } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
 import type { FineTuneMethod, FineTuneOutcome, FineTuneRun, UnitSpec } from "./executors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
+import { weightFileBytes } from "./models.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
 import { runDirFor } from "../training/finetune.ts";
@@ -90,6 +91,7 @@ export class FineTunes {
       artifactType: method === "vanilla" ? "FULL" : "ADAPTER",
       trainableParameters: null,
       parameterCount: null,
+      artifactBytes: null,
       artifactPath: this.modelDir(id),
     };
     const w = this.store.tx(() => {
@@ -201,6 +203,7 @@ export class FineTunes {
         lifecycleDetails: null,
         modelMetrics: { modelMetricsType: "TEXT_GENERATION_MODEL_METRICS", finalAccuracy: o.finalAccuracy, finalLoss: o.finalLoss },
         trainableParameters: o.trainableParameters,
+        artifactBytes: weightFileBytes(this.modelDir(modelId)),
       });
       this.store.fineTunes.addEvent(modelId, "INFO", `succeeded: accuracy ${o.finalAccuracy}, loss ${o.finalLoss}`);
       this.wr.action(wrId, "CREATED");

@@ -1,9 +1,9 @@
 // Models: BASE models registered from a Hugging Face directory, CUSTOM models created by a fine-tune
 // (see fine-tunes.ts). Deleting is refused while endpoints serve the model or models derive from it.
 
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { expectedTensors, loadHfConfig } from "../models/index.ts";
 import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
@@ -16,6 +16,17 @@ import { AdapterImports } from "./model-import-adapter.ts";
 import { HubImports } from "./model-import-hub.ts";
 import type { CreateModelDetails, ListQuery, UpdateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
+
+/** Bytes of a model directory's weight files (*.safetensors), or null when it cannot be read. */
+export function weightFileBytes(dir: string): number | null {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".safetensors"))
+      .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  } catch {
+    return null;
+  }
+}
 
 export class Models {
   private adapterImports: AdapterImports | null = null;
@@ -94,6 +105,7 @@ export class Models {
       artifactType: "FULL",
       trainableParameters: null,
       parameterCount,
+      artifactBytes: weightFileBytes(dir),
       artifactPath: dir,
     };
     m.rootBaseModelId = m.id;

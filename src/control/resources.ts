@@ -129,6 +129,8 @@ export const Model = z
     trainableParameters: z.number().int().nullable(),
     /** Sprig: BASE models: how many parameters (weights) the model has; null for CUSTOM models (see trainableParameters) */
     parameterCount: z.number().int().nullable().optional(),
+    /** Sprig: bytes of the model's weight files (*.safetensors: a whole model, or just the adapter); null until known */
+    artifactBytes: z.number().int().nullable().optional(),
     /** Sprig: where the model's files are (a Hugging Face directory, or a PEFT adapter directory) */
     artifactPath: z.string().nullable(),
   })

@@ -50,7 +50,7 @@ export function registerServe(program: Command): void {
       });
       const url = await svc.listen(port, f.host);
       const metricsUrl = f.metricsPort === undefined ? null : await svc.listenMetrics(parseNumber(f.metricsPort, "--metrics-port", { int: true, min: 0, max: 65535 }), f.metricsHost);
-      svc.app.log.info({ url, dataDir: resolve(f.dataDir), ...(metricsUrl ? { metrics: metricsUrl } : {}) }, "sprig is serving");
+      svc.app.log.info({ url, console: `${url}/console`, dataDir: resolve(f.dataDir), ...(metricsUrl ? { metrics: metricsUrl } : {}) }, "sprig is serving");
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;

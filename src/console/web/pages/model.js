@@ -3,7 +3,7 @@
 
 import { V, api, listAll } from "../api.js";
 import { LineChart } from "../chart.js";
-import { ErrorBox, Loading, State, count, duration, html, nameOf, num, pct, useAction, usePoll, when } from "../ui.js";
+import { ErrorBox, Loading, State, bytes, count, duration, html, nameOf, num, pct, useAction, usePoll, when } from "../ui.js";
 import { methodOf } from "./models.js";
 
 /** Steps, the last point, ETA and throughput from the history's timestamps. */
@@ -42,6 +42,8 @@ export function ModelPage({ id }) {
   const steps = points.map((x) => x.step);
   const root = models.find((x) => x.id === m.rootBaseModelId);
   const share = m.trainableParameters != null && root?.parameterCount ? m.trainableParameters / root.parameterCount : null;
+  const sizeShare = m.artifactBytes != null && root?.artifactBytes ? m.artifactBytes / root.artifactBytes : null;
+  const of = (x) => (x < 0.01 ? x.toPrecision(2) : x.toFixed(2));
   const remove = () => confirm(`Delete model ${m.displayName}?`) && act.run(() => api.del(`${V}/models/${m.id}`));
   return html`<h1>${m.displayName} <${State} s=${m.lifecycleState} /></h1>
     <${ErrorBox} error=${view.error ?? act.error} />
@@ -51,6 +53,7 @@ export function ModelPage({ id }) {
       ${m.baseModelId ? html`<dt>Fine-tuned from</dt><dd><a href=${`#/models/${m.baseModelId}`}>${nameOf(models, m.baseModelId)}</a></dd>` : null}
       <dt>Architecture</dt><dd>${m.architecture}</dd>
       ${m.parameterCount ? html`<dt>Parameters</dt><dd>${count(m.parameterCount)}</dd>` : null}
+      ${m.type === "BASE" && m.artifactBytes != null ? html`<dt>Size on disk</dt><dd>${bytes(m.artifactBytes)}</dd>` : null}
       ${m.fineTuneDetails ? html`<dt>Training data</dt><dd>${m.fineTuneDetails.trainingDataset.namespaceName}/${m.fineTuneDetails.trainingDataset.bucketName}/${m.fineTuneDetails.trainingDataset.objectName}</dd>` : null}
       <dt>Created</dt><dd>${when(m.timeCreated)}</dd>
       <dt>Id</dt><dd><code>${m.id}</code></dd>
@@ -80,7 +83,8 @@ export function ModelPage({ id }) {
           <dl class="facts">
             <dt>Final accuracy</dt><dd>${pct(m.modelMetrics?.finalAccuracy)}</dd>
             <dt>Final loss</dt><dd>${num(m.modelMetrics?.finalLoss)}</dd>
-            <dt>Trainable parameters</dt><dd>${count(m.trainableParameters)}${share != null ? ` (${(100 * share).toPrecision(2)}% of the base model's ${count(root.parameterCount)})` : ""}</dd>
+            <dt>Trainable parameters</dt><dd>${count(m.trainableParameters)}${share != null ? ` (${of(100 * share)}% of the base model's ${count(root.parameterCount)})` : ""}</dd>
+            <dt>Size on disk</dt><dd>${bytes(m.artifactBytes)}${sizeShare != null && m.id !== root.id ? ` (${of(100 * sizeShare)}% of the base model's ${bytes(root.artifactBytes)})` : ""}</dd>
           </dl>
           ${errors.length ? html`<h3>Errors</h3><ul class="errors">${errors.map((e) => html`<li>${e.message}</li>`)}</ul>` : null}
         </section>

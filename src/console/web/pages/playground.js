@@ -89,7 +89,7 @@ export function PlaygroundPage() {
       </div>
       ${mode === "chat" ? html`<${Field} label="System message" hint="optional"><input name="system" value=${system} onInput=${(e) => setSystem(e.currentTarget.value)} /><//>` : null}
       <${Field} label=${mode === "chat" ? "Message" : "Prompt"} hint="Ctrl+Enter sends">
-        <textarea name="prompt" rows="3" value=${prompt} onInput=${(e) => setPrompt(e.currentTarget.value)} onKeyDown=${(e) => e.key === "Enter" && (e.ctrlKey || e.metaKey) && send(e)}></textarea>
+        <textarea name="prompt" rows="5" value=${prompt} onInput=${(e) => setPrompt(e.currentTarget.value)} onKeyDown=${(e) => e.key === "Enter" && (e.ctrlKey || e.metaKey) && send(e)}></textarea>
       <//>
       <button type="submit" disabled=${running || !columns.length || !prompt}>Send</button>
       ${running ? html` <button type="button" onClick=${() => abort.current?.abort()}>Stop</button>` : null}
