@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   finetune: () => import("./finetune.ts"),
   generate: () => import("./generate.ts"),
   serve: () => import("./serve.ts"),
+  structured: () => import("./structured.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);
