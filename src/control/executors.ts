@@ -2,6 +2,7 @@
 // hosting clusters in worker processes (src/control/workers); tests use in-process fakes.
 
 import type { TrainingConfig } from "./resources.ts";
+import type { ToolSpec } from "./tool-calls.ts";
 
 export type FineTuneMethod = "tfew" | "lora" | "vanilla";
 
@@ -59,9 +60,17 @@ export type ServedModel = { kind: "base" } | { kind: "adapter"; dir: string } | 
 export interface ChatMessage {
   role: string;
   content: string;
+  /** assistant turns that called tools: OpenAI-style `[{id, type: "function", function: {name, arguments}}]` */
+  tool_calls?: unknown[];
+  /** tool results: the call they answer */
+  tool_call_id?: string;
 }
 
-export type PromptInput = { kind: "text"; text: string } | { kind: "chat"; messages: ChatMessage[] } | { kind: "ids"; ids: number[] };
+export type PromptInput =
+  | { kind: "text"; text: string }
+  /** `tools`: functions to show the model (its template's `tools` variable, or Sprig's default tool prompt) */
+  | { kind: "chat"; messages: ChatMessage[]; tools?: ToolSpec[] }
+  | { kind: "ids"; ids: number[] };
 
 /** Constrained output (the hosting engine's `responseFormat`): any JSON object, or JSON matching a schema. */
 export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; schema: Record<string, unknown> | boolean };

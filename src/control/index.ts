@@ -8,3 +8,4 @@ export * from "./executors.ts";
 export * from "./resources.ts";
 export * from "./requests.ts";
 export { UNIT_SHAPES, DEFAULT_UNIT_SHAPE } from "./shapes.ts";
+export * from "./tool-calls.ts";

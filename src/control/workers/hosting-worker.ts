@@ -6,6 +6,7 @@ import { InvalidRequestError, UnknownModelError } from "../../serving/errors.ts"
 import { tokenBytes } from "../../serving/constrained/token-bytes.ts";
 import type { InferenceResult, PoolStats, PromptInput } from "../executors.ts";
 import type { HostingCommand, HostingReport } from "./messages.ts";
+import { templateTakesTools, withDefaultToolPrompt } from "../tool-calls.ts";
 import { toWire } from "./messages.ts";
 
 const send = (m: HostingReport): void => void process.send?.(m);
@@ -99,5 +100,9 @@ async function encode(e: HostingEngine, p: PromptInput): Promise<number[]> {
   const tok = e.tokenizer;
   if (!tok) throw new InvalidRequestError("this model has no tokenizer (no tokenizer.json): send the prompt as token ids");
   if (p.kind === "text") return tok.encode(p.text, { addSpecialTokens: true });
-  return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true });
+  if (!p.tools?.length) return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true });
+  // a template that renders tools gets them as transformers passes them; others get Sprig's default prompt
+  if (templateTakesTools(tok.chatTemplate))
+    return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true, variables: { tools: p.tools.map((t) => ({ type: "function", function: t })) } });
+  return tok.encodeChat(withDefaultToolPrompt(p.messages, p.tools).map((x) => ({ ...x })), { addGenerationPrompt: true });
 }
