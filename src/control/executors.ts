@@ -119,6 +119,19 @@ export interface InferenceResult {
   topLogprobs?: TopLogprob[][];
 }
 
+/** Texts (tokenized by the worker) or token ids to embed; `truncate` says what to do with inputs over the context. */
+export interface EmbedRequest {
+  endpointId: string;
+  inputs: ({ kind: "text"; text: string } | { kind: "ids"; ids: number[] })[];
+  truncate: "NONE" | "START" | "END";
+}
+
+export interface EmbedResult {
+  /** unit-length vectors, one per input */
+  embeddings: number[][];
+  promptTokens: number;
+}
+
 export interface PoolStats {
   replicas: number;
   queueLength: number;
@@ -131,6 +144,8 @@ export interface HostingPool {
   /** stops serving; in-flight requests are cancelled when `cancelInFlight` */
   deactivate(endpointId: string, o: { cancelInFlight: boolean }): Promise<void>;
   generate(req: InferenceRequest, o: { onToken?: (delta: string) => void; signal?: AbortSignal }): Promise<InferenceResult>;
+  /** mean-pooled, normalised hidden states (pools that cannot embed leave it out: a 400) */
+  embed?(req: EmbedRequest): Promise<EmbedResult>;
   /** change the number of replicas (worker processes) */
   resize(replicas: number): Promise<void>;
   stats(): Promise<PoolStats>;

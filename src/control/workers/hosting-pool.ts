@@ -3,7 +3,7 @@
 // re-activated; the requests it held fail with 503 so clients retry.
 
 import type { ChildProcess } from "node:child_process";
-import { ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolStats, type ServedModel } from "../executors.ts";
+import { type EmbedRequest, type EmbedResult, ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolStats, type ServedModel } from "../executors.ts";
 import type { HostingCommand, HostingReport, WireError } from "./messages.ts";
 import { forkWorker } from "./fork.ts";
 
@@ -118,6 +118,13 @@ export class HostingPoolProcess implements HostingPool {
     if (!live.length) return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
     const r = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     return r.call<InferenceResult>({ type: "generate", endpointId: req.endpointId, prompt: req.prompt, sampling: req.sampling }, o.onToken, o.signal);
+  }
+
+  embed(req: EmbedRequest): Promise<EmbedResult> {
+    const live = this.replicas.filter((r) => !r.dead);
+    if (!live.length) return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
+    const r = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    return r.call<EmbedResult>({ type: "embed", ...req });
   }
 
   async resize(n: number): Promise<void> {
