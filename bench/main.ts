@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   isolation: () => import("./isolation.ts"),
   serve: () => import("./serve.ts"),
   soak: () => import("./soak.ts"),
+  structured: () => import("./structured.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);

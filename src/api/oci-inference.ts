@@ -4,9 +4,10 @@
 
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { type ChatMessage, type ControlPlane, type InferenceResult, type PromptInput, type Scope, badRequest } from "../control/index.ts";
+import { type ChatMessage, type ControlPlane, type InferenceResult, type PromptInput, type Scope, type ToolCall, badRequest } from "../control/index.ts";
 import { generateN, sampling } from "./generation.ts";
-import { OciResponseFormat, ociStructured } from "./structured.ts";
+import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts";
+import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
 import { clientGone, openSse } from "./sse.ts";
 
@@ -31,10 +32,22 @@ export const GenerateTextDetails = z
   .strictObject({ compartmentId: z.string().min(1), servingMode: ServingMode, inferenceRequest: z.discriminatedUnion("runtimeType", [CohereText, LlamaText]) })
   .meta({ id: "GenerateTextDetails" });
 
-const Role = z.enum(["SYSTEM", "USER", "ASSISTANT"]);
+const Role = z.enum(["SYSTEM", "USER", "ASSISTANT", "TOOL"]);
 const GenericChat = z.strictObject({
   apiFormat: z.literal("GENERIC"),
-  messages: z.array(z.strictObject({ role: Role, content: z.array(z.strictObject({ type: z.literal("TEXT"), text: z.string() })).min(1) })).min(1),
+  messages: z
+    .array(
+      z.strictObject({
+        role: Role,
+        content: z.array(z.strictObject({ type: z.literal("TEXT"), text: z.string() })).optional().describe("required except on an ASSISTANT turn with toolCalls"),
+        toolCalls: z.array(OciToolCall).optional().describe("ASSISTANT turns: the calls it made"),
+        toolCallId: z.string().optional().describe("TOOL turns: the call this result answers"),
+      }),
+    )
+    .min(1),
+  tools: z.array(OciTool).max(128).optional().describe("functions the model may call"),
+  toolChoice: OciToolChoice.optional().describe("NONE, AUTO (default with tools), REQUIRED or FUNCTION {name}; REQUIRED and FUNCTION are constrained to the parameters"),
+  isParallelToolCalls: z.boolean().optional(),
   stop: z.array(z.string()).max(16).optional(),
   logProbs: LogProbs,
   logitBias: LogitBias,
@@ -91,24 +104,34 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     const r = body.chatRequest;
     const messages: ChatMessage[] =
       r.apiFormat === "GENERIC"
-        ? r.messages.map((m) => ({ role: m.role.toLowerCase(), content: m.content.map((c) => c.text).join("") }))
+        ? r.messages.map(genericMessage)
         : [
             ...(r.preambleOverride ? [{ role: "system", content: r.preambleOverride }] : []),
             ...(r.chatHistory ?? []).map((m) => ({ role: m.role === "CHATBOT" ? "assistant" : m.role.toLowerCase(), content: m.message })),
             { role: "user", content: r.message },
           ];
-    const structured = ociStructured(r.apiFormat === "GENERIC" ? r.responseFormat : undefined);
     const generic = r.apiFormat === "GENERIC" ? r : null;
+    const tools: ToolPlan = toolPlan(
+      generic?.tools?.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
+      ociToolMode(generic?.toolChoice, !!generic?.tools?.length),
+      generic?.isParallelToolCalls ?? true,
+    );
+    if (tools.format && generic?.responseFormat && generic.responseFormat.type !== "TEXT") throw badRequest("chatRequest.responseFormat: cannot be combined with a required tool call (toolChoice)");
+    const structured = tools.format ? structuredFor(tools.format) : ociStructured(generic?.responseFormat);
     const s = sampling({ ...r, stop: generic ? generic.stop : r.apiFormat === "COHERE" ? r.stopSequences : undefined, topLogprobs: generic?.logProbs, logitBias: generic?.logitBias, responseFormat: structured.format });
     const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
-    const prompt: PromptInput = { kind: "chat", messages };
+    const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
     if (r.isStream) {
       cp.inference.target(scope, body.servingMode.endpointId);
       const sse = openSse(req, reply);
       try {
         const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: sse.signal, onToken: (index, text) => text && sse.send(r.apiFormat === "GENERIC" ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } } : { apiFormat: "COHERE", text }) });
         structured.check(out.results, s.stop);
-        out.results.forEach((g, index) => sse.send({ index, finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }));
+        out.results.forEach((g, index) => {
+          const calls = tools.calls(g);
+          if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
+          sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
+        });
       } catch (e) {
         sse.send({ error: { message: (e as Error).message } });
       }
@@ -121,7 +144,13 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     const usage = ociUsage(out.results);
     const chatResponse =
       r.apiFormat === "GENERIC"
-        ? { apiFormat: "GENERIC", timeCreated, choices: out.results.map((g, index) => ({ index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] }, finishReason: g.finishReason, logprobs: r.logProbs ? ociLogprobs(g) : undefined })), usage }
+        ? { apiFormat: "GENERIC", timeCreated, choices: out.results.map((g, index) => {
+              const calls = tools.calls(g);
+              const message = calls ? { role: "ASSISTANT", toolCalls: calls.map(ociCall) } : { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] };
+              return { index, message, finishReason: calls ? "tool_calls" : g.finishReason, logprobs: r.logProbs ? ociLogprobs(g) : undefined };
+            }),
+            usage,
+          }
         : { apiFormat: "COHERE", text: g0.text, finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }], usage };
     return { modelId: out.modelId, modelVersion: "1", chatResponse };
   });
@@ -139,4 +168,24 @@ function ociUsage(results: InferenceResult[]) {
   const promptTokens = results[0]?.promptTokens ?? 0;
   const completionTokens = results.reduce((s, x) => s + x.ids.length, 0);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+}
+
+const ociCall = (c: ToolCall) => ({ id: c.id, type: "FUNCTION", name: c.name, arguments: c.arguments });
+
+function genericMessage(m: z.infer<typeof GenericChat>["messages"][number], i: number): ChatMessage {
+  if (!m.content && !(m.role === "ASSISTANT" && m.toolCalls?.length)) throw badRequest(`chatRequest.messages.${i}.content: required (may be left out only on an ASSISTANT turn with toolCalls)`);
+  if (m.role === "TOOL" && !m.toolCallId) throw badRequest(`chatRequest.messages.${i}.toolCallId: required on a TOOL message`);
+  const out: ChatMessage = { role: m.role.toLowerCase(), content: (m.content ?? []).map((c) => c.text).join("") };
+  if (m.toolCalls?.length)
+    out.tool_calls = m.toolCalls.map((c) => {
+      let args: unknown;
+      try {
+        args = JSON.parse(c.arguments);
+      } catch {
+        throw badRequest(`chatRequest.messages.${i}.toolCalls: arguments must be JSON text`);
+      }
+      return { id: c.id, type: "function", function: { name: c.name, arguments: args } };
+    });
+  if (m.toolCallId) out.tool_call_id = m.toolCallId;
+  return out;
 }

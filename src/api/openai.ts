@@ -4,9 +4,10 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { type ControlPlane, type Endpoint, type InferenceResult, type PromptInput, badRequest } from "../control/index.ts";
+import { type ChatMessage, type ControlPlane, type Endpoint, type InferenceResult, MAX_PARALLEL_CALLS, type PromptInput, type ToolCall, badRequest } from "../control/index.ts";
 import { generateN, sampling } from "./generation.ts";
-import { OpenAiResponseFormat, openAiStructured } from "./structured.ts";
+import { OpenAiResponseFormat, openAiStructured, structuredFor } from "./structured.ts";
+import { OpenAiTool, OpenAiToolCall, OpenAiToolChoice, ToolStream, openAiToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
 import { clientGone, openSse } from "./sse.ts";
 
@@ -40,7 +41,20 @@ const Content = z.union([z.string(), z.array(z.strictObject({ type: z.literal("t
 export const ChatRequest = z
   .strictObject({
     ...common,
-    messages: z.array(z.strictObject({ role: z.enum(["system", "developer", "user", "assistant"]), content: Content, name: z.string().optional() })).min(1),
+    messages: z
+      .array(
+        z.strictObject({
+          role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+          content: Content.nullish().describe("may be null only on an assistant turn with tool_calls"),
+          name: z.string().optional(),
+          tool_calls: z.array(OpenAiToolCall).optional().describe("assistant turns: the calls it made"),
+          tool_call_id: z.string().optional().describe("tool turns: the call this result answers"),
+        }),
+      )
+      .min(1),
+    tools: z.array(OpenAiTool).max(128).nullish().describe("functions the model may call: shown through its chat template's `tools` variable, or Sprig's default tool prompt"),
+    tool_choice: OpenAiToolChoice.nullish().describe("none, auto (default with tools), required, or {type: function, function: {name}}; required and named calls are constrained to the function's parameters"),
+    parallel_tool_calls: z.boolean().nullish().describe(`allow up to ${MAX_PARALLEL_CALLS} calls in one answer (default true)`),
     max_completion_tokens: z.number().int().min(1).max(32768).nullish(),
     logprobs: z.boolean().nullish(),
     top_logprobs: z.number().int().min(0).max(20).nullish().describe("with logprobs: the N most likely tokens at each position"),
@@ -95,22 +109,40 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
   });
 
   route(app, { method: "POST", url: "/v1/chat/completions", tag: "OpenAI", summary: "Chat completion (the model's chat template, or Sprig's default ChatML template)", body: ChatRequest }, async ({ scope, body: b, req, reply }) => {
-    const prompt: PromptInput = { kind: "chat", messages: b.messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: text(m.content) })) };
+    const tools = toolPlan(
+      b.tools?.map((t) => t.function),
+      openAiToolMode(b.tool_choice, !!b.tools?.length),
+      b.parallel_tool_calls ?? true,
+    );
+    if (tools.format && b.response_format && b.response_format.type !== "text") throw badRequest("response_format: cannot be combined with a required tool call (tool_choice)");
+    const prompt: PromptInput = { kind: "chat", messages: b.messages.map(chatMessage), tools: tools.tools };
     if (b.top_logprobs && !b.logprobs) throw badRequest("top_logprobs: needs logprobs: true");
-    const structured = openAiStructured(b.response_format);
+    const structured = tools.format ? structuredFor(tools.format) : openAiStructured(b.response_format);
     const s = sampling({ ...knobs(b), maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined, topLogprobs: b.logprobs ? (b.top_logprobs ?? 0) : 0, responseFormat: structured.format });
     const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const n = b.n ?? 1;
     const chunk = (model: string, choices: unknown[], extra = {}) => ({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices, ...extra });
+    const finishOf = (r: InferenceResult, calls: ToolCall[] | null) => (calls ? "tool_calls" : finish(r));
     if (b.stream) {
       const target = cp.inference.target(scope, b.model);
       const sse = openSse(req, reply);
+      const content = (index: number, delta: string) => sse.send(chunk(target.id, [{ index, delta: { content: delta }, logprobs: null, finish_reason: null }]));
+      const held = tools.tools && tools.mode.mode !== "none" ? new ToolStream(n, !!tools.format, content) : null;
       try {
         for (let index = 0; index < n; index++) sse.send(chunk(target.id, [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
-        const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: sse.signal, onToken: (index, delta) => delta && sse.send(chunk(target.id, [{ index, delta: { content: delta }, logprobs: null, finish_reason: null }])) });
+        const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: sse.signal, onToken: (index, delta) => delta && (held ? held.delta(index, delta) : content(index, delta)) });
         structured.check(out.results, s.stop);
-        out.results.forEach((r, index) => sse.send(chunk(target.id, [{ index, delta: {}, logprobs: null, finish_reason: finish(r) }])));
+        out.results.forEach((r, index) => {
+          const calls = tools.calls(r);
+          held?.flush(index, !!calls);
+          // as OpenAI streams calls: id, type and name first with empty arguments, then the arguments
+          calls?.forEach((c, k) => {
+            sse.send(chunk(target.id, [{ index, delta: { tool_calls: [{ index: k, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }, logprobs: null, finish_reason: null }]));
+            sse.send(chunk(target.id, [{ index, delta: { tool_calls: [{ index: k, function: { arguments: c.arguments } }] }, logprobs: null, finish_reason: null }]));
+          });
+          sse.send(chunk(target.id, [{ index, delta: {}, logprobs: null, finish_reason: finishOf(r, calls) }]));
+        });
         if (b.stream_options?.include_usage) sse.send(chunk(target.id, [], { usage: usage(out.results) }));
       } catch (e) {
         sse.send({ error: { message: (e as Error).message } });
@@ -125,15 +157,40 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       created,
       model: out.endpointId,
       system_fingerprint: null,
-      choices: out.results.map((r, index) => ({
-        index,
-        message: { role: "assistant", content: r.text, refusal: null },
-        logprobs: b.logprobs ? chatLogprobs(r) : null,
-        finish_reason: finish(r),
-      })),
+      choices: out.results.map((r, index) => {
+        const calls = tools.calls(r);
+        return {
+          index,
+          message: calls
+            ? { role: "assistant", content: null, refusal: null, tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) }
+            : { role: "assistant", content: r.text, refusal: null },
+          logprobs: b.logprobs ? chatLogprobs(r) : null,
+          finish_reason: finishOf(r, calls),
+        };
+      }),
       usage: usage(out.results),
     };
   });
+}
+
+type ChatIn = z.infer<typeof ChatRequest>["messages"][number];
+
+function chatMessage(m: ChatIn, i: number): ChatMessage {
+  if (m.content == null && !(m.role === "assistant" && m.tool_calls?.length)) throw badRequest(`messages.${i}.content: required (null only on an assistant turn with tool_calls)`);
+  if (m.role === "tool" && !m.tool_call_id) throw badRequest(`messages.${i}.tool_call_id: required on a tool message`);
+  const out: ChatMessage = { role: m.role === "developer" ? "system" : m.role, content: m.content == null ? "" : text(m.content) };
+  // templates read arguments as an object, as transformers passes them
+  if (m.tool_calls?.length) out.tool_calls = m.tool_calls.map((c) => ({ id: c.id, type: "function", function: { name: c.function.name, arguments: parseArgs(c.function.arguments, i) } }));
+  if (m.tool_call_id) out.tool_call_id = m.tool_call_id;
+  return out;
+}
+
+function parseArgs(a: string, i: number): unknown {
+  try {
+    return JSON.parse(a);
+  } catch {
+    throw badRequest(`messages.${i}.tool_calls: arguments must be JSON text`);
+  }
 }
 
 /** The sampling fields both OpenAI routes share. */

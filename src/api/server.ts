@@ -15,6 +15,7 @@ import type { Metrics } from "./metrics.ts";
 import { objectStorageRoutes } from "./object-storage.ts";
 import { ociInferenceRoutes } from "./oci-inference.ts";
 import { openApiDocument } from "./openapi.ts";
+import { embeddingRoutes } from "./embeddings.ts";
 import { openAiRoutes } from "./openai.ts";
 import { documented } from "./routes.ts";
 
@@ -83,6 +84,7 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
   openAiRoutes(app, cp);
   await consoleRoutes(app);
   adminRoutes(app, cp);
+  embeddingRoutes(app, cp);
   app.get("/health", { config: { auth: false } }, async () => ({ status: "ok", version: VERSION }));
   let doc: Record<string, unknown> | null = null;
   app.get("/openapi.json", { config: { auth: false } }, async () => (doc ??= openApiDocument(documented, VERSION)));

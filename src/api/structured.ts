@@ -85,3 +85,8 @@ export function ociStructured(rf: z.infer<typeof OciResponseFormat> | undefined)
   if (rf.type === "JSON_OBJECT") return structured("json_object", null, "");
   return structured("json_schema", rf.jsonSchema.schema ?? true, "chatRequest.responseFormat.jsonSchema.schema");
 }
+
+/** A format made by Sprig itself (e.g. required tool calls). */
+export function structuredFor(f: ResponseFormat): Structured {
+  return f.type === "json_object" ? structured("json_object", null, "") : structured("json_schema", f.schema, "tools: parameters");
+}

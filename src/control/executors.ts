@@ -2,6 +2,7 @@
 // hosting clusters in worker processes (src/control/workers); tests use in-process fakes.
 
 import type { TrainingConfig } from "./resources.ts";
+import type { ToolSpec } from "./tool-calls.ts";
 
 export type FineTuneMethod = "tfew" | "lora" | "vanilla";
 
@@ -74,9 +75,17 @@ export type ServedModel = { kind: "base" } | { kind: "adapter"; dir: string } | 
 export interface ChatMessage {
   role: string;
   content: string;
+  /** assistant turns that called tools: OpenAI-style `[{id, type: "function", function: {name, arguments}}]` */
+  tool_calls?: unknown[];
+  /** tool results: the call they answer */
+  tool_call_id?: string;
 }
 
-export type PromptInput = { kind: "text"; text: string } | { kind: "chat"; messages: ChatMessage[] } | { kind: "ids"; ids: number[] };
+export type PromptInput =
+  | { kind: "text"; text: string }
+  /** `tools`: functions to show the model (its template's `tools` variable, or Sprig's default tool prompt) */
+  | { kind: "chat"; messages: ChatMessage[]; tools?: ToolSpec[] }
+  | { kind: "ids"; ids: number[] };
 
 /** Constrained output (the hosting engine's `responseFormat`): any JSON object, or JSON matching a schema. */
 export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; schema: Record<string, unknown> | boolean };
@@ -125,6 +134,19 @@ export interface InferenceResult {
   topLogprobs?: TopLogprob[][];
 }
 
+/** Texts (tokenized by the worker) or token ids to embed; `truncate` says what to do with inputs over the context. */
+export interface EmbedRequest {
+  endpointId: string;
+  inputs: ({ kind: "text"; text: string } | { kind: "ids"; ids: number[] })[];
+  truncate: "NONE" | "START" | "END";
+}
+
+export interface EmbedResult {
+  /** unit-length vectors, one per input */
+  embeddings: number[][];
+  promptTokens: number;
+}
+
 export interface PoolStats {
   replicas: number;
   queueLength: number;
@@ -137,6 +159,8 @@ export interface HostingPool {
   /** stops serving; in-flight requests are cancelled when `cancelInFlight` */
   deactivate(endpointId: string, o: { cancelInFlight: boolean }): Promise<void>;
   generate(req: InferenceRequest, o: { onToken?: (delta: string) => void; signal?: AbortSignal }): Promise<InferenceResult>;
+  /** mean-pooled, normalised hidden states (pools that cannot embed leave it out: a 400) */
+  embed?(req: EmbedRequest): Promise<EmbedResult>;
   /** run exactly these units (one worker process each): starts new ones, stops those not listed */
   resize(units: UnitSpec[]): Promise<void>;
   stats(): Promise<PoolStats>;

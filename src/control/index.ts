@@ -15,3 +15,4 @@ export { type LocalNodeSettings, LocalNodeSettingsSchema, LOCAL_NODE_ID, type No
 export { Capacity, type CapacityView } from "./capacity.ts";
 export { cpuList, parseCpuList, place, freeCapacity, type NodeCapacity, type UnitReservation, type Placement } from "./placement.ts";
 export { ExportModelDetails, ModelExport } from "./model-export.ts";
+export * from "./tool-calls.ts";

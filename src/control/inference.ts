@@ -4,7 +4,7 @@
 import type { Scope } from "./context.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { ServiceError, incorrectState } from "./errors.ts";
-import { ExecutorError, type InferenceResult, type InferenceSampling, type PoolStats, type PromptInput } from "./executors.ts";
+import { type EmbedRequest, type EmbedResult, ExecutorError, type InferenceResult, type InferenceSampling, type PoolStats, type PromptInput } from "./executors.ts";
 import type { Pools } from "./pools.ts";
 import type { Endpoint } from "./resources.ts";
 import { UsageCounters } from "./usage.ts";
@@ -54,6 +54,20 @@ export class Inference {
       return { endpoint: e, result };
     } catch (err) {
       this.usage.failed(e.id);
+      throw toServiceError(err, e.id);
+    }
+  }
+
+  /** Embeddings through an endpoint's pool (its model: base, adapter or full). */
+  async embed(scope: Scope, call: { endpoint: string; inputs: EmbedRequest["inputs"]; truncate: EmbedRequest["truncate"] }): Promise<{ endpoint: Endpoint; result: EmbedResult }> {
+    const e = this.target(scope, call.endpoint);
+    const pool = this.pools.get(e.dedicatedAiClusterId);
+    if (!pool) throw new ServiceError(503, "ServiceUnavailable", `the cluster of endpoint ${e.id} is not running: retry shortly`);
+    const p = await pool;
+    if (!p.embed) throw new ServiceError(400, "InvalidParameter", `the cluster of endpoint ${e.id} cannot compute embeddings`);
+    try {
+      return { endpoint: e, result: await p.embed({ endpointId: e.id, inputs: call.inputs, truncate: call.truncate }) };
+    } catch (err) {
       throw toServiceError(err, e.id);
     }
   }

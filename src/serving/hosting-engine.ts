@@ -14,6 +14,8 @@ import { type HostedGeneration, HostedRequest } from "./hosted-request.ts";
 import { HostedModel, type ModelStats } from "./hosted-model.ts";
 import { Lane } from "./lane.ts";
 import { ModelRunner } from "./model-runner.ts";
+import { Embedders } from "./embedder.ts";
+import { promptProblem } from "./sequence.ts";
 import { type EngineStats, Scheduler, type StreamEvent, type SubmitRequest, buildRequest, streamOf } from "./scheduler.ts";
 
 export type { EngineStats, StreamEvent, SubmitRequest };
@@ -149,8 +151,33 @@ export class HostingEngine {
     this.active.delete(name);
     await this.scheduler.drain(m, opts.cancelInFlight ?? false, () => {
       if (m.slot) this.tables.release(m.slot);
-      else void m.lane.runner.dispose();
+      else {
+        void this.embedders?.drop(m.lane.runner.model);
+        void m.lane.runner.dispose();
+      }
     });
+  }
+
+  private embedders: Embedders | null = null;
+
+  /**
+   * Embeddings of token-id inputs by the base (`adapter` null), an adapter, or a full model: mean-pooled,
+   * L2-normalised final hidden states (src/serving/embedder.ts), batched up to maxBatchSize inputs and
+   * maxPrefillTokens padded tokens per run.
+   */
+  async embed(req: { adapter?: string | null; inputs: readonly (readonly number[])[] }): Promise<{ embeddings: Float32Array[]; promptTokens: number }> {
+    this.scheduler.checkOpen();
+    const target = req.adapter === undefined || req.adapter === null ? this.base : this.active.get(req.adapter);
+    if (!target) throw new UnknownModelError(String(req.adapter), this.names);
+    const model = target.lane.runner.model;
+    if (!req.inputs.length) throw new InvalidRequestError("inputs: give at least one");
+    req.inputs.forEach((x, i) => {
+      const why = promptProblem(model.config, x);
+      if (why) throw new InvalidRequestError(`inputs[${i}]: ${why}`);
+    });
+    this.embedders ??= new Embedders(this.model, this.tables, this.options.threads, this.options.maxBatchSize, this.options.maxPrefillTokens);
+    const embeddings = await this.embedders.embed(model, target.rows, req.inputs);
+    return { embeddings, promptTokens: req.inputs.reduce((s, x) => s + x.length, 0) };
   }
 
   /** Generate for one request; resolves when it finishes (rejects with a HostingError). */
@@ -183,6 +210,7 @@ export class HostingEngine {
   /** Refuse new work, cancel everything in flight (CancelledError "closed"), release the sessions. */
   async close(): Promise<void> {
     await this.scheduler.close();
+    await this.embedders?.close();
     for (const m of this.scheduler.models) if (m.kind === "full" || m.kind === "base") await m.lane.runner.dispose();
     this.active.clear();
   }

@@ -3,7 +3,7 @@
 
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type Service, startService } from "../../src/api/service.ts";
 import { processExecutors } from "../../src/control/workers/process-executors.ts";
 
@@ -46,7 +46,7 @@ export async function liveService(modelDir: string): Promise<LiveService> {
     return r.json as { id: string };
   };
   try {
-    const model = await ok("/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: join(process.cwd(), modelDir) }, displayName: "m" });
+    const model = await ok("/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: resolve(modelDir) }, displayName: "m" });
     const hc = await ok("/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "HOSTING", unitCount: 1 });
     await until(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
     const ep = await ok("/20231130/endpoints", { compartmentId: "compA", modelId: model.id, dedicatedAiClusterId: hc.id, displayName: "ep" });

@@ -4,7 +4,7 @@
 // and its endpoints re-activated; the requests it held fail with 503 so clients retry.
 
 import type { ChildProcess } from "node:child_process";
-import { ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolSpec, type PoolStats, type ServedModel, type UnitSpec } from "../executors.ts";
+import { type EmbedRequest, type EmbedResult, ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolSpec, type PoolStats, type ServedModel, type UnitSpec } from "../executors.ts";
 import { memoryBudget } from "../shapes.ts";
 import type { HostingCommand, HostingReport, WireError } from "./messages.ts";
 import { forkWorker } from "./fork.ts";
@@ -137,6 +137,13 @@ export class HostingPoolProcess implements HostingPool {
     if (!live.length) return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
     const r = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     return r.call<InferenceResult>({ type: "generate", endpointId: req.endpointId, prompt: req.prompt, sampling: req.sampling }, o.onToken, o.signal);
+  }
+
+  embed(req: EmbedRequest): Promise<EmbedResult> {
+    const live = this.replicas.filter((r) => !r.dead);
+    if (!live.length) return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
+    const r = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    return r.call<EmbedResult>({ type: "embed", ...req });
   }
 
   async resize(units: UnitSpec[]): Promise<void> {

@@ -4,8 +4,9 @@
 import { HostingEngine } from "../../serving/hosting-engine.ts";
 import { InvalidRequestError, UnknownModelError } from "../../serving/errors.ts";
 import { tokenBytes } from "../../serving/constrained/token-bytes.ts";
-import type { InferenceResult, PoolStats, PromptInput } from "../executors.ts";
+import type { EmbedResult, InferenceResult, PoolStats, PromptInput } from "../executors.ts";
 import type { HostingCommand, HostingReport } from "./messages.ts";
+import { templateTakesTools, withDefaultToolPrompt } from "../tool-calls.ts";
 import { toWire } from "./messages.ts";
 import { sendHeartbeats } from "./watchdog.ts";
 
@@ -31,7 +32,7 @@ async function handle(m: HostingCommand): Promise<void> {
     return;
   }
   if (m.type === "cancel") return void inflight.get(m.id)?.abort();
-  const reply = (value?: InferenceResult | PoolStats | null, error?: unknown) =>
+  const reply = (value?: InferenceResult | PoolStats | EmbedResult | null, error?: unknown) =>
     send({ type: "result", id: m.id, value, error: error === undefined ? undefined : toWire(error) });
   try {
     const e = engine!;
@@ -46,6 +47,8 @@ async function handle(m: HostingCommand): Promise<void> {
       reply(null);
     } else if (m.type === "generate") {
       reply(await generate(e, m));
+    } else if (m.type === "embed") {
+      reply(await embed(e, m));
     } else if (m.type === "stats") {
       const s = e.stats();
       const memoryBytes: Record<string, number> = { base: s.base.bytes };
@@ -97,10 +100,29 @@ async function generate(e: HostingEngine, m: Extract<HostingCommand, { type: "ge
   }
 }
 
+async function embed(e: HostingEngine, m: Extract<HostingCommand, { type: "embed" }>): Promise<EmbedResult> {
+  if (!served.has(m.endpointId)) throw new UnknownModelError(m.endpointId, [...served.keys()]);
+  const limit = e.config.maxPositions - 1;
+  const inputs = await Promise.all(
+    m.inputs.map(async (x, i) => {
+      const ids = x.kind === "ids" ? x.ids : await encode(e, x);
+      if (ids.length <= limit) return ids;
+      if (m.truncate === "NONE") throw new InvalidRequestError(`inputs[${i}] has ${ids.length} tokens; the model's context is ${limit + 1}: shorten it or set truncate START or END`);
+      return m.truncate === "START" ? ids.slice(ids.length - limit) : ids.slice(0, limit);
+    }),
+  );
+  const out = await e.embed({ adapter: served.get(m.endpointId)!, inputs });
+  return { embeddings: out.embeddings.map((v) => [...v]), promptTokens: out.promptTokens };
+}
+
 async function encode(e: HostingEngine, p: PromptInput): Promise<number[]> {
   if (p.kind === "ids") return p.ids;
   const tok = e.tokenizer;
   if (!tok) throw new InvalidRequestError("this model has no tokenizer (no tokenizer.json): send the prompt as token ids");
   if (p.kind === "text") return tok.encode(p.text, { addSpecialTokens: true });
-  return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true });
+  if (!p.tools?.length) return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true });
+  // a template that renders tools gets them as transformers passes them; others get Sprig's default prompt
+  if (templateTakesTools(tok.chatTemplate))
+    return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true, variables: { tools: p.tools.map((t) => ({ type: "function", function: t })) } });
+  return tok.encodeChat(withDefaultToolPrompt(p.messages, p.tools).map((x) => ({ ...x })), { addGenerationPrompt: true });
 }

@@ -1,7 +1,7 @@
 // The typed IPC messages between the control plane and its worker processes.
 
 import { dirname, join } from "node:path";
-import type { FineTuneProgress, FineTuneSpec, InferenceResult, InferenceSampling, PoolStats, PromptInput, ServedModel } from "../executors.ts";
+import type { EmbedRequest, EmbedResult, FineTuneProgress, FineTuneSpec, InferenceResult, InferenceSampling, PoolStats, PromptInput, ServedModel } from "../executors.ts";
 
 /** An error crossing the process boundary: its class name, message, HTTP-like status and reason. */
 export interface WireError {
@@ -45,6 +45,7 @@ export type HostingCommand =
   | { type: "activate"; id: number; endpointId: string; model: ServedModel }
   | { type: "deactivate"; id: number; endpointId: string; cancelInFlight: boolean }
   | { type: "generate"; id: number; endpointId: string; prompt: PromptInput; sampling: InferenceSampling }
+  | ({ type: "embed"; id: number } & EmbedRequest)
   | { type: "cancel"; id: number }
   | { type: "stats"; id: number }
   | { type: "close"; id: number };
@@ -54,7 +55,7 @@ export type HostingReport =
   | { type: "heartbeat" }
   | { type: "init-failed"; error: WireError }
   | { type: "token"; id: number; text: string }
-  | { type: "result"; id: number; value?: InferenceResult | PoolStats | null; error?: WireError };
+  | { type: "result"; id: number; value?: InferenceResult | PoolStats | EmbedResult | null; error?: WireError };
 
 export function toWire(e: unknown): WireError {
   const err = e as Error & { status?: number; reason?: string; lines?: { line: number; reason: string }[] };

@@ -7,6 +7,19 @@ import { JsonMatcher } from "./matcher.ts";
 import { ANY_OBJECT, SchemaError, compileSchema } from "./schema.ts";
 import { tokenBytes } from "./token-bytes.ts";
 
+/** compiled schemas by their JSON text, so requests with the same schema share one node tree (and its cached walks) */
+const compiled = new Map<string, ReturnType<typeof compileSchema>>();
+
+function compileCached(schema: unknown) {
+  const key = JSON.stringify(schema);
+  let node = compiled.get(key);
+  if (node) compiled.delete(key);
+  else node = compileSchema(schema);
+  compiled.set(key, node);
+  if (compiled.size > 64) compiled.delete(compiled.keys().next().value!);
+  return node;
+}
+
 export class FormatError extends Error {
   override name = "FormatError";
 }
@@ -17,7 +30,7 @@ export function constraintFor(format: ResponseFormat | null, tok: SprigTokenizer
   if (!tok) throw new FormatError(`response format ${format.type} needs the model's tokenizer (tokenizer.json); this model has none`);
   let root;
   try {
-    root = format.type === "json_object" ? ANY_OBJECT : compileSchema(format.schema);
+    root = format.type === "json_object" ? ANY_OBJECT : compileCached(format.schema);
   } catch (e) {
     if (e instanceof SchemaError) throw new FormatError(`json_schema: ${e.message}`);
     throw e;

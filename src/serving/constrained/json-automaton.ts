@@ -307,8 +307,23 @@ export function minLen(node: SchemaNode): number {
 
 /** bytes of the required members still missing, with the commas between them */
 function requiredCost(node: ObjNode, seen: readonly string[]): number {
-  const missing = node.required.filter((r) => !seen.includes(r));
-  return missing.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)) + 1 + minLen(node.props.get(r) ?? node.additional!), 0) + Math.max(0, missing.length - 1);
+  const costs = memberCosts(node);
+  let sum = 0;
+  let missing = 0;
+  for (let i = 0; i < node.required.length; i++) {
+    if (seen.includes(node.required[i]!)) continue;
+    sum += costs[i]!;
+    missing++;
+  }
+  return sum + Math.max(0, missing - 1);
+}
+
+const memberMemo = new WeakMap<ObjNode, number[]>();
+/** bytes of `"name":` plus the shortest value, per required member */
+function memberCosts(node: ObjNode): number[] {
+  let c = memberMemo.get(node);
+  if (!c) memberMemo.set(node, (c = node.required.map((r) => Buffer.byteLength(JSON.stringify(r)) + 1 + minLen(node.props.get(r) ?? node.additional!))));
+  return c;
 }
 
 const itemsCost = (node: ArrNode, k: number) => (k > 0 ? k * minLen(node.items) + (k - 1) : 0);
@@ -378,4 +393,60 @@ function oneMore(node: ObjNode, seen: readonly string[]): number {
   let best = node.additional ? 3 + minLen(node.additional) : Infinity;
   for (const [k, v] of node.props) if (!seen.includes(k)) best = Math.min(best, Buffer.byteLength(JSON.stringify(k)) + 1 + minLen(v));
   return best === Infinity ? 0 : best;
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+const idOf = (o: object): number => {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = nextId++));
+  return id;
+};
+const clamp = (x: number, hi: number) => (x < 0 ? 0 : x > hi ? hi : x);
+
+/**
+ * A key that is equal for two configurations exactly when every token of at most `reach` bytes is allowed
+ * in both or neither and changes `minClose` by the same amount: counts (string length, items, depth) are
+ * kept only as far as a token can move them.
+ */
+export function signature(s: Stack, reach: number): string {
+  const r = reach + 1;
+  let out = `d${clamp(MAX_DEPTH - s.depth, r)}`;
+  for (let at: Stack | null = s; at; at = at.up) {
+    const f = at.f;
+    switch (f.t) {
+      case "done":
+        out += "|D";
+        break;
+      case "value":
+        out += `|v${idOf(f.node)},${f.ws}`;
+        break;
+      case "lit":
+        out += `|l${idOf(f.text)},${f.pos}`;
+        break;
+      case "str":
+        out += `|s${idOf(f.node)},${f.s.cont},${f.s.esc},${clamp(f.node.minLength - f.s.len, r)},${clamp(f.node.maxLength - f.s.len, r)}`;
+        break;
+      case "num":
+        out += `|n${f.integer ? 1 : 0}${f.phase},${f.digits}`;
+        break;
+      case "key":
+        // the typed key matters only while it may still become a known or already used name
+        out += `|k${idOf(f.node)},${f.s.cont},${f.s.esc},${mayName(f) ? JSON.stringify(f.raw) : "*"},${f.seen.join("\u0000")}`;
+        break;
+      case "obj":
+        out += `|o${idOf(f.node)},${f.phase},${f.ws},${f.cur ? idOf(f.cur) : 0},${f.seen.join("\u0000")}`;
+        break;
+      case "arr":
+        out += `|a${idOf(f.node)},${f.phase},${f.ws},${clamp(f.node.minItems - f.count, r)},${clamp(f.node.maxItems - f.count, r)}`;
+        break;
+    }
+  }
+  return out;
+}
+
+function mayName(f: Extract<Frame, { t: "key" }>): boolean {
+  const starts = (k: string) => latin1(JSON.stringify(k).slice(1, -1)).startsWith(f.raw);
+  for (const k of f.node.props.keys()) if (starts(k)) return true;
+  return f.seen.some(starts);
 }

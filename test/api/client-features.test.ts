@@ -1,7 +1,7 @@
-// Through the official `openai` client against a live service (worker processes, the bundled sprig-base model): structured
-// output (json_schema, json_object) on chat and completions, n > 1, usage (streaming too), logprobs with
-// top_logprobs, logit_bias, seeds that give the same output whatever else shares the batch; and OCI
-// GENERIC chat's responseFormat, logProbs and usage.
+// Through the official `openai` client against a live service (worker processes, the bundled sprig-base
+// model): structured output (json_schema, json_object) on chat and completions, n > 1, usage (streaming
+// too), logprobs with top_logprobs, logit_bias, seeds that give the same output whatever else shares the
+// batch, embeddings (base64 and float); OCI GENERIC chat's responseFormat, logProbs and usage, embedText.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -143,3 +143,36 @@ function tokenId(r: OpenAI.ChatCompletion, i: number): number {
   const vocab = tokenBytes(loadTokenizer("models/sprig-base")!).bytes;
   return vocab.findIndex((b) => b !== null && Buffer.from(b).equals(Buffer.from(bytes)));
 }
+
+test("openai embeddings: base64 (the client's default) and float agree, unit length, batched = alone; OCI embedText", async () => {
+  const texts = ["The cat sat on the mat.", "A dog ran in the park.", "The cat sat on the mat."];
+  const r = await openai.embeddings.create({ model: live.endpointId, input: texts });
+  assert.equal(r.data.length, 3);
+  assert.ok(r.usage.prompt_tokens > 0 && r.usage.total_tokens === r.usage.prompt_tokens);
+  const floats = await openai.embeddings.create({ model: live.endpointId, input: texts, encoding_format: "float" });
+  r.data.forEach((d, i) => {
+    assert.equal(d.index, i);
+    assert.ok(Math.abs(Math.hypot(...d.embedding) - 1) < 1e-4);
+    d.embedding.forEach((x, k) => assert.ok(Math.abs(x - floats.data[i]!.embedding[k]!) < 1e-6));
+  });
+  const alone = await openai.embeddings.create({ model: live.endpointId, input: texts[1]!, encoding_format: "float" });
+  alone.data[0]!.embedding.forEach((x, k) => assert.ok(Math.abs(x - floats.data[1]!.embedding[k]!) < 1e-5));
+  assert.deepEqual(floats.data[0]!.embedding, floats.data[2]!.embedding);
+  const dot = floats.data[0]!.embedding.reduce((s, x, k) => s + x * floats.data[1]!.embedding[k]!, 0);
+  assert.ok(dot < 0.99999);
+  await assert.rejects(openai.embeddings.create({ model: live.endpointId, input: "x", dimensions: 3 }), (e: unknown) => e instanceof OpenAI.BadRequestError && /dimensions/.test(e.message));
+
+  const oci = await live.call("POST", "/20231130/actions/embedText", { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId: live.endpointId }, inputs: texts.slice(0, 2), inputType: "SEARCH_DOCUMENT", isEcho: true });
+  assert.equal(oci.status, 200, JSON.stringify(oci.json));
+  const emb = oci.json.embeddings as number[][];
+  emb.forEach((v, i) => v.forEach((x, k) => assert.ok(Math.abs(x - floats.data[i]!.embedding[k]!) < 1e-5)));
+  assert.deepEqual(oci.json.inputs, texts.slice(0, 2));
+  const long = "once upon a time ".repeat(200);
+  const refused = await live.call("POST", "/20231130/actions/embedText", { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId: live.endpointId }, inputs: [long] });
+  assert.equal(refused.status, 400);
+  assert.match(String((refused.json as { message: string }).message), /truncate START or END/);
+  for (const truncate of ["START", "END"]) {
+    const cut = await live.call("POST", "/20231130/actions/embedText", { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId: live.endpointId }, inputs: [long], truncate });
+    assert.equal(cut.status, 200);
+  }
+});
