@@ -14,8 +14,8 @@ export const CreateDedicatedAiClusterDetails = z
   .strictObject({
     compartmentId,
     type: ClusterType,
-    unitShape: z.enum(SHAPE_NAMES).optional().describe("default SPRIG_CPU_SMALL"),
-    unitCount: z.number().int().min(1).max(64).describe("worker processes (replicas) of the cluster"),
+    unitShape: z.enum(SHAPE_NAMES).optional().describe("what each unit reserves: SPRIG_CPU_SMALL (1 core, 2 GiB; default), SPRIG_CPU_MEDIUM (2 cores, 4 GiB), SPRIG_CPU_LARGE (4 cores, 8 GiB)"),
+    unitCount: z.number().int().min(1).max(64).describe("units (worker processes), each on cores reserved for it; refused with 400 LimitExceeded when no node has room"),
     displayName: name.optional(),
     description: description.optional(),
     freeformTags: Tags.optional(),

@@ -102,8 +102,12 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
     const errors = (await c.ok("GET", `/20231130/workRequests/${bad.headers.get("opc-work-request-id")}/errors`)).items.map((e: { message: string }) => e.message);
     assert.ok(errors.some((m: string) => m.startsWith("line 34:")) && errors.some((m: string) => m.startsWith("line 35:")), JSON.stringify(errors));
 
+    // the fine-tuning cluster's two units hold a 2-core machine's cores: free them for hosting
+    assert.equal((await c.call("DELETE", `/20231130/dedicatedAiClusters/${ftc.id}`)).status, 202);
+    await c.state(`/20231130/dedicatedAiClusters/${ftc.id}`, "DELETED");
     const hc = await c.ok("POST", "/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "HOSTING", unitCount: 1 });
     await c.state(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
+    assert.equal(hc.units.length, 1, "the hosting unit holds a reserved core");
     const eps = [];
     for (const [i, m] of [base, ...customs].entries())
       eps.push(await c.ok("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: m.id, dedicatedAiClusterId: hc.id, displayName: `ep-${i}` }));

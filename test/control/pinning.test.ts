@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { allowedCpus } from "../../src/control/nodes.ts";
 import { localNode, memoryBudget } from "../../src/control/index.ts";
 import { HostingPoolProcess } from "../../src/control/workers/hosting-pool.ts";
+import { loadPool, loadPrompt, measure, unitsFor } from "../../src/control/workers/unit-throughput.ts";
 import { TINY } from "./helpers.ts";
 
 const GiB = 1024 ** 3;
@@ -42,5 +43,20 @@ test("a hosting unit's worker is pinned to its reserved core, its heap capped; a
   } finally {
     await pinned.close();
     await free.close();
+  }
+});
+
+test("sizing: a unit's measured throughput, and the units a target needs with headroom", async () => {
+  assert.equal(unitsFor(1000, 400, 0.2), 3, "1200 / 400");
+  assert.equal(unitsFor(1000, 500, 0), 2);
+  assert.equal(unitsFor(1, 500, 0.2), 1, "at least one unit");
+  assert.throws(() => unitsFor(1000, 0, 0.2), /served no tokens/);
+  const pool = await loadPool(TINY, [{ index: 0, nodeId: "local", cores: [allowedCpus().at(-1)!], memoryBytes: 2 * GiB, pin: localNode({}).pinning.enabled }]);
+  try {
+    const r = await measure(pool, loadPrompt(TINY), { concurrency: 2, maxTokens: 4 }, 0.5);
+    assert.ok(r.requests >= 1 && r.tokens >= r.requests && r.tokens <= 4 * r.requests, JSON.stringify(r));
+    assert.ok(r.tokensPerSecond > 0 && r.seconds >= 0.5);
+  } finally {
+    await pool.close();
   }
 });

@@ -146,3 +146,37 @@ test("atomic writes replace a file whole and leave no temporary file", async () 
   assert.deepEqual(readdirSync(join(dir, "a")), ["b.json"]);
   assert.ok(existsSync(f));
 });
+
+test("node registry: upsert keeps reservations; a core is held by one unit at most; release from an index; a deleted cluster frees its units", () => {
+  const s = open();
+  const node = { id: "n1", name: "box", cores: [0, 1, 2], memoryBytes: 8, accelerators: [], pinning: { enabled: false, reason: "test" } };
+  s.nodes.upsert(node);
+  s.clusters.insert(res("c1", "comp", "2024-01-01T00:00:00Z"));
+  s.clusters.insert(res("c2", "comp", "2024-01-01T00:00:01Z"));
+  s.nodes.reserve([
+    { clusterId: "c1", unitIndex: 0, nodeId: "n1", cores: [0], memoryBytes: 2 },
+    { clusterId: "c1", unitIndex: 1, nodeId: "n1", cores: [1, 2], memoryBytes: 2 },
+  ]);
+  assert.throws(() => s.tx(() => s.nodes.reserve([{ clusterId: "c2", unitIndex: 0, nodeId: "n1", cores: [2], memoryBytes: 1 }])), /core 2 of node n1 is already reserved/);
+  assert.deepEqual(s.nodes.reservations({ clusterId: "c2" }), [], "the refused reservation left nothing behind (transaction)");
+  const again = s.nodes.upsert({ ...node, memoryBytes: 16 });
+  assert.equal(again.memoryBytes, 16);
+  assert.deepEqual(s.nodes.reservations().map((r) => [r.clusterId, r.unitIndex, r.cores]), [["c1", 0, [0]], ["c1", 1, [1, 2]]], "kept across a re-registration");
+  assert.equal(s.nodes.release("c1", 1), 1);
+  assert.deepEqual(s.nodes.reservations({ nodeId: "n1" }).map((r) => r.unitIndex), [0]);
+  s.nodes.reserve([{ clusterId: "c2", unitIndex: 0, nodeId: "n1", cores: [2], memoryBytes: 1 }]);
+  s.clusters.delete("c1");
+  assert.deepEqual(s.nodes.reservations().map((r) => r.clusterId), ["c2"], "rows of a deleted cluster cascade");
+  s.nodes.reserve([{ clusterId: "c2", unitIndex: 1, nodeId: "n1", cores: [0], memoryBytes: 1 }]);
+  assert.equal(s.nodes.list().length, 1);
+  s.close();
+});
+
+test("API keys: admin keys are flagged; others are not", () => {
+  const s = open();
+  const admin = s.apiKeys.create([], "ops", { admin: true });
+  const plain = s.apiKeys.create(["a"]);
+  assert.equal(s.apiKeys.verify(admin.key)!.admin, true);
+  assert.equal(s.apiKeys.verify(plain.key)!.admin, false);
+  s.close();
+});

@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/client.ts";
 import { parseNumber } from "../parse.ts";
+import { registerClusterSize } from "./cluster-size.ts";
 
 const P = "/20231130/dedicatedAiClusters";
 
@@ -12,8 +13,8 @@ export function registerCluster(program: Command): void {
     .description("create a cluster; prints it when ACTIVE (or at once with --no-wait)")
     .requiredOption("--type <type>", "FINE_TUNING or HOSTING")
     .requiredOption("--compartment-id <id>", "compartment")
-    .option("--unit-count <n>", "units = worker processes (replicas)", "1")
-    .option("--unit-shape <shape>", "SPRIG_CPU_SMALL (default), SPRIG_CPU_MEDIUM or SPRIG_CPU_LARGE")
+    .option("--unit-count <n>", "units = worker processes (replicas), each on cores reserved for it", "1")
+    .option("--unit-shape <shape>", "SPRIG_CPU_SMALL (1 core, 2 GiB per unit; default), SPRIG_CPU_MEDIUM (2, 4 GiB) or SPRIG_CPU_LARGE (4, 8 GiB)")
     .option("--name <name>", "display name")
     .option("--no-wait", "return at once (CREATING)")
     .action(async (f: ConnectionFlags & { type: string; compartmentId: string; unitCount: string; unitShape?: string; name?: string; wait: boolean }) => {
@@ -27,6 +28,7 @@ export function registerCluster(program: Command): void {
       });
       print(f.wait ? await waitFor(client, `${P}/${body.id}`, ["ACTIVE", "FAILED"]) : body);
     });
+  registerClusterSize(c);
   withConnection(c.command("list"))
     .description("list clusters")
     .option("--compartment-id <id>", "only this compartment")
