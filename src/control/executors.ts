@@ -1,9 +1,11 @@
 // What the control plane needs from compute, as small interfaces: the real ones run fine-tunes and
 // hosting clusters in worker processes (src/control/workers); tests use in-process fakes.
 
+import type { Method } from "../training/methods.ts";
 import type { TrainingConfig } from "./resources.ts";
 
-export type FineTuneMethod = "tfew" | "lora" | "vanilla";
+/** The training layer's methods (training/methods.ts), under the control plane's name. */
+export type FineTuneMethod = Method;
 
 export interface FineTuneSpec {
   /** stable across restarts: the custom model's id */

@@ -20,7 +20,7 @@ import { paramFeeds, setupMethod, trainOutputs, trainingSessionOptions } from ".
 import { Optimizer } from "./optim.ts";
 import { writeOutput } from "./outputs.ts";
 import { trainLoop } from "./loop.ts";
-import type { Method } from "./train-graph.ts";
+import { type Method, METHODS } from "./methods.ts";
 
 export { FineTuneAbortedError, FineTuneError } from "./errors.ts";
 
@@ -87,7 +87,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
     throw new DataError(`cannot read training data ${o.data} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const examples = await parseDataset(bytes, model);
-  const choices = o.method === "tfew" && examples.some((e) => e.choices);
+  const choices = METHODS[o.method].choiceLosses && examples.some((e) => e.choices);
   const split = splitExamples(examples, cfg.validationSplit, cfg.seed);
   log(`data: ${examples.length} examples (${split.train.length} train, ${split.validation.length} validation)${choices ? ", with answer choices: T-Few losses on" : ""}`);
 
@@ -163,8 +163,8 @@ const sha256 = (data: string | Uint8Array): string => createHash("sha256").updat
 
 /** Replace a fresh adapter's starting values by those of an existing adapter of the same layout. */
 async function startFromAdapter(initial: Map<string, Float32Array>, dir: string, method: Method, model: LoadedModel, fingerprint: string): Promise<void> {
-  const want = method === "tfew" ? "IA3" : method === "lora" ? "LORA" : null;
-  if (!want) throw new FineTuneError(`a vanilla fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`);
+  const want = METHODS[method].adapter;
+  if (want === null) throw new FineTuneError(`a ${METHODS[method].label} fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`);
   const why = otherBase(dir, await readAdapterMeta(dir), fingerprint);
   if (why !== null) throw new FineTuneError(`cannot start from the adapter: ${why}`);
   const parent = await loadAdapter(dir, model.config);
