@@ -1,6 +1,7 @@
 // What the control plane needs from compute, as small interfaces: the real ones run fine-tunes and
 // hosting clusters in worker processes (src/control/workers); tests use in-process fakes.
 
+import type { FineTuneEvents as TrainingEvents, FineTuneProgress as TrainingProgress } from "../training/finetune.ts";
 import type { Method } from "../training/methods.ts";
 import type { TrainingConfig } from "./resources.ts";
 
@@ -26,20 +27,12 @@ export interface FineTuneSpec {
   threads: number;
 }
 
-export interface FineTuneProgress {
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  /** training loss of the step, when known */
-  loss?: number;
-  /** validation metrics when this step evaluated */
-  validationLoss?: number;
-  validationAccuracy?: number;
-}
+/** What a fine-tune worker reports per optimizer step: the training layer's progress, the fields the control plane keeps. */
+export type FineTuneProgress = Pick<TrainingProgress, "step" | "totalSteps" | "epoch" | "trainLoss">;
 
-export interface FineTuneEvents {
+/** The training layer's events as they cross the worker boundary (cancel is FineTuneRun.cancel, not a signal). */
+export interface FineTuneEvents extends Required<Pick<TrainingEvents, "onLog">> {
   onProgress(p: FineTuneProgress): void;
-  onLog(message: string): void;
 }
 
 export type FineTuneOutcome =

@@ -13,7 +13,7 @@ export { type Db, StoreError, openDatabase, migrate } from "./db.ts";
 export { type ApiKey, ApiKeyRepo, KEY_PREFIX } from "./api-keys.ts";
 export { type FineTuneEvent, type FineTuneJobRow, type JobState, type MetricsPoint, FineTuneRepo } from "./fine-tune-history.ts";
 export { type Bucket, type ObjectMeta, ObjectRepo } from "./objects.ts";
-export { type ListPage, type ListQuery, ResourceTable, type StoredResource, type Versioned, newEtag } from "./resource-table.ts";
+export { type ListPage, type TableQuery, ResourceTable, type StoredResource, type Versioned, newEtag } from "./resource-table.ts";
 export { type StoredWorkRequest, type WorkRequestEntry, WorkRequestRepo } from "./work-requests.ts";
 export { TooLargeError, commitDir, tempDirFor, writeFileAtomic, writeStreamAtomic } from "./files.ts";
 
