@@ -2,7 +2,7 @@
 
 import type { HostWeight } from "../models/graph/weight-source.ts";
 import { type LinearModule, type ModelConfig, linearModules } from "../models/index.ts";
-import { adapterKind } from "./kinds.ts";
+import { type ModuleTensors, adapterKind } from "./kinds.ts";
 import { type PeftConfig, matchesModule } from "./peft-config.ts";
 
 export interface Adapter {
@@ -12,11 +12,8 @@ export interface Adapter {
 }
 
 /** One adapted module: where it is, and the PEFT keys and shapes of its tensors. */
-export interface AdaptedModule {
+export interface AdaptedModule extends ModuleTensors {
   module: LinearModule;
-  /** IA3: scale the input (feedforward) rather than the output */
-  scalesInput: boolean;
-  tensors: Array<{ key: string; shape: number[] }>;
 }
 
 export function adaptedModules(model: ModelConfig, config: PeftConfig): AdaptedModule[] {

@@ -1,13 +1,12 @@
 // The adapter kinds as records keyed by PEFT type, as the engine keys gradient rules by op: what an adapter
-// of the kind holds per module, how it changes a projection, how it folds into the base weights. A kind
-// added to PeftConfig fails to compile until it has its record here.
+// of the kind holds per module and how it changes a projection. A kind added to PeftConfig fails to
+// compile until it has its record here (and in serving's KIND_TABLES and training's method records).
 
 import { type Tensor, op } from "../engine/index.ts";
-import type { WeightMap } from "../models/graph/weight-source.ts";
 import type { LinearModule, ModelConfig, ModelHooks } from "../models/index.ts";
-import { type Adapter, expectedAdapterTensors } from "./adapter.ts";
-import { ia3Hooks, mergeIa3 } from "./ia3.ts";
-import { loraHooks, mergeLora } from "./lora.ts";
+import { expectedAdapterTensors } from "./adapter.ts";
+import { ia3Hooks } from "./ia3.ts";
+import { loraHooks } from "./lora.ts";
 import { type PeftConfig, matchesModule, peftKey } from "./peft-config.ts";
 
 export type PeftType = PeftConfig["peft_type"];
@@ -34,8 +33,6 @@ export interface AdapterKind<C extends PeftConfig = PeftConfig> {
    * shape (a trainable input, a constant); `dropout(path, x)` masks the adapter's input where the kind has one.
    */
   hooks(model: ModelConfig, config: C, tensor: (key: string, shape: number[]) => Tensor, dropout?: (path: string, x: Tensor) => Tensor): ModelHooks;
-  /** base weights with the adapter folded in */
-  merge(model: ModelConfig, weights: WeightMap, adapter: Adapter): WeightMap;
 }
 
 export const ADAPTER_KINDS: { readonly [K in PeftType]: AdapterKind<ConfigOf<K>> } = {
@@ -51,7 +48,6 @@ export const ADAPTER_KINDS: { readonly [K in PeftType]: AdapterKind<ConfigOf<K>>
       const shapes = expectedAdapterTensors(model, c);
       return ia3Hooks(model, c, (key, n) => op.reshape(tensor(key, shapes.get(key)!), [n]));
     },
-    merge: (model, weights, adapter) => mergeIa3(model, weights, adapter),
   },
   LORA: {
     name: "lora",
@@ -64,7 +60,6 @@ export const ADAPTER_KINDS: { readonly [K in PeftType]: AdapterKind<ConfigOf<K>>
       ],
     }),
     hooks: (model, c, tensor, dropout) => loraHooks(model, c, tensor, dropout),
-    merge: (model, weights, adapter) => mergeLora(model, weights, adapter),
   },
 };
 
@@ -74,5 +69,5 @@ export function adapterKind<C extends PeftConfig>(config: C): AdapterKind<C> {
   return ADAPTER_KINDS[config.peft_type] as unknown as AdapterKind<C>;
 }
 
-/** The kinds in a fixed order (serving applies IA3 inside LoRA, as PEFT would stack them). */
+/** The kinds in a fixed order: serving's tables wrap a projection IA3 first, then LoRA (whose update reads the unscaled input). */
 export const KIND_ORDER: readonly PeftType[] = ["IA3", "LORA"];
