@@ -2,7 +2,8 @@
 
 import type { HostWeight } from "../models/graph/weight-source.ts";
 import { type LinearModule, type ModelConfig, linearModules } from "../models/index.ts";
-import { type PeftConfig, matchesModule, peftKey } from "./peft-config.ts";
+import { type ModuleTensors, adapterKind } from "./kinds.ts";
+import { type PeftConfig, matchesModule } from "./peft-config.ts";
 
 export interface Adapter {
   config: PeftConfig;
@@ -11,32 +12,15 @@ export interface Adapter {
 }
 
 /** One adapted module: where it is, and the PEFT keys and shapes of its tensors. */
-export interface AdaptedModule {
+export interface AdaptedModule extends ModuleTensors {
   module: LinearModule;
-  /** IA3: scale the input (feedforward) rather than the output */
-  scalesInput: boolean;
-  tensors: Array<{ key: string; shape: number[] }>;
 }
 
 export function adaptedModules(model: ModelConfig, config: PeftConfig): AdaptedModule[] {
-  const out: AdaptedModule[] = [];
-  for (const m of linearModules(model)) {
-    if (!matchesModule(m.path, config.target_modules)) continue;
-    if (config.peft_type === "IA3") {
-      const ff = matchesModule(m.path, config.feedforward_modules);
-      out.push({ module: m, scalesInput: ff, tensors: [{ key: peftKey(m.path, "ia3_l"), shape: ff ? [1, m.inFeatures] : [m.outFeatures, 1] }] });
-    } else {
-      out.push({
-        module: m,
-        scalesInput: false,
-        tensors: [
-          { key: peftKey(m.path, "lora_A.weight"), shape: [config.r, m.inFeatures] },
-          { key: peftKey(m.path, "lora_B.weight"), shape: [m.outFeatures, config.r] },
-        ],
-      });
-    }
-  }
-  return out;
+  const kind = adapterKind(config);
+  return linearModules(model)
+    .filter((m) => matchesModule(m.path, config.target_modules))
+    .map((m) => ({ module: m, ...kind.moduleTensors(m, config) }));
 }
 
 /** Expected PEFT keys and shapes of an adapter for `model`. */

@@ -3,8 +3,7 @@
 
 import type { Adapter } from "../adapters/adapter.ts";
 import { baseFingerprint } from "../adapters/fingerprint.ts";
-import { ia3Hooks } from "../adapters/ia3.ts";
-import { loraHooks } from "../adapters/lora.ts";
+import { adapterKind } from "../adapters/kinds.ts";
 import { loadAdapter, otherBase, readAdapterMeta } from "../adapters/peft-io.ts";
 import type { Graph } from "../engine/index.ts";
 import type { LoadedModel, ModelHooks } from "../models/index.ts";
@@ -20,9 +19,5 @@ export async function adapterHooks(model: LoadedModel, dir: string): Promise<(gr
 
 /** Hooks applying an in-memory adapter unmerged, its tensors as graph constants. */
 export function hooksFor(model: LoadedModel, adapter: Adapter): (graph: Graph) => ModelHooks {
-  const tensor = (graph: Graph, key: string, shape: number[]) => graph.constant("float32", shape, adapter.tensors.get(key)!.data);
-  const c = adapter.config;
-  return c.peft_type === "IA3"
-    ? (graph) => ia3Hooks(model.config, c, (key, n) => tensor(graph, key, [n]))
-    : (graph) => loraHooks(model.config, c, (key, shape) => tensor(graph, key, shape));
+  return (graph) => adapterKind(adapter.config).hooks(model.config, adapter.config, (key, shape) => graph.constant("float32", shape, adapter.tensors.get(key)!.data));
 }

@@ -1,10 +1,13 @@
 // What the control plane needs from compute, as small interfaces: the real ones run fine-tunes and
 // hosting clusters in worker processes (src/control/workers); tests use in-process fakes.
 
+import type { FineTuneEvents as TrainingEvents, FineTuneProgress as TrainingProgress } from "../training/finetune.ts";
+import type { Method } from "../training/methods.ts";
 import type { TrainingConfig } from "./resources.ts";
 import type { ToolSpec } from "./tool-calls.ts";
 
-export type FineTuneMethod = "tfew" | "lora" | "vanilla";
+/** The training layer's methods (training/methods.ts), under the control plane's name. */
+export type FineTuneMethod = Method;
 
 /** One unit as compute starts it: reserved cores (the process is pinned to them when `pin`) and memory budget. */
 export interface UnitSpec {
@@ -38,22 +41,20 @@ export interface FineTuneSpec {
   unit: UnitSpec;
 }
 
-export interface FineTuneProgress {
-  step: number;
-  totalSteps: number;
-  epoch: number;
+/** What a fine-tune worker reports: per optimizer step the training layer's progress (the fields the control plane keeps), per evaluation the validation metrics. */
+export type FineTuneProgress = Pick<TrainingProgress, "step" | "totalSteps" | "epoch"> & {
   /** training loss of the step, when known */
-  loss?: number;
+  trainLoss?: number;
   /** training throughput of the step (prompt and completion tokens per second) */
   tokensPerSecond?: number;
   /** validation metrics when this step evaluated */
   validationLoss?: number;
   validationAccuracy?: number;
-}
+};
 
-export interface FineTuneEvents {
+/** The training layer's events as they cross the worker boundary (cancel is FineTuneRun.cancel, not a signal). */
+export interface FineTuneEvents extends Required<Pick<TrainingEvents, "onLog">> {
   onProgress(p: FineTuneProgress): void;
-  onLog(message: string): void;
 }
 
 export type FineTuneOutcome =

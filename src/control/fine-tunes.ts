@@ -16,6 +16,7 @@ import { weightFileBytes } from "./models.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
 import { runDirFor } from "../training/finetune.ts";
+import { METHODS } from "../training/methods.ts";
 
 export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
   TFEW_TRAINING_CONFIG: "tfew",
@@ -61,9 +62,10 @@ export class FineTunes {
     if (base.lifecycleState !== "ACTIVE") throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
     const config = ft.trainingConfig ?? { trainingConfigType: "TFEW_TRAINING_CONFIG" as const };
     const method = METHOD[config.trainingConfigType];
-    if (method === "vanilla" && base.artifactType === "ADAPTER")
+    const artifact = METHODS[method].artifact;
+    if (artifact === "FULL" && base.artifactType === "ADAPTER")
       throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is an adapter; vanilla fine-tuning needs a BASE or vanilla CUSTOM model`);
-    if (method !== "vanilla" && base.type === "CUSTOM" && base.artifactType === "FULL")
+    if (artifact === "ADAPTER" && base.type === "CUSTOM" && base.artifactType === "FULL")
       throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is a vanilla fine-tune; continue it with VANILLA_TRAINING_CONFIG`);
     for (const [field, ds] of [["trainingDataset", ft.trainingDataset], ["validationDataset", ft.validationDataset]] as const) {
       if (!ds) continue;
@@ -86,9 +88,10 @@ export class FineTunes {
       modelMetrics: null,
       lifecycleState: "CREATING",
       isLongTermSupported: false,
-      rootBaseModelId: method === "vanilla" ? id : base.rootBaseModelId,
+      // a full fine-tune is the root of its own line; an adapter needs its root base loaded under it
+      rootBaseModelId: artifact === "FULL" ? id : base.rootBaseModelId,
       architecture: base.architecture,
-      artifactType: method === "vanilla" ? "FULL" : "ADAPTER",
+      artifactType: artifact,
       trainableParameters: null,
       parameterCount: null,
       artifactBytes: null,

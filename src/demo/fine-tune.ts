@@ -90,9 +90,9 @@ export async function fineTuneAll(client: SprigClient, baseModelId: string, clus
     models.map(async (m, i) => {
       let steps = 0;
       const model = (await waitFor(client, `${M}/${m.id}`, ["ACTIVE", "FAILED"], async (cur) => {
-        const { body } = await client.json<{ items: { step: number; totalSteps?: number; loss?: number }[] }>("GET", `${M}/${m.id}/metricsHistory`);
-        const last = body.items.filter((p) => typeof p.loss === "number").at(-1);
-        if (last) progress.update(i, last.step, last.totalSteps ?? last.step, last.loss!, String(cur.lifecycleState));
+        const { body } = await client.json<{ items: { step: number; totalSteps?: number; trainLoss?: number }[] }>("GET", `${M}/${m.id}/metricsHistory`);
+        const last = body.items.filter((p) => typeof p.trainLoss === "number").at(-1);
+        if (last) progress.update(i, last.step, last.totalSteps ?? last.step, last.trainLoss!, String(cur.lifecycleState));
         steps = Math.max(steps, last?.step ?? 0);
       })) as unknown as ModelJson;
       progress.finish(i, model.lifecycleState);

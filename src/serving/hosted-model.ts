@@ -43,7 +43,9 @@ export class HostedModel implements RequestTarget {
   ) {}
 
   get rows(): RowAdapter {
-    return { ia3: this.slot?.kind === "ia3" ? this.slot.row : 0, lora: this.slot?.kind === "lora" ? this.slot.row : 0 };
+    const rows: RowAdapter = { ia3: 0, lora: 0 };
+    if (this.slot) rows[this.slot.kind] = this.slot.row;
+    return rows;
   }
 
   startDraining(): void {

@@ -15,7 +15,7 @@ export { type ApiKey, ApiKeyRepo, KEY_PREFIX } from "./api-keys.ts";
 export { type FineTuneEvent, type FineTuneJobRow, type JobState, type MetricsPoint, FineTuneRepo } from "./fine-tune-history.ts";
 export { type NodeRow, NodeRepo, type UnitReservationRow } from "./nodes.ts";
 export { type Bucket, type ObjectMeta, ObjectRepo } from "./objects.ts";
-export { type ChangeGuard, type ListPage, type ListQuery, ResourceTable, type StoredResource, type Versioned, newEtag } from "./resource-table.ts";
+export { type ChangeGuard, type ListPage, type TableQuery, ResourceTable, type StoredResource, type Versioned, newEtag } from "./resource-table.ts";
 export { type StoredWorkRequest, type WorkRequestEntry, WorkRequestRepo } from "./work-requests.ts";
 export { TooLargeError, commitDir, tempDirFor, writeFileAtomic, writeStreamAtomic } from "./files.ts";
 

@@ -20,7 +20,8 @@ export interface Versioned<T> {
   etag: string;
 }
 
-export interface ListQuery {
+/** One listing of a table: resolved scope, filters, order and offset (what an API ListQuery becomes in control). */
+export interface TableQuery {
   /** compartments the caller may see; rows with a null compartment are included when `includeGlobal` */
   compartmentIds: readonly string[];
   includeGlobal?: boolean;
@@ -97,7 +98,7 @@ export class ResourceTable<T extends StoredResource> {
     return rows.map((r) => JSON.parse(r.body) as T);
   }
 
-  list(q: ListQuery): ListPage<T> {
+  list(q: TableQuery): ListPage<T> {
     const cond: string[] = [];
     const args: unknown[] = [];
     const comp = q.compartmentIds.length ? `compartment_id IN (${q.compartmentIds.map(() => "?").join(",")})` : "0";

@@ -20,7 +20,7 @@ import { paramFeeds, setupMethod, trainOutputs, trainingSessionOptions } from ".
 import { GraphOptimizer } from "./graph-optimizer.ts";
 import { writeOutput } from "./outputs.ts";
 import { trainLoop } from "./loop.ts";
-import type { Method } from "./train-graph.ts";
+import { type Method, METHODS } from "./methods.ts";
 
 export { FineTuneAbortedError, FineTuneError } from "./errors.ts";
 
@@ -90,7 +90,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const examples = await parseDataset(bytes, model);
   const valBytes = o.validationData === undefined ? null : await readData(o.validationData, "validation data");
   const valExamples = valBytes && (await parseDataset(valBytes, model, { minExamples: 1, what: "validation data" }));
-  const choices = o.method === "tfew" && [...examples, ...(valExamples ?? [])].some((e) => e.choices);
+  const choices = METHODS[o.method].choiceLosses && [...examples, ...(valExamples ?? [])].some((e) => e.choices);
   const split = valExamples ? { train: examples, validation: valExamples } : splitExamples(examples, cfg.validationSplit, cfg.seed);
   const from = valExamples ? ` + ${valExamples.length} validation from ${o.validationData}` : ` (${split.train.length} train, ${split.validation.length} validation)`;
   log(`data: ${examples.length} examples${from}${choices ? ", with answer choices: T-Few losses on" : ""}`);
@@ -183,8 +183,8 @@ const sha256 = (data: string | Uint8Array): string => createHash("sha256").updat
 
 /** Replace a fresh adapter's starting values by those of an existing adapter of the same layout. */
 async function startFromAdapter(initial: Map<string, Float32Array>, dir: string, method: Method, model: LoadedModel, fingerprint: string): Promise<void> {
-  const want = method === "tfew" ? "IA3" : method === "lora" ? "LORA" : null;
-  if (!want) throw new FineTuneError(`a vanilla fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`);
+  const want = METHODS[method].adapter;
+  if (want === null) throw new FineTuneError(`a ${METHODS[method].label} fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`);
   const why = otherBase(dir, await readAdapterMeta(dir), fingerprint);
   if (why !== null) throw new FineTuneError(`cannot start from the adapter: ${why}`);
   const parent = await loadAdapter(dir, model.config);

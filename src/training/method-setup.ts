@@ -9,7 +9,8 @@ import type { CompileOptions } from "../engine/runtime/compile.ts";
 import type { LoadedModel, ModelConfig } from "../models/index.ts";
 import { type BatchLayout, mixSeed } from "./batches.ts";
 import type { TrainingConfig } from "./config.ts";
-import { type Method, type TrainGraph, buildTrainGraph } from "./train-graph.ts";
+import type { Method } from "./methods.ts";
+import { type TrainGraph, buildTrainGraph } from "./train-graph.ts";
 
 export interface MethodSetup {
   method: Method;
@@ -51,18 +52,31 @@ export function lastLayersFilter(config: ModelConfig, n: number): (name: string)
   };
 }
 
-export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingConfig, choices: boolean, baseName: string | null): MethodSetup {
-  let adapter: Adapter | undefined;
-  let trainableWeight: ((name: string) => boolean) | undefined;
-  let dropout = 0;
-  if (method === "tfew") adapter = createIa3(model.config, defaultIa3Config(model.config, baseName));
-  else if (method === "lora") {
-    const lc = loraConfig(model.config, { r: cfg.loraR, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targetModules: cfg.loraTargetModules }, baseName);
-    adapter = createLora(model.config, lc, cfg.seed);
-    if (adapter.tensors.size === 0) throw new RangeError(`loraTargetModules ${JSON.stringify(lc.target_modules)} match no module of this ${model.config.family} model`);
-    dropout = cfg.loraDropout;
-  } else if (cfg.numOfLastLayers !== undefined) trainableWeight = lastLayersFilter(model.config, cfg.numOfLastLayers);
+/** What a method trains, freshly made: an adapter's tensors, or which base weights (default all). */
+interface Trainables {
+  adapter?: Adapter;
+  trainableWeight?: (name: string) => boolean;
+  /** LoRA dropout probability (0: no masks) */
+  dropout: number;
+}
 
+/** Each method's fresh start, keyed as METHODS (methods.ts): a missing method fails to compile. */
+const FRESH: { readonly [M in Method]: (model: LoadedModel, cfg: TrainingConfig, baseName: string | null) => Trainables } = {
+  tfew: (model, _cfg, baseName) => ({ adapter: createIa3(model.config, defaultIa3Config(model.config, baseName)), dropout: 0 }),
+  lora: (model, cfg, baseName) => {
+    const lc = loraConfig(model.config, { r: cfg.loraR, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targetModules: cfg.loraTargetModules }, baseName);
+    const adapter = createLora(model.config, lc, cfg.seed);
+    if (adapter.tensors.size === 0) throw new RangeError(`loraTargetModules ${JSON.stringify(lc.target_modules)} match no module of this ${model.config.family} model`);
+    return { adapter, dropout: cfg.loraDropout };
+  },
+  vanilla: (model, cfg) => ({
+    trainableWeight: cfg.numOfLastLayers === undefined ? undefined : lastLayersFilter(model.config, cfg.numOfLastLayers),
+    dropout: 0,
+  }),
+};
+
+export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingConfig, choices: boolean, baseName: string | null): MethodSetup {
+  const { adapter, trainableWeight, dropout } = FRESH[method](model, cfg, baseName);
   const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices };
   const train = buildTrainGraph(model, { ...common, loraDropout: dropout > 0, withGrads: true });
   const evaluation = buildTrainGraph(model, { ...common, loraDropout: false, withGrads: false });

@@ -4,12 +4,12 @@
 
 import { Graph, type Tensor, grad, nn, op } from "../engine/index.ts";
 import type { Adapter } from "../adapters/adapter.ts";
-import { ia3Hooks } from "../adapters/ia3.ts";
-import { loraHooks } from "../adapters/lora.ts";
+import { adapterKind } from "../adapters/kinds.ts";
+import { type Method, METHODS } from "./methods.ts";
 import { choiceLosses } from "./tfew-losses.ts";
 import { type LoadedModel, type ModelHooks, buildCausalLM, lmHeadWeight, weightSource } from "../models/index.ts";
 
-export type Method = "tfew" | "lora" | "vanilla";
+export type { Method } from "./methods.ts";
 
 export interface TrainGraphOptions {
   method: Method;
@@ -65,13 +65,11 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
   };
   const dropoutMasks = new Map<string, number>();
   let hooks: ModelHooks | undefined;
-  if (o.method === "tfew") {
-    const a = o.adapter;
-    if (!a || a.config.peft_type !== "IA3") throw new Error("T-Few needs an IA3 adapter");
-    hooks = ia3Hooks(cfg, a.config, (key, n) => op.reshape(param(key, a.tensors.get(key)!.shape), [n]));
-  } else if (o.method === "lora") {
-    const a = o.adapter;
-    if (!a || a.config.peft_type !== "LORA") throw new Error("LoRA needs a LORA adapter");
+  const info = METHODS[o.method];
+  const a = o.adapter;
+  if (info.adapter !== null) {
+    if (!a || a.config.peft_type !== info.adapter) throw new Error(`${info.label} needs an adapter of PEFT type ${info.adapter}`);
+    // LoRA dropout: a `dropout_mask.<path>` input multiplies the adapter's input (kinds without one ignore it)
     const dropout = o.loraDropout
       ? (path: string, x: Tensor) => {
           const name = `dropout_mask.${path}`;
@@ -80,9 +78,11 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
           return op.mul(x, param(name, ["B", "T", n] as never));
         }
       : undefined;
-    hooks = loraHooks(cfg, a.config, (key, shape) => param(key, shape), dropout);
+    hooks = adapterKind(a.config).hooks(cfg, a.config, (key, shape) => param(key, shape), dropout);
   }
-  const w = weightSource(g, model.weights, o.method === "vanilla" ? (o.trainableWeight ?? (() => true)) : () => false);
+  // the base weights train only for a method without an adapter (vanilla)
+  const trainsBase = info.adapter === null;
+  const w = weightSource(g, model.weights, trainsBase ? (o.trainableWeight ?? (() => true)) : () => false);
   const lm = buildCausalLM(g, cfg, w, { cache: false, logits: "none", hooks });
 
   // position t predicts labels[t + 1]: drop the last position before the LM head
@@ -101,10 +101,10 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
     loss = lmOutputs(g, logits, op.reshape(op.slice(labels, 1, 1), ["B*T-B"]));
   }
 
-  const trainable = o.method === "vanilla" ? [...w.trainable] : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
-  if (o.method === "vanilla") for (const k of trainable) shapes.set(k, model.weights.get(k)!.shape);
+  const trainable = trainsBase ? [...w.trainable] : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
+  if (trainsBase) for (const k of trainable) shapes.set(k, model.weights.get(k)!.shape);
   if (o.withGrads) {
-    const wrt = trainable.map((k) => (o.method === "vanilla" ? w.get(k) : inputs.get(k)!));
+    const wrt = trainable.map((k) => (trainsBase ? w.get(k) : inputs.get(k)!));
     grad(loss, wrt).forEach((t, i) => g.output(`grad.${trainable[i]}`, t));
   }
   return { graph: g, trainable, shapes, dropoutMasks };

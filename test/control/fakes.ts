@@ -34,7 +34,7 @@ export class FakeFineTune implements FineTuneExecutor {
     const done = new Promise<FineTuneOutcome>((resolve) => {
       cancel = () => resolve({ ok: false, code: "Canceled", message: "canceled", canceled: true });
       const succeed = () => {
-        for (let s = 1; s <= 4; s++) ev.onProgress({ step: s, totalSteps: 4, epoch: 1, loss: 2 / s });
+        for (let s = 1; s <= 4; s++) ev.onProgress({ step: s, totalSteps: 4, epoch: 1, trainLoss: 2 / s });
         ev.onLog("training done");
         mkdirSync(spec.outputDir, { recursive: true });
         writeFileSync(join(spec.outputDir, "adapter_config.json"), "{}");

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { compile } from "../../src/engine/runtime/compile.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { forwardAll } from "../../src/serving/model-runner.ts";
+import { ModelRunner, forwardAll } from "../../src/serving/model-runner.ts";
 import { buildTrainGraph } from "../../src/training/train-graph.ts";
 
 const NAME = "tiny-mistral-window";
@@ -53,5 +53,24 @@ test("the training graph applies the window: its LM loss is PyTorch's, from the 
     assert.ok(Math.abs(loss - expected) < 1e-5, `loss ${loss} vs ${expected}`);
   } finally {
     await c.dispose();
+  }
+});
+
+test("a prompt fed in chunks through the KV cache (past and new keys both windowed) gives PyTorch's logits", async () => {
+  const model = await loadModel(`test/fixtures/models/${NAME}`);
+  const runner = await ModelRunner.create(model, { threads: 1 });
+  try {
+    const ids = golden.ids;
+    // chunks of 3, 5 and 8 tokens: each later chunk's queries see keys in the cache and keys of their own chunk
+    const cache = runner.newCache(1, ids.length);
+    let past = 0;
+    for (const n of [3, 5, 8]) {
+      const [logits] = await runner.step(cache, [{ ids: ids.slice(past, past + n), pastLen: past }]);
+      past += n;
+      const d = maxDiff(golden.logits[past - 1]!, logits!);
+      assert.ok(d < 1e-4, `after ${past} tokens: |Δ| ${d}`);
+    }
+  } finally {
+    await runner.dispose();
   }
 });

@@ -10,6 +10,7 @@ import { FineTuneAbortedError, FineTuneError, type FineTuneProgress, fineTune } 
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
+import { METHOD_NAMES } from "../../training/methods.ts";
 
 interface Flags {
   model?: string;
@@ -43,7 +44,6 @@ interface Flags {
   json?: boolean;
 }
 
-const METHODS = ["tfew", "lora", "vanilla"] as const;
 const OPTIMIZERS = ["adamw", "adafactor", "sgd"] as const;
 
 export function registerFinetune(program: Command): void {
@@ -80,7 +80,7 @@ export function registerFinetune(program: Command): void {
     .option("--init-adapter <dir>", "T-Few/LoRA: start from this adapter (fine-tune a custom model further) instead of a fresh one")
     .option("--json", "print the final metrics as one JSON object on the last line of stdout")
     .action(async (f: Flags) => {
-      const method = choose(f.method, METHODS, "--method");
+      const method = choose(f.method, METHOD_NAMES, "--method");
       const config = trainingConfig(f);
       const tty = process.stderr.isTTY === true && !f.json;
       const bar = tty

@@ -19,11 +19,11 @@ export async function watchFineTune(client: SprigClient, id: string, json: boole
   let started = false;
   let lastStep = -1;
   const done = await waitFor(client, `${P}/${id}`, ["ACTIVE", "FAILED", "DELETED"], async (m) => {
-    const { body } = await client.json<{ items: { step: number; totalSteps?: number; loss?: number }[] }>("GET", `${P}/${id}/metricsHistory`);
+    const { body } = await client.json<{ items: { step: number; totalSteps?: number; trainLoss?: number }[] }>("GET", `${P}/${id}/metricsHistory`);
     const last = body.items.at(-1);
     if (!last || last.step === lastStep) return;
     lastStep = last.step;
-    const loss = typeof last.loss === "number" ? last.loss.toFixed(4) : "-";
+    const loss = typeof last.trainLoss === "number" ? last.trainLoss.toFixed(4) : "-";
     if (bar) {
       if (!started) bar.start(last.totalSteps ?? last.step, last.step, { loss, state: m.lifecycleState });
       started = true;

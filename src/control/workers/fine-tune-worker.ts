@@ -60,7 +60,7 @@ async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void
         {
           signal: ac.signal,
           onLog: (message) => send({ type: "log", message }),
-          onProgress: (p) => send({ type: "progress", progress: { step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.trainLoss, tokensPerSecond: p.tokensPerSecond } }),
+          onProgress: (p) => send({ type: "progress", progress: { step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, trainLoss: p.trainLoss, tokensPerSecond: p.tokensPerSecond } }),
           onEvaluation: (e) => send({ type: "progress", progress: e }),
         },
       );

@@ -15,10 +15,13 @@ import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./float16.ts";
 if (endianness() !== "LE") throw new Error("safetensors I/O needs a little-endian host");
 
 export const DTYPES = ["F32", "F16", "BF16", "I64", "I32", "U8", "BOOL"] as const;
-/** Element types we read and write (safetensors spelling). F16/BF16 are carried as Uint16Array bits. */
-export type DType = (typeof DTYPES)[number];
+/**
+ * Element types as stored in a file (safetensors spelling: "F32", "BF16", …). F16/BF16 are carried as
+ * Uint16Array bits. Not the engine's compute DType ("float32", …).
+ */
+export type StorageDType = (typeof DTYPES)[number];
 
-export const DTYPE_BYTES: Readonly<Record<DType, number>> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1, BOOL: 1 };
+export const DTYPE_BYTES: Readonly<Record<StorageDType, number>> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1, BOOL: 1 };
 
 /** The storage-typed array of one tensor: F32 Float32Array, F16/BF16 Uint16Array, I64 BigInt64Array, I32 Int32Array, U8/BOOL Uint8Array. */
 export type RawArray = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
@@ -26,7 +29,7 @@ export type RawArray = Float32Array | Uint16Array | BigInt64Array | Int32Array |
 /** One tensor of a checkpoint: header facts now, data on request (every call reads the file again). */
 export interface TensorEntry {
   readonly name: string;
-  readonly dtype: DType;
+  readonly dtype: StorageDType;
   readonly shape: readonly number[];
   /** The .safetensors file holding the data. */
   readonly file: string;
@@ -75,7 +78,7 @@ async function readExactly(path: string, position: number, length: number): Prom
   return buffer;
 }
 
-function rawView(dtype: DType, buffer: ArrayBuffer): RawArray {
+function rawView(dtype: StorageDType, buffer: ArrayBuffer): RawArray {
   switch (dtype) {
     case "F32":
       return new Float32Array(buffer);
@@ -93,7 +96,7 @@ function rawView(dtype: DType, buffer: ArrayBuffer): RawArray {
 }
 
 /** Convert a storage-typed array to float32 (F32 is returned as is). */
-export function toFloat32(dtype: DType, raw: RawArray): Float32Array {
+export function toFloat32(dtype: StorageDType, raw: RawArray): Float32Array {
   if (dtype === "F32") return raw as Float32Array;
   if (dtype === "F16") return f16ToF32(raw as Uint16Array);
   if (dtype === "BF16") return bf16ToF32(raw as Uint16Array);
@@ -103,7 +106,7 @@ export function toFloat32(dtype: DType, raw: RawArray): Float32Array {
   return out;
 }
 
-function makeEntry(name: string, dtype: DType, shape: number[], file: string, byteOffset: number, byteLength: number): TensorEntry {
+function makeEntry(name: string, dtype: StorageDType, shape: number[], file: string, byteOffset: number, byteLength: number): TensorEntry {
   const raw = async (): Promise<RawArray> => rawView(dtype, await readExactly(file, byteOffset, byteLength));
   return { name, dtype, shape, file, byteOffset, byteLength, raw, float32: async () => toFloat32(dtype, await raw()) };
 }
@@ -111,7 +114,7 @@ function makeEntry(name: string, dtype: DType, shape: number[], file: string, by
 /** One tensor's place in the data section, as the header states it (validated). */
 interface Span {
   name: string;
-  dtype: DType;
+  dtype: StorageDType;
   shape: number[];
   /** offsets into the data section */
   begin: number;
@@ -162,12 +165,12 @@ function parseHeader(path: string, json: Uint8Array, fileSize: number): { metada
       problems.push(`${name}: unsupported dtype ${dtype} (supported: ${DTYPES.join(", ")})`);
       continue;
     }
-    const expected = numel(shape) * DTYPE_BYTES[dtype as DType];
+    const expected = numel(shape) * DTYPE_BYTES[dtype as StorageDType];
     if (end - begin !== expected) {
       problems.push(`${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ${dtype}[${shape.join(", ")}] needs ${expected}`);
       continue;
     }
-    spans.push({ name, dtype: dtype as DType, shape, begin, end });
+    spans.push({ name, dtype: dtype as StorageDType, shape, begin, end });
   }
   // As in the reference implementation, tensors must tile the data section exactly: no holes, no overlaps.
   const sorted = [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -201,7 +204,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
 /** One tensor of a safetensors file held in memory: header facts and synchronous access to its data. */
 export interface BufferTensor {
   readonly name: string;
-  readonly dtype: DType;
+  readonly dtype: StorageDType;
   readonly shape: readonly number[];
   /** The stored values as their storage type, copied into their own (aligned) buffer. */
   raw(): RawArray;

@@ -4,7 +4,7 @@
 
 import type { ModelConfig } from "./hf-config.ts";
 import { ModelIoError } from "./errors.ts";
-import { type DType, type TensorEntry, loadTensors } from "./safetensors.ts";
+import { type StorageDType, type TensorEntry, loadTensors } from "./safetensors.ts";
 
 /** One weight in float32, row-major in the checkpoint's layout (GPT-2 Conv1D weights are [in, out]). */
 export interface WeightTensor {
@@ -74,7 +74,7 @@ function gpt2Tensors(c: ModelConfig): Map<string, number[]> {
 
 // Non-parameter buffers some exporters save: GPT-2's causal mask and older Llama's rotary cache.
 const IGNORED = [/^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/, /\.rotary_emb\.inv_freq$/];
-const FLOAT_DTYPES: readonly DType[] = ["F32", "F16", "BF16"];
+const FLOAT_DTYPES: readonly StorageDType[] = ["F32", "F16", "BF16"];
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -85,7 +85,7 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.len
  */
 export function matchTensors(
   config: ModelConfig,
-  stored: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
+  stored: ReadonlyMap<string, { dtype: StorageDType; shape: readonly number[] }>,
   source: string,
 ): Map<string, string> {
   const expected = expectedTensors(config);
