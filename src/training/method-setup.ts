@@ -21,7 +21,7 @@ export interface MethodSetup {
   adapter?: Adapter;
   /** LoRA dropout probability (0: no masks) */
   dropout: number;
-  /** the batches both graphs take: "choices" for T-Few with answer choices, else "scored" */
+  /** the batches both graphs take: "packed" for T-Few with answer choices (one row per example), else "scored" */
   layout: BatchLayout;
 }
 
@@ -63,7 +63,7 @@ export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingCon
     dropout = cfg.loraDropout;
   } else if (cfg.numOfLastLayers !== undefined) trainableWeight = lastLayersFilter(model.config, cfg.numOfLastLayers);
 
-  const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices };
+  const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices, packedChoices: choices };
   const train = buildTrainGraph(model, { ...common, loraDropout: dropout > 0, withGrads: true });
   const evaluation = buildTrainGraph(model, { ...common, loraDropout: false, withGrads: false });
   const initial = new Map<string, Float32Array>();
@@ -71,7 +71,7 @@ export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingCon
     const src = adapter ? adapter.tensors.get(k)! : model.weights.get(k)!;
     initial.set(k, Float32Array.from(src.data));
   }
-  return { method, train, evaluation, initial, adapter, dropout, layout: choices ? "choices" : "scored" };
+  return { method, train, evaluation, initial, adapter, dropout, layout: choices ? "packed" : "scored" };
 }
 
 /** Feeds of the trainable tensors (zero-copy views of `params`). */
