@@ -3,6 +3,7 @@
 
 import { type HostTensor, Rng } from "../engine/index.ts";
 import type { Example } from "./data.ts";
+import { makePackedBatch } from "./packed-choices.ts";
 
 export const IGNORE = -100;
 /** padding token id: never attended to by real tokens (right padding under a causal mask) and never scored */
@@ -40,9 +41,12 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
 /**
  * What a batch feeds: "labels" — labels (B, T), -100 where not scored; "scored" — score_index (N), the flat
  * positions b·(T-1)+t whose next token is scored, and score_labels (N); "choices" — labels plus the choice
- * groups (see train-graph.ts).
+ * groups (see train-graph.ts); "packed" — one row per example with its choices behind the prompt (packed-choices.ts).
  */
-export type BatchLayout = "labels" | "scored" | "choices";
+export type BatchLayout = "labels" | "scored" | "choices" | "packed";
+
+/** Layouts whose loss is a mean over examples (T-Few's choice losses), not over tokens. */
+export const perExampleLoss = (layout: BatchLayout): boolean => layout === "choices" || layout === "packed";
 
 export interface Batch {
   /** input_ids, position_ids (B, T) int64, and the layout's feeds: labels (B, T) int64; or score_index,
@@ -66,6 +70,7 @@ export interface Batch {
  * and the choice_* feeds say which rows form each example's group.
  */
 export function makeBatch(examples: readonly Example[], layout: BatchLayout): Batch {
+  if (layout === "packed") return makePackedBatch(examples);
   const choices = layout === "choices";
   const rowsOf = (e: Example) => (choices && e.choices ? e.choices : [e.completion]);
   // scored: chat examples score their assistant turns only (absent: every target token)

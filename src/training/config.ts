@@ -9,7 +9,7 @@ export const TrainingConfigSchema = z.strictObject({
   totalTrainingEpochs: z.number().int().min(1).max(1000).optional(),
   /** peak learning rate (after warmup) */
   learningRate: z.number().positive().max(10).optional(),
-  /** examples per micro-batch (T-Few with choices: every choice of an example is one more row) */
+  /** examples per micro-batch (T-Few with choices: still one row per example, its choices packed behind the prompt) */
   trainingBatchSize: z.number().int().min(1).max(4096).optional(),
   /** stop after this many validation evaluations without improvement (0 = never stop early) */
   earlyStoppingPatience: z.number().int().min(0).optional(),

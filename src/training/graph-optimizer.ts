@@ -11,6 +11,21 @@ import type { HostTensor } from "../engine/index.ts";
 import type { TrainGraph } from "./train-graph.ts";
 import { ADAFACTOR, Optimizer, type OptimizerSettings, type Params, type StepOptimizer } from "./optim.ts";
 
+/**
+ * Which implementation runs each rule in fineTune(), by measurement (bench/optimizer.ts: 49.6 M
+ * SmolLM2-shaped values, JS and graph alternating in one process, on a heavily loaded 2-core machine): Adafactor's graph takes 0.64–0.73× the JS loop's time (the JS one has many passes and
+ * a float64 scratch array); AdamW's graph takes 4.9–7.2× (its ~14 elementwise ORT kernels each stream the
+ * tensors, where the JS loop is one fused pass), so AdamW and SGD stay in JS until a fused kernel exists.
+ */
+const ENGINE: Record<OptimizerSettings["name"], "graph" | "js"> = { adafactor: "graph", adamw: "js", sgd: "js" };
+
+/** The optimizer fineTune() uses for a training graph's trainable tensors (see ENGINE). */
+export async function createStepOptimizer(settings: OptimizerSettings, tg: Pick<TrainGraph, "trainable" | "shapes">, session: CompileOptions = {}): Promise<StepOptimizer & { dispose(): Promise<void> }> {
+  if (ENGINE[settings.name] === "graph") return GraphOptimizer.forTrainGraph(settings, tg, session);
+  const js = new Optimizer(settings, new Map(tg.trainable.map((k) => [k, tg.shapes.get(k)!])));
+  return Object.assign(js, { dispose: async () => undefined });
+}
+
 /** Per-step scalars the graph takes, as inputs (so one session serves every step). */
 const SCALARS = ["lr", "max_norm", "step_size", "bc2_sqrt", "decay", "beta2t"] as const;
 

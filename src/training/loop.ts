@@ -5,7 +5,7 @@
 
 import type { HostTensor } from "../engine/index.ts";
 import type { Compiled } from "../engine/runtime/compile.ts";
-import { type Split, epochOrder, makeBatch } from "./batches.ts";
+import { type Split, epochOrder, makeBatch, perExampleLoss } from "./batches.ts";
 import { type LoopState, saveCheckpoint } from "./checkpoint.ts";
 import type { TrainingConfig } from "./config.ts";
 import { FineTuneAbortedError } from "./errors.ts";
@@ -86,7 +86,7 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         const first = k === 0;
         const out = await x.trainGraph.run(feeds, { outputs: first ? accOut : Object.fromEntries(tg.trainable.map((n) => [`grad.${n}`, tmpOut(n)])) });
         // micro-batches weigh by what their loss averages over, so accumulation equals one big batch
-        const w = setup.layout === "choices" ? batch.examples : batch.tokens;
+        const w = perExampleLoss(setup.layout) ? batch.examples : batch.tokens;
         const l = (out.loss!.data as Float32Array)[0]!;
         if (!first && w > 0) {
           const f = w / (weight + w);

@@ -22,7 +22,7 @@ export interface MethodSetup {
   adapter?: Adapter;
   /** LoRA dropout probability (0: no masks) */
   dropout: number;
-  /** the batches both graphs take: "choices" for T-Few with answer choices, else "scored" */
+  /** the batches both graphs take: "packed" for T-Few with answer choices (one row per example), else "scored" */
   layout: BatchLayout;
 }
 
@@ -77,7 +77,9 @@ const FRESH: { readonly [M in Method]: (model: LoadedModel, cfg: TrainingConfig,
 
 export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingConfig, choices: boolean, baseName: string | null): MethodSetup {
   const { adapter, trainableWeight, dropout } = FRESH[method](model, cfg, baseName);
-  const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices };
+  // a sliding window measures distances within one sequence, which a packed row does not keep: one row per choice then
+  const packed = choices && model.config.slidingWindow === null;
+  const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices, packedChoices: packed };
   const train = buildTrainGraph(model, { ...common, loraDropout: dropout > 0, withGrads: true });
   const evaluation = buildTrainGraph(model, { ...common, loraDropout: false, withGrads: false });
   const initial = new Map<string, Float32Array>();
@@ -85,7 +87,7 @@ export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingCon
     const src = adapter ? adapter.tensors.get(k)! : model.weights.get(k)!;
     initial.set(k, Float32Array.from(src.data));
   }
-  return { method, train, evaluation, initial, adapter, dropout, layout: choices ? "choices" : "scored" };
+  return { method, train, evaluation, initial, adapter, dropout, layout: packed ? "packed" : choices ? "choices" : "scored" };
 }
 
 /** Feeds of the trainable tensors (zero-copy views of `params`). */

@@ -3,7 +3,7 @@
 
 import type { HostTensor } from "../engine/index.ts";
 import type { Compiled } from "../engine/runtime/compile.ts";
-import { type Batch, type BatchLayout, makeBatch } from "./batches.ts";
+import { type Batch, type BatchLayout, makeBatch, perExampleLoss } from "./batches.ts";
 import type { Example } from "./data.ts";
 
 /** One optimizer step; the validation fields only at the logging interval and the last step. */
@@ -71,7 +71,7 @@ export async function evaluate(
   let weighted = 0;
   let choiceHits = 0;
   let choiceN = 0;
-  const choices = layout === "choices";
+  const choices = perExampleLoss(layout);
   for (let i = 0; i < examples.length; i += batchSize) {
     const b: Batch = makeBatch(examples.slice(i, i + batchSize), layout);
     const out = await graph.run({ ...b.feeds, ...fixedFeeds });

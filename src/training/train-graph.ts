@@ -7,6 +7,7 @@ import type { Adapter } from "../adapters/adapter.ts";
 import { adapterKind } from "../adapters/kinds.ts";
 import { type Method, METHODS } from "./methods.ts";
 import { choiceLosses } from "./tfew-losses.ts";
+import { packedChoiceOutputs } from "./packed-choices.ts";
 import { type LoadedModel, type ModelHooks, buildCausalLM, lmHeadWeight, weightSource } from "../models/index.ts";
 
 export type { Method } from "./methods.ts";
@@ -29,6 +30,8 @@ export interface TrainGraphOptions {
    * and padding positions cost nothing there)
    */
   scoredOnly?: boolean;
+  /** with `choices`: one row per example, its choices packed behind the prompt (packed-choices.ts) */
+  packedChoices?: boolean;
 }
 
 export interface TrainGraph {
@@ -83,14 +86,18 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
   // the base weights train only for a method without an adapter (vanilla)
   const trainsBase = info.adapter === null;
   const w = weightSource(g, model.weights, trainsBase ? (o.trainableWeight ?? (() => true)) : () => false);
-  const lm = buildCausalLM(g, cfg, w, { cache: false, logits: "none", hooks });
+  const packed = o.choices === true && o.packedChoices === true;
+  const lm = buildCausalLM(g, cfg, w, { cache: false, logits: "none", hooks, segments: packed });
 
   // position t predicts labels[t + 1]: drop the last position before the LM head
   const h = op.slice(lm.hidden, 1, 0, -1); // (B, T-1, C)
   const headW = lmHeadWeight(cfg, w); // (V, C)
   const head = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0])); // (…, C) → (…, V)
   let loss: Tensor;
-  if (o.choices) loss = choiceOutputs(g, head(h), g.input("labels", "int64", ["B", "T"]));
+  if (packed) {
+    const index = g.input("score_index", "int64", ["N"]); // flat b·T+t: the position predicting each scored token
+    loss = packedChoiceOutputs(head(op.gather(op.reshape(lm.hidden, ["B*T", cfg.hiddenSize]), index, 0)));
+  } else if (o.choices) loss = choiceOutputs(g, head(h), g.input("labels", "int64", ["B", "T"]));
   else if (o.scoredOnly) {
     const index = g.input("score_index", "int64", ["N"]);
     const rows = op.gather(op.reshape(h, ["B*T-B", cfg.hiddenSize]), index, 0); // (N, C)

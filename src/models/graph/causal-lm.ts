@@ -18,6 +18,12 @@ export interface CausalLMOptions {
   /** "last": logits (B, V) at last_index (B) per row and their logsumexp (B); "all": logits (B, T, V); "none": hidden (B, T, C) only */
   logits: "last" | "all" | "none";
   hooks?: ModelHooks;
+  /**
+   * without a cache: input segment_ids (B, T) int64; token i attends to earlier tokens j of segment 0 (a shared
+   * prompt) or of its own segment, so several continuations of one prompt share a row (positions restart per
+   * continuation in position_ids). Without it: a plain causal mask.
+   */
+  segments?: boolean;
 }
 
 export interface CausalLM {
@@ -82,6 +88,15 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
   if (opts.cache) {
     const pastLen = graph.input("past_len", "int64", ["B"]);
     mask = cacheMask(pastLen, "T", "P", cfg.slidingWindow);
+  } else if (opts.segments) {
+    // a window measures distances within one sequence; a packed row's choices sit side by side (callers do not pack then)
+    if (cfg.slidingWindow !== null) throw new RangeError("packed segments cannot be combined with a sliding window");
+    const seg = graph.input("segment_ids", "int64", ["B", "T"]);
+    const i = op.unsqueeze(op.range(ids, "T", "int64"), [1]); // (T, 1)
+    const j = op.unsqueeze(op.range(ids, "T", "int64"), [0]); // (1, T)
+    const sj = op.unsqueeze(seg, [1]); // (B, 1, T)
+    const same = op.or(op.equal(sj, 0), op.equal(sj, op.unsqueeze(seg, [2]))); // (B, T, T)
+    causal = op.reshape(nn.additiveMask(op.and(op.not(op.greater(j, i)), same), "float32"), ["B", 1, 1, "T", "T"]);
   } else {
     causal = fullMask(ids, "T", cfg.slidingWindow);
   }
