@@ -18,8 +18,8 @@ test(`fine-tune worker SIGKILLed at a random step (seed ${SEED}) resumes from it
   try {
     const base = await c.base();
     const ftc = await c.cluster("FINE_TUNING");
-    const m = await c.fineTune(base.id, ftc.id, { epochs: 8 });
-    const at = between(rng(1), 3, 12);
+    const m = await c.fineTune(base.id, ftc.id, { epochs: 6 });
+    const at = between(rng(1), 3, 10);
     await waitFor(async () => (await c.maxStep(m.id)) >= at, `step ${at}`);
     process.kill(ex.fineTune.pids.get(m.id)!, "SIGKILL");
     const done = await c.state(`/20231130/models/${m.id}`, ["ACTIVE", "FAILED"]);
@@ -43,7 +43,7 @@ test("a hung fine-tune worker (no heartbeat) is killed and the job resumes", asy
   try {
     const base = await c.base();
     const ftc = await c.cluster("FINE_TUNING");
-    const m = await c.fineTune(base.id, ftc.id, { epochs: 8 });
+    const m = await c.fineTune(base.id, ftc.id, { epochs: 6 });
     await waitFor(async () => (await c.maxStep(m.id)) >= between(rng(2), 3, 8), "progress");
     const pid = ex.fineTune.pids.get(m.id)!;
     process.kill(pid, "SIGSTOP"); // frozen: alive, but silent

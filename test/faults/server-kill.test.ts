@@ -46,7 +46,7 @@ test(`SIGKILL of the server at a random moment (seed ${SEED}): after a restart e
     const ftc = await c.cluster("FINE_TUNING");
     // the mixed run: everything below keeps going until the kill cuts it off
     const run = (async () => {
-      const m = await c.fineTune(base.id, ftc.id, { epochs: 8 });
+      const m = await c.fineTune(base.id, ftc.id, { epochs: 5 });
       ids.model = m.id;
       const hc = await c.ok("POST", "/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "HOSTING", unitCount: 1 });
       await c.state(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
