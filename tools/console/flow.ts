@@ -8,6 +8,18 @@ export const SLOW = 120_000;
 
 const row = (page: Page, table: string, text: string): Locator => page.getByRole("table", { name: table }).getByRole("row").filter({ hasText: text });
 
+/** Wait until a locator's text (or an input's value) matches: pages fill in as their polls answer. */
+export async function waitText(l: Locator, want: RegExp | string, o: { value?: boolean; timeout?: number } = {}): Promise<string> {
+  const deadline = Date.now() + (o.timeout ?? SLOW);
+  const ok = (t: string) => (typeof want === "string" ? t === want : want.test(t));
+  for (;;) {
+    const t = o.value ? await l.inputValue() : await l.innerText();
+    if (ok(t)) return t;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${want} (last seen: ${JSON.stringify(t)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function go(page: Page, hash: string, heading: string): Promise<void> {
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: heading, exact: true }).click();
   await page.waitForURL(new RegExp(`#/${hash}$`));
