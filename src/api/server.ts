@@ -43,6 +43,15 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
     // rate limits and errors must see the real route; don't 404 trailing slashes differently
     routerOptions: { ignoreTrailingSlash: true },
   });
+  // SDKs and curl send action POSTs (…/actions/activate) with an empty body, often with a JSON content
+  // type: an empty JSON body is no body; anything else goes through fastify's own (poisoning-safe) parser
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") return done(null, undefined);
+    json(req, text, done);
+  });
   app.addHook("onRequest", async (req, reply) => void reply.header("opc-request-id", req.id));
   installAuth(app, cp.store.apiKeys, o.rateLimit as RateLimit);
   metrics.install(app);
