@@ -15,6 +15,8 @@ export function parseJsonBody(raw: Buffer): unknown {
   } catch {
     throw new ServiceError(400, "InvalidParameter", `body: not valid UTF-8 (the first bad byte is at offset ${firstBadByte(raw)}); JSON bodies must be UTF-8`);
   }
+  // an empty (or blank) JSON body is no body, as SDKs and curl send action POSTs
+  if (text.trim() === "") return undefined;
   let poisoned: string | null = null;
   let value: unknown;
   try {

@@ -65,6 +65,7 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
           : new ServiceError(400, "InvalidParameter", "path: not a valid URL (a '%' must start an escape such as %2F)"),
       ),
   });
+  // SDKs and curl send action POSTs (…/actions/activate) with an empty body, often with a JSON content type
   installJsonBody(app);
   app.addHook("onRequest", async (req, reply) => void reply.header("opc-request-id", req.id));
   installAuth(app, cp.store.apiKeys, o.rateLimit as RateLimit);
