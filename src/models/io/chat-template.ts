@@ -36,7 +36,7 @@ export function findChatTemplate(dir: string, fromConfig: unknown, configFile: s
     );
     if (named.length !== fromConfig.length || named.length === 0)
       throw new ModelIoError(configFile, "chat_template: expected a string or a non-empty list of {name, template}");
-    return (named.find((t) => t.name === "default") ?? named[0]).template;
+    return (named.find((t) => t.name === "default") ?? named[0]!).template;
   }
   if (fromConfig !== undefined && fromConfig !== null) throw new ModelIoError(configFile, "chat_template: expected a string or a list of {name, template}");
   // Newer transformers save the template beside tokenizer_config.json instead of inside it.

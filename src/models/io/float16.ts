@@ -18,7 +18,7 @@ function f16ToF32Table(): Uint32Array {
     else {
       // Subnormal (or zero): mant * 2^-24 is exact in float32, so let the FPU normalise it.
       f[0] = mant * 2 ** -24;
-      table[h] = sign | fBits[0];
+      table[h] = sign | fBits[0]!;
     }
   }
   f16Table = table;
@@ -38,7 +38,7 @@ export function f16ToF32(src: Uint16Array, dst: Float32Array = new Float32Array(
   checkLengths(src, dst, "f16ToF32");
   const table = f16ToF32Table();
   const out = u32View(dst);
-  for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+  for (let i = 0; i < src.length; i++) out[i] = table[src[i]!]!;
   return dst;
 }
 
@@ -46,7 +46,7 @@ export function f16ToF32(src: Uint16Array, dst: Float32Array = new Float32Array(
 export function bf16ToF32(src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
   checkLengths(src, dst, "bf16ToF32");
   const out = u32View(dst);
-  for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
+  for (let i = 0; i < src.length; i++) out[i] = src[i]! << 16;
   return dst;
 }
 
@@ -86,7 +86,7 @@ export function f32BitsToBf16(x: number): number {
 export function f32ToF16(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   checkLengths(src, dst, "f32ToF16");
   const bits = u32View(src);
-  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToF16(bits[i]);
+  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToF16(bits[i]!);
   return dst;
 }
 
@@ -94,6 +94,6 @@ export function f32ToF16(src: Float32Array, dst: Uint16Array = new Uint16Array(s
 export function f32ToBf16(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   checkLengths(src, dst, "f32ToBf16");
   const bits = u32View(src);
-  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToBf16(bits[i]);
+  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToBf16(bits[i]!);
   return dst;
 }

@@ -336,7 +336,7 @@ export function ropeInverseFrequencies(config: Pick<ModelConfig, "headDim" | "ro
   const highFreqWavelen = f(s.originalMaxPositions / s.highFreqFactor);
   const twoPi = f(2 * Math.PI);
   for (let i = 0; i < out.length; i++) {
-    const inv = out[i];
+    const inv = out[i]!;
     const wavelen = f(twoPi / inv);
     if (wavelen > lowFreqWavelen) out[i] = f(inv / factor);
     else if (wavelen >= highFreqWavelen) {

@@ -314,7 +314,7 @@ function storageBytes(name: string, t: TensorToWrite): Uint8Array {
  * out by element size, largest first, then by name, so every tensor is naturally aligned in the file.
  */
 export async function writeSafetensors(path: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Promise<void> {
-  const names = Object.keys(tensors).sort((a, b) => DTYPE_BYTES[tensors[b].dtype] - DTYPE_BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0));
+  const names = Object.keys(tensors).sort((a, b) => DTYPE_BYTES[tensors[b]!.dtype] - DTYPE_BYTES[tensors[a]!.dtype] || (a < b ? -1 : a > b ? 1 : 0));
   if (names.includes("__metadata__")) throw new Error("writeSafetensors: __metadata__ is reserved and cannot name a tensor");
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
@@ -324,8 +324,9 @@ export async function writeSafetensors(path: string, tensors: Record<string, Ten
   const blobs: Uint8Array[] = [];
   let offset = 0;
   for (const name of names) {
-    const bytes = storageBytes(name, tensors[name]);
-    header[name] = { dtype: tensors[name].dtype, shape: [...tensors[name].shape], data_offsets: [offset, offset + bytes.byteLength] };
+    const t = tensors[name]!;
+    const bytes = storageBytes(name, t);
+    header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
     blobs.push(bytes);
     offset += bytes.byteLength;
   }

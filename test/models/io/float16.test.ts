@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bf16ToF32, f16ToF32, f32BitsToBf16, f32BitsToF16, f32ToBf16, f32ToF16 } from "../../../src/models/io/float16.ts";
 
-const f32Bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0];
-const fromBits = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0];
+const f32Bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0]!;
+const fromBits = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0]!;
 
 test("float16 bit patterns decode to the right float32 values", () => {
   const cases: [number, number][] = [
@@ -46,7 +46,7 @@ test("every float16 value survives float16 -> float32 -> float16", () => {
   const back = f32ToF16(f16ToF32(all));
   for (let h = 0; h < 65536; h++) {
     const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
-    if (isNaN) assert.ok((back[h] & 0x7c00) === 0x7c00 && (back[h] & 0x3ff) !== 0, `NaN 0x${h.toString(16)}`);
+    if (isNaN) assert.ok((back[h]! & 0x7c00) === 0x7c00 && (back[h]! & 0x3ff) !== 0, `NaN 0x${h.toString(16)}`);
     else assert.equal(back[h], h, `0x${h.toString(16)}`);
   }
 });

@@ -147,7 +147,7 @@ test("RoPE inverse frequencies: plain, and llama3-scaled as transformers compute
       expected = ((1 - smooth) * inv) / 8 + smooth * inv;
       bands.smoothed++;
     }
-    assert.ok(Math.abs(scaled[i] - expected) <= 1e-6 * expected, `i=${i}: ${scaled[i]} vs ${expected}`);
+    assert.ok(Math.abs(scaled[i]! - expected) <= 1e-6 * expected, `i=${i}: ${scaled[i]} vs ${expected}`);
   }
   assert.deepEqual(bands, { kept: 1, scaled: 6, smoothed: 1 }); // the test config exercises all three bands
   assert.throws(() => ropeInverseFrequencies({ headDim: 8, ropeTheta: null, ropeScaling: null }), /no rotary embeddings/);

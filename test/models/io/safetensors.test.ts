@@ -94,8 +94,8 @@ test("writing is atomic: no temp files remain and an existing file is replaced",
 
 test("a sharded directory loads through model.safetensors.index.json", async () => {
   const dir = tmp();
-  await writeSafetensors(join(dir, "model-00001-of-00002.safetensors"), { a: tensors["f32.matrix"], b: tensors["bf16.bits"] });
-  await writeSafetensors(join(dir, "model-00002-of-00002.safetensors"), { c: tensors["f16.values"] });
+  await writeSafetensors(join(dir, "model-00001-of-00002.safetensors"), { a: tensors["f32.matrix"]!, b: tensors["bf16.bits"]! });
+  await writeSafetensors(join(dir, "model-00002-of-00002.safetensors"), { c: tensors["f16.values"]! });
   const weightMap = { a: "model-00001-of-00002.safetensors", b: "model-00001-of-00002.safetensors", c: "model-00002-of-00002.safetensors" };
   writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: 36 }, weight_map: weightMap }));
   const all = await loadTensors(dir);

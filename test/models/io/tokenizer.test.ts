@@ -40,7 +40,7 @@ test("byte-level BPE: encode is async, specials in text are matched, lookups and
   assert.equal(tok.eosToken, "<|im_end|>");
   assert.equal(tok.bosTokenId, null);
   assert.deepEqual(await tok.encode("x<|im_end|>"), [tok.tokenToId("x"), imEnd]);
-  assert.ok(tok.isSpecial(imEnd) && !tok.isSpecial(ids[0]));
+  assert.ok(tok.isSpecial(imEnd) && !tok.isSpecial(ids[0]!));
   assert.equal(tok.tokenToId("no such token"), null);
   assert.equal(tok.idToToken(10_000), null);
   assert.equal(tok.vocabSize, 1 + 256 + 9 + 2);
@@ -118,7 +118,7 @@ test("incremental decoding emits only complete characters and adds up to the ful
 
 test("incremental decoding: context keeps leading spaces, skipping specials, flush of a cut character", async () => {
   const sp = sentencePiece();
-  const [hello, world] = await sp.encode("hello world", { addSpecialTokens: false });
+  const [hello, world] = (await sp.encode("hello world", { addSpecialTokens: false })) as [number, number];
   assert.deepEqual(await stream(sp, [world]), ["world", ""]); // the Strip decoder drops a leading space at the start
   assert.deepEqual(await stream(sp, [world], { context: [hello] }), [" world", ""]);
   const withSpecials = [1, hello, 2, world];
@@ -129,7 +129,7 @@ test("incremental decoding: context keeps leading spaces, skipping specials, flu
   const snowman = await bl.encode("☃", { addSpecialTokens: false });
   assert.equal(snowman.length, 3);
   const dec = bl.incrementalDecoder();
-  assert.equal(dec.push(snowman[0]) + dec.push(snowman[1]), "");
+  assert.equal(dec.push(snowman[0]!) + dec.push(snowman[1]!), "");
   assert.equal(dec.flush(), "\uFFFD"); // the stream ended mid-character
   assert.equal(dec.push(bl.tokenToId("x")!), "x"); // and the decoder starts afresh
 });
