@@ -178,8 +178,9 @@ test("a resumed attempt's log says whether a checkpoint exists, as the trainer w
     const m = await h.cp.models.create(A, { compartmentId: "compA", baseModelId: base.value.id, fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds } });
     await until(() => h.cp.models.get(A, m.value.id).value.lifecycleState === "ACTIVE", "model ACTIVE");
     const logs = h.store.workRequests.logs(m.workRequestId!, 100, 0).items.map((x) => x.message);
-    assert.ok(logs.includes("attempt 2: starting over (no checkpoint yet)"), JSON.stringify(logs));
-    assert.ok(logs.includes("attempt 3: resuming from the last checkpoint"), JSON.stringify(logs));
+    // each attempt's line also says on which unit it runs
+    assert.ok(logs.some((l) => /^attempt 2 on unit \d+ \(.*\): starting over \(no checkpoint yet\)$/.test(l)), JSON.stringify(logs));
+    assert.ok(logs.some((l) => /^attempt 3 on unit \d+ \(.*\): resuming from the last checkpoint$/.test(l)), JSON.stringify(logs));
   } finally {
     await h.cp.close();
   }

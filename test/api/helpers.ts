@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Service, type ServiceOptions, startService } from "../../src/api/service.ts";
 import { FakeFineTune, FakeHosting } from "../control/fakes.ts";
-import { FAKE_NODE, FIXTURE_MODELS } from "../control/helpers.ts";
+import { FAKE_NODE, IMPORT_ROOTS } from "../control/helpers.ts";
 
 export interface ApiHarness {
   svc: Service;
@@ -20,7 +20,7 @@ export async function apiHarness(o: Partial<ServiceOptions> = {}, dir = mkdtempS
   const ft = new FakeFineTune();
   const hosting = new FakeHosting();
   // fake executors run nothing on real cores: a roomy node whose cores are only accounted
-  const svc = await startService({ dataDir: dir, executors: { fineTune: ft, hosting }, node: FAKE_NODE, ...o, control: { modelImportRoots: [FIXTURE_MODELS], ...o.control } });
+  const svc = await startService({ dataDir: dir, executors: { fineTune: ft, hosting }, node: FAKE_NODE, ...o, control: { modelImportRoots: IMPORT_ROOTS, ...o.control } });
   const keyA = svc.store.apiKeys.create(["compA"]).key;
   const keyB = svc.store.apiKeys.create(["compB"]).key;
   return { svc, ft, hosting, keyA, keyB, dir };

@@ -3,7 +3,7 @@
 
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type Service, startService } from "../../src/api/service.ts";
 import { processExecutors } from "../../src/control/workers/process-executors.ts";
 
@@ -18,11 +18,11 @@ export interface LiveService {
 }
 
 export async function liveService(modelDir: string): Promise<LiveService> {
-  // the fixtures directory is the operator's import root (the service imports nothing from disk by default)
+  // the model's own directory is the operator's import root (the service imports nothing from disk by default)
   const svc = await startService({
     dataDir: mkdtempSync(join(tmpdir(), "sprig-live-")),
     executors: processExecutors(),
-    control: { modelImportRoots: [join(process.cwd(), "test/fixtures/models")] },
+    control: { modelImportRoots: [dirname(resolve(modelDir))] },
   });
   const url = await svc.listen(0);
   const key = svc.store.apiKeys.create(["compA"]).key;

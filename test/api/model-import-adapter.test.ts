@@ -17,6 +17,7 @@ import { loadModel } from "../../src/models/index.ts";
 import { generate } from "../../src/serving/generate.ts";
 import { ModelRunner } from "../../src/serving/model-runner.ts";
 import { samplingOptions } from "../../src/serving/sampling.ts";
+import { IMPORT_ROOTS } from "../control/helpers.ts";
 
 const TINY = join(process.cwd(), "test/fixtures/models/tiny-llama");
 const G = "test/fixtures/golden/grad";
@@ -39,7 +40,7 @@ async function localGreedy(adapterDir: string | null): Promise<number[]> {
 
 test("PEFT adapters uploaded through object storage become CUSTOM models that endpoints serve like trained ones", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sprig-byo-"));
-  const svc = await startService({ dataDir: dir, executors: processExecutors() });
+  const svc = await startService({ dataDir: dir, executors: processExecutors(), control: { modelImportRoots: IMPORT_ROOTS } });
   const url = await svc.listen(0);
   const key = svc.store.apiKeys.create(["compA"]).key;
   const call = async (method: string, path: string, body?: unknown, raw = false): Promise<{ status: number; json: Json }> => {

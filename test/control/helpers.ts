@@ -11,6 +11,8 @@ import { FakeFineTune, FakeHosting, until } from "./fakes.ts";
 export const TINY = "test/fixtures/models/tiny-llama";
 /** the import root tests allow: the fixture models */
 export const FIXTURE_MODELS = resolve("test/fixtures/models");
+/** What the test services may import from disk: the fixtures and the bundled models (the service's default allows nothing). */
+export const IMPORT_ROOTS = [FIXTURE_MODELS, resolve("models")];
 export const OTHER_BASE = "test/fixtures/models/tiny-qwen2";
 export const A: Scope = { compartments: ["compA"] };
 export const B: Scope = { compartments: ["compB"] };
@@ -31,7 +33,7 @@ export async function harness(config: ControlConfigInput = {}, dir = mkdtempSync
   const ft = new FakeFineTune();
   const hosting = new FakeHosting();
   // the fixtures may be imported (the service's default allows no server directory)
-  const cp = new ControlPlane({ store, fineTune: ft, hosting, config: { modelImportRoots: [FIXTURE_MODELS], ...config }, node });
+  const cp = new ControlPlane({ store, fineTune: ft, hosting, config: { modelImportRoots: IMPORT_ROOTS, ...config }, node });
   await cp.start();
   return { dir, store, cp, ft, hosting };
 }
