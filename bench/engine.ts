@@ -27,7 +27,10 @@ function rng(seed: number): () => number {
 }
 
 const random = (r: () => number, shape: number[], scale: number): HostTensor =>
-  f32(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale));
+  f32(
+    shape,
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale),
+  );
 
 /** 2·M·N·K summed over the MatMuls the outputs need. */
 function matmulFlops(outputs: Tensor[], env: Map<string, number>): number {
@@ -140,7 +143,10 @@ export async function run(args: string[]): Promise<void> {
   const json = args.includes("--json");
   const cfg: BlockConfig = { ...SMOLLM2_135M, gqa: args.includes("--gqa=grouped") ? "grouped" : "expand" };
   const iters = Number(args.find((a) => a.startsWith("--iters="))?.slice(8) ?? 10);
-  const env = new Map([["B", B], ["T", T]]);
+  const env = new Map([
+    ["B", B],
+    ["T", T],
+  ]);
 
   const { g, blk, grads, names } = blockGraph(cfg);
   const feeds = blockFeeds(g, cfg);
@@ -154,7 +160,7 @@ export async function run(args: string[]): Promise<void> {
   const chain = matmulChain(cfg, pairs);
   const mm = await compile(chain.g, sessionOpts);
 
-  const [tFwd, tAll, tAllCopy, tMm] = await timeAll(
+  const [tFwd, tAll, tAllCopy, tMm] = (await timeAll(
     [
       { name: "fwd", m: fwd, feeds, flops: fwdFlops, prealloc: true },
       { name: "fwd+bwd", m: full, feeds, flops: allFlops, prealloc: true },
@@ -162,10 +168,14 @@ export async function run(args: string[]): Promise<void> {
       { name: "matmul", m: mm, feeds: chain.feeds, flops: chain.flops, prealloc: true },
     ],
     iters,
-  ) as [Timing, Timing, Timing, Timing];
+  )) as [Timing, Timing, Timing, Timing];
   const ratio = tAll.gflops / tMm.gflops;
 
-  const bwd: Timing = { ms: tAll.ms - tFwd.ms, median: tAll.median - tFwd.median, gflops: (allFlops - fwdFlops) / (tAll.ms - tFwd.ms) / 1e6 };
+  const bwd: Timing = {
+    ms: tAll.ms - tFwd.ms,
+    median: tAll.median - tFwd.median,
+    gflops: (allFlops - fwdFlops) / (tAll.ms - tFwd.ms) / 1e6,
+  };
   const rows: Array<[string, number, Timing]> = [
     ["block forward", fwdFlops, tFwd],
     ["block forward+backward", allFlops, tAll],
@@ -185,12 +195,16 @@ export async function run(args: string[]): Promise<void> {
     const prof = await profileOf(g, ["out", ...names.map((n) => `grad_${n}`)], feeds, 5);
     console.log("\nwhere the fwd+bwd time goes (ORT kernel time per run, by op type):");
     for (const p of prof.slice(0, 16)) {
-      console.log(`  ${p.op.padEnd(22)} ${(p.us / 1000).toFixed(2).padStart(8)} ms ${(100 * p.share).toFixed(1).padStart(5)}%  ×${p.count}`);
+      console.log(
+        `  ${p.op.padEnd(22)} ${(p.us / 1000).toFixed(2).padStart(8)} ms ${(100 * p.share).toFixed(1).padStart(5)}%  ×${p.count}`,
+      );
     }
   }
   await Promise.all([fwd.dispose(), full.dispose(), mm.dispose()]);
   if (json) {
     const r3 = (v: number) => Math.round(v * 1000) / 1000;
-    console.log(JSON.stringify({ bench: "engine", block_fwd_bwd_gflops: r3(tAll.gflops), matmul_gflops: r3(tMm.gflops), ratio: r3(ratio) }));
+    console.log(
+      JSON.stringify({ bench: "engine", block_fwd_bwd_gflops: r3(tAll.gflops), matmul_gflops: r3(tMm.gflops), ratio: r3(ratio) }),
+    );
   }
 }

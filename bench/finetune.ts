@@ -67,10 +67,23 @@ async function measure(method: Method, steps: number): Promise<MethodResult> {
   const compiled = await compile(tg.graph, { ...trainingSessionOptions(), outputs: trainOutputs(tg) });
   const params = setup.initial;
   // the optimizer fineTune() uses (graph-optimizer.ts: Adafactor in ORT, AdamW/SGD in JS)
-  const opt = await createStepOptimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, tg, trainingSessionOptions());
+  const opt = await createStepOptimizer(
+    { name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    tg,
+    trainingSessionOptions(),
+  );
   const grads = new Map(tg.trainable.map((k) => [k, new Float32Array(params.get(k)!.length)]));
-  const into = Object.fromEntries(tg.trainable.map((k) => [`grad.${k}`, { dtype: "float32" as const, shape: tg.shapes.get(k)!, data: grads.get(k)! }]));
-  const flops = matmulFlops(trainOutputs(tg).map((o) => tg.graph.outputs.get(o)!), new Map([["B", B], ["T", T], ["N", batch.feeds.score_index?.shape[0] ?? 0]]));
+  const into = Object.fromEntries(
+    tg.trainable.map((k) => [`grad.${k}`, { dtype: "float32" as const, shape: tg.shapes.get(k)!, data: grads.get(k)! }]),
+  );
+  const flops = matmulFlops(
+    trainOutputs(tg).map((o) => tg.graph.outputs.get(o)!),
+    new Map([
+      ["B", B],
+      ["T", T],
+      ["N", batch.feeds.score_index?.shape[0] ?? 0],
+    ]),
+  );
   const peak = await matmulPeak(flops);
   // steps and MatMul-chain runs alternate, so both see the same load from the rest of the machine
   const times: Array<{ total: number; graph: number; optimizer: number }> = [];
@@ -133,7 +146,10 @@ export async function run(args: string[]): Promise<void> {
   await ensureSmolLMRandom();
   const results: MethodResult[] = [];
   for (const method of METHODS) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/main.ts", "finetune", `--method=${method}`, `--steps=${steps}`], { encoding: "utf8", maxBuffer: 1 << 24 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/main.ts", "finetune", `--method=${method}`, `--steps=${steps}`], {
+      encoding: "utf8",
+      maxBuffer: 1 << 24,
+    });
     if (r.status !== 0) throw new Error(`bench finetune --method=${method} failed:\n${r.stderr}`);
     results.push(JSON.parse(r.stdout.trim().split("\n").pop()!) as MethodResult);
   }
@@ -143,10 +159,22 @@ export async function run(args: string[]): Promise<void> {
   // each method against the MatMul peak measured alongside its own steps
   const vsPeak = (r: MethodResult) => gflops(r) / r.peakGflops;
   console.log(`finetune: SmolLM2-135M-shaped random model, batch ${B}×${T}, ${steps} timed steps per method (best / median)`);
-  console.log(["method", "step s", "median s", "graph s", "optim s", "GFLOP", "GFLOP/s", "MatMul", "ratio", "peak RSS MB", "state bytes", "trainable"].map((h, i) => (i ? h.padStart(12) : h.padEnd(8))).join(""));
+  console.log(
+    ["method", "step s", "median s", "graph s", "optim s", "GFLOP", "GFLOP/s", "MatMul", "ratio", "peak RSS MB", "state bytes", "trainable"]
+      .map((h, i) => (i ? h.padStart(12) : h.padEnd(8)))
+      .join(""),
+  );
   for (const r of results) {
     const cells = [r.stepS, r.medianS, r.graphS, r.optimizerS].map((v) => v.toFixed(3));
-    cells.push(r.gflop.toFixed(1), gflops(r).toFixed(1), r.peakGflops.toFixed(1), vsPeak(r).toFixed(3), (r.peakRssBytes / 2 ** 20).toFixed(0), String(r.stateBytes), String(r.trainable));
+    cells.push(
+      r.gflop.toFixed(1),
+      gflops(r).toFixed(1),
+      r.peakGflops.toFixed(1),
+      vsPeak(r).toFixed(3),
+      (r.peakRssBytes / 2 ** 20).toFixed(0),
+      String(r.stateBytes),
+      String(r.trainable),
+    );
     console.log([r.method.padEnd(8), ...cells.map((c) => c.padStart(12))].join(""));
   }
   const ratio = by.tfew.stepS / by.vanilla.stepS;
@@ -154,7 +182,9 @@ export async function run(args: string[]): Promise<void> {
   // methods run minutes apart under different load, and this ratio is what equal conditions would give
   const adjusted = (by.tfew.stepS * by.tfew.peakGflops) / (by.vanilla.stepS * by.vanilla.peakGflops);
   const share = by.tfew.stateBytes / by.vanilla.stateBytes;
-  console.log(`MatMul peak ${peak.toFixed(1)} GFLOP/s · T-Few step / vanilla ${ratio.toFixed(3)}, load-adjusted ${adjusted.toFixed(3)} (goal ≤ 0.7) · T-Few state / vanilla ${(100 * share).toFixed(4)}% (goal ≤ 0.1%)`);
+  console.log(
+    `MatMul peak ${peak.toFixed(1)} GFLOP/s · T-Few step / vanilla ${ratio.toFixed(3)}, load-adjusted ${adjusted.toFixed(3)} (goal ≤ 0.7) · T-Few state / vanilla ${(100 * share).toFixed(4)}% (goal ≤ 0.1%)`,
+  );
   if (json) {
     const r3 = (v: number) => Math.round(v * 1000) / 1000;
     console.log(

@@ -91,7 +91,10 @@ async function gemvProbe(threads: number, data: Float32Array): Promise<Probe> {
 /** Fills rows' caches with a random prompt of `len` tokens (one batched prefill). */
 async function prefillCache(r: ModelRunner, cache: KvCache, len: number, seed: number): Promise<void> {
   const V = r.model.config.vocabSize;
-  const rows = Array.from({ length: cache.slots }, (_, b) => ({ ids: Array.from({ length: len }, (_, t) => (seed + 7919 * b + 104729 * t) % V), pastLen: 0 }));
+  const rows = Array.from({ length: cache.slots }, (_, b) => ({
+    ids: Array.from({ length: len }, (_, t) => (seed + 7919 * b + 104729 * t) % V),
+    pastLen: 0,
+  }));
   await r.advance(cache, rows);
 }
 
@@ -105,7 +108,10 @@ async function decodeSteps(r: ModelRunner, cache: KvCache, samplers: Sampler[], 
   const ms: number[] = [];
   for (let s = 0; s < STEPS; s++) {
     const t0 = performance.now();
-    const out = await r.advance(cache, last.map((id) => ({ ids: [id], pastLen: PAST + s })));
+    const out = await r.advance(
+      cache,
+      last.map((id) => ({ ids: [id], pastLen: PAST + s })),
+    );
     for (let b = 0; b < last.length; b++) last[b] = samplers[b]!.pick(out.logits.subarray(b * V, (b + 1) * V), out.logsumexp[b]).id;
     ms.push(performance.now() - t0);
   }
@@ -133,9 +139,16 @@ async function profileDecode(model: LoadedModel, threads: number, B: number): Pr
   const step = stepMs / t.steps;
   const kernels = ops.reduce((a, o) => a + o.us, 0) / 1000;
   console.log(`\ndecode step at B=${B}, profiled (ms per step; profiling slows ORT a little):`);
-  console.log(`  whole step ${per(stepMs)}  = feeds ${per(t.feedMs)} + run ${per(t.runMs)} + cache writes ${per(t.cacheWriteMs)} + sampling ${(step - (t.feedMs + t.runMs + t.cacheWriteMs) / t.steps).toFixed(3)}`);
-  console.log(`  run ${per(t.runMs)}  = ORT model_run ${(runUs / 1000).toFixed(3)} (kernels ${kernels.toFixed(3)}) + binding/output copies ${(t.runMs / t.steps - runUs / 1000).toFixed(3)}`);
-  for (const o of ops.slice(0, 10)) console.log(`    ${o.op.padEnd(30)} ${(o.us / 1000).toFixed(3).padStart(8)} ms ${(100 * o.share).toFixed(1).padStart(5)}%  ×${o.count}`);
+  console.log(
+    `  whole step ${per(stepMs)}  = feeds ${per(t.feedMs)} + run ${per(t.runMs)} + cache writes ${per(t.cacheWriteMs)} + sampling ${(step - (t.feedMs + t.runMs + t.cacheWriteMs) / t.steps).toFixed(3)}`,
+  );
+  console.log(
+    `  run ${per(t.runMs)}  = ORT model_run ${(runUs / 1000).toFixed(3)} (kernels ${kernels.toFixed(3)}) + binding/output copies ${(t.runMs / t.steps - runUs / 1000).toFixed(3)}`,
+  );
+  for (const o of ops.slice(0, 10))
+    console.log(
+      `    ${o.op.padEnd(30)} ${(o.us / 1000).toFixed(3).padStart(8)} ms ${(100 * o.share).toFixed(1).padStart(5)}%  ×${o.count}`,
+    );
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -170,7 +183,15 @@ export async function run(args: string[]): Promise<void> {
   const mm = await compile(chain.g, { intraOpThreads: threads, allowSpinning: false });
   const mmOut = mm.allocOutputs(chain.feeds);
 
-  const t = { copy: [] as number[], reduce: [] as number[], gemv: [] as number[], mm: [] as number[], d1: [] as number[], d16: [] as number[], pre: [] as number[] };
+  const t = {
+    copy: [] as number[],
+    reduce: [] as number[],
+    gemv: [] as number[],
+    mm: [] as number[],
+    d1: [] as number[],
+    d16: [] as number[],
+    pre: [] as number[],
+  };
   const time = async (f: () => unknown): Promise<number> => {
     const t0 = performance.now();
     await f();
@@ -216,16 +237,30 @@ export async function run(args: string[]): Promise<void> {
   const preTokS = (1000 * PROMPT) / pre.best;
 
   const f = (v: number, d = 1) => v.toFixed(d);
-  console.log(`generate: random SmolLM2-135M (${c.numLayers} layers, hidden ${c.hiddenSize}, vocab ${c.vocabSize}), ${threads} threads, ${iters} interleaved rounds (decode: ${STEPS} timed steps each)`);
-  console.log(`  machine load (1-min average) ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${threads} cores: other work skews the medians more than the bests`);
-  console.log(`  copy bandwidth    Float32Array.set ${f(COPY_FLOATS / 2 ** 18, 0)} MB, read+write: best ${f(copyGBs.best)} GB/s, median ${f(copyGBs.median)}`);
+  console.log(
+    `generate: random SmolLM2-135M (${c.numLayers} layers, hidden ${c.hiddenSize}, vocab ${c.vocabSize}), ${threads} threads, ${iters} interleaved rounds (decode: ${STEPS} timed steps each)`,
+  );
+  console.log(
+    `  machine load (1-min average) ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${threads} cores: other work skews the medians more than the bests`,
+  );
+  console.log(
+    `  copy bandwidth    Float32Array.set ${f(COPY_FLOATS / 2 ** 18, 0)} MB, read+write: best ${f(copyGBs.best)} GB/s, median ${f(copyGBs.median)}`,
+  );
   console.log(`  read bandwidth    ORT ReduceSum over the same buffer: best ${f(readGBs.best)} GB/s, median ${f(readGBs.median)}`);
-  console.log(`  weight streaming  ORT MatMul (1×1024)·(1024×${COPY_FLOATS / 1024}) initializer: best ${f(gemvGBs.best)} GB/s, median ${f(gemvGBs.median)}`);
-  console.log(`  MatMul peak       ${f(chain.flops / 1e9, 2)} GFLOP chain (engine bench): ${f(mmGflops.best)} GFLOP/s best, ${f(mmGflops.median)} median`);
+  console.log(
+    `  weight streaming  ORT MatMul (1×1024)·(1024×${COPY_FLOATS / 1024}) initializer: best ${f(gemvGBs.best)} GB/s, median ${f(gemvGBs.median)}`,
+  );
+  console.log(
+    `  MatMul peak       ${f(chain.flops / 1e9, 2)} GFLOP chain (engine bench): ${f(mmGflops.best)} GFLOP/s best, ${f(mmGflops.median)} median`,
+  );
   console.log(`  weights streamed  ${f(wBytes / 1e6)} MB per decode step → bound ${f(boundTokS)} tok/s at ${f(bwGBs)} GB/s`);
   console.log(["".padEnd(32), "best ms", "median ms", "tok/s best", "tok/s med"].map((h, i) => (i ? h.padStart(11) : h)).join(""));
   const row = (name: string, s: Stat, toks: number) =>
-    console.log([name.padEnd(32), f(s.best, 2), f(s.median, 2), f((1000 * toks) / s.best), f((1000 * toks) / s.median)].map((x, i) => (i ? x.padStart(11) : x)).join(""));
+    console.log(
+      [name.padEnd(32), f(s.best, 2), f(s.median, 2), f((1000 * toks) / s.best), f((1000 * toks) / s.median)]
+        .map((x, i) => (i ? x.padStart(11) : x))
+        .join(""),
+    );
   row(`decode B=1, past ${PAST}`, d1, 1);
   row(`decode B=${B16}, past ${PAST}`, d16, B16);
   row(`prefill ${PROMPT} tokens, B=1`, pre, PROMPT);
@@ -235,7 +270,9 @@ export async function run(args: string[]): Promise<void> {
   // is shown but is not the bound
   const copyRatio = tok1 / ((copyGBs.best * 1e9) / wBytes);
   console.log(`ratio decode B=1 / bandwidth bound: ${f(bwRatio, 3)} (goal ≥ 0.5; against the copy bandwidth alone ${f(copyRatio, 3)})`);
-  console.log(`ratio decode B=${B16} (${f(flops16 / 1e9, 2)} GFLOP/step, ${f(gflops16)} GFLOP/s) / MatMul peak: ${f(gemmRatio, 3)} (goal ≥ 0.4)`);
+  console.log(
+    `ratio decode B=${B16} (${f(flops16 / 1e9, 2)} GFLOP/step, ${f(gflops16)} GFLOP/s) / MatMul peak: ${f(gemmRatio, 3)} (goal ≥ 0.4)`,
+  );
 
   if (args.includes("--profile")) for (const B of [1, B16]) await profileDecode(model, threads, B);
   if (json) {

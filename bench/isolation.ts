@@ -53,7 +53,11 @@ export async function run(args: string[]): Promise<void> {
   ];
   const prompt = loadPrompt(modelDir);
   const log = (s: string) => (json ? process.stderr : process.stdout).write(`${s}\n`);
-  log(`isolation bench: ${modelDir}; A: ${loadA.concurrency} requests in flight, B: ${loadB.concurrency}; ${loadA.maxTokens} tokens each; ${seconds} s × ${rounds} rounds; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  log(
+    `isolation bench: ${modelDir}; A: ${loadA.concurrency} requests in flight, B: ${loadB.concurrency}; ${loadA.maxTokens} tokens each; ${seconds} s × ${rounds} rounds; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   const out: Record<string, number | string> = { model: modelDir, cores: `${c0},${c1}`, seconds, rounds };
   for (const s of setups) {
     let a: HostingPool | null = null;
@@ -69,7 +73,9 @@ export async function run(args: string[]): Promise<void> {
         await new Promise((res) => setTimeout(res, 500)); // B reaches its steady state first
         loaded.push((await measure(a, prompt, loadA, seconds)).tokensPerSecond);
         const bRes = await sat.stop();
-        log(`  ${s.name} round ${r + 1}: A alone ${alone.at(-1)!.toFixed(0)} tok/s, A with B saturated ${loaded.at(-1)!.toFixed(0)} tok/s (B ${bRes.tokensPerSecond.toFixed(0)} tok/s)`);
+        log(
+          `  ${s.name} round ${r + 1}: A alone ${alone.at(-1)!.toFixed(0)} tok/s, A with B saturated ${loaded.at(-1)!.toFixed(0)} tok/s (B ${bRes.tokensPerSecond.toFixed(0)} tok/s)`,
+        );
       }
       const [al, lo] = [median(alone), median(loaded)];
       out[`${s.name}_alone_tokens_per_s`] = Math.round(al);
@@ -83,7 +89,10 @@ export async function run(args: string[]): Promise<void> {
   log("");
   log("| set-up | A alone tok/s | A with B saturated tok/s | loaded / alone |");
   log("| --- | --- | --- | --- |");
-  for (const s of setups) log(`| ${s.name} (${s.name === "pinned" ? `A on core ${c0}, B on core ${c1}, 1 thread each` : `no affinity, ${cpus.length} threads each`}) | ${out[`${s.name}_alone_tokens_per_s`]} | ${out[`${s.name}_loaded_tokens_per_s`]} | ${out[`${s.name}_loaded_over_alone`]} |`);
+  for (const s of setups)
+    log(
+      `| ${s.name} (${s.name === "pinned" ? `A on core ${c0}, B on core ${c1}, 1 thread each` : `no affinity, ${cpus.length} threads each`}) | ${out[`${s.name}_alone_tokens_per_s`]} | ${out[`${s.name}_loaded_tokens_per_s`]} | ${out[`${s.name}_loaded_over_alone`]} |`,
+    );
   out.load_average_1m = Number(loadavg()[0]!.toFixed(2));
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
 }

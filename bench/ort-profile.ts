@@ -32,7 +32,9 @@ export function readProfile(prefix: string, runs: number): OpTime[] {
 export function readProfileRuns(prefix: string, runs: number): { ops: OpTime[]; runUs: number } {
   const dir = dirname(prefix);
   const base = basename(prefix);
-  const files = readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith(".json")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.startsWith(base) && f.endsWith(".json"))
+    .sort();
   const file = files.at(-1);
   if (!file) throw new Error(`no ORT profile named ${prefix}*.json`);
   const events = JSON.parse(readFileSync(join(dir, file), "utf8")) as TraceEvent[];
@@ -52,8 +54,6 @@ export function readProfileRuns(prefix: string, runs: number): { ops: OpTime[]; 
     byOp.set(e.args.op_name, o);
   }
   const total = [...byOp.values()].reduce((a, o) => a + o.us, 0);
-  const ops = [...byOp]
-    .map(([op, o]) => ({ op, us: o.us / runs, share: o.us / total, count: o.count / runs }))
-    .sort((a, b) => b.us - a.us);
+  const ops = [...byOp].map(([op, o]) => ({ op, us: o.us / runs, share: o.us / total, count: o.count / runs })).sort((a, b) => b.us - a.us);
   return { ops, runUs: windows.reduce((a, [s, e]) => a + e - s, 0) / windows.length };
 }

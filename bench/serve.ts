@@ -63,13 +63,25 @@ async function ensureAdapters(engine: HostingEngine, model: LoadedModel, n: numb
 }
 
 /** `requests` concurrent greedy requests, request i on adapters[i % adapters.length]; all submitted at once. */
-async function load(engine: HostingEngine, name: string, adapters: Array<string | null>, o: { requests: number; tokens: number; prompt: number; vocab: number }, during?: () => Promise<void>): Promise<Load> {
+async function load(
+  engine: HostingEngine,
+  name: string,
+  adapters: Array<string | null>,
+  o: { requests: number; tokens: number; prompt: number; vocab: number },
+  during?: () => Promise<void>,
+): Promise<Load> {
   const rng = new Rng(42);
   const t0 = performance.now();
   const jobs: Promise<HostedGeneration>[] = [];
   for (let i = 0; i < o.requests; i++) {
     const promptIds = Array.from({ length: o.prompt }, () => 1 + rng.int(o.vocab - 1));
-    jobs.push(engine.submit({ adapter: adapters[i % adapters.length]!, promptIds, sampling: { temperature: 0, maxTokens: o.tokens, stopTokens: [] } }));
+    jobs.push(
+      engine.submit({
+        adapter: adapters[i % adapters.length]!,
+        promptIds,
+        sampling: { temperature: 0, maxTokens: o.tokens, stopTokens: [] },
+      }),
+    );
   }
   const side = during?.();
   const gens = await Promise.all(jobs);
@@ -94,7 +106,12 @@ async function load(engine: HostingEngine, name: string, adapters: Array<string 
  * Why the batch is compacted: a decode step with `running` rows as a cache of that width, against the same
  * rows in a cache as wide as the batch limit with the other slots idle (masked rows with no past).
  */
-async function kvLayout(model: LoadedModel, running: number, width: number, threads?: number): Promise<{ compactMs: number; maskedMs: number }> {
+async function kvLayout(
+  model: LoadedModel,
+  running: number,
+  width: number,
+  threads?: number,
+): Promise<{ compactMs: number; maskedMs: number }> {
   const runner = await ModelRunner.create(model, { threads, allowSpinning: false });
   const c = model.config;
   const step = async (w: number) => {
@@ -124,11 +141,28 @@ async function kvLayout(model: LoadedModel, running: number, width: number, thre
  * a session of its own. As many as fit in `budget` bytes are loaded at a time and serve their requests
  * (continuously batched per model, models stepping in turn); the next group is loaded after that.
  */
-async function naive(model: LoadedModel, adapterDirs: string[], o: { requests: number; tokens: number; prompt: number; vocab: number; threads?: number }, budget: number): Promise<Load & { fit: number; perCopyMb: number }> {
+async function naive(
+  model: LoadedModel,
+  adapterDirs: string[],
+  o: { requests: number; tokens: number; prompt: number; vocab: number; threads?: number },
+  budget: number,
+): Promise<Load & { fit: number; perCopyMb: number }> {
   const n = adapterDirs.length;
   // a merged copy shares the unadapted weights with `model` in JS; the session holds a whole copy
-  const copy = async (k: number): Promise<LoadedModel> => ({ ...model, weights: new Map(mergeIa3(model.config, model.weights, await loadAdapter(adapterDirs[k]!, model.config))) });
-  const engine = await HostingEngine.create({ model, maxBatchSize: o.requests, maxAdapters: 0, lora: { maxAdapters: 0 }, maxFullModels: n, kvCacheBytes: 2 ** 32, maxQueue: o.requests * 2, threads: o.threads });
+  const copy = async (k: number): Promise<LoadedModel> => ({
+    ...model,
+    weights: new Map(mergeIa3(model.config, model.weights, await loadAdapter(adapterDirs[k]!, model.config))),
+  });
+  const engine = await HostingEngine.create({
+    model,
+    maxBatchSize: o.requests,
+    maxAdapters: 0,
+    lora: { maxAdapters: 0 },
+    maxFullModels: n,
+    kvCacheBytes: 2 ** 32,
+    maxQueue: o.requests * 2,
+    threads: o.threads,
+  });
   try {
     const rss0 = process.memoryUsage().rss;
     await engine.activate("m0", await copy(0));
@@ -149,7 +183,8 @@ async function naive(model: LoadedModel, adapterDirs: string[], o: { requests: n
       for (let i = 0; i < o.requests; i++) {
         const k = i % n;
         const sampling = { temperature: 0, maxTokens: o.tokens, stopTokens: [] };
-        if (group.includes(k)) jobs.push(engine.submit({ adapter: `m${k}`, promptIds: prompts[i]!, sampling }).then((g) => ({ g, waited })));
+        if (group.includes(k))
+          jobs.push(engine.submit({ adapter: `m${k}`, promptIds: prompts[i]!, sampling }).then((g) => ({ g, waited })));
       }
       gens.push(...(await Promise.all(jobs)));
       if (g0 + fit < n) for (const k of group) await engine.deactivate(`m${k}`);
@@ -159,7 +194,18 @@ async function naive(model: LoadedModel, adapterDirs: string[], o: { requests: n
     const ttft = gens.map(({ g, waited }) => waited + (g.timings.firstTokenMs ?? g.timings.totalMs));
     const tpot = gens.map(({ g }) => (g.timings.totalMs - (g.timings.firstTokenMs ?? 0)) / Math.max(1, g.ids.length - 1));
     const rssMb = process.memoryUsage().rss / 2 ** 20;
-    return { name: `naive, ${n} copies (${fit} fit)`, requests: o.requests, tokens, wallS, tokPerS: tokens / wallS, ttft: { p50: pct(ttft, 50), p99: pct(ttft, 99) }, tpot: { p50: pct(tpot, 50), p99: pct(tpot, 99) }, rssMb, fit, perCopyMb: perCopy / 2 ** 20 };
+    return {
+      name: `naive, ${n} copies (${fit} fit)`,
+      requests: o.requests,
+      tokens,
+      wallS,
+      tokPerS: tokens / wallS,
+      ttft: { p50: pct(ttft, 50), p99: pct(ttft, 99) },
+      tpot: { p50: pct(tpot, 50), p99: pct(tpot, 99) },
+      rssMb,
+      fit,
+      perCopyMb: perCopy / 2 ** 20,
+    };
   } finally {
     await engine.close();
   }
@@ -167,13 +213,29 @@ async function naive(model: LoadedModel, adapterDirs: string[], o: { requests: n
 
 export async function run(args: string[]): Promise<void> {
   const json = args.includes("--json");
-  const o = { requests: flag(args, "requests", 64), tokens: flag(args, "tokens", 32), prompt: flag(args, "prompt", 16), vocab: 0, threads: args.some((a) => a.startsWith("--threads=")) ? flag(args, "threads", 1) : undefined };
+  const o = {
+    requests: flag(args, "requests", 64),
+    tokens: flag(args, "tokens", 32),
+    prompt: flag(args, "prompt", 16),
+    vocab: 0,
+    threads: args.some((a) => a.startsWith("--threads=")) ? flag(args, "threads", 1) : undefined,
+  };
   const log = (s: string) => (json ? process.stderr : process.stdout).write(`${s}\n`);
   const model = await loadModel(await ensureSmolLMRandom());
   o.vocab = model.config.vocabSize;
-  const engine = await HostingEngine.create({ model, maxBatchSize: o.requests, maxAdapters: ADAPTERS + UNDER_LOAD, lora: { maxAdapters: 0 }, kvCacheBytes: 2 ** 32, maxQueue: o.requests * 2, threads: o.threads });
+  const engine = await HostingEngine.create({
+    model,
+    maxBatchSize: o.requests,
+    maxAdapters: ADAPTERS + UNDER_LOAD,
+    lora: { maxAdapters: 0 },
+    kvCacheBytes: 2 ** 32,
+    maxQueue: o.requests * 2,
+    threads: o.threads,
+  });
   const dirs = await ensureAdapters(engine, model, ADAPTERS + UNDER_LOAD);
-  log(`serve bench: SmolLM2-135M-shaped random base (${(engine.baseBytes / 2 ** 20).toFixed(0)} MB float32), ${o.requests} concurrent requests, ${o.prompt}-token prompts, ${o.tokens} new tokens (greedy), one batch of up to ${o.requests} rows`);
+  log(
+    `serve bench: SmolLM2-135M-shaped random base (${(engine.baseBytes / 2 ** 20).toFixed(0)} MB float32), ${o.requests} concurrent requests, ${o.prompt}-token prompts, ${o.tokens} new tokens (greedy), one batch of up to ${o.requests} rows`,
+  );
   const runs = new Map<string, Load[]>();
   const activateMs: number[] = [];
   const loadedMs: number[] = [];
@@ -184,7 +246,9 @@ export async function run(args: string[]): Promise<void> {
     for (; active < n; active++) activateMs.push((await engine.activate(`a${active}`, dirs[active]!)).ms);
   };
   const show = (r: Load) =>
-    log(`  ${r.name.padEnd(34)} ${r.tokPerS.toFixed(1).padStart(7)} tok/s  TTFT p50/p99 ${r.ttft.p50.toFixed(0)}/${r.ttft.p99.toFixed(0)} ms  TPOT p50/p99 ${r.tpot.p50.toFixed(0)}/${r.tpot.p99.toFixed(0)} ms  wall ${r.wallS.toFixed(1)} s  RSS ${r.rssMb.toFixed(0)} MB`);
+    log(
+      `  ${r.name.padEnd(34)} ${r.tokPerS.toFixed(1).padStart(7)} tok/s  TTFT p50/p99 ${r.ttft.p50.toFixed(0)}/${r.ttft.p99.toFixed(0)} ms  TPOT p50/p99 ${r.tpot.p50.toFixed(0)}/${r.tpot.p99.toFixed(0)} ms  wall ${r.wallS.toFixed(1)} s  RSS ${r.rssMb.toFixed(0)} MB`,
+    );
   const record = (r: Load) => {
     runs.set(r.name, [...(runs.get(r.name) ?? []), r]);
     show(r);
@@ -221,7 +285,9 @@ export async function run(args: string[]): Promise<void> {
     await engine.close();
 
     const kv = await kvLayout(model, 8, o.requests, o.threads);
-    log(`  KV layout, decode step with 8 running rows: compacted to width 8 ${kv.compactMs.toFixed(0)} ms, in all ${o.requests} slots (idle ones masked) ${kv.maskedMs.toFixed(0)} ms`);
+    log(
+      `  KV layout, decode step with 8 running rows: compacted to width 8 ${kv.compactMs.toFixed(0)} ms, in all ${o.requests} slots (idle ones masked) ${kv.maskedMs.toFixed(0)} ms`,
+    );
 
     // the memory the naive design may fill with model copies: half of what is free, at most 8 GiB (the
     // machine is shared; beyond the budget, copies are swapped in and out and the loading time counts)
@@ -230,10 +296,16 @@ export async function run(args: string[]): Promise<void> {
     show(nv);
     const mixed = (n: number) => best(`mixed, ${n} adapter${n > 1 ? "s" : ""}`).tokPerS;
     const all = [...activateMs, ...loadedMs];
-    log(`  best of ${rounds} rounds: base ${base.toFixed(1)} tok/s; mixed ${[1, 10, 100, 1000].map((n) => `${n}: ${mixed(n).toFixed(1)}`).join(", ")} tok/s`);
+    log(
+      `  best of ${rounds} rounds: base ${base.toFixed(1)} tok/s; mixed ${[1, 10, 100, 1000].map((n) => `${n}: ${mixed(n).toFixed(1)}`).join(", ")} tok/s`,
+    );
     log(`  adapter table row: ${s.tables.ia3.rowBytes} bytes = ${(100 * bytesPerAdapter).toFixed(4)}% of the base (goal ≤ 0.1%)`);
-    log(`  activation from disk: idle p50/p99 ${pct(activateMs, 50).toFixed(2)}/${pct(activateMs, 99).toFixed(2)} ms (${activateMs.length}), under load p50/p99 ${pct(loadedMs, 50).toFixed(2)}/${pct(loadedMs, 99).toFixed(2)} ms (${loadedMs.length}) (goal p99 ≤ 50 ms)`);
-    log(`  under load, a request to activate waits for the running step to end (ONNX Runtime runs it on the JS thread): request → active p50/p99 ${pct(waitedMs, 50).toFixed(0)}/${pct(waitedMs, 99).toFixed(0)} ms`);
+    log(
+      `  activation from disk: idle p50/p99 ${pct(activateMs, 50).toFixed(2)}/${pct(activateMs, 99).toFixed(2)} ms (${activateMs.length}), under load p50/p99 ${pct(loadedMs, 50).toFixed(2)}/${pct(loadedMs, 99).toFixed(2)} ms (${loadedMs.length}) (goal p99 ≤ 50 ms)`,
+    );
+    log(
+      `  under load, a request to activate waits for the running step to end (ONNX Runtime runs it on the JS thread): request → active p50/p99 ${pct(waitedMs, 50).toFixed(0)}/${pct(waitedMs, 99).toFixed(0)} ms`,
+    );
     log(`  naive: ${nv.perCopyMb.toFixed(0)} MB per model copy, ${nv.fit} of 10 fit in ${(budget / 2 ** 30).toFixed(1)} GB`);
     const out = {
       bench: "serve",
@@ -243,7 +315,9 @@ export async function run(args: string[]): Promise<void> {
       activate_p99_ms: +pct(all, 99).toFixed(2),
       shared_over_naive_10: +(mixed(10) / nv.tokPerS).toFixed(2),
     };
-    log(`  goals: mixed/base@100 ${out.mixed_over_base_100} (≥ 0.9), bytes/adapter ${out.bytes_per_adapter_over_base} (≤ 1e-3), activate p99 ${out.activate_p99_ms} ms (≤ 50), shared/naive@10 ${out.shared_over_naive_10} (≥ 3)`);
+    log(
+      `  goals: mixed/base@100 ${out.mixed_over_base_100} (≥ 0.9), bytes/adapter ${out.bytes_per_adapter_over_base} (≤ 1e-3), activate p99 ${out.activate_p99_ms} ms (≤ 50), shared/naive@10 ${out.shared_over_naive_10} (≥ 3)`,
+    );
     if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
     await engine.close();

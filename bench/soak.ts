@@ -73,7 +73,11 @@ export async function run(args: string[]): Promise<void> {
   const url = await svc.listen(0);
   const key = svc.store.apiKeys.create(["soak"]).key;
   const call = async (method: string, path: string, body?: unknown): Promise<Json> => {
-    const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${key}`, ...(typeof body === "object" ? { "content-type": "application/json" } : {}) }, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+    const r = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(typeof body === "object" ? { "content-type": "application/json" } : {}) },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
     const text = await r.text();
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`);
     return text ? JSON.parse(text) : null;
@@ -101,7 +105,11 @@ export async function run(args: string[]): Promise<void> {
         compartmentId: "soak",
         baseModelId: base.id,
         displayName: type,
-        fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "soak", bucketName: "data", objectName: "train.jsonl" }, trainingConfig: { trainingConfigType: type, totalTrainingEpochs: 1, trainingBatchSize: 8 } },
+        fineTuneDetails: {
+          dedicatedAiClusterId: ftc.id,
+          trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "soak", bucketName: "data", objectName: "train.jsonl" },
+          trainingConfig: { trainingConfigType: type, totalTrainingEpochs: 1, trainingBatchSize: 8 },
+        },
       });
     const tfew = await tune("TFEW_TRAINING_CONFIG");
     await state(`/20231130/models/${tfew.id}`, "ACTIVE");
@@ -110,8 +118,17 @@ export async function run(args: string[]): Promise<void> {
     const hc = await call("POST", "/20231130/dedicatedAiClusters", { compartmentId: "soak", type: "HOSTING", unitCount: 1 });
     await state(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
     const eps: { id: string; kind: string }[] = [];
-    for (const [kind, m] of [["base", base], ["tfew", tfew], ["lora", lora]] as const) {
-      const e = await call("POST", "/20231130/endpoints", { compartmentId: "soak", modelId: m.id, dedicatedAiClusterId: hc.id, displayName: `soak-${kind}` });
+    for (const [kind, m] of [
+      ["base", base],
+      ["tfew", tfew],
+      ["lora", lora],
+    ] as const) {
+      const e = await call("POST", "/20231130/endpoints", {
+        compartmentId: "soak",
+        modelId: m.id,
+        dedicatedAiClusterId: hc.id,
+        displayName: `soak-${kind}`,
+      });
       eps.push({ id: e.id, kind });
     }
     for (const e of eps) await state(`/20231130/endpoints/${e.id}`, "ACTIVE");
@@ -134,7 +151,12 @@ export async function run(args: string[]): Promise<void> {
     const samples: Sample[] = [];
     const workers = () => ex.hosting.pools.get(hc.id)?.pids ?? [];
     const sample = () =>
-      samples.push({ atS: elapsed() / 1000, serverMb: rssMb(process.pid), serverHeapMb: process.memoryUsage().heapUsed / 2 ** 20, workersMb: workers().reduce((a, p) => a + rssMb(p), 0) });
+      samples.push({
+        atS: elapsed() / 1000,
+        serverMb: rssMb(process.pid),
+        serverHeapMb: process.memoryUsage().heapUsed / 2 ** 20,
+        workersMb: workers().reduce((a, p) => a + rssMb(p), 0),
+      });
     const streamErrors = new Set<string>();
 
     const client = async (i: number) => {
@@ -151,7 +173,14 @@ export async function run(args: string[]): Promise<void> {
             method: "POST",
             signal: ac.signal,
             headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-            body: JSON.stringify({ model: ep.id, prompt: `Text: Today Ella feels happy (${i}).\nRecord:`, max_tokens: tokens, temperature: 0.7, seed: i, stream: true }),
+            body: JSON.stringify({
+              model: ep.id,
+              prompt: `Text: Today Ella feels happy (${i}).\nRecord:`,
+              max_tokens: tokens,
+              temperature: 0.7,
+              seed: i,
+              stream: true,
+            }),
           });
           if (res.status !== 200) {
             count(String(res.status));
@@ -178,8 +207,7 @@ export async function run(args: string[]): Promise<void> {
               if (ev.error) {
                 failed = true;
                 if (streamErrors.size < 5) streamErrors.add(String(ev.error.message).slice(0, 200));
-              }
-              else if (ev.choices?.[0]?.text) {
+              } else if (ev.choices?.[0]?.text) {
                 if (!got) first = performance.now() - t;
                 got++;
               }
@@ -253,8 +281,16 @@ export async function run(args: string[]): Promise<void> {
       ttftMs: { p50: Math.round(pct(ttft, 50)), p99: Math.round(pct(ttft, 99)) },
       tokensPerS: Number((measuredTokens / measuredS).toFixed(1)),
       completionTokens,
-      rssMb: samples.map((s) => ({ atS: Math.round(s.atS), server: Math.round(s.serverMb), serverHeap: Math.round(s.serverHeapMb), workers: Math.round(s.workersMb) })),
-      rssGrowthAfterWarmup: s0 && s2 ? { server: Number(growth(s0.serverMb, s2.serverMb).toFixed(3)), workers: Number(growth(s0.workersMb, s2.workersMb).toFixed(3)) } : null,
+      rssMb: samples.map((s) => ({
+        atS: Math.round(s.atS),
+        server: Math.round(s.serverMb),
+        serverHeap: Math.round(s.serverHeapMb),
+        workers: Math.round(s.workersMb),
+      })),
+      rssGrowthAfterWarmup:
+        s0 && s2
+          ? { server: Number(growth(s0.serverMb, s2.serverMb).toFixed(3)), workers: Number(growth(s0.workersMb, s2.workersMb).toFixed(3)) }
+          : null,
       goals: {
         no5xxButRetryable503DuringFaults: fivexx.length === 0,
         rssGrowthAtMost5Percent: s0 && s2 ? growth(s0.serverMb, s2.serverMb) <= 0.05 && growth(s0.workersMb, s2.workersMb) <= 0.05 : false,
@@ -264,7 +300,9 @@ export async function run(args: string[]): Promise<void> {
     };
     if (!json) {
       say(`answers: ${JSON.stringify(result.statuses)}`);
-      say(`latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; TTFT p50 ${result.ttftMs.p50} ms, p99 ${result.ttftMs.p99} ms; ${result.tokensPerS} tokens/s after warm-up`);
+      say(
+        `latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; TTFT p50 ${result.ttftMs.p50} ms, p99 ${result.ttftMs.p99} ms; ${result.tokensPerS} tokens/s after warm-up`,
+      );
       say(`RSS MB (server/its heap/workers): ${result.rssMb.map((s) => `${s.atS}s ${s.server}/${s.serverHeap}/${s.workers}`).join(", ")}`);
       say(`goals: ${JSON.stringify(result.goals)}`);
     }

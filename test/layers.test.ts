@@ -22,12 +22,19 @@ test("imports between layers follow the READMEs", () => {
 test("the checker reports an import its README does not allow", () => {
   const dir = mkdtempSync(join(tmpdir(), "sprig-layers-"));
   try {
-    for (const [layer, readme] of [["low", "- May import: nothing. Must not import: high."], ["high", "- May import: low."], ["errors", "imports nothing"]]) {
+    for (const [layer, readme] of [
+      ["low", "- May import: nothing. Must not import: high."],
+      ["high", "- May import: low."],
+      ["errors", "imports nothing"],
+    ]) {
       mkdirSync(join(dir, layer!));
       writeFileSync(join(dir, layer!, "README.md"), readme!);
     }
     writeFileSync(join(dir, "high", "a.ts"), 'import { x } from "../low/b.ts";\nexport { x };\n');
-    writeFileSync(join(dir, "low", "b.ts"), 'export { y } from "../high/a.ts";\nimport * as ort from "onnxruntime-node";\nexport const x = ort ? 1 : 0;\n');
+    writeFileSync(
+      join(dir, "low", "b.ts"),
+      'export { y } from "../high/a.ts";\nimport * as ort from "onnxruntime-node";\nexport const x = ort ? 1 : 0;\n',
+    );
     const bad = importViolations(dir);
     assert.equal(bad.length, 2, bad.join("\n"));
     assert.ok(bad.some((b) => /low\/b\.ts imports \.\.\/high\/a\.ts/.test(b)));

@@ -22,7 +22,9 @@ export function defaultIa3Config(model: ModelConfig, baseModel: string | null = 
 
 export function createIa3(model: ModelConfig, config: Ia3Config = defaultIa3Config(model)): Adapter {
   const tensors = new Map(
-    adaptedModules(model, config).flatMap((a) => a.tensors.map((t) => [t.key, { shape: t.shape, data: new Float32Array(t.shape[0]! * t.shape[1]!).fill(1) }] as const)),
+    adaptedModules(model, config).flatMap((a) =>
+      a.tensors.map((t) => [t.key, { shape: t.shape, data: new Float32Array(t.shape[0]! * t.shape[1]!).fill(1) }] as const),
+    ),
   );
   return { config, tensors };
 }

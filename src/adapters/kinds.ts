@@ -32,7 +32,12 @@ export interface AdapterKind<C extends PeftConfig = PeftConfig> {
    * Graph hooks applying an adapter of `config`: `tensor(key, shape)` supplies each PEFT tensor in its PEFT
    * shape (a trainable input, a constant); `dropout(path, x)` masks the adapter's input where the kind has one.
    */
-  hooks(model: ModelConfig, config: C, tensor: (key: string, shape: number[]) => Tensor, dropout?: (path: string, x: Tensor) => Tensor): ModelHooks;
+  hooks(
+    model: ModelConfig,
+    config: C,
+    tensor: (key: string, shape: number[]) => Tensor,
+    dropout?: (path: string, x: Tensor) => Tensor,
+  ): ModelHooks;
 }
 
 export const ADAPTER_KINDS: { readonly [K in PeftType]: AdapterKind<ConfigOf<K>> } = {

@@ -8,7 +8,10 @@ export const Ia3ConfigSchema = z.object({
   /** module names; a module matches when its path equals a name or ends with "." + name */
   target_modules: z.union([z.array(z.string()), z.string()]),
   /** the subset of targets whose input (not output) is scaled */
-  feedforward_modules: z.union([z.array(z.string()), z.string()]).nullable().default([]),
+  feedforward_modules: z
+    .union([z.array(z.string()), z.string()])
+    .nullable()
+    .default([]),
   base_model_name_or_path: z.string().nullable().optional(),
   fan_in_fan_out: z.boolean().default(false),
   task_type: z.string().nullable().optional(),

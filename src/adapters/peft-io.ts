@@ -51,7 +51,8 @@ function parseMeta(path: string, text: string): AdapterMeta {
   }
   if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new ModelIoError(path, "expected a JSON object");
   const fp = (meta as AdapterMeta).baseFingerprint;
-  if (fp !== undefined && typeof fp !== "string") throw new ModelIoError(path, `baseFingerprint must be a string (found ${JSON.stringify(fp)})`);
+  if (fp !== undefined && typeof fp !== "string")
+    throw new ModelIoError(path, `baseFingerprint must be a string (found ${JSON.stringify(fp)})`);
   return meta as AdapterMeta;
 }
 
@@ -99,7 +100,8 @@ export function loadAdapterSync(dir: string, model: ModelConfig): Adapter {
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, shape] of expected) {
     const t = stored.get(k)!;
-    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") throw new ModelIoError(join(dir, ADAPTER_WEIGHTS), `adapter tensors must be floating point, not ${t.dtype} (${k})`);
+    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16")
+      throw new ModelIoError(join(dir, ADAPTER_WEIGHTS), `adapter tensors must be floating point, not ${t.dtype} (${k})`);
     tensors.set(k, { shape, data: t.float32() });
   }
   return { config, tensors };
@@ -117,7 +119,11 @@ function adapterLayout(cfgPath: string, text: string, model: ModelConfig): { con
   if ("error" in parsed) throw new ModelIoError(cfgPath, parsed.error);
   const config = parsed.config;
   const expected = expectedAdapterTensors(model, config);
-  if (expected.size === 0) throw new AdapterFitError(cfgPath, `adapter made for another base model: target_modules ${JSON.stringify(config.target_modules)} match no module of this ${model.family} model`);
+  if (expected.size === 0)
+    throw new AdapterFitError(
+      cfgPath,
+      `adapter made for another base model: target_modules ${JSON.stringify(config.target_modules)} match no module of this ${model.family} model`,
+    );
   return { config, expected };
 }
 
@@ -125,7 +131,11 @@ function adapterLayout(cfgPath: string, text: string, model: ModelConfig): { con
  * The one tensor check of an adapter, on disk or in memory: throws an AdapterFitError listing every
  * missing, mis-shaped and unexpected tensor. `where` names the adapter in the error.
  */
-export function checkAdapterTensors(where: string, expected: ReadonlyMap<string, number[]>, stored: ReadonlyMap<string, { shape: readonly number[] }>): void {
+export function checkAdapterTensors(
+  where: string,
+  expected: ReadonlyMap<string, number[]>,
+  stored: ReadonlyMap<string, { shape: readonly number[] }>,
+): void {
   const problems = adapterTensorProblems(expected, stored);
   if (problems.length === 0) return;
   const shown = problems.slice(0, 20);
@@ -150,7 +160,10 @@ export function parsePeftConfig(raw: unknown): { config: PeftConfig } | { error:
 }
 
 /** Every missing, mis-shaped and unexpected tensor of a stored adapter against the base's expected ones. */
-export function adapterTensorProblems(expected: ReadonlyMap<string, number[]>, stored: ReadonlyMap<string, { shape: readonly number[] }>): string[] {
+export function adapterTensorProblems(
+  expected: ReadonlyMap<string, number[]>,
+  stored: ReadonlyMap<string, { shape: readonly number[] }>,
+): string[] {
   const problems: string[] = [];
   for (const [k, shape] of expected) {
     const t = stored.get(k);

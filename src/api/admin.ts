@@ -27,7 +27,9 @@ export const NodeView = z
     cores: z.array(z.number().int()).describe("CPU ids units may reserve"),
     memoryBytes: z.number().int().describe("memory units may reserve"),
     accelerators: z.array(z.string()),
-    pinning: z.object({ enabled: z.boolean(), reason: z.string().nullable() }).describe("whether unit processes are pinned to their cores, and why not"),
+    pinning: z
+      .object({ enabled: z.boolean(), reason: z.string().nullable() })
+      .describe("whether unit processes are pinned to their cores, and why not"),
     timeRegistered: z.string(),
     timeHeartbeat: z.string(),
     freeCores: z.array(z.number().int()),
@@ -39,7 +41,13 @@ export const NodeView = z
 export function adminRoutes(app: FastifyInstance, cp: ControlPlane): void {
   route(
     app,
-    { method: "GET", url: "/20231130/admin/nodes", tag: "Admin", summary: "List nodes, their capacity and reservations (admin API keys only)", response: z.object({ items: z.array(NodeView) }).meta({ id: "NodeCollection" }) },
+    {
+      method: "GET",
+      url: "/20231130/admin/nodes",
+      tag: "Admin",
+      summary: "List nodes, their capacity and reservations (admin API keys only)",
+      response: z.object({ items: z.array(NodeView) }).meta({ id: "NodeCollection" }),
+    },
     ({ scope }) => ({ items: cp.capacityView(scope).nodes }),
   );
 }

@@ -29,9 +29,15 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyRepo, limit: RateL
     b.tokens -= 1;
     return true;
   };
-  const tooMany = (what: string) => new ServiceError(429, "TooManyRequests", `rate limit: ${limit.perSecond} requests per second per ${what} (burst ${limit.burst}); retry shortly`);
+  const tooMany = (what: string) =>
+    new ServiceError(
+      429,
+      "TooManyRequests",
+      `rate limit: ${limit.perSecond} requests per second per ${what} (burst ${limit.burst}); retry shortly`,
+    );
   /** a failed authentication costs the client's address a token; with none left it is refused before the key is looked at */
-  const failed = (ip: string, e: ServiceError): ServiceError => (take(`ip:${ip}`) ? e : tooMany("client address for failed authentications"));
+  const failed = (ip: string, e: ServiceError): ServiceError =>
+    take(`ip:${ip}`) ? e : tooMany("client address for failed authentications");
   app.decorateRequest("scope", null as never);
   app.decorateRequest("keyId", null);
   app.addHook("onRequest", async (req) => {
@@ -40,8 +46,17 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyRepo, limit: RateL
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const ipBucket = buckets.get(`ip:${req.ip}`);
-    if (ipBucket && ipBucket.tokens < 1 && ipBucket.tokens + ((Date.now() - ipBucket.at) / 1000) * limit.perSecond < 1) throw tooMany("client address for failed authentications");
-    if (!m) throw failed(req.ip, new ServiceError(401, "NotAuthenticated", "send an API key as 'Authorization: Bearer KEY' (create one with `npx sprig key create --compartment-id ID`)"));
+    if (ipBucket && ipBucket.tokens < 1 && ipBucket.tokens + ((Date.now() - ipBucket.at) / 1000) * limit.perSecond < 1)
+      throw tooMany("client address for failed authentications");
+    if (!m)
+      throw failed(
+        req.ip,
+        new ServiceError(
+          401,
+          "NotAuthenticated",
+          "send an API key as 'Authorization: Bearer KEY' (create one with `npx sprig key create --compartment-id ID`)",
+        ),
+      );
     const key = keys.verify(m[1]!);
     if (!key) throw failed(req.ip, new ServiceError(401, "NotAuthenticated", "the API key is not valid (unknown or revoked)"));
     req.scope = { compartments: key.compartments, admin: key.admin };

@@ -24,9 +24,18 @@ export class SprigClient {
   async raw(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
     let r: Response;
     try {
-      r = await fetch(this.o.url.replace(/\/$/, "") + path, { method, headers: { authorization: `Bearer ${this.o.apiKey}`, ...headers }, body, duplex: "half" } as RequestInit);
+      r = await fetch(this.o.url.replace(/\/$/, "") + path, {
+        method,
+        headers: { authorization: `Bearer ${this.o.apiKey}`, ...headers },
+        body,
+        duplex: "half",
+      } as RequestInit);
     } catch (e) {
-      throw new ApiError(0, "ConnectionFailed", `cannot reach Sprig at ${this.o.url} (${(e as Error).cause ?? (e as Error).message}): is \`sprig serve\` running?`);
+      throw new ApiError(
+        0,
+        "ConnectionFailed",
+        `cannot reach Sprig at ${this.o.url} (${(e as Error).cause ?? (e as Error).message}): is \`sprig serve\` running?`,
+      );
     }
     if (!r.ok) {
       const text = await r.text();
@@ -45,7 +54,12 @@ export class SprigClient {
   }
 
   async json<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ body: T; headers: Headers }> {
-    const r = await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? {} : { "content-type": "application/json" });
+    const r = await this.raw(
+      method,
+      path,
+      body === undefined ? undefined : JSON.stringify(body),
+      body === undefined ? {} : { "content-type": "application/json" },
+    );
     const text = await r.text();
     return { body: (text ? JSON.parse(text) : null) as T, headers: r.headers };
   }
@@ -56,7 +70,10 @@ export class SprigClient {
     let page: string | null = null;
     do {
       const sep = path.includes("?") ? "&" : "?";
-      const r: { body: { items: T[] }; headers: Headers } = await this.json("GET", page ? `${path}${sep}page=${encodeURIComponent(page)}` : path);
+      const r: { body: { items: T[] }; headers: Headers } = await this.json(
+        "GET",
+        page ? `${path}${sep}page=${encodeURIComponent(page)}` : path,
+      );
       out.push(...r.body.items);
       page = r.headers.get("opc-next-page");
     } while (page);
@@ -74,7 +91,11 @@ export class SprigClient {
       while ((i = buf.indexOf("\n\n")) >= 0) {
         const frame = buf.slice(0, i);
         buf = buf.slice(i + 2);
-        const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        const data = frame
+          .split("\n")
+          .filter((l) => l.startsWith("data: "))
+          .map((l) => l.slice(6))
+          .join("\n");
         if (!data || data === "[DONE]") continue;
         const d = JSON.parse(data) as Record<string, unknown>;
         if (d.error) throw new ApiError(500, "StreamError", (d.error as { message: string }).message);
@@ -93,19 +114,32 @@ export interface ConnectionFlags {
 export function connect(f: ConnectionFlags): SprigClient {
   const url = f.url ?? process.env.SPRIG_URL ?? "http://127.0.0.1:8080";
   const apiKey = f.apiKey ?? process.env.SPRIG_API_KEY;
-  if (!apiKey) throw new ApiError(0, "NotAuthenticated", "give --api-key or set SPRIG_API_KEY (create a key with `sprig key create --compartment-id ID`)");
+  if (!apiKey)
+    throw new ApiError(
+      0,
+      "NotAuthenticated",
+      "give --api-key or set SPRIG_API_KEY (create a key with `sprig key create --compartment-id ID`)",
+    );
   return new SprigClient({ url, apiKey });
 }
 
 /** Add --url and --api-key to a commander command. */
 export function withConnection<T extends { option(flags: string, description: string): T }>(cmd: T): T {
-  return cmd.option("--url <url>", "the service (default $SPRIG_URL or http://127.0.0.1:8080)").option("--api-key <key>", "API key (default $SPRIG_API_KEY)");
+  return cmd
+    .option("--url <url>", "the service (default $SPRIG_URL or http://127.0.0.1:8080)")
+    .option("--api-key <key>", "API key (default $SPRIG_API_KEY)");
 }
 
 export const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 /** Poll a resource until its lifecycleState is one of `states`; `onPoll` sees each read. */
-export async function waitFor(client: SprigClient, path: string, states: string[], onPoll?: (r: Record<string, unknown>) => void | Promise<void>, intervalMs = 500): Promise<Record<string, unknown>> {
+export async function waitFor(
+  client: SprigClient,
+  path: string,
+  states: string[],
+  onPoll?: (r: Record<string, unknown>) => void | Promise<void>,
+  intervalMs = 500,
+): Promise<Record<string, unknown>> {
   for (;;) {
     const { body } = await client.json("GET", path);
     await onPoll?.(body);

@@ -1,7 +1,15 @@
 // Shared by both inference APIs: run n generations of one request (seeds seed, seed+1, …) against an
 // endpoint, streaming each one's text deltas with its index.
 
-import { type ControlPlane, type InferenceResult, type InferenceSampling, type PromptInput, type ResponseFormat, type Scope, badRequest } from "../control/index.ts";
+import {
+  type ControlPlane,
+  type InferenceResult,
+  type InferenceSampling,
+  type PromptInput,
+  type ResponseFormat,
+  type Scope,
+  badRequest,
+} from "../control/index.ts";
 
 export interface SamplingFields {
   maxTokens?: number;
@@ -46,12 +54,25 @@ function logitBias(b: Record<string, number>): Record<string, number> {
 export async function generateN(
   cp: ControlPlane,
   scope: Scope,
-  o: { endpoint: string; prompt: PromptInput; sampling: InferenceSampling; n: number; signal?: AbortSignal; onToken?: (index: number, delta: string) => void },
+  o: {
+    endpoint: string;
+    prompt: PromptInput;
+    sampling: InferenceSampling;
+    n: number;
+    signal?: AbortSignal;
+    onToken?: (index: number, delta: string) => void;
+  },
 ): Promise<{ endpointId: string; modelId: string; results: InferenceResult[] }> {
   // resolve first, so a bad endpoint is one error and not n
   const e = cp.inference.target(scope, o.endpoint);
   const runs = Array.from({ length: o.n }, (_, i) =>
-    cp.inference.generate(scope, { endpoint: e.id, prompt: o.prompt, sampling: { ...o.sampling, seed: o.sampling.seed + i }, signal: o.signal, onToken: o.onToken && ((d) => o.onToken!(i, d)) }),
+    cp.inference.generate(scope, {
+      endpoint: e.id,
+      prompt: o.prompt,
+      sampling: { ...o.sampling, seed: o.sampling.seed + i },
+      signal: o.signal,
+      onToken: o.onToken && ((d) => o.onToken!(i, d)),
+    }),
   );
   const done = await Promise.all(runs);
   return { endpointId: e.id, modelId: e.modelId, results: done.map((d) => d.result) };

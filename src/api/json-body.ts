@@ -13,7 +13,11 @@ export function parseJsonBody(raw: Buffer): unknown {
   try {
     text = utf8.decode(raw);
   } catch {
-    throw new ServiceError(400, "InvalidParameter", `body: not valid UTF-8 (the first bad byte is at offset ${firstBadByte(raw)}); JSON bodies must be UTF-8`);
+    throw new ServiceError(
+      400,
+      "InvalidParameter",
+      `body: not valid UTF-8 (the first bad byte is at offset ${firstBadByte(raw)}); JSON bodies must be UTF-8`,
+    );
   }
   // an empty (or blank) JSON body is no body, as SDKs and curl send action POSTs
   if (text.trim() === "") return undefined;
@@ -21,19 +25,25 @@ export function parseJsonBody(raw: Buffer): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text, function (this: unknown, key: string, v: unknown) {
-      if (key === "__proto__" || (key === "constructor" && v !== null && typeof v === "object" && Object.hasOwn(v, "prototype"))) poisoned ??= key;
+      if (key === "__proto__" || (key === "constructor" && v !== null && typeof v === "object" && Object.hasOwn(v, "prototype")))
+        poisoned ??= key;
       return v;
     });
   } catch (e) {
     throw new ServiceError(400, "InvalidParameter", `body: not valid JSON (${(e as Error).message})`);
   }
-  if (poisoned !== null) throw new ServiceError(400, "InvalidParameter", `body: the key '${poisoned === "__proto__" ? "__proto__" : "constructor.prototype"}' is not allowed in a request`);
+  if (poisoned !== null)
+    throw new ServiceError(
+      400,
+      "InvalidParameter",
+      `body: the key '${poisoned === "__proto__" ? "__proto__" : "constructor.prototype"}' is not allowed in a request`,
+    );
   return value;
 }
 
 /** Offset of the byte where UTF-8 breaks (a locator for the message: the decoder decides, and does not say where). */
 function firstBadByte(b: Uint8Array): number {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
     if (n < 0) return i;

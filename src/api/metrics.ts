@@ -18,7 +18,12 @@ export type MetricsOptionsInput = z.input<typeof MetricsOptionsSchema>;
 export class Metrics implements InferenceCounters {
   readonly registry = new Registry();
   readonly perTenant: boolean;
-  private readonly requests = new Counter({ name: "sprig_http_requests_total", help: "HTTP requests (status 'aborted': the client went away first)", labelNames: ["method", "route", "status"], registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: "sprig_http_requests_total",
+    help: "HTTP requests (status 'aborted': the client went away first)",
+    labelNames: ["method", "route", "status"],
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: "sprig_http_request_duration_seconds",
     help: "HTTP request latency",
@@ -26,12 +31,21 @@ export class Metrics implements InferenceCounters {
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  private readonly inFlight = new Gauge({ name: "sprig_http_requests_in_flight", help: "HTTP requests being served", registers: [this.registry] });
+  private readonly inFlight = new Gauge({
+    name: "sprig_http_requests_in_flight",
+    help: "HTTP requests being served",
+    registers: [this.registry],
+  });
   private readonly tokens: Counter;
 
   constructor(input: MetricsOptionsInput = {}) {
     this.perTenant = MetricsOptionsSchema.parse(input).perTenant;
-    this.tokens = new Counter({ name: "sprig_tokens_total", help: "tokens processed", labelNames: this.perTenant ? ["endpoint", "kind"] : ["kind"], registers: [this.registry] });
+    this.tokens = new Counter({
+      name: "sprig_tokens_total",
+      help: "tokens processed",
+      labelNames: this.perTenant ? ["endpoint", "kind"] : ["kind"],
+      registers: [this.registry],
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "sprig_process_" });
   }
 
@@ -114,7 +128,9 @@ export class Metrics implements InferenceCounters {
   async listen(port: number, host = "127.0.0.1"): Promise<{ url: string; close(): Promise<void> }> {
     const server: Server = createServer((req, res) => {
       if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ code: "NotAuthorizedOrNotFound", message: "this listener serves GET /metrics only" }));
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ code: "NotAuthorizedOrNotFound", message: "this listener serves GET /metrics only" }));
         return;
       }
       this.registry.metrics().then(

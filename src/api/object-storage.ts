@@ -9,10 +9,16 @@ import { type ControlPlane, ServiceError, type Scope, notFound } from "../contro
 import { TooLargeError } from "../store/index.ts";
 import { route } from "./routes.ts";
 
-const NAME = z.string().min(1).max(256).regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-' only");
+const NAME = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-' only");
 const ObjectPath = z.strictObject({ namespace: NAME, bucket: NAME, "*": z.string().min(1, "give an object name").max(1024) });
 const BucketPath = z.strictObject({ namespace: NAME, bucket: NAME });
-const ObjectSummary = z.object({ name: z.string(), size: z.number(), md5: z.string(), etag: z.string(), timeModified: z.string() }).meta({ id: "ObjectSummary" });
+const ObjectSummary = z
+  .object({ name: z.string(), size: z.number(), md5: z.string(), etag: z.string(), timeModified: z.string() })
+  .meta({ id: "ObjectSummary" });
 
 export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): void {
   const objects = cp.store.objects;
@@ -40,7 +46,16 @@ export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): voi
     s.removeAllContentTypeParsers();
     s.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
 
-    route(s, { method: "PUT", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "Upload an object (training data: JSONL)", params: ObjectPath, headers: ["opc-compartment-id", "content-type"] },
+    route(
+      s,
+      {
+        method: "PUT",
+        url: "/n/:namespace/b/:bucket/o/*",
+        tag: "ObjectStorage",
+        summary: "Upload an object (training data: JSONL)",
+        params: ObjectPath,
+        headers: ["opc-compartment-id", "content-type"],
+      },
       async ({ scope, params, req, reply }) => {
         const wanted = req.headers["opc-compartment-id"];
         const compartment = typeof wanted === "string" ? wanted : scope.compartments[0]!;
@@ -59,29 +74,59 @@ export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): voi
           if (e instanceof TooLargeError) throw new ServiceError(413, "PayloadTooLarge", `${e.message} (maxObjectBytes)`);
           throw e;
         }
-      });
-    route(s, { method: "GET", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "Download an object", params: ObjectPath },
+      },
+    );
+    route(
+      s,
+      { method: "GET", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "Download an object", params: ObjectPath },
       ({ scope, params, reply }) => {
         const meta = found(scope, params);
         reply.headers(headers(meta));
         return reply.send(objects.read(params.namespace, params.bucket, params["*"]) as Readable);
-      });
-    route(s, { method: "HEAD", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "An object's metadata", params: ObjectPath },
+      },
+    );
+    route(
+      s,
+      { method: "HEAD", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "An object's metadata", params: ObjectPath },
       ({ scope, params, reply }) => {
         reply.headers(headers(found(scope, params)));
         return reply.send();
-      });
-    route(s, { method: "DELETE", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "Delete an object", params: ObjectPath, status: 204 },
+      },
+    );
+    route(
+      s,
+      {
+        method: "DELETE",
+        url: "/n/:namespace/b/:bucket/o/*",
+        tag: "ObjectStorage",
+        summary: "Delete an object",
+        params: ObjectPath,
+        status: 204,
+      },
       ({ scope, params }) => {
         found(scope, params);
         objects.delete(params.namespace, params.bucket, params["*"]);
-      });
-    route(s, { method: "GET", url: "/n/:namespace/b/:bucket/o", tag: "ObjectStorage", summary: "List a bucket's objects", params: BucketPath,
-      query: z.strictObject({ prefix: z.string().max(1024).optional() }), response: z.object({ objects: z.array(ObjectSummary) }) },
+      },
+    );
+    route(
+      s,
+      {
+        method: "GET",
+        url: "/n/:namespace/b/:bucket/o",
+        tag: "ObjectStorage",
+        summary: "List a bucket's objects",
+        params: BucketPath,
+        query: z.strictObject({ prefix: z.string().max(1024).optional() }),
+        response: z.object({ objects: z.array(ObjectSummary) }),
+      },
       ({ scope, params, query }) => {
         bucketFor(scope, params.namespace, params.bucket);
-        return { objects: objects.list(params.namespace, params.bucket, query.prefix).map(({ name, size, md5, etag, timeModified }) => ({ name, size, md5, etag, timeModified })) };
-      });
+        return {
+          objects: objects
+            .list(params.namespace, params.bucket, query.prefix)
+            .map(({ name, size, md5, etag, timeModified }) => ({ name, size, md5, etag, timeModified })),
+        };
+      },
+    );
   });
 }
-

@@ -4,14 +4,24 @@
 
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { type ChatMessage, type ControlPlane, type InferenceResult, type PromptInput, type Scope, type ToolCall, badRequest } from "../control/index.ts";
+import {
+  type ChatMessage,
+  type ControlPlane,
+  type InferenceResult,
+  type PromptInput,
+  type Scope,
+  type ToolCall,
+  badRequest,
+} from "../control/index.ts";
 import { generateN, sampling } from "./generation.ts";
 import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts";
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
 import { clientGone, openSse } from "./sse.ts";
 
-const ServingMode = z.strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) }).meta({ id: "DedicatedServingMode" });
+const ServingMode = z
+  .strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) })
+  .meta({ id: "DedicatedServingMode" });
 const knobs = {
   maxTokens: z.number().int().min(1).max(32768).optional(),
   temperature: z.number().min(0).max(5).optional(),
@@ -24,12 +34,35 @@ const knobs = {
   seed: z.number().int().optional(),
 };
 
-const CohereText = z.strictObject({ runtimeType: z.literal("COHERE"), prompt: z.string(), stopSequences: z.array(z.string()).max(16).optional(), returnLikelihoods: z.enum(["NONE", "ALL", "GENERATION"]).optional(), ...knobs });
-const LogProbs = z.number().int().min(0).max(20).optional().describe("return each token's log-probability and the N most likely tokens at each position");
+const CohereText = z.strictObject({
+  runtimeType: z.literal("COHERE"),
+  prompt: z.string(),
+  stopSequences: z.array(z.string()).max(16).optional(),
+  returnLikelihoods: z.enum(["NONE", "ALL", "GENERATION"]).optional(),
+  ...knobs,
+});
+const LogProbs = z
+  .number()
+  .int()
+  .min(0)
+  .max(20)
+  .optional()
+  .describe("return each token's log-probability and the N most likely tokens at each position");
 const LogitBias = z.record(z.string(), z.number().min(-100).max(100)).optional().describe("token id → bias added to its logit");
-const LlamaText = z.strictObject({ runtimeType: z.literal("LLAMA"), prompt: z.string(), stop: z.array(z.string()).max(16).optional(), logProbs: LogProbs, logitBias: LogitBias, ...knobs });
+const LlamaText = z.strictObject({
+  runtimeType: z.literal("LLAMA"),
+  prompt: z.string(),
+  stop: z.array(z.string()).max(16).optional(),
+  logProbs: LogProbs,
+  logitBias: LogitBias,
+  ...knobs,
+});
 export const GenerateTextDetails = z
-  .strictObject({ compartmentId: z.string().min(1), servingMode: ServingMode, inferenceRequest: z.discriminatedUnion("runtimeType", [CohereText, LlamaText]) })
+  .strictObject({
+    compartmentId: z.string().min(1),
+    servingMode: ServingMode,
+    inferenceRequest: z.discriminatedUnion("runtimeType", [CohereText, LlamaText]),
+  })
   .meta({ id: "GenerateTextDetails" });
 
 const Role = z.enum(["SYSTEM", "USER", "ASSISTANT", "TOOL"]);
@@ -39,19 +72,26 @@ const GenericChat = z.strictObject({
     .array(
       z.strictObject({
         role: Role,
-        content: z.array(z.strictObject({ type: z.literal("TEXT"), text: z.string() })).optional().describe("required except on an ASSISTANT turn with toolCalls"),
+        content: z
+          .array(z.strictObject({ type: z.literal("TEXT"), text: z.string() }))
+          .optional()
+          .describe("required except on an ASSISTANT turn with toolCalls"),
         toolCalls: z.array(OciToolCall).optional().describe("ASSISTANT turns: the calls it made"),
         toolCallId: z.string().optional().describe("TOOL turns: the call this result answers"),
       }),
     )
     .min(1),
   tools: z.array(OciTool).max(128).optional().describe("functions the model may call"),
-  toolChoice: OciToolChoice.optional().describe("NONE, AUTO (default with tools), REQUIRED or FUNCTION {name}; REQUIRED and FUNCTION are constrained to the parameters"),
+  toolChoice: OciToolChoice.optional().describe(
+    "NONE, AUTO (default with tools), REQUIRED or FUNCTION {name}; REQUIRED and FUNCTION are constrained to the parameters",
+  ),
   isParallelToolCalls: z.boolean().optional(),
   stop: z.array(z.string()).max(16).optional(),
   logProbs: LogProbs,
   logitBias: LogitBias,
-  responseFormat: OciResponseFormat.optional().describe("JSON_OBJECT or JSON_SCHEMA: constrained decoding, every output parses (and validates)"),
+  responseFormat: OciResponseFormat.optional().describe(
+    "JSON_OBJECT or JSON_SCHEMA: constrained decoding, every output parses (and validates)",
+  ),
   ...knobs,
 });
 // OCI's COHERE chat answers once: numGenerations is refused as an unknown field, not silently ignored
@@ -65,7 +105,11 @@ const CohereChat = z.strictObject({
   ...cohereChatKnobs,
 });
 export const ChatDetails = z
-  .strictObject({ compartmentId: z.string().min(1), servingMode: ServingMode, chatRequest: z.discriminatedUnion("apiFormat", [GenericChat, CohereChat]) })
+  .strictObject({
+    compartmentId: z.string().min(1),
+    servingMode: ServingMode,
+    chatRequest: z.discriminatedUnion("apiFormat", [GenericChat, CohereChat]),
+  })
   .meta({ id: "ChatDetails" });
 
 function inScope(scope: Scope, compartmentId: string): void {
@@ -73,94 +117,195 @@ function inScope(scope: Scope, compartmentId: string): void {
 }
 
 export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void {
-  route(app, { method: "POST", url: "/20231130/actions/generateText", tag: "Inference", summary: "Generate text from a prompt", body: GenerateTextDetails }, async ({ scope, body, req, reply }) => {
-    inScope(scope, body.compartmentId);
-    const r = body.inferenceRequest;
-    const prompt: PromptInput = { kind: "text", text: r.prompt };
-    const s = sampling({ ...r, stop: r.runtimeType === "COHERE" ? r.stopSequences : r.stop, topLogprobs: r.runtimeType === "LLAMA" ? r.logProbs : undefined, logitBias: r.runtimeType === "LLAMA" ? r.logitBias : undefined });
-    const n = r.numGenerations ?? 1;
-    if (r.isStream) {
-      cp.inference.target(scope, body.servingMode.endpointId);
-      const sse = openSse(req, reply);
-      try {
-        const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: sse.signal, onToken: (index, text) => text && sse.send({ index, text }) });
-        out.results.forEach((g, index) => sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }));
-      } catch (e) {
-        sse.send({ error: { message: (e as Error).message } });
+  route(
+    app,
+    {
+      method: "POST",
+      url: "/20231130/actions/generateText",
+      tag: "Inference",
+      summary: "Generate text from a prompt",
+      body: GenerateTextDetails,
+    },
+    async ({ scope, body, req, reply }) => {
+      inScope(scope, body.compartmentId);
+      const r = body.inferenceRequest;
+      const prompt: PromptInput = { kind: "text", text: r.prompt };
+      const s = sampling({
+        ...r,
+        stop: r.runtimeType === "COHERE" ? r.stopSequences : r.stop,
+        topLogprobs: r.runtimeType === "LLAMA" ? r.logProbs : undefined,
+        logitBias: r.runtimeType === "LLAMA" ? r.logitBias : undefined,
+      });
+      const n = r.numGenerations ?? 1;
+      if (r.isStream) {
+        cp.inference.target(scope, body.servingMode.endpointId);
+        const sse = openSse(req, reply);
+        try {
+          const out = await generateN(cp, scope, {
+            endpoint: body.servingMode.endpointId,
+            prompt,
+            sampling: s,
+            n,
+            signal: sse.signal,
+            onToken: (index, text) => text && sse.send({ index, text }),
+          });
+          out.results.forEach((g, index) =>
+            sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
+          );
+        } catch (e) {
+          sse.send({ error: { message: (e as Error).message } });
+        }
+        return reply.raw.end();
       }
-      return reply.raw.end();
-    }
-    const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
-    const timeCreated = new Date().toISOString();
-    const inferenceResponse =
-      r.runtimeType === "COHERE"
-        ? { runtimeType: "COHERE", timeCreated, prompt: r.prompt, generatedTexts: out.results.map((g, i) => ({ id: `${req.id}-${i}`, text: g.text, likelihood: g.logprobs.reduce((a, b) => a + b, 0), finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", tokenLikelihoods: r.returnLikelihoods && r.returnLikelihoods !== "NONE" ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] })) : undefined })) }
-        : { runtimeType: "LLAMA", created: timeCreated, choices: out.results.map((g, index) => ({ index, text: g.text, finishReason: g.finishReason, logprobs: r.logProbs ? ociLogprobs(g) : undefined })) };
-    return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
-  });
+      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
+      const timeCreated = new Date().toISOString();
+      const inferenceResponse =
+        r.runtimeType === "COHERE"
+          ? {
+              runtimeType: "COHERE",
+              timeCreated,
+              prompt: r.prompt,
+              generatedTexts: out.results.map((g, i) => ({
+                id: `${req.id}-${i}`,
+                text: g.text,
+                likelihood: g.logprobs.reduce((a, b) => a + b, 0),
+                finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
+                tokenLikelihoods:
+                  r.returnLikelihoods && r.returnLikelihoods !== "NONE"
+                    ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] }))
+                    : undefined,
+              })),
+            }
+          : {
+              runtimeType: "LLAMA",
+              created: timeCreated,
+              choices: out.results.map((g, index) => ({
+                index,
+                text: g.text,
+                finishReason: g.finishReason,
+                logprobs: r.logProbs ? ociLogprobs(g) : undefined,
+              })),
+            };
+      return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
+    },
+  );
 
-  route(app, { method: "POST", url: "/20231130/actions/chat", tag: "Inference", summary: "Chat with a model (its chat template, or Sprig's default ChatML template)", body: ChatDetails }, async ({ scope, body, req, reply }) => {
-    inScope(scope, body.compartmentId);
-    const r = body.chatRequest;
-    const messages: ChatMessage[] =
-      r.apiFormat === "GENERIC"
-        ? r.messages.map(genericMessage)
-        : [
-            ...(r.preambleOverride ? [{ role: "system", content: r.preambleOverride }] : []),
-            ...(r.chatHistory ?? []).map((m) => ({ role: m.role === "CHATBOT" ? "assistant" : m.role.toLowerCase(), content: m.message })),
-            { role: "user", content: r.message },
-          ];
-    const generic = r.apiFormat === "GENERIC" ? r : null;
-    const tools: ToolPlan = toolPlan(
-      generic?.tools?.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
-      ociToolMode(generic?.toolChoice, !!generic?.tools?.length),
-      generic?.isParallelToolCalls ?? true,
-    );
-    if (tools.format && generic?.responseFormat && generic.responseFormat.type !== "TEXT") throw badRequest("chatRequest.responseFormat: cannot be combined with a required tool call (toolChoice)");
-    const structured = tools.format ? structuredFor(tools.format) : ociStructured(generic?.responseFormat);
-    const s = sampling({ ...r, stop: generic ? generic.stop : r.apiFormat === "COHERE" ? r.stopSequences : undefined, topLogprobs: generic?.logProbs, logitBias: generic?.logitBias, responseFormat: structured.format });
-    const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
-    const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
-    if (r.isStream) {
-      cp.inference.target(scope, body.servingMode.endpointId);
-      const sse = openSse(req, reply);
-      try {
-        const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: sse.signal, onToken: (index, text) => text && sse.send(r.apiFormat === "GENERIC" ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } } : { apiFormat: "COHERE", text }) });
-        structured.check(out.results, s.stop);
-        out.results.forEach((g, index) => {
-          const calls = tools.calls(g);
-          if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
-          sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
-        });
-      } catch (e) {
-        sse.send({ error: { message: (e as Error).message } });
+  route(
+    app,
+    {
+      method: "POST",
+      url: "/20231130/actions/chat",
+      tag: "Inference",
+      summary: "Chat with a model (its chat template, or Sprig's default ChatML template)",
+      body: ChatDetails,
+    },
+    async ({ scope, body, req, reply }) => {
+      inScope(scope, body.compartmentId);
+      const r = body.chatRequest;
+      const messages: ChatMessage[] =
+        r.apiFormat === "GENERIC"
+          ? r.messages.map(genericMessage)
+          : [
+              ...(r.preambleOverride ? [{ role: "system", content: r.preambleOverride }] : []),
+              ...(r.chatHistory ?? []).map((m) => ({
+                role: m.role === "CHATBOT" ? "assistant" : m.role.toLowerCase(),
+                content: m.message,
+              })),
+              { role: "user", content: r.message },
+            ];
+      const generic = r.apiFormat === "GENERIC" ? r : null;
+      const tools: ToolPlan = toolPlan(
+        generic?.tools?.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
+        ociToolMode(generic?.toolChoice, !!generic?.tools?.length),
+        generic?.isParallelToolCalls ?? true,
+      );
+      if (tools.format && generic?.responseFormat && generic.responseFormat.type !== "TEXT")
+        throw badRequest("chatRequest.responseFormat: cannot be combined with a required tool call (toolChoice)");
+      const structured = tools.format ? structuredFor(tools.format) : ociStructured(generic?.responseFormat);
+      const s = sampling({
+        ...r,
+        stop: generic ? generic.stop : r.apiFormat === "COHERE" ? r.stopSequences : undefined,
+        topLogprobs: generic?.logProbs,
+        logitBias: generic?.logitBias,
+        responseFormat: structured.format,
+      });
+      const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
+      const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
+      if (r.isStream) {
+        cp.inference.target(scope, body.servingMode.endpointId);
+        const sse = openSse(req, reply);
+        try {
+          const out = await generateN(cp, scope, {
+            endpoint: body.servingMode.endpointId,
+            prompt,
+            sampling: s,
+            n,
+            signal: sse.signal,
+            onToken: (index, text) =>
+              text &&
+              sse.send(
+                r.apiFormat === "GENERIC"
+                  ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } }
+                  : { apiFormat: "COHERE", text },
+              ),
+          });
+          structured.check(out.results, s.stop);
+          out.results.forEach((g, index) => {
+            const calls = tools.calls(g);
+            if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
+            sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
+          });
+        } catch (e) {
+          sse.send({ error: { message: (e as Error).message } });
+        }
+        return reply.raw.end();
       }
-      return reply.raw.end();
-    }
-    const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
-    structured.check(out.results, s.stop);
-    const timeCreated = new Date().toISOString();
-    const g0 = out.results[0]!;
-    const usage = ociUsage(out.results);
-    const chatResponse =
-      r.apiFormat === "GENERIC"
-        ? { apiFormat: "GENERIC", timeCreated, choices: out.results.map((g, index) => {
-              const calls = tools.calls(g);
-              const message = calls ? { role: "ASSISTANT", toolCalls: calls.map(ociCall) } : { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] };
-              return { index, message, finishReason: calls ? "tool_calls" : g.finishReason, logprobs: r.logProbs ? ociLogprobs(g) : undefined };
-            }),
-            usage,
-          }
-        : { apiFormat: "COHERE", text: g0.text, finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE", chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }], usage };
-    return { modelId: out.modelId, modelVersion: "1", chatResponse };
-  });
+      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
+      structured.check(out.results, s.stop);
+      const timeCreated = new Date().toISOString();
+      const g0 = out.results[0]!;
+      const usage = ociUsage(out.results);
+      const chatResponse =
+        r.apiFormat === "GENERIC"
+          ? {
+              apiFormat: "GENERIC",
+              timeCreated,
+              choices: out.results.map((g, index) => {
+                const calls = tools.calls(g);
+                const message = calls
+                  ? { role: "ASSISTANT", toolCalls: calls.map(ociCall) }
+                  : { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] };
+                return {
+                  index,
+                  message,
+                  finishReason: calls ? "tool_calls" : g.finishReason,
+                  logprobs: r.logProbs ? ociLogprobs(g) : undefined,
+                };
+              }),
+              usage,
+            }
+          : {
+              apiFormat: "COHERE",
+              text: g0.text,
+              finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
+              chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }],
+              usage,
+            };
+      return { modelId: out.modelId, modelVersion: "1", chatResponse };
+    },
+  );
 }
 
 /** OCI's Logprobs: the chosen tokens, their log-probabilities, and the most likely tokens per position. */
 function ociLogprobs(g: InferenceResult) {
   let at = 0;
   const textOffset = g.tokens.map((t) => ((at += t.length), at - t.length));
-  return { tokens: g.tokens, tokenLogprobs: g.logprobs, textOffset, ...(g.topLogprobs ? { topLogprobs: g.topLogprobs.map((l) => Object.fromEntries(l.map((x) => [x.token, x.logprob]))) } : {}) };
+  return {
+    tokens: g.tokens,
+    tokenLogprobs: g.logprobs,
+    textOffset,
+    ...(g.topLogprobs ? { topLogprobs: g.topLogprobs.map((l) => Object.fromEntries(l.map((x) => [x.token, x.logprob]))) } : {}),
+  };
 }
 
 /** OCI chat responses' usage: the prompt once, every generation's tokens. */
@@ -173,7 +318,8 @@ function ociUsage(results: InferenceResult[]) {
 const ociCall = (c: ToolCall) => ({ id: c.id, type: "FUNCTION", name: c.name, arguments: c.arguments });
 
 function genericMessage(m: z.infer<typeof GenericChat>["messages"][number], i: number): ChatMessage {
-  if (!m.content && !(m.role === "ASSISTANT" && m.toolCalls?.length)) throw badRequest(`chatRequest.messages.${i}.content: required (may be left out only on an ASSISTANT turn with toolCalls)`);
+  if (!m.content && !(m.role === "ASSISTANT" && m.toolCalls?.length))
+    throw badRequest(`chatRequest.messages.${i}.content: required (may be left out only on an ASSISTANT turn with toolCalls)`);
   if (m.role === "TOOL" && !m.toolCallId) throw badRequest(`chatRequest.messages.${i}.toolCallId: required on a TOOL message`);
   const out: ChatMessage = { role: m.role.toLowerCase(), content: (m.content ?? []).map((c) => c.text).join("") };
   if (m.toolCalls?.length)

@@ -28,11 +28,19 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
   for (const r of routes) {
     const path = r.url.replace(/:(\w+)/g, "{$1}").replace(/\*$/, "{objectName}");
     const parameters: unknown[] = [];
-    for (const [where, schema] of [["path", r.params], ["query", r.query]] as const) {
+    for (const [where, schema] of [
+      ["path", r.params],
+      ["query", r.query],
+    ] as const) {
       if (!schema) continue;
       const obj = js(schema, "input") as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(obj.properties ?? {}))
-        parameters.push({ name: name === "*" ? "objectName" : name, in: where, required: where === "path" || (obj.required ?? []).includes(name), schema: s });
+        parameters.push({
+          name: name === "*" ? "objectName" : name,
+          in: where,
+          required: where === "path" || (obj.required ?? []).includes(name),
+          schema: s,
+        });
     }
     for (const h of r.headers ?? []) parameters.push({ name: h, in: "header", required: false, schema: { type: "string" } });
     const op: Record<string, unknown> = {
@@ -41,7 +49,10 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
       operationId: `${r.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(\w)?/g, (_m, c: string | undefined) => (c ?? "").toUpperCase())}`,
       parameters,
       responses: {
-        [String(r.status ?? 200)]: { description: "success", ...(r.response ? { content: { "application/json": { schema: js(r.response, "output") } } } : {}) },
+        [String(r.status ?? 200)]: {
+          description: "success",
+          ...(r.response ? { content: { "application/json": { schema: js(r.response, "output") } } } : {}),
+        },
         default: { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
       },
     };
@@ -51,10 +62,18 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
   }
   return {
     openapi: "3.1.0",
-    info: { title: "Sprig", version, description: "Self-hosted generative AI service: OCI Generative AI-style management and inference, OpenAI-compatible /v1, object storage for training data." },
+    info: {
+      title: "Sprig",
+      version,
+      description:
+        "Self-hosted generative AI service: OCI Generative AI-style management and inference, OpenAI-compatible /v1, object storage for training data.",
+    },
     servers: [{ url: "/" }],
     security: [{ bearer: [] }],
     paths,
-    components: { schemas, securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an API key from `sprig key create`" } } },
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an API key from `sprig key create`" } },
+    },
   };
 }

@@ -57,7 +57,8 @@ export function route<P = undefined, Q = undefined, B = undefined>(
     handler: async (req, reply) => {
       const params = parse(doc.params, req.params, "path");
       const query = parse(doc.query, req.query, "query");
-      const body = doc.method === "GET" || doc.method === "HEAD" || doc.method === "DELETE" ? (undefined as B) : parse(doc.body, req.body, "body");
+      const body =
+        doc.method === "GET" || doc.method === "HEAD" || doc.method === "DELETE" ? (undefined as B) : parse(doc.body, req.body, "body");
       const out = await handler({ params, query, body, scope: req.scope, req, reply });
       if (reply.sent) return reply;
       if (doc.status) reply.code(doc.status);

@@ -21,7 +21,11 @@ import { documented } from "./routes.ts";
 
 export const ServerOptionsSchema = z.strictObject({
   /** largest JSON body, in bytes (object uploads have their own limit, maxObjectBytes) */
-  bodyLimit: z.number().int().min(1024).default(1024 * 1024),
+  bodyLimit: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** per-key rate limit */
   rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }).default({ perSecond: 50, burst: 200 }),
   /** pino logger options, or false for none */
@@ -77,7 +81,13 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
     if (e.status >= 500) req.log.error({ err }, "request failed");
     sendError(req, reply, e);
   });
-  app.setNotFoundHandler((req, reply) => sendError(req, reply, new ServiceError(404, "NotAuthorizedOrNotFound", `no route ${req.method} ${req.url.split("?")[0]!.slice(0, 200)}`)));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      req,
+      reply,
+      new ServiceError(404, "NotAuthorizedOrNotFound", `no route ${req.method} ${req.url.split("?")[0]!.slice(0, 200)}`),
+    ),
+  );
 
   managementRoutes(app, cp);
   objectStorageRoutes(app, cp);

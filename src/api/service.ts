@@ -2,7 +2,15 @@
 // given others), HTTP server. `close()` shuts down in order: stop accepting, drain, stop workers, close the DB.
 
 import type { FastifyInstance } from "fastify";
-import { ControlPlane, type ControlConfigInput, type FineTuneExecutor, type HostingExecutor, type LocalNodeSettings, type Logger, type SprigStore } from "../control/index.ts";
+import {
+  ControlPlane,
+  type ControlConfigInput,
+  type FineTuneExecutor,
+  type HostingExecutor,
+  type LocalNodeSettings,
+  type Logger,
+  type SprigStore,
+} from "../control/index.ts";
 import { Store } from "../store/index.ts";
 import { Metrics, type MetricsOptionsInput } from "./metrics.ts";
 import { type ServerOptionsInput, buildServer } from "./server.ts";

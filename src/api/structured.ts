@@ -7,7 +7,9 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { z } from "zod";
 import { type InferenceResult, type ResponseFormat, ServiceError, badRequest } from "../control/index.ts";
 
-const JsonSchemaBody = z.union([z.record(z.string(), z.unknown()), z.boolean()]).describe("a JSON Schema (see the guide for the keywords constrained decoding enforces)");
+const JsonSchemaBody = z
+  .union([z.record(z.string(), z.unknown()), z.boolean()])
+  .describe("a JSON Schema (see the guide for the keywords constrained decoding enforces)");
 
 export const OpenAiResponseFormat = z
   .discriminatedUnion("type", [
@@ -31,7 +33,12 @@ export const OciResponseFormat = z
     z.strictObject({ type: z.literal("JSON_OBJECT") }),
     z.strictObject({
       type: z.literal("JSON_SCHEMA"),
-      jsonSchema: z.strictObject({ name: z.string().min(1).max(64), description: z.string().optional(), schema: JsonSchemaBody.optional(), isStrict: z.boolean().optional() }),
+      jsonSchema: z.strictObject({
+        name: z.string().min(1).max(64),
+        description: z.string().optional(),
+        schema: JsonSchemaBody.optional(),
+        isStrict: z.boolean().optional(),
+      }),
     }),
   ])
   .meta({ id: "OciResponseFormat" });
@@ -68,7 +75,12 @@ function structured(kind: "text" | "json_object" | "json_schema", schema: unknow
           throw new ServiceError(500, "InternalServerError", "constrained decoding produced text that is not JSON; please report this");
         }
         const objectOk = kind !== "json_object" || (typeof value === "object" && value !== null && !Array.isArray(value));
-        if (!objectOk || (validate && !validate(value))) throw new ServiceError(500, "InternalServerError", `constrained decoding produced JSON the schema refuses (${ajv.errorsText(validate?.errors)}); please report this`);
+        if (!objectOk || (validate && !validate(value)))
+          throw new ServiceError(
+            500,
+            "InternalServerError",
+            `constrained decoding produced JSON the schema refuses (${ajv.errorsText(validate?.errors)}); please report this`,
+          );
       }
     },
   };

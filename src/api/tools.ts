@@ -4,24 +4,50 @@
 
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { type InferenceResult, type ResponseFormat, type ToolCall, type ToolMode, type ToolSpec, badRequest, callFormat, parseToolCalls } from "../control/index.ts";
+import {
+  type InferenceResult,
+  type ResponseFormat,
+  type ToolCall,
+  type ToolMode,
+  type ToolSpec,
+  badRequest,
+  callFormat,
+  parseToolCalls,
+} from "../control/index.ts";
 
 const Name = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1–64 letters, digits, _ or -");
-const Parameters = z.record(z.string(), z.unknown()).describe("JSON Schema of the arguments object (constrained decoding enforces it when a call is required)");
+const Parameters = z
+  .record(z.string(), z.unknown())
+  .describe("JSON Schema of the arguments object (constrained decoding enforces it when a call is required)");
 
 export const OpenAiTool = z
-  .strictObject({ type: z.literal("function"), function: z.strictObject({ name: Name, description: z.string().optional(), parameters: Parameters.optional(), strict: z.boolean().nullish() }) })
+  .strictObject({
+    type: z.literal("function"),
+    function: z.strictObject({
+      name: Name,
+      description: z.string().optional(),
+      parameters: Parameters.optional(),
+      strict: z.boolean().nullish(),
+    }),
+  })
   .meta({ id: "ChatCompletionTool" });
 export const OpenAiToolChoice = z
   .union([z.enum(["none", "auto", "required"]), z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: Name }) })])
   .meta({ id: "ChatCompletionToolChoice" });
-export const OpenAiToolCall = z.strictObject({ id: z.string(), type: z.literal("function"), function: z.strictObject({ name: z.string(), arguments: z.string() }) });
+export const OpenAiToolCall = z.strictObject({
+  id: z.string(),
+  type: z.literal("function"),
+  function: z.strictObject({ name: z.string(), arguments: z.string() }),
+});
 
 export const OciTool = z
   .strictObject({ type: z.literal("FUNCTION"), name: Name, description: z.string().optional(), parameters: Parameters.optional() })
   .meta({ id: "FunctionDefinition" });
 export const OciToolChoice = z
-  .discriminatedUnion("type", [z.strictObject({ type: z.enum(["NONE", "AUTO", "REQUIRED"]) }), z.strictObject({ type: z.literal("FUNCTION"), name: Name })])
+  .discriminatedUnion("type", [
+    z.strictObject({ type: z.enum(["NONE", "AUTO", "REQUIRED"]) }),
+    z.strictObject({ type: z.literal("FUNCTION"), name: Name }),
+  ])
   .meta({ id: "ToolChoice" });
 export const OciToolCall = z.strictObject({ id: z.string(), type: z.literal("FUNCTION"), name: z.string(), arguments: z.string() });
 

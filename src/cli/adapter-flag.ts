@@ -19,5 +19,8 @@ export async function adapterHooks(model: LoadedModel, dir: string): Promise<(gr
 
 /** Hooks applying an in-memory adapter unmerged, its tensors as graph constants. */
 export function hooksFor(model: LoadedModel, adapter: Adapter): (graph: Graph) => ModelHooks {
-  return (graph) => adapterKind(adapter.config).hooks(model.config, adapter.config, (key, shape) => graph.constant("float32", shape, adapter.tensors.get(key)!.data));
+  return (graph) =>
+    adapterKind(adapter.config).hooks(model.config, adapter.config, (key, shape) =>
+      graph.constant("float32", shape, adapter.tensors.get(key)!.data),
+    );
 }

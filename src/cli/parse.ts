@@ -3,7 +3,10 @@
 import { CliError } from "./errors.ts";
 
 export function parseIds(s: string, flag: string): number[] {
-  const parts = s.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const parts = s
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
   if (parts.length === 0) throw new CliError(`${flag}: give at least one token id`);
   return parts.map((p) => {
     if (!/^\d+$/.test(p)) throw new CliError(`${flag}: '${p}' is not a token id (non-negative integer)`);

@@ -31,11 +31,21 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
       return payload;
     });
     // the router ignores trailing slashes, so /console and /console/ are this route (the wildcard never sees them)
-    s.get("/console", async (_req, reply) => reply.type("text/html; charset=utf-8").header("cache-control", "no-cache").send(await readFile(`${WEB}index.html`)));
+    s.get("/console", async (_req, reply) =>
+      reply
+        .type("text/html; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .send(await readFile(`${WEB}index.html`)),
+    );
     await s.register(fastifyStatic, { root: WEB, prefix: "/console/", index: false, decorateReply: false });
     for (const [name, v] of Object.entries(VENDOR)) {
       const allowed = new Set(v.files.map((f) => `/${f}`));
-      await s.register(fastifyStatic, { root: v.dir, prefix: `/console/vendor/${name}/`, decorateReply: false, allowedPath: (path) => allowed.has(path) });
+      await s.register(fastifyStatic, {
+        root: v.dir,
+        prefix: `/console/vendor/${name}/`,
+        decorateReply: false,
+        allowedPath: (path) => allowed.has(path),
+      });
     }
   });
 }

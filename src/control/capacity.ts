@@ -14,7 +14,17 @@ export interface CapacityView {
   nodes: (NodeRow & {
     freeCores: number[];
     freeMemoryBytes: number;
-    units: { clusterId: string; displayName: string | null; compartmentId: string | null; type: string | null; unitShape: string | null; lifecycleState: string | null; unitIndex: number; cores: number[]; memoryBytes: number }[];
+    units: {
+      clusterId: string;
+      displayName: string | null;
+      compartmentId: string | null;
+      type: string | null;
+      unitShape: string | null;
+      lifecycleState: string | null;
+      unitIndex: number;
+      cores: number[];
+      memoryBytes: number;
+    }[];
   })[];
 }
 
@@ -69,7 +79,13 @@ export class Capacity {
 
   /** A cluster's units as the executors start them (pinned when their node can pin). */
   units(clusterId: string): UnitSpec[] {
-    return this.placement(clusterId).map((u) => ({ index: u.unitIndex, nodeId: u.nodeId, cores: u.cores, memoryBytes: u.memoryBytes, pin: u.pinned }));
+    return this.placement(clusterId).map((u) => ({
+      index: u.unitIndex,
+      nodeId: u.nodeId,
+      cores: u.cores,
+      memoryBytes: u.memoryBytes,
+      pin: u.pinned,
+    }));
   }
 
   /**

@@ -36,7 +36,15 @@ export class Clusters {
     const units = this.ctx.capacity.placement(c.id);
     if (c.type !== "HOSTING") return { ...c, capacity: null, units };
     const used = this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === c.id && e.lifecycleState !== "DELETED");
-    return { ...c, capacity: { capacityType: "HOSTING_CAPACITY", totalEndpointCapacity: this.ctx.config.endpointCapacityPerCluster, usedEndpointCapacity: used }, units };
+    return {
+      ...c,
+      capacity: {
+        capacityType: "HOSTING_CAPACITY",
+        totalEndpointCapacity: this.ctx.config.endpointCapacityPerCluster,
+        usedEndpointCapacity: used,
+      },
+      units,
+    };
   }
 
   create(scope: Scope, d: CreateDedicatedAiClusterDetails): Mutation<DedicatedAiCluster> {
@@ -65,11 +73,23 @@ export class Clusters {
   }
 
   /** Move a cluster out of a transitional state and close its work request. */
-  settle(id: string, wrId: string, state: "ACTIVE" | "FAILED" | "DELETED", action: "CREATED" | "UPDATED" | "DELETED" | "FAILED", msg: string): void {
+  settle(
+    id: string,
+    wrId: string,
+    state: "ACTIVE" | "FAILED" | "DELETED",
+    action: "CREATED" | "UPDATED" | "DELETED" | "FAILED",
+    msg: string,
+  ): void {
     if (this.ctx.bg.closed) return;
     this.ctx.store.tx(() => {
       const row = this.ctx.store.clusters.get(id);
-      if (row) this.ctx.store.clusters.update({ ...row.value, lifecycleState: state, lifecycleDetails: state === "FAILED" ? msg : null, timeUpdated: now() });
+      if (row)
+        this.ctx.store.clusters.update({
+          ...row.value,
+          lifecycleState: state,
+          lifecycleDetails: state === "FAILED" ? msg : null,
+          timeUpdated: now(),
+        });
       // a cluster that is gone or failed holds nothing
       if (state !== "ACTIVE") this.ctx.capacity.release(id);
     });
@@ -101,7 +121,8 @@ export class Clusters {
     const { value: c, etag } = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
     checkEtag(id, etag, ifMatch);
     const resize = d.unitCount !== undefined && d.unitCount !== c.unitCount;
-    if (resize && c.lifecycleState !== "ACTIVE") throw incorrectState(`dedicated AI cluster ${id} is ${c.lifecycleState}: unitCount can change only when it is ACTIVE`);
+    if (resize && c.lifecycleState !== "ACTIVE")
+      throw incorrectState(`dedicated AI cluster ${id} is ${c.lifecycleState}: unitCount can change only when it is ACTIVE`);
     const next: DedicatedAiCluster = {
       ...c,
       unitCount: d.unitCount ?? c.unitCount,
@@ -114,7 +135,10 @@ export class Clusters {
     };
     if (resize && next.unitCount < c.unitCount) {
       const busy = this.busyUnits(id).filter((u) => u >= next.unitCount);
-      if (busy.length) throw conflict(`unitCount: unit${busy.length > 1 ? "s" : ""} ${busy.join(", ")} of cluster ${id} run${busy.length > 1 ? "" : "s"} a fine-tune: wait for it or cancel it, or shrink to ${Math.max(...busy) + 1} units`);
+      if (busy.length)
+        throw conflict(
+          `unitCount: unit${busy.length > 1 ? "s" : ""} ${busy.join(", ")} of cluster ${id} run${busy.length > 1 ? "" : "s"} a fine-tune: wait for it or cancel it, or shrink to ${Math.max(...busy) + 1} units`,
+        );
     }
     // growing reserves the new units in the same transaction as the update: no room, nothing changes
     const { w, newEtag } = this.ctx.store.tx(() => {
@@ -148,15 +172,19 @@ export class Clusters {
   delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
     const { value: c, etag } = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
     checkEtag(id, etag, ifMatch);
-    if (c.lifecycleState === "DELETED" || c.lifecycleState === "DELETING") throw incorrectState(`dedicated AI cluster ${id} is already ${c.lifecycleState}`);
+    if (c.lifecycleState === "DELETED" || c.lifecycleState === "DELETING")
+      throw incorrectState(`dedicated AI cluster ${id} is already ${c.lifecycleState}`);
     const endpoints = this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === id && e.lifecycleState !== "DELETED");
     if (endpoints > 0) throw conflict(`dedicated AI cluster ${id} still has ${endpoints} endpoint(s): delete them first`);
     const jobs = this.fineTunesOn(id);
-    if (jobs > 0) throw conflict(`dedicated AI cluster ${id} is running or queueing ${jobs} fine-tune job(s): wait for them or cancel them first`);
+    if (jobs > 0)
+      throw conflict(`dedicated AI cluster ${id} is running or queueing ${jobs} fine-tune job(s): wait for them or cancel them first`);
     const w = this.wr.create(c.compartmentId, "DELETE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
     if (this.ctx.store.clusters.update({ ...c, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
       throw conflict(`dedicated AI cluster ${id} changed during the delete: retry`);
-    this.ctx.bg.run("cluster delete", () => this.pools.close(id).finally(() => this.settle(id, w.id, "DELETED", "DELETED", "cluster deleted")));
+    this.ctx.bg.run("cluster delete", () =>
+      this.pools.close(id).finally(() => this.settle(id, w.id, "DELETED", "DELETED", "cluster deleted")),
+    );
     return { workRequestId: w.id };
   }
 

@@ -8,7 +8,11 @@ export const ControlConfigSchema = z.strictObject({
   /** how many times a crashed fine-tune (worker killed) is resumed from its checkpoint before it fails */
   maxFineTuneAttempts: z.number().int().min(1).max(100).default(3),
   /** largest training data object accepted, in bytes */
-  maxObjectBytes: z.number().int().min(1).default(512 * 1024 * 1024),
+  maxObjectBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(512 * 1024 * 1024),
   /** directories HUGGING_FACE_DIRECTORY imports may read (below them, after symlinks); empty: such imports are refused */
   modelImportRoots: z.array(z.string().min(1)).default([]),
   /** a BASE model every compartment sees, registered at start-up when its directory exists */

@@ -7,7 +7,15 @@ import type { ControlConfig, Logger } from "./config.ts";
 import { badRequest, notFound, preconditionFailed } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
 import { now, ocid } from "./ids.ts";
-import type { DedicatedAiCluster, Endpoint, Model, OperationType, WorkRequest, WorkRequestResource, WorkRequestStatus } from "./resources.ts";
+import type {
+  DedicatedAiCluster,
+  Endpoint,
+  Model,
+  OperationType,
+  WorkRequest,
+  WorkRequestResource,
+  WorkRequestStatus,
+} from "./resources.ts";
 
 export type SprigStore = Store<DedicatedAiCluster, Model, Endpoint, WorkRequest>;
 
@@ -118,7 +126,13 @@ const URI: Record<WorkRequestResource["entityType"], string> = {
 export class WorkRequests {
   constructor(private readonly ctx: ControlContext) {}
 
-  create(compartmentId: string | null, op: OperationType, entityType: WorkRequestResource["entityType"], id: string, action: WorkRequestResource["actionType"]): WorkRequest {
+  create(
+    compartmentId: string | null,
+    op: OperationType,
+    entityType: WorkRequestResource["entityType"],
+    id: string,
+    action: WorkRequestResource["actionType"],
+  ): WorkRequest {
     const wr: WorkRequest = {
       id: ocid("generativeaiworkrequest"),
       compartmentId,

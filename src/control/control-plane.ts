@@ -8,7 +8,18 @@ import { guardLifecycles } from "./lifecycle.ts";
 import { Capacity, type CapacityView } from "./capacity.ts";
 import { Clusters } from "./clusters.ts";
 import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
-import { type ControlContext, type Page, type Scope, type SprigStore, Background, WorkRequests, decodePage, fetchVisible, listCompartments, page } from "./context.ts";
+import {
+  type ControlContext,
+  type Page,
+  type Scope,
+  type SprigStore,
+  Background,
+  WorkRequests,
+  decodePage,
+  fetchVisible,
+  listCompartments,
+  page,
+} from "./context.ts";
 import { Endpoints } from "./endpoints.ts";
 import { ServiceError, badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
@@ -49,17 +60,37 @@ export class ControlPlane {
 
   constructor(o: ControlPlaneOptions) {
     const parsed = ControlConfigSchema.safeParse(o.config ?? {});
-    if (!parsed.success) throw new Error(`invalid control configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    if (!parsed.success)
+      throw new Error(`invalid control configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const capacity = new Capacity(o.store.nodes, (id) => o.store.clusters.get(id)?.value ?? null);
-    this.ctx = { bg: new Background(() => this.ctx.log), store: o.store, fineTune: o.fineTune, hosting: o.hosting, config: parsed.data, log: o.log ?? silentLogger, capacity };
+    this.ctx = {
+      bg: new Background(() => this.ctx.log),
+      store: o.store,
+      fineTune: o.fineTune,
+      hosting: o.hosting,
+      config: parsed.data,
+      log: o.log ?? silentLogger,
+      capacity,
+    };
     this.store = o.store;
     guardLifecycles(o.store);
     this.nodeSettings = o.node;
     this.wr = new WorkRequests(this.ctx);
     this.pools = new Pools(o.hosting, capacity);
     this.fineTunes = new FineTunes(this.ctx, this.wr);
-    this.clusters = new Clusters(this.ctx, this.wr, this.pools, (id) => this.fineTunes.onCluster(id), (id) => this.fineTunes.busyUnits(id));
-    this.models = new Models(this.ctx, this.wr, (s, d) => this.fineTunes.create(s, d), (id) => this.fineTunes.cancel(id));
+    this.clusters = new Clusters(
+      this.ctx,
+      this.wr,
+      this.pools,
+      (id) => this.fineTunes.onCluster(id),
+      (id) => this.fineTunes.busyUnits(id),
+    );
+    this.models = new Models(
+      this.ctx,
+      this.wr,
+      (s, d) => this.fineTunes.create(s, d),
+      (id) => this.fineTunes.cancel(id),
+    );
     this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
     this.datasets = new DatasetCheck(this.ctx);
@@ -80,7 +111,10 @@ export class ControlPlane {
    */
   async start(): Promise<void> {
     const node = this.store.nodes.upsert(localNode(this.nodeSettings));
-    this.ctx.log.info({ nodeId: node.id, cores: node.cores, memoryBytes: node.memoryBytes, pinning: node.pinning }, "registered the embedded node");
+    this.ctx.log.info(
+      { nodeId: node.id, cores: node.cores, memoryBytes: node.memoryBytes, pinning: node.pinning },
+      "registered the embedded node",
+    );
     if (!node.pinning.enabled) this.ctx.log.warn({ reason: node.pinning.reason }, "units will not be pinned to their cores");
     const dir = this.ctx.config.defaultBaseModelDir;
     if (dir && existsSync(resolve(dir, "config.json")) && !this.models.globalBase(resolve(dir))) {
@@ -95,7 +129,8 @@ export class ControlPlane {
     for (const m of s.models.inStates(["DELETING"])) s.models.update({ ...m, lifecycleState: "DELETED" });
     // a CREATING model without a job can only be a half-registered one: nothing to resume
     for (const m of s.models.inStates(["CREATING"]))
-      if (!s.fineTunes.job(m.id)) s.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: "the server stopped while the model was being created" });
+      if (!s.fineTunes.job(m.id))
+        s.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: "the server stopped while the model was being created" });
     for (const e of s.endpoints.inStates(["DELETING"])) this.ctx.bg.run("endpoint delete", () => this.endpoints.tearDown(e, null));
     // UPDATING endpoints were being toggled; their work request says which way
     const toggled = new Map(s.workRequests.unfinished().flatMap((w) => w.resources.map((r) => [r.identifier, w.operationType] as const)));
@@ -122,14 +157,20 @@ export class ControlPlane {
         const miss = short.get(c.id);
         const note = miss ? `${miss.missing} of ${c.unitCount} units have no reserved cores and do not run: ${miss.reason}` : null;
         if (miss) this.ctx.log.warn({ clusterId: c.id, missing: miss.missing }, "cluster units without room");
-        if (note !== (c.lifecycleDetails ?? null) && (miss || c.lifecycleDetails?.includes("have no reserved cores"))) s.clusters.update({ ...c, lifecycleDetails: note });
+        if (note !== (c.lifecycleDetails ?? null) && (miss || c.lifecycleDetails?.includes("have no reserved cores")))
+          s.clusters.update({ ...c, lifecycleDetails: note });
       }
     });
   }
 
   /** The operator's view of nodes, their capacity and reservations: admin keys only (`sprig node list` reads the data directory). */
   capacityView(scope: Scope): CapacityView {
-    if (!scope.admin) throw new ServiceError(404, "NotAuthorizedOrNotFound", "the admin view needs an admin API key: create one on the server's machine with `npx sprig key create --admin`");
+    if (!scope.admin)
+      throw new ServiceError(
+        404,
+        "NotAuthorizedOrNotFound",
+        "the admin view needs an admin API key: create one on the server's machine with `npx sprig key create --admin`",
+      );
     return this.ctx.capacity.view();
   }
 
@@ -138,7 +179,11 @@ export class ControlPlane {
     for (const w of this.store.workRequests.unfinished()) {
       if (w.operationType === "CREATE_MODEL" && this.store.fineTunes.job(w.resources[0]!.identifier)) continue;
       const ok = w.operationType !== "CREATE_MODEL";
-      this.wr.finish(w.id, ok ? "SUCCEEDED" : "FAILED", `the server restarted during the operation; ${ok ? "it was completed at start-up" : "it did not complete"}`);
+      this.wr.finish(
+        w.id,
+        ok ? "SUCCEEDED" : "FAILED",
+        `the server restarted during the operation; ${ok ? "it was completed at start-up" : "it did not complete"}`,
+      );
     }
   }
 

@@ -13,7 +13,11 @@ import { ObjectStorageDataset } from "./resources.ts";
 
 export const ValidateTrainingDataDetails = z
   .strictObject({
-    baseModelId: z.string().min(1).max(255).describe("the model the data would fine-tune (its tokenizer and vocabulary decide what is valid)"),
+    baseModelId: z
+      .string()
+      .min(1)
+      .max(255)
+      .describe("the model the data would fine-tune (its tokenizer and vocabulary decide what is valid)"),
     trainingDataset: ObjectStorageDataset,
   })
   .meta({ id: "ValidateTrainingDataDetails" });

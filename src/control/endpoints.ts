@@ -27,8 +27,10 @@ export class Endpoints {
     requireCompartment(scope, d.compartmentId);
     const { value: cluster } = fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", d.dedicatedAiClusterId);
     const { value: model } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.modelId);
-    if (cluster.type !== "HOSTING") throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; endpoints need a HOSTING cluster`);
-    if (cluster.lifecycleState !== "ACTIVE") throw incorrectState(`dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+    if (cluster.type !== "HOSTING")
+      throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; endpoints need a HOSTING cluster`);
+    if (cluster.lifecycleState !== "ACTIVE")
+      throw incorrectState(`dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
     if (model.lifecycleState !== "ACTIVE") throw incorrectState(`modelId: model ${model.id} is ${model.lifecycleState}; it must be ACTIVE`);
     const t = now();
     const e: Endpoint = {
@@ -49,7 +51,10 @@ export class Endpoints {
         );
       const used = this.store.endpoints.count((x) => x.dedicatedAiClusterId === cluster.id && x.lifecycleState !== "DELETED");
       const total = this.ctx.config.endpointCapacityPerCluster;
-      if (used >= total) throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is full (${used} of ${total} endpoints); delete an endpoint or use another cluster`);
+      if (used >= total)
+        throw conflict(
+          `dedicatedAiClusterId: cluster ${cluster.id} is full (${used} of ${total} endpoints); delete an endpoint or use another cluster`,
+        );
       if (base === null) this.store.clusters.update({ ...c.value, baseModelId: model.rootBaseModelId, timeUpdated: t });
       this.store.endpoints.insert(e);
       return this.wr.create(e.compartmentId, "CREATE_ENDPOINT", "Endpoint", e.id, "IN_PROGRESS");
@@ -151,12 +156,19 @@ export class Endpoints {
     return this.toggle(scope, id, ifMatch, "ACTIVATE_ENDPOINT");
   }
 
-  private toggle(scope: Scope, id: string, ifMatch: string | undefined, op: "ACTIVATE_ENDPOINT" | "DEACTIVATE_ENDPOINT"): Mutation<Endpoint> {
+  private toggle(
+    scope: Scope,
+    id: string,
+    ifMatch: string | undefined,
+    op: "ACTIVATE_ENDPOINT" | "DEACTIVATE_ENDPOINT",
+  ): Mutation<Endpoint> {
     const { value: e, etag } = this.get(scope, id);
     checkEtag(id, etag, ifMatch);
     const from = op === "ACTIVATE_ENDPOINT" ? "INACTIVE" : "ACTIVE";
     if (e.lifecycleState !== from)
-      throw incorrectState(`endpoint ${id} is ${e.lifecycleState}; ${op === "ACTIVATE_ENDPOINT" ? "activate" : "deactivate"} needs it ${from}`);
+      throw incorrectState(
+        `endpoint ${id} is ${e.lifecycleState}; ${op === "ACTIVATE_ENDPOINT" ? "activate" : "deactivate"} needs it ${from}`,
+      );
     const next: Endpoint = { ...e, lifecycleState: "UPDATING", timeUpdated: now() };
     const newEtag = this.store.endpoints.update(next, etag);
     if (newEtag === null) throw conflict(`endpoint ${id} changed meanwhile: retry`);
@@ -185,8 +197,10 @@ export class Endpoints {
   delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
     const { value: e, etag } = this.get(scope, id);
     checkEtag(id, etag, ifMatch);
-    if (e.lifecycleState === "DELETED" || e.lifecycleState === "DELETING") throw incorrectState(`endpoint ${id} is already ${e.lifecycleState}`);
-    if (this.store.endpoints.update({ ...e, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`endpoint ${id} changed meanwhile: retry`);
+    if (e.lifecycleState === "DELETED" || e.lifecycleState === "DELETING")
+      throw incorrectState(`endpoint ${id} is already ${e.lifecycleState}`);
+    if (this.store.endpoints.update({ ...e, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
+      throw conflict(`endpoint ${id} changed meanwhile: retry`);
     const w = this.wr.create(e.compartmentId, "DELETE_ENDPOINT", "Endpoint", id, "IN_PROGRESS");
     this.ctx.bg.run("endpoint delete", () => this.tearDown(e, w.id));
     return { workRequestId: w.id };
@@ -219,7 +233,13 @@ export class Endpoints {
   /** Endpoints by id, or by display name in the caller's compartments (OpenAI's `model` field). */
   resolve(scope: Scope, idOrName: string): Endpoint {
     const byId = this.store.endpoints.get(idOrName);
-    if (byId && byId.value.compartmentId !== null && scope.compartments.includes(byId.value.compartmentId) && byId.value.lifecycleState !== "DELETED") return byId.value;
+    if (
+      byId &&
+      byId.value.compartmentId !== null &&
+      scope.compartments.includes(byId.value.compartmentId) &&
+      byId.value.lifecycleState !== "DELETED"
+    )
+      return byId.value;
     // DELETED ones are filtered before the limit: any number of deleted namesakes leaves the live one found
     const named = this.store.endpoints.list({
       compartmentIds: scope.compartments,

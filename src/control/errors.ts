@@ -34,4 +34,8 @@ export const notFound = (what: string, id: string): ServiceError =>
 export const conflict = (message: string): ServiceError => new ServiceError(409, "Conflict", message);
 export const incorrectState = (message: string): ServiceError => new ServiceError(409, "IncorrectState", message);
 export const preconditionFailed = (id: string): ServiceError =>
-  new ServiceError(412, "PreconditionFailed", `If-Match does not match the current etag of ${id}: it changed since you read it; get it again and retry`);
+  new ServiceError(
+    412,
+    "PreconditionFailed",
+    `If-Match does not match the current etag of ${id}: it changed since you read it; get it again and retry`,
+  );

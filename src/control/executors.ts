@@ -58,7 +58,13 @@ export interface FineTuneEvents extends Required<Pick<TrainingEvents, "onLog">> 
 }
 
 export type FineTuneOutcome =
-  | { ok: true; finalAccuracy: number | null; finalLoss: number | null; trainableParameters: number | null; history?: Record<string, unknown>[] }
+  | {
+      ok: true;
+      finalAccuracy: number | null;
+      finalLoss: number | null;
+      trainableParameters: number | null;
+      history?: Record<string, unknown>[];
+    }
   | { ok: false; code: string; message: string; lines?: { line: number; reason: string }[]; canceled?: boolean; crashed?: boolean };
 
 export interface FineTuneRun {

@@ -56,18 +56,30 @@ export class FineTunes {
   create(scope: Scope, d: CreateModelDetails): Mutation<Model> {
     const ft = d.fineTuneDetails!;
     const { value: cluster } = fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", ft.dedicatedAiClusterId);
-    if (cluster.type !== "FINE_TUNING") throw conflict(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`);
-    if (cluster.lifecycleState !== "ACTIVE") throw incorrectState(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+    if (cluster.type !== "FINE_TUNING")
+      throw conflict(
+        `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`,
+      );
+    if (cluster.lifecycleState !== "ACTIVE")
+      throw incorrectState(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
     const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId!);
-    if (base.lifecycleState !== "ACTIVE") throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
+    if (base.lifecycleState !== "ACTIVE")
+      throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
     const config = ft.trainingConfig ?? { trainingConfigType: "TFEW_TRAINING_CONFIG" as const };
     const method = METHOD[config.trainingConfigType];
     const artifact = METHODS[method].artifact;
     if (artifact === "FULL" && base.artifactType === "ADAPTER")
-      throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is an adapter; vanilla fine-tuning needs a BASE or vanilla CUSTOM model`);
+      throw badRequest(
+        `fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is an adapter; vanilla fine-tuning needs a BASE or vanilla CUSTOM model`,
+      );
     if (artifact === "ADAPTER" && base.type === "CUSTOM" && base.artifactType === "FULL")
-      throw badRequest(`fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is a vanilla fine-tune; continue it with VANILLA_TRAINING_CONFIG`);
-    for (const [field, ds] of [["trainingDataset", ft.trainingDataset], ["validationDataset", ft.validationDataset]] as const) {
+      throw badRequest(
+        `fineTuneDetails.trainingConfig.trainingConfigType: model ${base.id} is a vanilla fine-tune; continue it with VANILLA_TRAINING_CONFIG`,
+      );
+    for (const [field, ds] of [
+      ["trainingDataset", ft.trainingDataset],
+      ["validationDataset", ft.validationDataset],
+    ] as const) {
       if (!ds) continue;
       const bucket = this.store.objects.bucket(ds.namespaceName, ds.bucketName);
       if (!bucket || !visible(scope, bucket.compartmentId) || !this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName))
@@ -144,10 +156,19 @@ export class FineTunes {
     // the trainer keeps its checkpoints in the run directory beside the output (as the executor checks)
     const resuming = existsSync(runDirFor(m.artifactPath!));
     const where = `on unit ${unit.index} (node ${unit.nodeId}, cores ${unit.cores.join(",")}${unit.pin ? "" : ", unpinned"})`;
-    this.wr.start(wrId, attempt > 1 ? `attempt ${attempt} ${where}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}` : `fine-tuning started ${where}`);
+    this.wr.start(
+      wrId,
+      attempt > 1
+        ? `attempt ${attempt} ${where}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}`
+        : `fine-tuning started ${where}`,
+    );
     this.setModel(modelId, { lifecycleDetails: "training" });
     if (!dataFile || (vs && !validationDataFile) || !root?.artifactPath)
-      return void this.finish(modelId, wrId, { ok: false, code: "InvalidInput", message: "the training data, the validation data or the base model is gone" });
+      return void this.finish(modelId, wrId, {
+        ok: false,
+        code: "InvalidInput",
+        message: "the training data, the validation data or the base model is gone",
+      });
     const run = this.ctx.fineTune.start(
       {
         jobId: modelId,
@@ -219,7 +240,11 @@ export class FineTunes {
       this.wr.finish(wrId, "CANCELED", "fine-tune canceled");
     } else if (o.crashed && job.attempts < this.ctx.config.maxFineTuneAttempts) {
       this.store.fineTunes.setState(modelId, "QUEUED");
-      this.store.fineTunes.addEvent(modelId, "WARN", `${o.message}; will resume (attempt ${job.attempts + 1} of ${this.ctx.config.maxFineTuneAttempts})`);
+      this.store.fineTunes.addEvent(
+        modelId,
+        "WARN",
+        `${o.message}; will resume (attempt ${job.attempts + 1} of ${this.ctx.config.maxFineTuneAttempts})`,
+      );
       this.wr.log(wrId, `${o.message}; resuming from the last checkpoint`);
     } else {
       this.store.fineTunes.setState(modelId, "FAILED");
@@ -229,7 +254,10 @@ export class FineTunes {
       });
       const detail = o.lines?.length ? `${o.message} (${o.lines.length} bad line(s): see the work request's errors)` : o.message;
       if (!o.lines?.length) this.wr.error(wrId, o.code, o.message);
-      this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: o.crashed ? `${detail} (gave up after ${job.attempts} attempts)` : detail });
+      this.setModel(modelId, {
+        lifecycleState: "FAILED",
+        lifecycleDetails: o.crashed ? `${detail} (gave up after ${job.attempts} attempts)` : detail,
+      });
       this.store.fineTunes.addEvent(modelId, "ERROR", detail);
       this.wr.finish(wrId, "FAILED", "fine-tune failed");
     }

@@ -27,7 +27,13 @@ export interface CommonDetails<C extends string | null = string> {
 }
 
 /** The fields every new resource starts with: its id, scope, names, tags and timestamps. */
-export function commonFields<C extends string | null>(id: string, d: CommonDetails<C>, defaultName: string, lifecycleDetails: string | null, t: string) {
+export function commonFields<C extends string | null>(
+  id: string,
+  d: CommonDetails<C>,
+  defaultName: string,
+  lifecycleDetails: string | null,
+  t: string,
+) {
   return {
     id,
     compartmentId: d.compartmentId,

@@ -29,13 +29,19 @@ const real = async (p: string): Promise<string | null> => realpath(p).catch(() =
  */
 export async function confineImportPath(path: string, c: ImportConfinement, field = "modelSource.path"): Promise<string> {
   if (!c.roots.length)
-    throw badRequest(`${field}: importing models from the server's disk is disabled on this service; its operator allows a directory with \`sprig serve --import-root DIR\``);
+    throw badRequest(
+      `${field}: importing models from the server's disk is disabled on this service; its operator allows a directory with \`sprig serve --import-root DIR\``,
+    );
   const roots = c.roots.map((r) => resolve(r));
-  const outside = (): ServiceError => badRequest(`${field}: ${path} is not inside a directory this service imports from (${roots.join(", ")})`);
+  const outside = (): ServiceError =>
+    badRequest(`${field}: ${path} is not inside a directory this service imports from (${roots.join(", ")})`);
   const wanted = resolve(path);
   if (!roots.some((r) => isInside(wanted, r))) throw outside();
   const realRoots = (await Promise.all(roots.map(real))).filter((r): r is string => r !== null);
-  const forbidden = [...c.forbidden.map((f) => resolve(f)), ...(await Promise.all(c.forbidden.map(real))).filter((r): r is string => r !== null)];
+  const forbidden = [
+    ...c.forbidden.map((f) => resolve(f)),
+    ...(await Promise.all(c.forbidden.map(real))).filter((r): r is string => r !== null),
+  ];
   const allowed = (p: string) => realRoots.some((r) => isInside(p, r)) && !forbidden.some((f) => isInside(p, f));
   // a symlink inside a root may point anywhere: only where it leads counts
   const target = await real(wanted);

@@ -4,7 +4,15 @@
 import type { Scope } from "./context.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { ServiceError, incorrectState } from "./errors.ts";
-import { type EmbedRequest, type EmbedResult, ExecutorError, type InferenceResult, type InferenceSampling, type PoolStats, type PromptInput } from "./executors.ts";
+import {
+  type EmbedRequest,
+  type EmbedResult,
+  ExecutorError,
+  type InferenceResult,
+  type InferenceSampling,
+  type PoolStats,
+  type PromptInput,
+} from "./executors.ts";
 import type { Pools } from "./pools.ts";
 import type { Endpoint } from "./resources.ts";
 import { UsageCounters } from "./usage.ts";
@@ -37,7 +45,12 @@ export class Inference {
     const e = this.endpoints.resolve(scope, idOrName);
     if (e.lifecycleState !== "ACTIVE") {
       this.usage.refused(e.id);
-      const hint = e.lifecycleState === "INACTIVE" ? ": activate it to serve requests" : e.lifecycleState === "CREATING" || e.lifecycleState === "UPDATING" ? ": its model is being loaded; retry shortly" : "";
+      const hint =
+        e.lifecycleState === "INACTIVE"
+          ? ": activate it to serve requests"
+          : e.lifecycleState === "CREATING" || e.lifecycleState === "UPDATING"
+            ? ": its model is being loaded; retry shortly"
+            : "";
       throw incorrectState(`endpoint ${e.id} is ${e.lifecycleState}${hint}`);
     }
     return e;
@@ -48,7 +61,9 @@ export class Inference {
     const pool = this.pools.get(e.dedicatedAiClusterId);
     if (!pool) throw new ServiceError(503, "ServiceUnavailable", `the cluster of endpoint ${e.id} is not running: retry shortly`);
     try {
-      const result = await (await pool).generate({ endpointId: e.id, prompt: call.prompt, sampling: call.sampling }, { onToken: call.onToken, signal: call.signal });
+      const result = await (
+        await pool
+      ).generate({ endpointId: e.id, prompt: call.prompt, sampling: call.sampling }, { onToken: call.onToken, signal: call.signal });
       this.counters?.onResult(e.id, result);
       this.usage.completed(e.id, result);
       return { endpoint: e, result };
@@ -59,7 +74,10 @@ export class Inference {
   }
 
   /** Embeddings through an endpoint's pool (its model: base, adapter or full). */
-  async embed(scope: Scope, call: { endpoint: string; inputs: EmbedRequest["inputs"]; truncate: EmbedRequest["truncate"] }): Promise<{ endpoint: Endpoint; result: EmbedResult }> {
+  async embed(
+    scope: Scope,
+    call: { endpoint: string; inputs: EmbedRequest["inputs"]; truncate: EmbedRequest["truncate"] },
+  ): Promise<{ endpoint: Endpoint; result: EmbedResult }> {
     const e = this.target(scope, call.endpoint);
     const pool = this.pools.get(e.dedicatedAiClusterId);
     if (!pool) throw new ServiceError(503, "ServiceUnavailable", `the cluster of endpoint ${e.id} is not running: retry shortly`);
@@ -95,8 +113,10 @@ export function toServiceError(err: unknown, endpointId: string): ServiceError {
     if (status === 404) return incorrectState(`endpoint ${endpointId} is not active in its cluster (${err.message})`);
     if (status === 429) return new ServiceError(429, "TooManyRequests", err.message);
     // the client is still there when its endpoint goes away or the service stops: tell it what happened
-    if (status === 499 && reason === "model_deactivated") return incorrectState(`endpoint ${endpointId} was deleted or deactivated while the request ran; the request was stopped`);
-    if (status === 499 && reason === "closed") return new ServiceError(503, "ServiceUnavailable", `the service is shutting down or the endpoint's worker stopped; retry shortly`);
+    if (status === 499 && reason === "model_deactivated")
+      return incorrectState(`endpoint ${endpointId} was deleted or deactivated while the request ran; the request was stopped`);
+    if (status === 499 && reason === "closed")
+      return new ServiceError(503, "ServiceUnavailable", `the service is shutting down or the endpoint's worker stopped; retry shortly`);
     if (status === 499) return new ServiceError(499, "ClientClosedRequest", `${err.message} (${reason})`);
     if (status === 409) return new ServiceError(409, "Conflict", err.message);
     return new ServiceError(503, "ServiceUnavailable", err.message);

@@ -63,8 +63,10 @@ export class ModelExports {
 
   async export(scope: Scope, id: string, d: ExportModelDetails): Promise<ModelExport> {
     const { value: m } = fetchVisible((x) => this.store.models.get(x), scope, "model", id);
-    if (m.lifecycleState !== "ACTIVE" || !m.artifactPath) throw incorrectState(`model ${id} is ${m.lifecycleState}; only ACTIVE models can be exported`);
-    if (d.format === "PEFT" && m.artifactType !== "ADAPTER") throw badRequest(`format: model ${id} is not an adapter (artifactType ${m.artifactType}); export it as HF or GGUF`);
+    if (m.lifecycleState !== "ACTIVE" || !m.artifactPath)
+      throw incorrectState(`model ${id} is ${m.lifecycleState}; only ACTIVE models can be exported`);
+    if (d.format === "PEFT" && m.artifactType !== "ADAPTER")
+      throw badRequest(`format: model ${id} is not an adapter (artifactType ${m.artifactType}); export it as HF or GGUF`);
     if (d.format !== "GGUF" && d.ggufType) throw badRequest("ggufType: only with format GGUF");
     const bucket = this.store.objects.bucket(d.namespaceName, d.bucketName);
     if (bucket && !visible(scope, bucket.compartmentId)) throw notFound("bucket", `/n/${d.namespaceName}/b/${d.bucketName}`);
@@ -74,25 +76,45 @@ export class ModelExports {
     const stage = await mkdtemp(join(this.store.paths.artifacts, ".export-"));
     try {
       if (d.format === "PEFT") {
-        for (const f of [ADAPTER_CONFIG, ADAPTER_WEIGHTS, SPRIG_META]) if (existsSync(join(m.artifactPath, f))) await copyFile(join(m.artifactPath, f), join(stage, f));
+        for (const f of [ADAPTER_CONFIG, ADAPTER_WEIGHTS, SPRIG_META])
+          if (existsSync(join(m.artifactPath, f))) await copyFile(join(m.artifactPath, f), join(stage, f));
       } else {
         const { model, merged } = await this.weights(m);
         if (d.format === "HF") {
           if (merged) await writeModelDir(stage, model, new Map([...merged].map(([k, w]) => [k, w.data])));
-          else for (const f of await readdir(model.dir, { withFileTypes: true })) if (f.isFile() && !f.name.startsWith(".")) await copyFile(join(model.dir, f.name), join(stage, f.name));
+          else
+            for (const f of await readdir(model.dir, { withFileTypes: true }))
+              if (f.isFile() && !f.name.startsWith(".")) await copyFile(join(model.dir, f.name), join(stage, f.name));
         } else {
           const why = ggufProblem(model.config, model.dir);
           if (why) throw badRequest(`format: model ${id} cannot be exported as GGUF: ${why}`);
-          await exportGguf(join(stage, `${safeName(m.displayName)}-${type.toLowerCase()}.gguf`), { config: model.config, weights: merged ?? model.weights, tokenizerDir: model.dir, name: m.displayName, type });
+          await exportGguf(join(stage, `${safeName(m.displayName)}-${type.toLowerCase()}.gguf`), {
+            config: model.config,
+            weights: merged ?? model.weights,
+            tokenizerDir: model.dir,
+            name: m.displayName,
+            type,
+          });
         }
       }
       if (!bucket) this.store.objects.createBucket(d.namespaceName, d.bucketName, m.compartmentId ?? scope.compartments[0]!);
       const objects: ModelExport["objects"] = [];
       for (const f of (await readdir(stage)).sort()) {
-        const meta = await this.store.objects.put(d.namespaceName, d.bucketName, `${prefix}${f}`, createReadStream(join(stage, f)), { contentType: "application/octet-stream", maxBytes: Number.MAX_SAFE_INTEGER });
+        const meta = await this.store.objects.put(d.namespaceName, d.bucketName, `${prefix}${f}`, createReadStream(join(stage, f)), {
+          contentType: "application/octet-stream",
+          maxBytes: Number.MAX_SAFE_INTEGER,
+        });
         objects.push({ name: meta.name, size: meta.size, md5: meta.md5 });
       }
-      return { modelId: id, format: d.format, ggufType: d.format === "GGUF" ? type : null, namespaceName: d.namespaceName, bucketName: d.bucketName, prefix, objects };
+      return {
+        modelId: id,
+        format: d.format,
+        ggufType: d.format === "GGUF" ? type : null,
+        namespaceName: d.namespaceName,
+        bucketName: d.bucketName,
+        prefix,
+        objects,
+      };
     } finally {
       await rm(stage, { recursive: true, force: true });
     }

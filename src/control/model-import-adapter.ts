@@ -31,7 +31,11 @@ export interface CheckedAdapter {
  * Every problem of the adapter files in `files` (by file name) against the base model in `baseDir`, in
  * one list; `fingerprint()` is asked only when sprig_adapter.json names a base.
  */
-export async function adapterProblems(files: ReadonlyMap<string, string>, base: ModelConfig, fingerprint: () => Promise<string>): Promise<{ problems: string[]; checked: CheckedAdapter | null }> {
+export async function adapterProblems(
+  files: ReadonlyMap<string, string>,
+  base: ModelConfig,
+  fingerprint: () => Promise<string>,
+): Promise<{ problems: string[]; checked: CheckedAdapter | null }> {
   const problems: string[] = [];
   for (const f of FILES) if (!files.has(f)) problems.push(`${f}: missing`);
   let config: PeftConfig | null = null;
@@ -51,7 +55,10 @@ export async function adapterProblems(files: ReadonlyMap<string, string>, base: 
   let expected: Map<string, number[]> | null = null;
   if (config) {
     expected = expectedAdapterTensors(base, config);
-    if (expected.size === 0) problems.push(`${ADAPTER_CONFIG}: target_modules ${JSON.stringify(config.target_modules)} match no module of this ${base.family} base model`);
+    if (expected.size === 0)
+      problems.push(
+        `${ADAPTER_CONFIG}: target_modules ${JSON.stringify(config.target_modules)} match no module of this ${base.family} base model`,
+      );
   }
   let parameters = 0;
   const wPath = files.get(ADAPTER_WEIGHTS);
@@ -59,10 +66,12 @@ export async function adapterProblems(files: ReadonlyMap<string, string>, base: 
     try {
       const st = await readSafetensors(wPath);
       for (const t of st.tensors.values()) {
-        if (!FLOAT_DTYPES.has(t.dtype)) problems.push(`${ADAPTER_WEIGHTS}: ${t.name}: dtype ${t.dtype}; adapter tensors must be F32, F16 or BF16`);
+        if (!FLOAT_DTYPES.has(t.dtype))
+          problems.push(`${ADAPTER_WEIGHTS}: ${t.name}: dtype ${t.dtype}; adapter tensors must be F32, F16 or BF16`);
         parameters += numel(t.shape);
       }
-      if (expected && expected.size > 0) for (const p of adapterTensorProblems(expected, st.tensors)) problems.push(`${ADAPTER_WEIGHTS}: ${p}`);
+      if (expected && expected.size > 0)
+        for (const p of adapterTensorProblems(expected, st.tensors)) problems.push(`${ADAPTER_WEIGHTS}: ${p}`);
     } catch (e) {
       problems.push(`${ADAPTER_WEIGHTS}: not a readable safetensors file (${(e as Error).message})`);
     }
@@ -75,7 +84,10 @@ export async function adapterProblems(files: ReadonlyMap<string, string>, base: 
       if (typeof named !== "string") problems.push(`${SPRIG_META}: baseFingerprint must be a string`);
       else {
         const fp = await fingerprint();
-        if (named !== fp) problems.push(`${SPRIG_META}: the adapter was made from another base model (its baseFingerprint ${named}; this base model's is ${fp})`);
+        if (named !== fp)
+          problems.push(
+            `${SPRIG_META}: the adapter was made from another base model (its baseFingerprint ${named}; this base model's is ${fp})`,
+          );
       }
     }
   }
@@ -105,16 +117,23 @@ export class AdapterImports {
   }
 
   /** Register the adapter named by `d.adapterSource` as an ACTIVE CUSTOM model of `d.baseModelId`. */
-  async create(scope: Scope, d: CreateModelDetails & { adapterSource: ObjectStorageAdapterSource }): Promise<{ value: Model; etag: string; workRequestId: string }> {
+  async create(
+    scope: Scope,
+    d: CreateModelDetails & { adapterSource: ObjectStorageAdapterSource },
+  ): Promise<{ value: Model; etag: string; workRequestId: string }> {
     requireCompartment(scope, d.compartmentId);
     if (!d.baseModelId) throw badRequest("baseModelId: required with adapterSource (the model the adapter was trained on)");
     const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId);
-    if (base.lifecycleState !== "ACTIVE") throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
+    if (base.lifecycleState !== "ACTIVE")
+      throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
     if (base.artifactType !== "FULL" || !base.artifactPath)
-      throw badRequest(`baseModelId: model ${base.id} is itself an adapter; give the BASE (or vanilla CUSTOM) model the adapter was trained on`);
+      throw badRequest(
+        `baseModelId: model ${base.id} is itself an adapter; give the BASE (or vanilla CUSTOM) model the adapter was trained on`,
+      );
     const src = d.adapterSource;
     const bucket = this.store.objects.bucket(src.namespaceName, src.bucketName);
-    if (!bucket || !visible(scope, bucket.compartmentId)) throw notFound("adapterSource: bucket", `/n/${src.namespaceName}/b/${src.bucketName}`);
+    if (!bucket || !visible(scope, bucket.compartmentId))
+      throw notFound("adapterSource: bucket", `/n/${src.namespaceName}/b/${src.bucketName}`);
     const files = new Map<string, string>();
     for (const f of [...FILES, SPRIG_META]) {
       const p = this.store.objects.path(src.namespaceName, src.bucketName, `${src.prefix}${f}`);
@@ -128,7 +147,9 @@ export class AdapterImports {
     }
     const { problems, checked } = await adapterProblems(files, baseConfig, () => this.fingerprint(base));
     if (!checked)
-      throw badRequest(`adapterSource: /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}* is not a PEFT adapter of model ${base.id}:\n  ${problems.join("\n  ")}`);
+      throw badRequest(
+        `adapterSource: /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}* is not a PEFT adapter of model ${base.id}:\n  ${problems.join("\n  ")}`,
+      );
 
     const id = ocid("generativeaimodel");
     const dir = join(this.store.paths.artifacts, "models", id);
@@ -163,7 +184,11 @@ export class AdapterImports {
     const w = this.store.tx(() => {
       this.store.models.insert(m);
       const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "CREATED");
-      this.wr.finish(w.id, "SUCCEEDED", `imported a ${checked.config.peft_type} adapter from /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}`);
+      this.wr.finish(
+        w.id,
+        "SUCCEEDED",
+        `imported a ${checked.config.peft_type} adapter from /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}`,
+      );
       return w;
     });
     const row = this.store.models.get(id)!;

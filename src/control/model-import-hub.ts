@@ -42,7 +42,11 @@ export class HubImports {
     return this.ctx.store;
   }
 
-  async create(scope: Scope, d: CreateModelDetails, src: HuggingFaceHubModelSource): Promise<{ value: Model; etag: string; workRequestId: string }> {
+  async create(
+    scope: Scope,
+    d: CreateModelDetails,
+    src: HuggingFaceHubModelSource,
+  ): Promise<{ value: Model; etag: string; workRequestId: string }> {
     requireCompartment(scope, d.compartmentId);
     const revision = src.revision ?? "main";
     let plan: { commit: string; files: string[] } | null = null;
@@ -125,6 +129,10 @@ export class HubImports {
       timeUpdated: now(),
     });
     this.wr.action(wrId, "CREATED");
-    this.wr.finish(wrId, "SUCCEEDED", `pulled ${r.repoId}@${r.revision} (commit ${r.commit}): ${r.downloadedBytes} bytes downloaded${r.fromCache ? ", all from the cache" : ""}`);
+    this.wr.finish(
+      wrId,
+      "SUCCEEDED",
+      `pulled ${r.repoId}@${r.revision} (commit ${r.commit}): ${r.downloadedBytes} bytes downloaded${r.fromCache ? ", all from the cache" : ""}`,
+    );
   }
 }

@@ -47,9 +47,11 @@ export class Models {
 
   async create(scope: Scope, d: CreateModelDetails): Promise<Mutation<Model>> {
     requireCompartment(scope, d.compartmentId);
-    if (d.modelSource && d.fineTuneDetails) throw badRequest("give either modelSource (register a BASE model) or fineTuneDetails (fine-tune a CUSTOM model), not both");
+    if (d.modelSource && d.fineTuneDetails)
+      throw badRequest("give either modelSource (register a BASE model) or fineTuneDetails (fine-tune a CUSTOM model), not both");
     if (d.adapterSource) {
-      if (d.modelSource || d.fineTuneDetails) throw badRequest("adapterSource registers a CUSTOM model from an adapter: leave out modelSource and fineTuneDetails");
+      if (d.modelSource || d.fineTuneDetails)
+        throw badRequest("adapterSource registers a CUSTOM model from an adapter: leave out modelSource and fineTuneDetails");
       this.adapterImports ??= new AdapterImports(this.ctx, this.wr);
       return this.adapterImports.create(scope, { ...d, adapterSource: d.adapterSource });
     }
@@ -57,11 +59,18 @@ export class Models {
       if (!d.baseModelId) throw badRequest("baseModelId: required with fineTuneDetails (the model to fine-tune)");
       return this.createFineTune(scope, d);
     }
-    if (!d.modelSource) throw badRequest("give modelSource to register a BASE model, baseModelId and fineTuneDetails to fine-tune one, or baseModelId and adapterSource to import an adapter");
+    if (!d.modelSource)
+      throw badRequest(
+        "give modelSource to register a BASE model, baseModelId and fineTuneDetails to fine-tune one, or baseModelId and adapterSource to import an adapter",
+      );
     if (d.baseModelId) throw badRequest("baseModelId: a BASE model has no base; leave it out with modelSource");
-    if (d.modelSource.sourceType === "HUGGING_FACE_MODEL") return (this.hubImports ??= new HubImports(this.ctx, this.wr)).create(scope, d, d.modelSource);
+    if (d.modelSource.sourceType === "HUGGING_FACE_MODEL")
+      return (this.hubImports ??= new HubImports(this.ctx, this.wr)).create(scope, d, d.modelSource);
     // the caller names a path on the server: only inside the operator's import roots, never the service's data
-    const dir = await confineImportPath(d.modelSource.path, { roots: this.ctx.config.modelImportRoots, forbidden: [dirname(this.store.paths.database)] });
+    const dir = await confineImportPath(d.modelSource.path, {
+      roots: this.ctx.config.modelImportRoots,
+      forbidden: [dirname(this.store.paths.database)],
+    });
     const m = await this.registerBase(dir, d.compartmentId, d, d.modelSource.path);
     const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, "CREATED");
     this.wr.finish(w.id, "SUCCEEDED", `registered ${m.artifactPath}`);
@@ -79,7 +88,9 @@ export class Models {
       parameterCount = [...expectedTensors(config).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
     } catch (e) {
       // the reason without the resolved path (`given` is the caller's own spelling of it)
-      throw badRequest(`modelSource.path: ${given} is not a supported Hugging Face model directory: ${(e as Error).message.replaceAll(dir, given)}`);
+      throw badRequest(
+        `modelSource.path: ${given} is not a supported Hugging Face model directory: ${(e as Error).message.replaceAll(dir, given)}`,
+      );
     }
     const t = now();
     const hasTokenizer = existsSync(`${dir}/tokenizer.json`);
@@ -115,7 +126,15 @@ export class Models {
 
   /** The global BASE model registered from `dir`, if any (start-up registers the bundled model once). */
   globalBase(dir: string): Model | null {
-    return this.store.models.list({ compartmentIds: [], includeGlobal: true, where: (x) => (x as Model).artifactPath === dir, limit: 1, offset: 0 }).items[0] ?? null;
+    return (
+      this.store.models.list({
+        compartmentIds: [],
+        includeGlobal: true,
+        where: (x) => (x as Model).artifactPath === dir,
+        limit: 1,
+        offset: 0,
+      }).items[0] ?? null
+    );
   }
 
   /** Write the model's files as PEFT, a (merged) Hugging Face directory or GGUF to object storage (model-export.ts). */
@@ -173,12 +192,16 @@ export class Models {
     // the bundled base model belongs to no compartment, so no key may delete it
     if (m.compartmentId === null) throw notFound("model", id);
     checkEtag(id, etag, ifMatch);
-    if (m.lifecycleState === "DELETED" || m.lifecycleState === "DELETING") throw incorrectState(`model ${id} is already ${m.lifecycleState}`);
+    if (m.lifecycleState === "DELETED" || m.lifecycleState === "DELETING")
+      throw incorrectState(`model ${id} is already ${m.lifecycleState}`);
     const endpoints = this.store.endpoints.count((e) => e.modelId === id && e.lifecycleState !== "DELETED");
     if (endpoints > 0) throw conflict(`model ${id} is served by ${endpoints} endpoint(s): delete them first`);
-    const children = this.store.models.count((x) => x.baseModelId === id && x.lifecycleState !== "DELETED" && x.lifecycleState !== "FAILED");
+    const children = this.store.models.count(
+      (x) => x.baseModelId === id && x.lifecycleState !== "DELETED" && x.lifecycleState !== "FAILED",
+    );
     if (children > 0) throw conflict(`model ${id} is the base of ${children} other model(s): delete them first`);
-    if (this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null) throw conflict(`model ${id} changed meanwhile: retry`);
+    if (this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
+      throw conflict(`model ${id} changed meanwhile: retry`);
     const w = this.wr.create(m.compartmentId, "DELETE_MODEL", "Model", id, "IN_PROGRESS");
     if (m.lifecycleState === "CREATING" && m.fineTuneDetails) this.cancelFineTune(id); // a pull from the Hub just finishes unused
     this.ctx.bg.run("model delete", async () => {

@@ -56,10 +56,13 @@ function machineMemory(): number {
 
 /** Whether `taskset -c cores` works here (util-linux installed, affinity permitted). */
 function pinningWorks(cores: readonly number[]): { enabled: boolean; reason: string | null } {
-  if (process.platform !== "linux") return { enabled: false, reason: `CPU affinity is not supported on ${process.platform} (needs Linux and taskset)` };
+  if (process.platform !== "linux")
+    return { enabled: false, reason: `CPU affinity is not supported on ${process.platform} (needs Linux and taskset)` };
   const r = spawnSync("taskset", ["-c", cpuList(cores), "true"], { stdio: "ignore" });
   if (r.error) return { enabled: false, reason: "taskset (Debian package util-linux) is not installed: units run unpinned" };
-  return r.status === 0 ? { enabled: true, reason: null } : { enabled: false, reason: `taskset -c ${cpuList(cores)} failed (exit ${r.status}): units run unpinned` };
+  return r.status === 0
+    ? { enabled: true, reason: null }
+    : { enabled: false, reason: `taskset -c ${cpuList(cores)} failed (exit ${r.status}): units run unpinned` };
 }
 
 /** The embedded node as it registers itself. Throws on settings that cannot hold (cores this process may not use). */
@@ -70,7 +73,9 @@ export function localNode(input: LocalNodeSettings = {}): Omit<NodeRow, "timeReg
   const outside = cores.filter((c) => !allowed.includes(c));
   // without pinning the ids only count capacity; with it they must be CPUs this process can run on
   if (s.pinning && outside.length)
-    throw new Error(`cores: CPU ${cpuList(outside)} is not available to this process (it may use ${cpuList(allowed)}); or turn pinning off`);
+    throw new Error(
+      `cores: CPU ${cpuList(outside)} is not available to this process (it may use ${cpuList(allowed)}); or turn pinning off`,
+    );
   const pinning = s.pinning ? pinningWorks(cores) : { enabled: false, reason: "pinning turned off by the operator (--no-pinning)" };
   return { id: LOCAL_NODE_ID, name: s.name ?? hostname(), cores, memoryBytes: s.memoryBytes ?? machineMemory(), accelerators: [], pinning };
 }

@@ -53,13 +53,29 @@ export function freeCapacity(nodes: readonly NodeCapacity[], reservations: reado
  * takes few of them), then the tightest fit (large holes stay free for large shapes), then by node id.
  * On a node a unit takes the lowest-numbered free cores.
  */
-export function place(nodes: readonly NodeCapacity[], reservations: readonly UnitReservation[], clusterId: string, shape: UnitShape, unitIndexes: readonly number[]): Placement {
+export function place(
+  nodes: readonly NodeCapacity[],
+  reservations: readonly UnitReservation[],
+  clusterId: string,
+  shape: UnitShape,
+  unitIndexes: readonly number[],
+): Placement {
   const free = freeCapacity(nodes, reservations);
-  const work = free.map((f) => ({ ...f, freeCores: [...f.freeCores], mine: reservations.filter((r) => r.nodeId === f.nodeId && r.clusterId === clusterId).length }));
+  const work = free.map((f) => ({
+    ...f,
+    freeCores: [...f.freeCores],
+    mine: reservations.filter((r) => r.nodeId === f.nodeId && r.clusterId === clusterId).length,
+  }));
   const units: UnitReservation[] = [];
   for (const unitIndex of unitIndexes) {
     const fit = work.filter((n) => n.freeCores.length >= shape.cores && n.freeMemoryBytes >= shape.memoryBytes);
-    fit.sort((a, b) => a.mine - b.mine || a.freeCores.length - b.freeCores.length || a.freeMemoryBytes - b.freeMemoryBytes || (a.nodeId < b.nodeId ? -1 : 1));
+    fit.sort(
+      (a, b) =>
+        a.mine - b.mine ||
+        a.freeCores.length - b.freeCores.length ||
+        a.freeMemoryBytes - b.freeMemoryBytes ||
+        (a.nodeId < b.nodeId ? -1 : 1),
+    );
     const n = fit[0];
     if (!n) return { ok: false, fits: units.length, free };
     const cores = n.freeCores.splice(0, shape.cores);
@@ -77,7 +93,7 @@ export const gib = (b: number): string => `${(b / GiB).toFixed(b % GiB === 0 ? 0
 export function cpuList(cores: readonly number[]): string {
   const s = [...cores].sort((a, b) => a - b);
   const out: string[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i;
     while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
     out.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);
@@ -104,6 +120,9 @@ export function parseCpuList(text: string): number[] | null {
 export function describeFree(free: readonly NodeFree[]): string {
   if (!free.length) return "no node is registered";
   return free
-    .map((f) => `node ${f.name} has ${f.freeCores.length} of ${f.totalCores} cores free${f.freeCores.length ? ` (${cpuList(f.freeCores)})` : ""} and ${gib(f.freeMemoryBytes)} of ${gib(f.totalMemoryBytes)} memory`)
+    .map(
+      (f) =>
+        `node ${f.name} has ${f.freeCores.length} of ${f.totalCores} cores free${f.freeCores.length ? ` (${cpuList(f.freeCores)})` : ""} and ${gib(f.freeMemoryBytes)} of ${gib(f.totalMemoryBytes)} memory`,
+    )
     .join("; ");
 }

@@ -21,7 +21,11 @@ export class Pools {
       // every unit runs on its reservation; a cluster whose units found no room at start-up has none
       p = units.length
         ? this.executor.startPool({ clusterId: cluster.id, baseModelDir, units })
-        : Promise.reject(new Error(`cluster ${cluster.id} has no reserved units (no node had room for them at start-up; see the cluster's lifecycleDetails)`));
+        : Promise.reject(
+            new Error(
+              `cluster ${cluster.id} has no reserved units (no node had room for them at start-up; see the cluster's lifecycleDetails)`,
+            ),
+          );
       this.pools.set(cluster.id, p);
       // a pool that failed to start is forgotten, so the next endpoint tries again
       p.catch(() => {

@@ -14,8 +14,18 @@ export const CreateDedicatedAiClusterDetails = z
   .strictObject({
     compartmentId,
     type: ClusterType,
-    unitShape: z.enum(SHAPE_NAMES).optional().describe("what each unit reserves: SPRIG_CPU_SMALL (1 core, 2 GiB; default), SPRIG_CPU_MEDIUM (2 cores, 4 GiB), SPRIG_CPU_LARGE (4 cores, 8 GiB)"),
-    unitCount: z.number().int().min(1).max(64).describe("units (worker processes), each on cores reserved for it; refused with 400 LimitExceeded when no node has room"),
+    unitShape: z
+      .enum(SHAPE_NAMES)
+      .optional()
+      .describe(
+        "what each unit reserves: SPRIG_CPU_SMALL (1 core, 2 GiB; default), SPRIG_CPU_MEDIUM (2 cores, 4 GiB), SPRIG_CPU_LARGE (4 cores, 8 GiB)",
+      ),
+    unitCount: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .describe("units (worker processes), each on cores reserved for it; refused with 400 LimitExceeded when no node has room"),
     displayName: name.optional(),
     description: description.optional(),
     freeformTags: Tags.optional(),
@@ -45,13 +55,19 @@ export const HuggingFaceModelSource = z
 export const CreateModelDetails = z
   .strictObject({
     compartmentId,
-    baseModelId: z.string().min(1).optional().describe("CUSTOM: the model to fine-tune (BASE or CUSTOM), or the base an imported adapter was trained on"),
+    baseModelId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("CUSTOM: the model to fine-tune (BASE or CUSTOM), or the base an imported adapter was trained on"),
     fineTuneDetails: FineTuneDetails.optional().describe("creates a CUSTOM model by fine-tuning"),
     modelSource: z
       .discriminatedUnion("sourceType", [HuggingFaceModelSource, HuggingFaceHubModelSource])
       .optional()
       .describe("Sprig: registers a BASE model from a Hugging Face directory on the server, or pulls one from the Hugging Face Hub"),
-    adapterSource: ObjectStorageAdapterSource.optional().describe("Sprig: imports a PEFT adapter (IA3 or LoRA) from object storage as a CUSTOM model of baseModelId"),
+    adapterSource: ObjectStorageAdapterSource.optional().describe(
+      "Sprig: imports a PEFT adapter (IA3 or LoRA) from object storage as a CUSTOM model of baseModelId",
+    ),
     displayName: name.optional(),
     description: description.optional(),
     vendor: z.string().max(255).optional(),

@@ -94,7 +94,9 @@ export type TrainingConfig = z.infer<typeof TrainingConfig>;
 export const FineTuneDetails = z
   .strictObject({
     trainingDataset: ObjectStorageDataset,
-    validationDataset: ObjectStorageDataset.optional().describe("Sprig: a separate validation set (default: validationSplit of trainingDataset held out)"),
+    validationDataset: ObjectStorageDataset.optional().describe(
+      "Sprig: a separate validation set (default: validationSplit of trainingDataset held out)",
+    ),
     dedicatedAiClusterId: z.string().min(1),
     trainingConfig: TrainingConfig.optional().describe("default: T-Few with its defaults"),
   })

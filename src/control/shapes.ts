@@ -34,5 +34,8 @@ export function shape(name: string): UnitShape {
 export function memoryBudget(memoryBytes: number): { heapMb: number; kvCacheBytes: number } {
   // a quarter for the V8 heap (prompts, tokenizer, bookkeeping), a quarter for the KV cache; the rest is
   // for the weights ONNX Runtime holds and its working memory
-  return { heapMb: Math.max(128, Math.floor(memoryBytes / 4 / 1024 ** 2)), kvCacheBytes: Math.max(16 * 1024 ** 2, Math.floor(memoryBytes / 4)) };
+  return {
+    heapMb: Math.max(128, Math.floor(memoryBytes / 4 / 1024 ** 2)),
+    kvCacheBytes: Math.max(16 * 1024 ** 2, Math.floor(memoryBytes / 4)),
+  };
 }

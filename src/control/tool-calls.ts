@@ -33,7 +33,9 @@ export function templateTakesTools(template: string | null): boolean {
 
 /** Sprig's default tool prompt, for templates that do not render tools: one system message. */
 export function defaultToolPrompt(tools: readonly ToolSpec[]): string {
-  const list = tools.map((t) => `${t.name}${t.description ? `: ${t.description}` : ""}\n${JSON.stringify(t.parameters ?? { type: "object" })}`).join("\n");
+  const list = tools
+    .map((t) => `${t.name}${t.description ? `: ${t.description}` : ""}\n${JSON.stringify(t.parameters ?? { type: "object" })}`)
+    .join("\n");
   return `Functions (name, then the JSON Schema of its arguments):\n${list}\nTo call functions, answer only {"tool_calls":[{"name":…,"arguments":{…}}]}.`;
 }
 
@@ -44,7 +46,11 @@ export function defaultToolPrompt(tools: readonly ToolSpec[]): string {
 export function withDefaultToolPrompt(messages: readonly ChatMessage[], tools: readonly ToolSpec[]): ChatMessage[] {
   const out = messages.map((m) => {
     const calls = m.tool_calls as { function: { name: string; arguments: unknown } }[] | undefined;
-    if (m.role === "assistant" && calls?.length) return { role: "assistant", content: JSON.stringify({ tool_calls: calls.map((c) => ({ name: c.function.name, arguments: c.function.arguments })) }) };
+    if (m.role === "assistant" && calls?.length)
+      return {
+        role: "assistant",
+        content: JSON.stringify({ tool_calls: calls.map((c) => ({ name: c.function.name, arguments: c.function.arguments })) }),
+      };
     if (m.role === "tool") return { role: "tool", content: m.content };
     return { role: m.role, content: m.content };
   });
@@ -67,7 +73,12 @@ export function callFormat(tools: readonly ToolSpec[], mode: ToolMode, parallel:
   const items = chosen.length === 1 ? call(chosen[0]!) : { anyOf: chosen.map(call) };
   return {
     type: "json_schema",
-    schema: { type: "object", properties: { tool_calls: { type: "array", items, minItems: 1, maxItems: parallel ? MAX_PARALLEL_CALLS : 1 } }, required: ["tool_calls"], additionalProperties: false },
+    schema: {
+      type: "object",
+      properties: { tool_calls: { type: "array", items, minItems: 1, maxItems: parallel ? MAX_PARALLEL_CALLS : 1 } },
+      required: ["tool_calls"],
+      additionalProperties: false,
+    },
   };
 }
 

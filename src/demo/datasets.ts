@@ -67,17 +67,25 @@ export function resolveDatasets(paths: readonly string[]): DemoDataset[] {
 }
 
 /** The expected answer of an example, as text. */
-export const expected = (x: TaskExample): string => (x.choices ? x.choices[x.label ?? 0] ?? "" : x.completion ?? "").trim();
+export const expected = (x: TaskExample): string => (x.choices ? (x.choices[x.label ?? 0] ?? "") : (x.completion ?? "")).trim();
 
 /** Is `answer` right? Choice tasks: its first word is the labelled choice; completions: exact match. */
 export function isCorrect(x: TaskExample, answer: string): boolean {
   const want = expected(x);
   if (!x.choices) return answer.trim() === want;
-  const word = answer.trim().split(/\s+/)[0]?.replace(/[.,!?;:]+$/, "") ?? "";
+  const word =
+    answer
+      .trim()
+      .split(/\s+/)[0]
+      ?.replace(/[.,!?;:]+$/, "") ?? "";
   return word.toLowerCase() === want.toLowerCase();
 }
 
-const words = (s: string) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+const words = (s: string) =>
+  s
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
 
 /**
  * Word-overlap F1 of an answer against the expected completion (SQuAD's token F1 over words): partial

@@ -40,16 +40,27 @@ export interface Trained {
 }
 
 export async function createFineTuningCluster(client: SprigClient, units: number, say: Say): Promise<string> {
-  const { body } = await client.json<{ id: string }>("POST", "/20231130/dedicatedAiClusters", { compartmentId: DEMO_COMPARTMENT, type: "FINE_TUNING", unitCount: units, displayName: "demo-fine-tuning" });
+  const { body } = await client.json<{ id: string }>("POST", "/20231130/dedicatedAiClusters", {
+    compartmentId: DEMO_COMPARTMENT,
+    type: "FINE_TUNING",
+    unitCount: units,
+    displayName: "demo-fine-tuning",
+  });
   const c = await waitFor(client, `/20231130/dedicatedAiClusters/${body.id}`, ["ACTIVE", "FAILED"], undefined, 100);
-  say.detail(`cluster ${body.id}: ${c.lifecycleState}, ${units} unit${units > 1 ? "s" : ""} of ${c.unitShape} (one fine-tune per unit at a time) on ${where(c)}`);
+  say.detail(
+    `cluster ${body.id}: ${c.lifecycleState}, ${units} unit${units > 1 ? "s" : ""} of ${c.unitShape} (one fine-tune per unit at a time) on ${where(c)}`,
+  );
   return body.id;
 }
 
 /** "core 0 of node box, core 1 of node box": where a cluster's units run (its `units` field). */
 export function where(c: Record<string, unknown>): string {
   const units = (c.units ?? []) as { cores: number[]; nodeName: string; pinned: boolean }[];
-  return units.map((u) => `core${u.cores.length > 1 ? "s" : ""} ${u.cores.join(",")} of node ${u.nodeName}${u.pinned ? "" : " (unpinned)"}`).join(", ") || "no reserved cores";
+  return (
+    units
+      .map((u) => `core${u.cores.length > 1 ? "s" : ""} ${u.cores.join(",")} of node ${u.nodeName}${u.pinned ? "" : " (unpinned)"}`)
+      .join(", ") || "no reserved cores"
+  );
 }
 
 /** Delete a cluster and wait until it is gone (its cores are free again). */
@@ -63,12 +74,24 @@ export async function upload(client: SprigClient, sets: readonly DemoDataset[], 
   for (const d of sets) {
     const data = readFileSync(d.train);
     await client.raw("PUT", `/n/${NAMESPACE}/b/${BUCKET}/o/${d.name}.jsonl`, data, { "content-type": "application/jsonl" });
-    const lines = data.toString("utf8").split("\n").filter((l) => l.trim()).length;
-    say.detail(`${NAMESPACE}/${BUCKET}/${d.name}.jsonl  ${count(lines)} examples (${d.choices ? "answer choices" : "prompt → completion"})`);
+    const lines = data
+      .toString("utf8")
+      .split("\n")
+      .filter((l) => l.trim()).length;
+    say.detail(
+      `${NAMESPACE}/${BUCKET}/${d.name}.jsonl  ${count(lines)} examples (${d.choices ? "answer choices" : "prompt → completion"})`,
+    );
   }
 }
 
-export async function fineTuneAll(client: SprigClient, baseModelId: string, clusterId: string, sets: readonly DemoDataset[], plan: TrainingPlan, say: Say): Promise<Trained[]> {
+export async function fineTuneAll(
+  client: SprigClient,
+  baseModelId: string,
+  clusterId: string,
+  sets: readonly DemoDataset[],
+  plan: TrainingPlan,
+  say: Say,
+): Promise<Trained[]> {
   const started = Date.now();
   const models: { d: DemoDataset; id: string; wr: string }[] = [];
   for (const d of sets) {
@@ -79,18 +102,31 @@ export async function fineTuneAll(client: SprigClient, baseModelId: string, clus
       fineTuneDetails: {
         dedicatedAiClusterId: clusterId,
         trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: NAMESPACE, bucketName: BUCKET, objectName: `${d.name}.jsonl` },
-        trainingConfig: { trainingConfigType: "TFEW_TRAINING_CONFIG", totalTrainingEpochs: plan.epochs(d), learningRate: plan.learningRate, trainingBatchSize: plan.batchSize },
+        trainingConfig: {
+          trainingConfigType: "TFEW_TRAINING_CONFIG",
+          totalTrainingEpochs: plan.epochs(d),
+          learningRate: plan.learningRate,
+          trainingBatchSize: plan.batchSize,
+        },
       },
     });
     models.push({ d, id: body.id, wr: headers.get("opc-work-request-id") ?? "" });
-    say.detail(`${d.name}: T-Few, ${plan.epochs(d)} epoch${plan.epochs(d) > 1 ? "s" : ""}, learning rate ${plan.learningRate}, batch ${plan.batchSize} → model ${body.id}`);
+    say.detail(
+      `${d.name}: T-Few, ${plan.epochs(d)} epoch${plan.epochs(d) > 1 ? "s" : ""}, learning rate ${plan.learningRate}, batch ${plan.batchSize} → model ${body.id}`,
+    );
   }
-  const progress = new Progress(say, models.map((m) => m.d.name));
+  const progress = new Progress(
+    say,
+    models.map((m) => m.d.name),
+  );
   const done = await Promise.all(
     models.map(async (m, i) => {
       let steps = 0;
       const model = (await waitFor(client, `${M}/${m.id}`, ["ACTIVE", "FAILED"], async (cur) => {
-        const { body } = await client.json<{ items: { step: number; totalSteps?: number; trainLoss?: number }[] }>("GET", `${M}/${m.id}/metricsHistory`);
+        const { body } = await client.json<{ items: { step: number; totalSteps?: number; trainLoss?: number }[] }>(
+          "GET",
+          `${M}/${m.id}/metricsHistory`,
+        );
         const last = body.items.filter((p) => typeof p.trainLoss === "number").at(-1);
         if (last) progress.update(i, last.step, last.totalSteps ?? last.step, last.trainLoss!, String(cur.lifecycleState));
         steps = Math.max(steps, last?.step ?? 0);
@@ -102,7 +138,10 @@ export async function fineTuneAll(client: SprigClient, baseModelId: string, clus
   progress.stop();
   for (const m of done.filter((x) => x.model.lifecycleState !== "ACTIVE")) {
     const { body } = await client.json<{ items: { message: string }[] }>("GET", `/20231130/workRequests/${m.wr}/errors`);
-    const lines = body.items.slice(0, 5).map((e) => `\n  ${e.message}`).join("");
+    const lines = body.items
+      .slice(0, 5)
+      .map((e) => `\n  ${e.message}`)
+      .join("");
     throw new CliError(`fine-tuning ${m.d.name} failed: ${m.model.lifecycleDetails ?? "see the work request"}${lines}`, 1);
   }
   return done.map((m) => ({ dataset: m.d, model: m.model, steps: m.steps, seconds: m.seconds }));
@@ -121,7 +160,16 @@ class Progress {
     const tty = Boolean(say.out.isTTY);
     const width = Math.max(...names.map((n) => n.length));
     this.multi = tty
-      ? new cliProgress.MultiBar({ format: "   {name} |{bar}| {value}/{total} steps · loss {loss} · {state}", hideCursor: true, stream: say.out, clearOnComplete: false, barsize: 30 }, cliProgress.Presets.shades_classic)
+      ? new cliProgress.MultiBar(
+          {
+            format: "   {name} |{bar}| {value}/{total} steps · loss {loss} · {state}",
+            hideCursor: true,
+            stream: say.out,
+            clearOnComplete: false,
+            barsize: 30,
+          },
+          cliProgress.Presets.shades_classic,
+        )
       : null;
     this.bars = names.map((n) => this.multi?.create(1, 0, { name: n.padEnd(width), loss: "-", state: "CREATING" }) ?? null);
     this.quarter = names.map(() => 0);

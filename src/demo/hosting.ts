@@ -17,7 +17,12 @@ export interface DemoEndpoint {
   modelId: string;
 }
 
-export async function createHosting(client: SprigClient, units: number, models: { name: string; modelId: string }[], say: Say): Promise<{ clusterId: string; endpoints: DemoEndpoint[] }> {
+export async function createHosting(
+  client: SprigClient,
+  units: number,
+  models: { name: string; modelId: string }[],
+  say: Say,
+): Promise<{ clusterId: string; endpoints: DemoEndpoint[] }> {
   const { body } = await client.json<{ id: string }>("POST", "/20231130/dedicatedAiClusters", {
     compartmentId: DEMO_COMPARTMENT,
     type: "HOSTING",
@@ -30,9 +35,15 @@ export async function createHosting(client: SprigClient, units: number, models: 
   const endpoints: DemoEndpoint[] = [];
   for (const m of models) {
     const t0 = Date.now();
-    const { body: e } = await client.json<{ id: string }>("POST", E, { compartmentId: DEMO_COMPARTMENT, modelId: m.modelId, dedicatedAiClusterId: body.id, displayName: m.name });
+    const { body: e } = await client.json<{ id: string }>("POST", E, {
+      compartmentId: DEMO_COMPARTMENT,
+      modelId: m.modelId,
+      dedicatedAiClusterId: body.id,
+      displayName: m.name,
+    });
     const done = await waitFor(client, `${E}/${e.id}`, ["ACTIVE", "FAILED"], undefined, 50);
-    if (done.lifecycleState !== "ACTIVE") throw new Error(`endpoint ${m.name} is ${String(done.lifecycleState)}: ${String(done.lifecycleDetails)}`);
+    if (done.lifecycleState !== "ACTIVE")
+      throw new Error(`endpoint ${m.name} is ${String(done.lifecycleState)}: ${String(done.lifecycleDetails)}`);
     say.detail(`endpoint ${m.name.padEnd(14)} ${e.id}  ACTIVE after ${Date.now() - t0} ms`);
     endpoints.push({ name: m.name, id: e.id, modelId: m.modelId });
   }
@@ -61,7 +72,13 @@ export interface ToggleResult {
 }
 
 /** Deactivate `target`, show its refusal while the others answer, reactivate it, show it answers again. */
-export async function toggle(client: SprigClient, target: DemoEndpoint, others: DemoEndpoint[], prompt: string, say: Say): Promise<ToggleResult> {
+export async function toggle(
+  client: SprigClient,
+  target: DemoEndpoint,
+  others: DemoEndpoint[],
+  prompt: string,
+  say: Say,
+): Promise<ToggleResult> {
   const change = async (action: "deactivate" | "activate", state: string) => {
     const t0 = performance.now();
     await client.json("POST", `${E}/${target.id}/actions/${action}`);
@@ -72,17 +89,26 @@ export async function toggle(client: SprigClient, target: DemoEndpoint, others: 
   say.detail(`deactivated ${target.name}: INACTIVE after ${deactivateMs} ms (the base weights stay loaded)`);
   const [mine, ...rest] = await Promise.allSettled([target, ...others].map((e) => ask(client, e.id, prompt, 4)));
   let refusal: ToggleResult["refusal"] = null;
-  if (mine!.status === "rejected" && mine!.reason instanceof ApiError) refusal = { status: mine!.reason.status, message: mine!.reason.message };
+  if (mine!.status === "rejected" && mine!.reason instanceof ApiError)
+    refusal = { status: mine!.reason.status, message: mine!.reason.message };
   else if (mine!.status === "rejected") throw mine!.reason;
-  say.detail(refusal ? `request to ${target.name} → ${refusal.status} ${clip(refusal.message, 120)}` : `request to ${target.name} was served although it is INACTIVE`);
+  say.detail(
+    refusal
+      ? `request to ${target.name} → ${refusal.status} ${clip(refusal.message, 120)}`
+      : `request to ${target.name} was served although it is INACTIVE`,
+  );
   const othersServed = rest.every((r) => r.status === "fulfilled");
   for (const [i, r] of rest.entries())
-    say.detail(`request to ${others[i]!.name} → ${r.status === "fulfilled" ? `200 ${JSON.stringify(clip(r.value.text, 60))}` : `failed: ${(r.reason as Error).message}`}`);
+    say.detail(
+      `request to ${others[i]!.name} → ${r.status === "fulfilled" ? `200 ${JSON.stringify(clip(r.value.text, 60))}` : `failed: ${(r.reason as Error).message}`}`,
+    );
   const activateMs = await change("activate", "ACTIVE");
   const again = await ask(client, target.id, prompt, 4).then(
     (r) => r,
     () => null,
   );
-  say.detail(`reactivated ${target.name}: ACTIVE after ${activateMs} ms; it answers again → ${again ? JSON.stringify(clip(again.text, 60)) : "failed"}`);
+  say.detail(
+    `reactivated ${target.name}: ACTIVE after ${activateMs} ms; it answers again → ${again ? JSON.stringify(clip(again.text, 60)) : "failed"}`,
+  );
   return { endpoint: target.name, deactivateMs, activateMs, refusal, othersServed, servedAgain: again !== null };
 }

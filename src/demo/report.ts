@@ -64,7 +64,11 @@ export function buildReport(r: ReportInputs): DemoReport {
       finalLoss: t.model.modelMetrics?.finalLoss ?? null,
       trainableParameters: tp,
       trainableShare: tp === null ? null : tp / r.baseParameters,
-      accuracy: { base: r.traffic.accuracy.base?.[name] ?? null, custom: r.traffic.accuracy[name]?.[name] ?? null, heldOut: t.dataset.heldOut },
+      accuracy: {
+        base: r.traffic.accuracy.base?.[name] ?? null,
+        custom: r.traffic.accuracy[name]?.[name] ?? null,
+        heldOut: t.dataset.heldOut,
+      },
       wordF1: t.dataset.choices ? null : { base: r.traffic.f1.base?.[name] ?? null, custom: r.traffic.f1[name]?.[name] ?? null },
       memoryBytes: r.memory.get(ep.id) ?? null,
     };
@@ -76,7 +80,13 @@ export function buildReport(r: ReportInputs): DemoReport {
     accuracy: r.traffic.accuracy,
     wordF1: r.traffic.f1,
     memory: { baseBytes: r.memory.get("base") ?? null, perModel: Object.fromEntries(customModels.map((c) => [c.name, c.memoryBytes])) },
-    throughput: { requests, completionTokens, seconds: Math.round(seconds * 100) / 100, tokensPerSecond: completionTokens / seconds, requestsPerSecond: requests / seconds },
+    throughput: {
+      requests,
+      completionTokens,
+      seconds: Math.round(seconds * 100) / 100,
+      tokensPerSecond: completionTokens / seconds,
+      requestsPerSecond: requests / seconds,
+    },
     toggle: r.toggle,
     elapsedSeconds: Math.round(r.elapsedSeconds * 10) / 10,
   };
@@ -87,7 +97,16 @@ const num = (x: number | null, digits: number) => (x === null ? "—" : x.toFixe
 export function printReport(rep: DemoReport, say: Say): void {
   say.heading("Report");
   say.table([
-    ["custom model (T-Few)", "steps", "trained in", "val. acc.", "val. loss", "trainable", `right${rep.customModels.every((c) => c.accuracy.heldOut) ? " (held out)" : ""}: base → custom`, "word F1: base → custom"],
+    [
+      "custom model (T-Few)",
+      "steps",
+      "trained in",
+      "val. acc.",
+      "val. loss",
+      "trainable",
+      `right${rep.customModels.every((c) => c.accuracy.heldOut) ? " (held out)" : ""}: base → custom`,
+      "word F1: base → custom",
+    ],
     ...rep.customModels.map((c) => [
       c.name,
       String(c.steps),
@@ -99,19 +118,29 @@ export function printReport(rep: DemoReport, say: Say): void {
       c.wordF1 ? `${pct(c.wordF1.base)} → ${pct(c.wordF1.custom)}` : "—",
     ]),
   ]);
-  say.detail(`val. acc. = validation completion tokens predicted exactly; trainable = parameters trained, share of the base model's ${count(rep.model.parameters)}`);
+  say.detail(
+    `val. acc. = validation completion tokens predicted exactly; trainable = parameters trained, share of the base model's ${count(rep.model.parameters)}`,
+  );
   say.line();
   const base = rep.memory.baseBytes;
   say.table([
     ["serving memory", "bytes", "vs base"],
     ["base model (shared)", bytes(base), "100%"],
-    ...rep.customModels.map((c) => [`+ ${c.name}`, bytes(c.memoryBytes), base && c.memoryBytes !== null ? `${((100 * c.memoryBytes) / base).toFixed(3)}%` : "—"]),
+    ...rep.customModels.map((c) => [
+      `+ ${c.name}`,
+      bytes(c.memoryBytes),
+      base && c.memoryBytes !== null ? `${((100 * c.memoryBytes) / base).toFixed(3)}%` : "—",
+    ]),
   ]);
   const t = rep.throughput;
   say.line();
-  say.detail(`throughput: ${t.requests} concurrent requests, ${count(t.completionTokens)} completion tokens in ${t.seconds.toFixed(2)} s → ${t.tokensPerSecond.toFixed(0)} tokens/s, ${t.requestsPerSecond.toFixed(1)} requests/s (base and custom models in the same batches)`);
+  say.detail(
+    `throughput: ${t.requests} concurrent requests, ${count(t.completionTokens)} completion tokens in ${t.seconds.toFixed(2)} s → ${t.tokensPerSecond.toFixed(0)} tokens/s, ${t.requestsPerSecond.toFixed(1)} requests/s (base and custom models in the same batches)`,
+  );
   const g = rep.toggle;
-  say.detail(`endpoint switch (${g.endpoint}): deactivate ${g.deactivateMs} ms, reactivate ${g.activateMs} ms; refused while inactive: ${g.refusal ? `${g.refusal.status}` : "no"}; others served meanwhile: ${g.othersServed ? "yes" : "no"}`);
+  say.detail(
+    `endpoint switch (${g.endpoint}): deactivate ${g.deactivateMs} ms, reactivate ${g.activateMs} ms; refused while inactive: ${g.refusal ? `${g.refusal.status}` : "no"}; others served meanwhile: ${g.othersServed ? "yes" : "no"}`,
+  );
   say.detail(`elapsed: ${formatDuration(rep.elapsedSeconds)} (base model ${rep.model.dir})`);
 }
 

@@ -47,7 +47,8 @@ async function parameterCount(dir: string): Promise<number> {
 
 function checkModel(dir: string): void {
   if (!existsSync(join(dir, "config.json"))) throw new CliError(`--model: ${dir} is not a Hugging Face model directory (no config.json)`);
-  if (!existsSync(join(dir, "tokenizer.json"))) throw new CliError(`--model: ${dir} has no tokenizer.json; the demo sends text prompts, so it needs a model with a tokenizer`);
+  if (!existsSync(join(dir, "tokenizer.json")))
+    throw new CliError(`--model: ${dir} has no tokenizer.json; the demo sends text prompts, so it needs a model with a tokenizer`);
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
@@ -56,7 +57,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   checkModel(modelDir);
   const sets: DemoDataset[] = resolveDatasets(o.datasets);
   const say = new Say(o.json ? process.stderr : process.stdout);
-  const plan: TrainingPlan = { learningRate: o.learningRate, batchSize: 8, epochs: (d) => o.epochs ?? (d.choices ? DEMO_EPOCHS.choices : DEMO_EPOCHS.completion) };
+  const plan: TrainingPlan = {
+    learningRate: o.learningRate,
+    batchSize: 8,
+    epochs: (d) => o.epochs ?? (d.choices ? DEMO_EPOCHS.choices : DEMO_EPOCHS.completion),
+  };
   const baseParameters = await parameterCount(modelDir);
 
   const emb: Embedded = await startEmbedded({ modelDir, dataDir: o.dataDir, keep: o.keep });
@@ -79,12 +84,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     say.heading(`Fine-tune ${sets.length} custom model${sets.length > 1 ? "s" : ""} with T-Few, side by side`);
     const trained = await fineTuneAll(c, emb.baseModelId, ftCluster, sets, plan, say);
     for (const t of trained)
-      say.detail(`${t.dataset.name}: ACTIVE after ${t.seconds.toFixed(0)} s · validation token accuracy ${pct(t.model.modelMetrics?.finalAccuracy)} · loss ${t.model.modelMetrics?.finalLoss?.toFixed(3) ?? "—"} · ${count(t.model.trainableParameters)} trainable parameters`);
+      say.detail(
+        `${t.dataset.name}: ACTIVE after ${t.seconds.toFixed(0)} s · validation token accuracy ${pct(t.model.modelMetrics?.finalAccuracy)} · loss ${t.model.modelMetrics?.finalLoss?.toFixed(3) ?? "—"} · ${count(t.model.trainableParameters)} trainable parameters`,
+      );
 
     // a cluster holds its cores until it is deleted: the fine-tuning cluster's go to hosting
     await deleteCluster(c, ftCluster, say);
     say.heading("Create a HOSTING cluster with endpoints for the base model and every custom model");
-    const { clusterId, endpoints } = await createHosting(c, Math.max(1, Math.min(MAX_HOSTING_UNITS, emb.freeUnits())), [{ name: "base", modelId: emb.baseModelId }, ...trained.map((t) => ({ name: t.dataset.name, modelId: t.model.id }))], say);
+    const { clusterId, endpoints } = await createHosting(
+      c,
+      Math.max(1, Math.min(MAX_HOSTING_UNITS, emb.freeUnits())),
+      [{ name: "base", modelId: emb.baseModelId }, ...trained.map((t) => ({ name: t.dataset.name, modelId: t.model.id }))],
+      say,
+    );
 
     say.heading("Send concurrent requests to every endpoint (greedy; answers side by side)");
     const traffic = await burst(c, endpoints, sets, o.evalPerSet, o.show, say);
@@ -93,9 +105,24 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     say.heading("Deactivate and reactivate an endpoint");
     const target = endpoints[1]!;
     const probe = sets[0]!.evalSet[0]!.prompt;
-    const switched = await toggle(c, target, endpoints.filter((e) => e !== target), probe, say);
+    const switched = await toggle(
+      c,
+      target,
+      endpoints.filter((e) => e !== target),
+      probe,
+      say,
+    );
 
-    const report = buildReport({ modelDir, baseParameters, trained, endpoints, traffic, memory, toggle: switched, elapsedSeconds: (performance.now() - t0) / 1000 });
+    const report = buildReport({
+      modelDir,
+      baseParameters,
+      trained,
+      endpoints,
+      traffic,
+      memory,
+      toggle: switched,
+      elapsedSeconds: (performance.now() - t0) / 1000,
+    });
     printReport(report, say);
     if (o.keep || o.dataDir) {
       say.line();

@@ -22,7 +22,12 @@ export class Say {
   /** Columns padded to their widest cell; the first row is the header, underlined. */
   table(rows: string[][], indent = "   "): void {
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? "")].length)));
-    const fmt = (r: string[]) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ").trimEnd();
+    const fmt = (r: string[]) =>
+      indent +
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .join("  ")
+        .trimEnd();
     this.line(fmt(rows[0]!));
     this.line(indent + widths.map((w) => "─".repeat(w)).join("  "));
     for (const r of rows.slice(1)) this.line(fmt(r));

@@ -38,10 +38,19 @@ export interface BurstResult {
   evaluated: Record<string, number>;
 }
 
-export async function burst(client: SprigClient, endpoints: DemoEndpoint[], sets: DemoDataset[], perSet: number, show: number, say: Say): Promise<BurstResult> {
+export async function burst(
+  client: SprigClient,
+  endpoints: DemoEndpoint[],
+  sets: DemoDataset[],
+  perSet: number,
+  show: number,
+  say: Say,
+): Promise<BurstResult> {
   const jobs: { ep: DemoEndpoint; d: DemoDataset; i: number; x: TaskExample }[] = [];
   for (const d of sets) for (const [i, x] of d.evalSet.slice(0, perSet).entries()) for (const ep of endpoints) jobs.push({ ep, d, i, x });
-  say.detail(`${jobs.length} requests at once: ${sets.map((d) => `${Math.min(perSet, d.evalSet.length)} ${d.heldOut ? "held-out" : "training"} ${d.name} prompts`).join(" and ")}, each to ${endpoints.map((e) => e.name).join(", ")}`);
+  say.detail(
+    `${jobs.length} requests at once: ${sets.map((d) => `${Math.min(perSet, d.evalSet.length)} ${d.heldOut ? "held-out" : "training"} ${d.name} prompts`).join(" and ")}, each to ${endpoints.map((e) => e.name).join(", ")}`,
+  );
   const t0 = performance.now();
   const answers = await Promise.all(jobs.map(async (j) => ({ ...j, a: await ask(client, j.ep.id, j.x.prompt, maxTokensFor(j.d)) })));
   const seconds = (performance.now() - t0) / 1000;
@@ -72,7 +81,11 @@ export async function burst(client: SprigClient, endpoints: DemoEndpoint[], sets
   }
   const completionTokens = answers.reduce((s, r) => s + r.a.completionTokens, 0);
   say.line();
-  const cell = (ep: DemoEndpoint, d: DemoDataset) => (d.choices ? pct(accuracy[ep.name]![d.name]) : `${pct(accuracy[ep.name]![d.name])} exact, word F1 ${pct(f1[ep.name]![d.name])}`);
-  say.table([[sets.every((d) => d.heldOut) ? "held-out accuracy" : "accuracy", ...sets.map((d) => `${d.name} (${evaluated[d.name]})`)], ...endpoints.map((ep) => [ep.name, ...sets.map((d) => cell(ep, d))])]);
+  const cell = (ep: DemoEndpoint, d: DemoDataset) =>
+    d.choices ? pct(accuracy[ep.name]![d.name]) : `${pct(accuracy[ep.name]![d.name])} exact, word F1 ${pct(f1[ep.name]![d.name])}`;
+  say.table([
+    [sets.every((d) => d.heldOut) ? "held-out accuracy" : "accuracy", ...sets.map((d) => `${d.name} (${evaluated[d.name]})`)],
+    ...endpoints.map((ep) => [ep.name, ...sets.map((d) => cell(ep, d))]),
+  ]);
   return { requests: jobs.length, completionTokens, seconds, accuracy, f1, evaluated };
 }

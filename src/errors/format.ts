@@ -27,7 +27,10 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], o: FormatIssue
 
 /** The first `max` problems, one per line after `head`, and "… M more" when there are more. */
 export function listProblems(head: string, problems: readonly string[], max = 8): string {
-  const shown = problems.slice(0, max).map((p) => `\n  ${p}`).join("");
+  const shown = problems
+    .slice(0, max)
+    .map((p) => `\n  ${p}`)
+    .join("");
   const rest = problems.length > max ? `\n  … ${problems.length - max} more` : "";
   return `${head}${shown}${rest}`;
 }

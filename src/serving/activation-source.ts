@@ -60,7 +60,10 @@ function checkFull(model: LoadedModel, base: ModelConfig, what: string): LoadedM
 function checkInMemory(a: Adapter, base: ModelConfig): void {
   asHostingError(() => {
     const expected = expectedAdapterTensors(base, a.config);
-    if (expected.size === 0) throw new AdapterMismatchError(`adapter made for another base model: target_modules ${JSON.stringify(a.config.target_modules)} match no module of this ${base.family} model`);
+    if (expected.size === 0)
+      throw new AdapterMismatchError(
+        `adapter made for another base model: target_modules ${JSON.stringify(a.config.target_modules)} match no module of this ${base.family} model`,
+      );
     checkAdapterTensors("the adapter", expected, a.tensors);
   });
 }

@@ -17,7 +17,11 @@ export function readAdapterDir(dir: string, base: ModelConfig): Adapter {
 
 /** Refuse a directory whose sprig_adapter.json names another base than `fingerprint`. */
 export function checkBase(dir: string, fingerprint: string): void {
-  const why = otherBase(dir, asHostingError(() => readAdapterMetaSync(dir)), fingerprint);
+  const why = otherBase(
+    dir,
+    asHostingError(() => readAdapterMetaSync(dir)),
+    fingerprint,
+  );
   if (why !== null) throw new AdapterMismatchError(why);
 }
 

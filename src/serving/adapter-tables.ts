@@ -60,14 +60,22 @@ const KIND_TABLES: { readonly [K in PeftType]: (model: ModelConfig, opts: TableO
 };
 
 function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config> {
-  const cfg: Ia3Config = { peft_type: "IA3", target_modules: opts.ia3Targets, feedforward_modules: opts.ia3Feedforward, fan_in_fan_out: false };
+  const cfg: Ia3Config = {
+    peft_type: "IA3",
+    target_modules: opts.ia3Targets,
+    feedforward_modules: opts.ia3Feedforward,
+    fan_in_fan_out: false,
+  };
   const rows = opts.maxIa3 + 1;
-  const tables = opts.maxIa3 === 0 ? [] : adaptedModules(model, cfg).map((a) => {
-    const n = a.scalesInput ? a.module.inFeatures : a.module.outFeatures;
-    const data = new Float32Array(rows * n); // (rows, n)
-    data.fill(1, 0, n); // row 0: identity; other rows are written on activation (untouched pages stay unallocated)
-    return { path: a.module.path, n, scalesInput: a.scalesInput, data };
-  });
+  const tables =
+    opts.maxIa3 === 0
+      ? []
+      : adaptedModules(model, cfg).map((a) => {
+          const n = a.scalesInput ? a.module.inFeatures : a.module.outFeatures;
+          const data = new Float32Array(rows * n); // (rows, n)
+          data.fill(1, 0, n); // row 0: identity; other rows are written on activation (untouched pages stay unallocated)
+          return { path: a.module.path, n, scalesInput: a.scalesInput, data };
+        });
   const byPath = new Map(tables.map((t) => [t.path, t]));
   return {
     capacity: tables.length ? opts.maxIa3 : 0,
@@ -90,7 +98,10 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
       for (const a of adaptedModules(model, c)) {
         const t = byPath.get(a.module.path);
         if (!t) out.push(`${a.module.path} is not an IA3 target of this engine (targets: ${opts.ia3Targets.join(", ")})`);
-        else if (t.scalesInput !== a.scalesInput) out.push(`${a.module.path}: the adapter scales its ${a.scalesInput ? "input" : "output"}, this engine its ${t.scalesInput ? "input" : "output"}`);
+        else if (t.scalesInput !== a.scalesInput)
+          out.push(
+            `${a.module.path}: the adapter scales its ${a.scalesInput ? "input" : "output"}, this engine its ${t.scalesInput ? "input" : "output"}`,
+          );
       }
       return out;
     },
@@ -108,15 +119,28 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
 
 function loraTables(model: ModelConfig, opts: TableOptions): KindTables<LoraConfig> {
   const R = opts.loraRank;
-  const cfg: LoraConfig = { peft_type: "LORA", target_modules: opts.loraTargets, r: R, lora_alpha: R, lora_dropout: 0, fan_in_fan_out: false, bias: "none", use_rslora: false, use_dora: false };
+  const cfg: LoraConfig = {
+    peft_type: "LORA",
+    target_modules: opts.loraTargets,
+    r: R,
+    lora_alpha: R,
+    lora_dropout: 0,
+    fan_in_fan_out: false,
+    bias: "none",
+    use_rslora: false,
+    use_dora: false,
+  };
   const rows = opts.maxLora + 1;
-  const tables = opts.maxLora === 0 ? [] : adaptedModules(model, cfg).map((a) => ({
-    path: a.module.path,
-    inF: a.module.inFeatures,
-    outF: a.module.outFeatures,
-    a: new Float32Array(rows * a.module.inFeatures * R), // Aᵀ per row. (rows, in, R)
-    b: new Float32Array(rows * R * a.module.outFeatures), // scale · Bᵀ per row. (rows, R, out)
-  }));
+  const tables =
+    opts.maxLora === 0
+      ? []
+      : adaptedModules(model, cfg).map((a) => ({
+          path: a.module.path,
+          inF: a.module.inFeatures,
+          outF: a.module.outFeatures,
+          a: new Float32Array(rows * a.module.inFeatures * R), // Aᵀ per row. (rows, in, R)
+          b: new Float32Array(rows * R * a.module.outFeatures), // scale · Bᵀ per row. (rows, R, out)
+        }));
   const byPath = new Map(tables.map((t) => [t.path, t]));
   const feeds: Record<string, HostTensor> = {};
   for (const t of tables) {
@@ -158,7 +182,8 @@ function loraTables(model: ModelConfig, opts: TableOptions): KindTables<LoraConf
       if (c.use_dora) out.push("DoRA adapters are not supported");
       if (c.bias !== "none") out.push(`bias "${c.bias}" is not supported (only "none")`);
       for (const a of adaptedModules(model, c)) {
-        if (!byPath.has(a.module.path)) out.push(`${a.module.path} is not a LoRA target of this engine (targets: ${opts.loraTargets.join(", ")})`);
+        if (!byPath.has(a.module.path))
+          out.push(`${a.module.path} is not a LoRA target of this engine (targets: ${opts.loraTargets.join(", ")})`);
       }
       return out;
     },
@@ -240,9 +265,13 @@ export class AdapterTables {
     const c = adapter.config;
     const kind = ADAPTER_KINDS[c.peft_type];
     const tables = this.of(c);
-    if (tables.capacity === 0) throw new AdapterMismatchError(`this engine hosts no ${kind.label} adapters (${c.peft_type}: ${tables.capacityOption} is 0)`);
+    if (tables.capacity === 0)
+      throw new AdapterMismatchError(`this engine hosts no ${kind.label} adapters (${c.peft_type}: ${tables.capacityOption} is 0)`);
     const problems = tables.problems(c);
-    if (problems.length) throw new AdapterMismatchError(`adapter cannot be hosted by this engine:\n  ${problems.slice(0, 8).join("\n  ")}${problems.length > 8 ? `\n  … ${problems.length - 8} more` : ""}`);
+    if (problems.length)
+      throw new AdapterMismatchError(
+        `adapter cannot be hosted by this engine:\n  ${problems.slice(0, 8).join("\n  ")}${problems.length > 8 ? `\n  … ${problems.length - 8} more` : ""}`,
+      );
   }
 
   /** Write a checked adapter into a free row. */
@@ -252,7 +281,11 @@ export class AdapterTables {
     const kind = ADAPTER_KINDS[c.peft_type];
     const row = this.free[kind.name].pop();
     if (row === undefined) {
-      throw new OverCapacityError(`all ${this.of(c).capacity} ${kind.label} adapter rows are in use: deactivate one first, or create the engine with more`, 409, "too_many_adapters");
+      throw new OverCapacityError(
+        `all ${this.of(c).capacity} ${kind.label} adapter rows are in use: deactivate one first, or create the engine with more`,
+        409,
+        "too_many_adapters",
+      );
     }
     this.of(c).write(adapter, c, row);
     return { kind: kind.name, row };

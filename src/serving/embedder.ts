@@ -91,10 +91,11 @@ export class Embedders {
     const embedder = await e;
     const out: Float32Array[] = [];
     // longest first would pad less, but order must be kept: batches of consecutive inputs under both limits
-    for (let i = 0; i < inputs.length; ) {
+    for (let i = 0; i < inputs.length;) {
       let j = i + 1;
       let T = inputs[i]!.length;
-      while (j < inputs.length && j - i < this.maxBatch && Math.max(T, inputs[j]!.length) * (j - i + 1) <= this.maxTokens) T = Math.max(T, inputs[j++]!.length);
+      while (j < inputs.length && j - i < this.maxBatch && Math.max(T, inputs[j]!.length) * (j - i + 1) <= this.maxTokens)
+        T = Math.max(T, inputs[j++]!.length);
       out.push(...(await embedder.embed(inputs.slice(i, j), rows)));
       i = j;
     }

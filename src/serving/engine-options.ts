@@ -34,7 +34,11 @@ export const HostingOptionsSchema = z
     /** full custom models (vanilla fine-tunes) hosted beside the base, each a whole model in memory */
     maxFullModels: z.number().int().min(0).max(64).default(2),
     /** KV-cache memory across all sessions; requests wait in the queue while it is used up */
-    kvCacheBytes: z.number().int().min(1).default(1 << 30),
+    kvCacheBytes: z
+      .number()
+      .int()
+      .min(1)
+      .default(1 << 30),
     /** requests waiting for a batch slot, over all models; beyond it submit fails with 503 queue_full */
     maxQueue: z.number().int().min(0).default(256),
     /** waiting requests of one model; beyond it submit fails with 429 model_queue_full (default: half of maxQueue) */

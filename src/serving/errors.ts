@@ -46,7 +46,11 @@ export class AdapterMismatchError extends HostingError {
  */
 export class OverCapacityError extends HostingError {
   override name = "OverCapacityError";
-  constructor(message: string, status: 429 | 503 | 409, reason: "queue_full" | "model_queue_full" | "too_many_adapters" | "too_many_full_models" | "closed") {
+  constructor(
+    message: string,
+    status: 429 | 503 | 409,
+    reason: "queue_full" | "model_queue_full" | "too_many_adapters" | "too_many_full_models" | "closed",
+  ) {
     super(message, status, reason);
   }
 }

@@ -33,9 +33,14 @@ export async function generate(
 
   const V = cfg.vocabSize;
   // rows read their logits in place (advance reuses the buffers only at the next step)
-  let out = await runner.advance(cache, prompts.map((p) => ({ ids: p, pastLen: 0 })));
+  let out = await runner.advance(
+    cache,
+    prompts.map((p) => ({ ids: p, pastLen: 0 })),
+  );
   for (;;) {
-    rows.forEach((r, b) => r.accept(out.logits.subarray(b * V, (b + 1) * V), (id, delta) => opts.onToken?.(b, id, delta), out.logsumexp[b]));
+    rows.forEach((r, b) =>
+      r.accept(out.logits.subarray(b * V, (b + 1) * V), (id, delta) => opts.onToken?.(b, id, delta), out.logsumexp[b]),
+    );
     if (rows.every((r) => r.done)) break;
     // finished rows still occupy their slot; they re-feed a token whose result is ignored
     out = await runner.advance(

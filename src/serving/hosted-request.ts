@@ -59,14 +59,18 @@ export class HostedRequest {
   /** Let the sequence pick its next token and stream it. A throwing callback cancels the request. */
   accept(logits: Float32Array, logSumExp?: number): void {
     if (this.settled) return;
-    this.seq.accept(logits, (id, text, logprob) => {
-      this.firstToken ??= performance.now();
-      try {
-        this.onToken?.({ index: this.seq.out.ids.length - 1, id, text, logprob });
-      } catch (e) {
-        this.fail(e instanceof Error ? e : new Error(String(e)));
-      }
-    }, logSumExp);
+    this.seq.accept(
+      logits,
+      (id, text, logprob) => {
+        this.firstToken ??= performance.now();
+        try {
+          this.onToken?.({ index: this.seq.out.ids.length - 1, id, text, logprob });
+        } catch (e) {
+          this.fail(e instanceof Error ? e : new Error(String(e)));
+        }
+      },
+      logSumExp,
+    );
     if (this.seq.done) this.finish();
   }
 

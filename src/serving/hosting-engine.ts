@@ -52,9 +52,13 @@ export class HostingEngine {
   static async create(init: HostingEngineInit): Promise<HostingEngine> {
     const { modelDir, model: given, ...rest } = init;
     const parsed = HostingOptionsSchema.safeParse(rest);
-    if (!parsed.success) throw new InvalidRequestError(`hosting options: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`);
+    if (!parsed.success)
+      throw new InvalidRequestError(
+        `hosting options: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`,
+      );
     const opts = parsed.data;
-    if ((modelDir === undefined) === (given === undefined)) throw new InvalidRequestError("hosting options: give exactly one of modelDir or model");
+    if ((modelDir === undefined) === (given === undefined))
+      throw new InvalidRequestError("hosting options: give exactly one of modelDir or model");
     const model = given ?? (await loadModel(modelDir!));
     const cfg = model.config;
     const ia3Default = defaultIa3Config(cfg);
@@ -68,7 +72,11 @@ export class HostingEngine {
     });
     const fingerprint = baseFingerprint(cfg, model.weights);
     const bytes = weightBytes(model);
-    const runner = await ModelRunner.create(model, { threads: opts.threads, allowSpinning: opts.spinThreads, hooks: (g) => tables.hooks(g) });
+    const runner = await ModelRunner.create(model, {
+      threads: opts.threads,
+      allowSpinning: opts.spinThreads,
+      hooks: (g) => tables.hooks(g),
+    });
     // the session holds its own copy of the weights; ours is only needed when the caller owns the model
     if (!given) model.weights.clear();
     const base = new HostedModel(null, "base", new Lane(runner, tables, opts.maxPrefillTokens), null, bytes, modelDir ?? null);
@@ -96,13 +104,16 @@ export class HostingEngine {
     const t0 = performance.now();
     try {
       this.scheduler.checkOpen();
-      if (!NAME.test(name)) throw new InvalidRequestError(`model name '${name}': use 1-128 letters, digits and . _ - : @ /, starting with a letter or digit`);
+      if (!NAME.test(name))
+        throw new InvalidRequestError(`model name '${name}': use 1-128 letters, digits and . _ - : @ /, starting with a letter or digit`);
       if (this.active.has(name) || this.reserved.has(name)) throw new ConflictError(`'${name}' is already active: deactivate it first`);
       const src = resolveSource(source, this.config, this.fingerprint);
       // an adapter is servable when this call returns: no await between the checks and the row write
       if (!(src instanceof Promise) && src.kind === "adapter") {
         const slot = this.tables.write(src.adapter);
-        return Promise.resolve(this.install(new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.rowBytes(slot.kind), src.dir), t0));
+        return Promise.resolve(
+          this.install(new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.rowBytes(slot.kind), src.dir), t0),
+        );
       }
       return this.activateFull(name, src, t0);
     } catch (e) {
@@ -118,7 +129,11 @@ export class HostingEngine {
       this.scheduler.checkOpen();
       const full = this.scheduler.models.filter((x) => x.kind === "full").length;
       if (full >= this.options.maxFullModels) {
-        throw new OverCapacityError(`${full} full custom models are already hosted (maxFullModels ${this.options.maxFullModels}): each costs a whole model's memory`, 409, "too_many_full_models");
+        throw new OverCapacityError(
+          `${full} full custom models are already hosted (maxFullModels ${this.options.maxFullModels}): each costs a whole model's memory`,
+          409,
+          "too_many_full_models",
+        );
       }
       const bytes = weightBytes(src.model);
       const runner = await ModelRunner.create(src.model, { threads: this.options.threads, allowSpinning: this.options.spinThreads });
@@ -165,7 +180,10 @@ export class HostingEngine {
    * L2-normalised final hidden states (src/serving/embedder.ts), batched up to maxBatchSize inputs and
    * maxPrefillTokens padded tokens per run.
    */
-  async embed(req: { adapter?: string | null; inputs: readonly (readonly number[])[] }): Promise<{ embeddings: Float32Array[]; promptTokens: number }> {
+  async embed(req: {
+    adapter?: string | null;
+    inputs: readonly (readonly number[])[];
+  }): Promise<{ embeddings: Float32Array[]; promptTokens: number }> {
     this.scheduler.checkOpen();
     const target = req.adapter === undefined || req.adapter === null ? this.base : this.active.get(req.adapter);
     if (!target) throw new UnknownModelError(String(req.adapter), this.names);
@@ -175,7 +193,13 @@ export class HostingEngine {
       const why = promptProblem(model.config, x);
       if (why) throw new InvalidRequestError(`inputs[${i}]: ${why}`);
     });
-    this.embedders ??= new Embedders(this.model, this.tables, this.options.threads, this.options.maxBatchSize, this.options.maxPrefillTokens);
+    this.embedders ??= new Embedders(
+      this.model,
+      this.tables,
+      this.options.threads,
+      this.options.maxBatchSize,
+      this.options.maxPrefillTokens,
+    );
     const embeddings = await this.embedders.embed(model, target.rows, req.inputs);
     return { embeddings, promptTokens: req.inputs.reduce((s, x) => s + x.length, 0) };
   }
@@ -201,8 +225,16 @@ export class HostingEngine {
     return this.scheduler.stats({
       base: { bytes: this.baseBytes, fingerprint: this.fingerprint, tokenizer: this.tokenizer !== null },
       tables: {
-        ia3: { rowBytes: this.tables.ia3RowBytes, ...this.tables.usage("ia3"), reservedBytes: this.tables.ia3RowBytes * (this.tables.usage("ia3").capacity + 1) },
-        lora: { rowBytes: this.tables.loraRowBytes, ...this.tables.usage("lora"), reservedBytes: this.tables.loraRowBytes * (this.tables.usage("lora").capacity + 1) },
+        ia3: {
+          rowBytes: this.tables.ia3RowBytes,
+          ...this.tables.usage("ia3"),
+          reservedBytes: this.tables.ia3RowBytes * (this.tables.usage("ia3").capacity + 1),
+        },
+        lora: {
+          rowBytes: this.tables.loraRowBytes,
+          ...this.tables.usage("lora"),
+          reservedBytes: this.tables.loraRowBytes * (this.tables.usage("lora").capacity + 1),
+        },
       },
     });
   }

@@ -123,7 +123,7 @@ export class Lane {
   reap(): HostedRequest[] {
     const gone: HostedRequest[] = this.pending.filter((r) => r.settled);
     if (gone.length) this.pending = this.pending.filter((r) => !r.settled);
-    for (let s = 0; s < this.running.length; ) {
+    for (let s = 0; s < this.running.length;) {
       const r = this.running[s]!;
       if (!r.settled) {
         s++;

@@ -66,7 +66,11 @@ export class ModelRunner {
     const graph = new Graph();
     const hooks = opts.hooks?.(graph);
     buildCausalLM(graph, model.config, weightSource(graph, model.weights), { cache: true, logits: "last", hooks });
-    const compiled = await compile(graph, { intraOpThreads: opts.threads, allowSpinning: opts.allowSpinning, profilePrefix: opts.profilePrefix });
+    const compiled = await compile(graph, {
+      intraOpThreads: opts.threads,
+      allowSpinning: opts.allowSpinning,
+      profilePrefix: opts.profilePrefix,
+    });
     return new ModelRunner(model, compiled);
   }
 

@@ -35,16 +35,32 @@ export interface EngineStats {
   batch: { running: number; pending: number; maxBatchSize: number; sessions: number };
   /** generated tokens per second over the last 10 s */
   tokensPerSecond: number;
-  totals: { submitted: number; completed: number; cancelled: number; failed: number; rejected: number; promptTokens: number; generatedTokens: number };
+  totals: {
+    submitted: number;
+    completed: number;
+    cancelled: number;
+    failed: number;
+    rejected: number;
+    promptTokens: number;
+    generatedTokens: number;
+  };
 }
 
 /** Validate a request against its model; throws InvalidRequestError. */
-export function buildRequest(target: HostedModel, req: SubmitRequest, cfg: ModelConfig, tok: SprigTokenizer | null, kvBudget: number, s: Scheduler): HostedRequest {
+export function buildRequest(
+  target: HostedModel,
+  req: SubmitRequest,
+  cfg: ModelConfig,
+  tok: SprigTokenizer | null,
+  kvBudget: number,
+  s: Scheduler,
+): HostedRequest {
   let sampling;
   try {
     sampling = samplingOptions(req.sampling ?? {});
   } catch (e) {
-    if (e instanceof z.ZodError) throw new InvalidRequestError(`sampling: ${e.issues.map((i) => `${i.path.join(".") || "sampling"}: ${i.message}`).join("; ")}`);
+    if (e instanceof z.ZodError)
+      throw new InvalidRequestError(`sampling: ${e.issues.map((i) => `${i.path.join(".") || "sampling"}: ${i.message}`).join("; ")}`);
     throw e;
   }
   if (!Array.isArray(req.promptIds)) throw new InvalidRequestError("promptIds must be an array of token ids");
@@ -52,7 +68,10 @@ export function buildRequest(target: HostedModel, req: SubmitRequest, cfg: Model
   if (why) throw new InvalidRequestError(why);
   const limit = Sequence.limitFor(cfg, req.promptIds, sampling);
   const need = target.lane.cache.bytesFor(1, capacityFor(limit, cfg.maxPositions));
-  if (need > kvBudget) throw new InvalidRequestError(`prompt + max tokens (${limit} positions) need ${need} bytes of KV cache; the engine's kvCacheBytes is ${kvBudget}`);
+  if (need > kvBudget)
+    throw new InvalidRequestError(
+      `prompt + max tokens (${limit} positions) need ${need} bytes of KV cache; the engine's kvCacheBytes is ${kvBudget}`,
+    );
   let seq: Sequence;
   try {
     seq = new Sequence(cfg, [...req.promptIds], sampling, tok, limit);
@@ -105,9 +124,17 @@ export class Scheduler {
     if (r.state === "queued") {
       const full =
         m.queue.length > this.maxPerModel
-          ? new OverCapacityError(`over capacity: ${this.maxPerModel} requests for '${m.name ?? "base"}' are already waiting; retry later`, 429, "model_queue_full")
+          ? new OverCapacityError(
+              `over capacity: ${this.maxPerModel} requests for '${m.name ?? "base"}' are already waiting; retry later`,
+              429,
+              "model_queue_full",
+            )
           : this.queued > this.opts.maxQueue
-            ? new OverCapacityError(`over capacity: the queue is full (${this.opts.maxQueue} requests waiting); retry later`, 503, "queue_full")
+            ? new OverCapacityError(
+                `over capacity: the queue is full (${this.opts.maxQueue} requests waiting); retry later`,
+                503,
+                "queue_full",
+              )
             : null;
       if (full) {
         this.dequeue(r);
@@ -178,7 +205,12 @@ export class Scheduler {
         bytesPerToken,
       },
       queue: { length: this.queued, max: this.opts.maxQueue, maxPerModel: this.maxPerModel },
-      batch: { running: lanes.reduce((s, l) => s + l.running.length, 0), pending: lanes.reduce((s, l) => s + l.pending.length, 0), maxBatchSize: this.opts.maxBatchSize, sessions: lanes.length },
+      batch: {
+        running: lanes.reduce((s, l) => s + l.running.length, 0),
+        pending: lanes.reduce((s, l) => s + l.pending.length, 0),
+        maxBatchSize: this.opts.maxBatchSize,
+        sessions: lanes.length,
+      },
       tokensPerSecond: this.tput.rate(),
       totals: { ...this.totals },
     };

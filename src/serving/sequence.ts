@@ -61,7 +61,13 @@ export class Sequence {
     this.sampler = new Sampler(opts, prompt);
     this.stopIds = new Set([...opts.stopTokens, ...cfg.eosTokenIds]);
     this.decoder = tokenizer?.incrementalDecoder({ skipSpecialTokens: true }) ?? null;
-    this.out = { ids: [], logprobs: [], text: tokenizer ? "" : null, finishReason: "length", ...(opts.topLogprobs > 0 ? { topLogprobs: [] } : {}) };
+    this.out = {
+      ids: [],
+      logprobs: [],
+      text: tokenizer ? "" : null,
+      finishReason: "length",
+      ...(opts.topLogprobs > 0 ? { topLogprobs: [] } : {}),
+    };
     this.len = prompt.length;
     const bad = Object.keys(opts.logitBias).find((k) => Number(k) >= cfg.vocabSize);
     if (bad !== undefined) throw new GenerationError(`logit bias: token id ${bad} is outside the vocabulary [0, ${cfg.vocabSize})`);
@@ -101,7 +107,9 @@ export class Sequence {
     this.out.logprobs.push(logprob);
     if (this.out.topLogprobs) {
       const lse = logSumExp ?? logSumExpOf(logits);
-      this.out.topLogprobs.push([...topKKeys(logits, Math.min(s.topLogprobs, logits.length))].map((k) => ({ id: idOf(k), logprob: logits[idOf(k)]! - lse })));
+      this.out.topLogprobs.push(
+        [...topKKeys(logits, Math.min(s.topLogprobs, logits.length))].map((k) => ({ id: idOf(k), logprob: logits[idOf(k)]! - lse })),
+      );
     }
     const last = this.out.ids.length >= s.maxTokens || this.len >= this.limit || (c?.finished ?? false);
     // the last token also carries any bytes the decoder still holds, so the deltas add up to the text

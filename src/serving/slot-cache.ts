@@ -102,7 +102,8 @@ export class SlotCache implements PastKv {
     const stride = this.width * w;
     for (const r of rows) {
       if (r.slot >= this.width) throw new Error(`KV cache: slot ${r.slot} is outside the width ${this.width}`);
-      if (r.start + r.count > this.capacity) throw new Error(`KV cache: slot ${r.slot} would exceed its capacity of ${this.capacity} positions`);
+      if (r.start + r.count > this.capacity)
+        throw new Error(`KV cache: slot ${r.slot} would exceed its capacity of ${this.capacity} positions`);
       for (let t = 0; t < r.count && t < T; t++) {
         const src = (t * B + r.from) * w;
         dst.set(present.subarray(src, src + w), (r.start + t) * stride + r.slot * w);

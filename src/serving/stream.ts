@@ -9,7 +9,10 @@ export type StreamEvent = { type: "token"; token: TokenEvent } | { type: "done";
  * `start(onToken, signal)` queues the request (and throws synchronously when it is refused); the
  * returned generator yields its events. `outer` (the caller's signal) cancels it too.
  */
-export function streamOf(start: (onToken: (t: TokenEvent) => void, signal: AbortSignal) => HostedRequest, outer?: AbortSignal): AsyncGenerator<StreamEvent, void, undefined> {
+export function streamOf(
+  start: (onToken: (t: TokenEvent) => void, signal: AbortSignal) => HostedRequest,
+  outer?: AbortSignal,
+): AsyncGenerator<StreamEvent, void, undefined> {
   const ac = new AbortController();
   if (outer?.aborted) ac.abort();
   const unlink = () => outer?.removeEventListener("abort", onOuter);
@@ -28,10 +31,12 @@ export function streamOf(start: (onToken: (t: TokenEvent) => void, signal: Abort
     throw e;
   }
   let end: { error: Error } | { generation: HostedGeneration } | null = null;
-  req.done.then(
-    (generation) => (end = { generation }),
-    (error: Error) => (end = { error }),
-  ).finally(() => notify?.());
+  req.done
+    .then(
+      (generation) => (end = { generation }),
+      (error: Error) => (end = { error }),
+    )
+    .finally(() => notify?.());
   return (async function* () {
     try {
       for (;;) {

@@ -27,7 +27,14 @@ export class ApiKeyRepo {
   create(compartments: string[], displayName = "", o: { admin?: boolean } = {}): { key: string; record: ApiKey } {
     const id = `key_${randomBytes(8).toString("hex")}`;
     const key = `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
-    const record: ApiKey = { id, displayName, compartments, admin: o.admin === true, timeCreated: new Date().toISOString(), timeRevoked: null };
+    const record: ApiKey = {
+      id,
+      displayName,
+      compartments,
+      admin: o.admin === true,
+      timeCreated: new Date().toISOString(),
+      timeRevoked: null,
+    };
     this.db
       .prepare("INSERT INTO api_keys (id, key_hash, compartments, display_name, time_created, admin) VALUES (?, ?, ?, ?, ?, ?)")
       .run(id, hash(key).toString("hex"), JSON.stringify(compartments), displayName, record.timeCreated, record.admin ? 1 : 0);
@@ -48,7 +55,10 @@ export class ApiKeyRepo {
   }
 
   revoke(id: string): boolean {
-    return this.db.prepare("UPDATE api_keys SET time_revoked = ? WHERE id = ? AND time_revoked IS NULL").run(new Date().toISOString(), id).changes === 1;
+    return (
+      this.db.prepare("UPDATE api_keys SET time_revoked = ? WHERE id = ? AND time_revoked IS NULL").run(new Date().toISOString(), id)
+        .changes === 1
+    );
   }
 }
 

@@ -45,13 +45,18 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   const applied = new Set((db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version));
   const known = new Set(migrations.map((m) => m.version));
   const unknown = [...applied].filter((v) => !known.has(v));
-  if (unknown.length) throw new StoreError(`the database has migrations ${unknown.join(", ")} that this version of Sprig does not know: upgrade Sprig`);
+  if (unknown.length)
+    throw new StoreError(`the database has migrations ${unknown.join(", ")} that this version of Sprig does not know: upgrade Sprig`);
   const done: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
-      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, new Date().toISOString());
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      );
     })();
     done.push(m.version);
   }

@@ -34,7 +34,9 @@ export class FineTuneRepo {
   createJob(j: Omit<FineTuneJobRow, "attempts" | "timeUpdated">): void {
     this.guard?.(j.modelId, null, j.state);
     this.db
-      .prepare("INSERT INTO fine_tune_jobs (model_id, work_request_id, cluster_id, state, attempts, time_updated) VALUES (?, ?, ?, ?, 0, ?)")
+      .prepare(
+        "INSERT INTO fine_tune_jobs (model_id, work_request_id, cluster_id, state, attempts, time_updated) VALUES (?, ?, ?, ?, 0, ?)",
+      )
       .run(j.modelId, j.workRequestId, j.clusterId, j.state, new Date().toISOString());
   }
 
@@ -44,7 +46,9 @@ export class FineTuneRepo {
   }
 
   jobsInStates(states: readonly JobState[]): FineTuneJobRow[] {
-    const rows = this.db.prepare(`SELECT * FROM fine_tune_jobs WHERE state IN (${states.map(() => "?").join(",")}) ORDER BY time_updated`).all(...states) as JobRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM fine_tune_jobs WHERE state IN (${states.map(() => "?").join(",")}) ORDER BY time_updated`)
+      .all(...states) as JobRow[];
     return rows.map(toJob);
   }
 
@@ -62,7 +66,9 @@ export class FineTuneRepo {
   }
 
   addEvent(modelId: string, level: FineTuneEvent["level"], message: string): void {
-    this.db.prepare("INSERT INTO fine_tune_events (model_id, timestamp, level, message) VALUES (?, ?, ?, ?)").run(modelId, new Date().toISOString(), level, message);
+    this.db
+      .prepare("INSERT INTO fine_tune_events (model_id, timestamp, level, message) VALUES (?, ?, ?, ?)")
+      .run(modelId, new Date().toISOString(), level, message);
   }
 
   events(modelId: string, limit: number, offset: number): { items: FineTuneEvent[]; more: boolean } {
@@ -75,7 +81,8 @@ export class FineTuneRepo {
   /** Record a metrics point; a resumed job re-reporting a step overwrites it (`merge`: adds fields to it). */
   addMetrics(modelId: string, step: number, data: Record<string, unknown>, merge = false): void {
     if (merge) {
-      const old = this.db.prepare("SELECT data FROM fine_tune_metrics WHERE model_id = ? AND step = ?").get(modelId, step) as { data: string } | undefined;
+      const old = this.db.prepare("SELECT data FROM fine_tune_metrics WHERE model_id = ? AND step = ?").get(modelId, step) as
+        { data: string } | undefined;
       if (old) data = { ...(JSON.parse(old.data) as Record<string, unknown>), ...data };
     }
     this.db

@@ -15,7 +15,15 @@ export { type ApiKey, ApiKeyRepo, KEY_PREFIX } from "./api-keys.ts";
 export { type FineTuneEvent, type FineTuneJobRow, type JobState, type MetricsPoint, FineTuneRepo } from "./fine-tune-history.ts";
 export { type NodeRow, NodeRepo, type UnitReservationRow } from "./nodes.ts";
 export { type Bucket, type ObjectMeta, ObjectRepo } from "./objects.ts";
-export { type ChangeGuard, type ListPage, type TableQuery, ResourceTable, type StoredResource, type Versioned, newEtag } from "./resource-table.ts";
+export {
+  type ChangeGuard,
+  type ListPage,
+  type TableQuery,
+  ResourceTable,
+  type StoredResource,
+  type Versioned,
+  newEtag,
+} from "./resource-table.ts";
 export { type StoredWorkRequest, type WorkRequestEntry, WorkRequestRepo } from "./work-requests.ts";
 export { TooLargeError, commitDir, tempDirFor, writeFileAtomic, writeStreamAtomic } from "./files.ts";
 
@@ -58,7 +66,9 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
   }
 
   /** Open the store of a data directory (created if missing; refused when its database is lost but its files remain). */
-  static open<C extends StoredResource, M extends StoredResource, E extends StoredResource, W extends StoredWorkRequest>(dataDir: string): Store<C, M, E, W> {
+  static open<C extends StoredResource, M extends StoredResource, E extends StoredResource, W extends StoredWorkRequest>(
+    dataDir: string,
+  ): Store<C, M, E, W> {
     const p = dataPaths(dataDir);
     refuseLostDatabase(p);
     mkdirSync(p.artifacts, { recursive: true });

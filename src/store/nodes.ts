@@ -39,7 +39,9 @@ export class NodeRepo {
     const t = new Date().toISOString();
     const { id, ...body } = n;
     this.db
-      .prepare("INSERT INTO nodes (id, body, time_registered, time_heartbeat) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, time_heartbeat = excluded.time_heartbeat")
+      .prepare(
+        "INSERT INTO nodes (id, body, time_registered, time_heartbeat) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, time_heartbeat = excluded.time_heartbeat",
+      )
       .run(id, JSON.stringify(body), t, t);
     return this.get(id)!;
   }
@@ -85,7 +87,9 @@ export class NodeRepo {
   /** Book units; a core already held fails the whole call (run it inside a transaction). */
   reserve(units: readonly Omit<UnitReservationRow, "timeCreated">[]): void {
     const t = new Date().toISOString();
-    const unit = this.db.prepare("INSERT INTO unit_reservations (cluster_id, unit_index, node_id, memory_bytes, time_created) VALUES (?, ?, ?, ?, ?)");
+    const unit = this.db.prepare(
+      "INSERT INTO unit_reservations (cluster_id, unit_index, node_id, memory_bytes, time_created) VALUES (?, ?, ?, ?, ?)",
+    );
     const core = this.db.prepare("INSERT INTO reserved_cores (node_id, core, cluster_id, unit_index) VALUES (?, ?, ?, ?)");
     for (const u of units) {
       unit.run(u.clusterId, u.unitIndex, u.nodeId, u.memoryBytes, t);
@@ -121,4 +125,9 @@ interface ReservationDbRow {
   cores: string;
 }
 
-const toNode = (r: NodeDbRow): NodeRow => ({ id: r.id, ...(JSON.parse(r.body) as Omit<NodeRow, "id" | "timeRegistered" | "timeHeartbeat">), timeRegistered: r.time_registered, timeHeartbeat: r.time_heartbeat });
+const toNode = (r: NodeDbRow): NodeRow => ({
+  id: r.id,
+  ...(JSON.parse(r.body) as Omit<NodeRow, "id" | "timeRegistered" | "timeHeartbeat">),
+  timeRegistered: r.time_registered,
+  timeHeartbeat: r.time_heartbeat,
+});

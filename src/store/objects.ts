@@ -33,9 +33,9 @@ export class ObjectRepo {
   ) {}
 
   bucket(namespace: string, name: string): Bucket | null {
-    const r = this.db.prepare("SELECT namespace, name, compartment_id FROM buckets WHERE namespace = ? AND name = ?").get(namespace, name) as
-      | { namespace: string; name: string; compartment_id: string }
-      | undefined;
+    const r = this.db
+      .prepare("SELECT namespace, name, compartment_id FROM buckets WHERE namespace = ? AND name = ?")
+      .get(namespace, name) as { namespace: string; name: string; compartment_id: string } | undefined;
     return r ? { namespace: r.namespace, name: r.name, compartmentId: r.compartment_id } : null;
   }
 
@@ -47,13 +47,15 @@ export class ObjectRepo {
   }
 
   head(namespace: string, bucket: string, name: string): ObjectMeta | null {
-    const r = this.db.prepare("SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND name = ?").get(namespace, bucket, name) as ObjectRow | undefined;
+    const r = this.db.prepare("SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND name = ?").get(namespace, bucket, name) as
+      ObjectRow | undefined;
     return r ? toMeta(r) : null;
   }
 
   /** Absolute path of the object's bytes (read-only use: a later PUT writes a new file). */
   path(namespace: string, bucket: string, name: string): string | null {
-    const r = this.db.prepare("SELECT file FROM objects WHERE namespace = ? AND bucket = ? AND name = ?").get(namespace, bucket, name) as { file: string } | undefined;
+    const r = this.db.prepare("SELECT file FROM objects WHERE namespace = ? AND bucket = ? AND name = ?").get(namespace, bucket, name) as
+      { file: string } | undefined;
     return r ? join(this.dir, r.file) : null;
   }
 
@@ -63,11 +65,26 @@ export class ObjectRepo {
   }
 
   /** Store the bytes under a new file, then swap the metadata row; the previous file is removed after. */
-  async put(namespace: string, bucket: string, name: string, body: Readable, o: { contentType: string; maxBytes: number }): Promise<ObjectMeta> {
+  async put(
+    namespace: string,
+    bucket: string,
+    name: string,
+    body: Readable,
+    o: { contentType: string; maxBytes: number },
+  ): Promise<ObjectMeta> {
     const file = randomBytes(16).toString("hex");
     const { size, md5 } = await writeStreamAtomic(join(this.dir, file), body, o.maxBytes);
     const old = this.path(namespace, bucket, name);
-    const meta: ObjectMeta = { namespace, bucket, name, size, md5, etag: randomBytes(12).toString("hex"), contentType: o.contentType, timeModified: new Date().toISOString() };
+    const meta: ObjectMeta = {
+      namespace,
+      bucket,
+      name,
+      size,
+      md5,
+      etag: randomBytes(12).toString("hex"),
+      contentType: o.contentType,
+      timeModified: new Date().toISOString(),
+    };
     this.db
       .prepare(
         `INSERT INTO objects (namespace, bucket, name, size, md5, etag, content_type, file, time_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -60,7 +60,9 @@ export class ResourceTable<T extends StoredResource> {
     this.guard?.(null, value);
     const etag = newEtag();
     this.db
-      .prepare(`INSERT INTO ${this.table} (id, compartment_id, lifecycle_state, display_name, time_created, etag, body) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO ${this.table} (id, compartment_id, lifecycle_state, display_name, time_created, etag, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
       .run(value.id, value.compartmentId, value.lifecycleState, value.displayName, value.timeCreated, etag, JSON.stringify(value));
     return etag;
   }

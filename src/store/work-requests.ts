@@ -45,7 +45,14 @@ export class WorkRequestRepo<T extends StoredWorkRequest> {
   }
 
   /** Newest first; `resourceId` keeps those that touch that resource. */
-  list(q: { compartmentIds: readonly string[]; resourceId?: string; operationType?: string; status?: string; limit: number; offset: number }): {
+  list(q: {
+    compartmentIds: readonly string[];
+    resourceId?: string;
+    operationType?: string;
+    status?: string;
+    limit: number;
+    offset: number;
+  }): {
     items: T[];
     more: boolean;
   } {
@@ -59,7 +66,9 @@ export class WorkRequestRepo<T extends StoredWorkRequest> {
       cond.push("status = ?");
       args.push(q.status);
     }
-    const rows = this.db.prepare(`SELECT body FROM work_requests WHERE ${cond.join(" AND ")} ORDER BY time_accepted DESC, id DESC`).all(...args) as { body: string }[];
+    const rows = this.db
+      .prepare(`SELECT body FROM work_requests WHERE ${cond.join(" AND ")} ORDER BY time_accepted DESC, id DESC`)
+      .all(...args) as { body: string }[];
     let docs = rows.map((r) => JSON.parse(r.body) as T & { resources?: { identifier: string }[] });
     if (q.resourceId) docs = docs.filter((d) => d.resources?.some((r) => r.identifier === q.resourceId));
     return { items: docs.slice(q.offset, q.offset + q.limit), more: docs.length > q.offset + q.limit };
@@ -67,16 +76,22 @@ export class WorkRequestRepo<T extends StoredWorkRequest> {
 
   /** Work requests not finished (start-up recovery). */
   unfinished(): T[] {
-    const rows = this.db.prepare("SELECT body FROM work_requests WHERE status IN ('ACCEPTED', 'IN_PROGRESS', 'CANCELING') ORDER BY time_accepted").all() as { body: string }[];
+    const rows = this.db
+      .prepare("SELECT body FROM work_requests WHERE status IN ('ACCEPTED', 'IN_PROGRESS', 'CANCELING') ORDER BY time_accepted")
+      .all() as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as T);
   }
 
   addError(id: string, code: string, message: string): void {
-    this.db.prepare("INSERT INTO work_request_errors (work_request_id, code, message, timestamp) VALUES (?, ?, ?, ?)").run(id, code, message, new Date().toISOString());
+    this.db
+      .prepare("INSERT INTO work_request_errors (work_request_id, code, message, timestamp) VALUES (?, ?, ?, ?)")
+      .run(id, code, message, new Date().toISOString());
   }
 
   addLog(id: string, message: string): void {
-    this.db.prepare("INSERT INTO work_request_logs (work_request_id, message, timestamp) VALUES (?, ?, ?)").run(id, message, new Date().toISOString());
+    this.db
+      .prepare("INSERT INTO work_request_logs (work_request_id, message, timestamp) VALUES (?, ?, ?)")
+      .run(id, message, new Date().toISOString());
   }
 
   errors(id: string, limit: number, offset: number): { items: WorkRequestEntry[]; more: boolean } {

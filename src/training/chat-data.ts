@@ -40,7 +40,8 @@ export function checkChatLine(obj: Record<string, unknown>, line: number, model:
     if (typeof m !== "object" || m === null || Array.isArray(m)) return `${at} must be an object {"role", "content"}`;
     const o = m as Record<string, unknown>;
     const extra = Object.keys(o).filter((k) => !MESSAGE_KEYS.has(k));
-    if (extra.length) return `${at}: unknown key ${JSON.stringify(extra[0])} (a message has "role", "content" and, for assistant turns, "weight")`;
+    if (extra.length)
+      return `${at}: unknown key ${JSON.stringify(extra[0])} (a message has "role", "content" and, for assistant turns, "weight")`;
     if (typeof o.role !== "string" || !(CHAT_ROLES as readonly string[]).includes(o.role))
       return `${at}.role must be one of ${CHAT_ROLES.map((r) => `"${r}"`).join(", ")}, found ${JSON.stringify(o.role ?? null)}`;
     if (typeof o.content !== "string") return `${at}.content must be a string`;

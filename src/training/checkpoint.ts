@@ -74,7 +74,8 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | null>
   if (!existsSync(join(dir, STATE))) dir = join(runDir, `${DIR}.old`);
   if (!existsSync(join(dir, STATE))) return null;
   const raw = JSON.parse(await readFile(join(dir, STATE), "utf8")) as LoopState & { optimizerStep: number };
-  if (raw.version !== CHECKPOINT_VERSION) throw new Error(`checkpoint ${dir} has format version ${raw.version}; this Sprig reads ${CHECKPOINT_VERSION}`);
+  if (raw.version !== CHECKPOINT_VERSION)
+    throw new Error(`checkpoint ${dir} has format version ${raw.version}; this Sprig reads ${CHECKPOINT_VERSION}`);
   const params = new Map<string, Float32Array>();
   const slots = new Map<string, Float32Array>();
   const best = new Map<string, Float32Array>();

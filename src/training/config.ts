@@ -38,7 +38,12 @@ export const TrainingConfigSchema = z.strictObject({
   /** micro-batches whose gradients are combined into one optimizer step */
   gradientAccumulationSteps: z.number().int().min(1).max(1024).optional(),
   /** seed of the split, the shuffling, LoRA's initialisation and dropout */
-  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
   /** reshuffle the training split every epoch (false: file order) */
   shuffle: z.boolean().optional(),
   /** share of the examples held out for validation (0 = none: no validation metrics, no early stopping) */
@@ -101,7 +106,8 @@ export function resolveTrainingConfig(method: Method, input: unknown = {}): Trai
   }
   const c = parsed.data;
   const wrong = (Object.keys(ONLY_FOR) as Array<keyof TrainingConfigInput>).filter((k) => c[k] !== undefined && ONLY_FOR[k] !== method);
-  if (wrong.length) throw new TrainingConfigError(`${wrong.map((k) => `${k} applies to ${ONLY_FOR[k]} only`).join("; ")} (method is ${method})`);
+  if (wrong.length)
+    throw new TrainingConfigError(`${wrong.map((k) => `${k} applies to ${ONLY_FOR[k]} only`).join("; ")} (method is ${method})`);
   const defined = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
   return { ...COMMON, ...METHOD_DEFAULTS[method], ...defined } as TrainingConfig;
 }

@@ -63,7 +63,11 @@ interface RawExample {
 }
 
 /** Read, validate and tokenize a JSONL file for `model`. Throws DataError listing every bad line. */
-export async function loadDataset(path: string, model: Pick<LoadedModel, "config" | "tokenizer">, o: LoadDataOptions = {}): Promise<Example[]> {
+export async function loadDataset(
+  path: string,
+  model: Pick<LoadedModel, "config" | "tokenizer">,
+  o: LoadDataOptions = {},
+): Promise<Example[]> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -73,7 +77,11 @@ export async function loadDataset(path: string, model: Pick<LoadedModel, "config
   return parseDataset(bytes, model, o);
 }
 
-export async function parseDataset(bytes: Uint8Array, model: Pick<LoadedModel, "config" | "tokenizer">, o: LoadDataOptions = {}): Promise<Example[]> {
+export async function parseDataset(
+  bytes: Uint8Array,
+  model: Pick<LoadedModel, "config" | "tokenizer">,
+  o: LoadDataOptions = {},
+): Promise<Example[]> {
   const problems: LineProblem[] = [];
   const raws: RawExample[] = [];
   const chats: RawChat[] = [];
@@ -97,7 +105,9 @@ export async function parseDataset(bytes: Uint8Array, model: Pick<LoadedModel, "
     else if ("messages" in r) chats.push(r);
     else raws.push(r);
   }
-  const examples = [...(await tokenize(raws, model, problems)), ...(await tokenizeChats(chats, model, problems))].sort((a, b) => a.line - b.line);
+  const examples = [...(await tokenize(raws, model, problems)), ...(await tokenizeChats(chats, model, problems))].sort(
+    (a, b) => a.line - b.line,
+  );
   const what = o.what ?? "training data";
   problems.sort((a, b) => a.line - b.line);
   if (problems.length) {
@@ -105,7 +115,8 @@ export async function parseDataset(bytes: Uint8Array, model: Pick<LoadedModel, "
     throw new DataError(`${n} bad line${n > 1 ? "s" : ""} in the ${what}; nothing was trained`, problems, examples.length);
   }
   const min = o.minExamples ?? MIN_EXAMPLES;
-  if (examples.length < min) throw new DataError(`the ${what} has ${examples.length} examples; at least ${min} are needed`, [], examples.length);
+  if (examples.length < min)
+    throw new DataError(`the ${what} has ${examples.length} examples; at least ${min} are needed`, [], examples.length);
   return examples;
 }
 
@@ -121,7 +132,8 @@ function checkLine(text: string, line: number, model: Pick<LoadedModel, "config"
   const obj = v as Record<string, unknown>;
   if ("messages" in obj) return checkChatLine(obj, line, model);
   const unknown = Object.keys(obj).filter((k) => !KNOWN.has(k));
-  if (unknown.length) return `unknown key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}; ${FORMAT_HINT}`;
+  if (unknown.length)
+    return `unknown key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}; ${FORMAT_HINT}`;
   const pk = PROMPT_KEYS.filter((k) => k in obj);
   const tk = TARGET_KEYS.filter((k) => k in obj);
   if (pk.length !== 1) return pk.length ? `give only one of "prompt" and "prompt_ids"` : `missing "prompt"; ${FORMAT_HINT}`;
@@ -182,7 +194,8 @@ async function tokenize(raws: RawExample[], model: Pick<LoadedModel, "config" | 
   const targets = raws.flatMap((r) => r.targets.filter((t): t is string => typeof t === "string"));
   const encode = async (texts: string[], special: boolean) => {
     const out: number[][] = [];
-    for (let i = 0; i < texts.length; i += 256) out.push(...(await tok!.encodeBatch(texts.slice(i, i + 256), { addSpecialTokens: special })));
+    for (let i = 0; i < texts.length; i += 256)
+      out.push(...(await tok!.encodeBatch(texts.slice(i, i + 256), { addSpecialTokens: special })));
     return out;
   };
   const pIds = prompts.length ? await encode(prompts, true) : [];
@@ -204,7 +217,10 @@ async function tokenize(raws: RawExample[], model: Pick<LoadedModel, "config" | 
     }
     const longest = Math.max(...conts.map((c) => c.length));
     if (prompt.length + longest > max) {
-      problems.push({ line: r.line, reason: `${prompt.length + longest} tokens (prompt ${prompt.length} + completion ${longest}) exceed the model's context of ${max}` });
+      problems.push({
+        line: r.line,
+        reason: `${prompt.length + longest} tokens (prompt ${prompt.length} + completion ${longest}) exceed the model's context of ${max}`,
+      });
       continue;
     }
     if (r.label === undefined) out.push({ line: r.line, prompt, completion: conts[0]! });
@@ -214,7 +230,11 @@ async function tokenize(raws: RawExample[], model: Pick<LoadedModel, "config" | 
 }
 
 /** Render and tokenize chat lines: prompt = the tokens before the first trained turn, the rest is scored by turn. */
-async function tokenizeChats(chats: RawChat[], model: Pick<LoadedModel, "config" | "tokenizer">, problems: LineProblem[]): Promise<Example[]> {
+async function tokenizeChats(
+  chats: RawChat[],
+  model: Pick<LoadedModel, "config" | "tokenizer">,
+  problems: LineProblem[],
+): Promise<Example[]> {
   const out: Example[] = [];
   const max = model.config.maxPositions;
   for (const c of chats) {
@@ -229,7 +249,10 @@ async function tokenizeChats(chats: RawChat[], model: Pick<LoadedModel, "config"
       continue;
     }
     if (t.ids.length > max) {
-      problems.push({ line: c.line, reason: `${t.ids.length} tokens (prompt ${first} + completion ${t.ids.length - first}) exceed the model's context of ${max}` });
+      problems.push({
+        line: c.line,
+        reason: `${t.ids.length} tokens (prompt ${first} + completion ${t.ids.length - first}) exceed the model's context of ${max}`,
+      });
       continue;
     }
     const scored = new Array<boolean>(t.ids.length - first).fill(false);

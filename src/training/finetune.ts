@@ -80,7 +80,8 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const runDir = runDirFor(out);
   if (existsSync(out)) throw new FineTuneError(`${o.out} already exists: choose a new output directory (results are never overwritten)`);
   if (o.resume && !existsSync(runDir)) throw new FineTuneError(`nothing to resume: no interrupted run for ${o.out} (expected ${runDir})`);
-  if (!o.resume && existsSync(runDir)) throw new FineTuneError(`an interrupted run for ${o.out} exists in ${runDir}: resume it, or delete that directory to start over`);
+  if (!o.resume && existsSync(runDir))
+    throw new FineTuneError(`an interrupted run for ${o.out} exists in ${runDir}: resume it, or delete that directory to start over`);
 
   const cfg = resolveTrainingConfig(o.method, o.config ?? {});
   if (o.validationData !== undefined && o.config?.validationSplit !== undefined)
@@ -92,13 +93,24 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const valExamples = valBytes && (await parseDataset(valBytes, model, { minExamples: 1, what: "validation data" }));
   const choices = METHODS[o.method].choiceLosses && [...examples, ...(valExamples ?? [])].some((e) => e.choices);
   const split = valExamples ? { train: examples, validation: valExamples } : splitExamples(examples, cfg.validationSplit, cfg.seed);
-  const from = valExamples ? ` + ${valExamples.length} validation from ${o.validationData}` : ` (${split.train.length} train, ${split.validation.length} validation)`;
+  const from = valExamples
+    ? ` + ${valExamples.length} validation from ${o.validationData}`
+    : ` (${split.train.length} train, ${split.validation.length} validation)`;
   log(`data: ${examples.length} examples${from}${choices ? ", with answer choices: T-Few losses on" : ""}`);
 
   const fingerprint = baseFingerprint(model.config, model.weights);
   // what fixes the result: the checkpoint interval does not, so a resume may change it
   const { checkpointEveryNSteps: _every, ...fixing } = cfg;
-  const identity = sha256(JSON.stringify({ method: o.method, cfg: fixing, data: sha256(bytes), ...(valBytes ? { validation: sha256(valBytes) } : {}), base: fingerprint, init: o.initAdapter ?? null }));
+  const identity = sha256(
+    JSON.stringify({
+      method: o.method,
+      cfg: fixing,
+      data: sha256(bytes),
+      ...(valBytes ? { validation: sha256(valBytes) } : {}),
+      base: fingerprint,
+      init: o.initAdapter ?? null,
+    }),
+  );
   const setup = setupMethod(model, o.method, cfg, choices, model.dir);
   if (o.initAdapter) await startFromAdapter(setup.initial, o.initAdapter, o.method, model, fingerprint);
   const trainable = [...setup.initial.values()].reduce((a, v) => a + v.length, 0);
@@ -108,7 +120,11 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const trainGraph = await compile(setup.train.graph, { ...session, outputs: trainOutputs(setup.train) });
   const evalGraph = await compile(setup.evaluation.graph, session);
   // clipping + update: Adafactor as one ORT run per step, AdamW/SGD as the JS loop (measured faster; graph-optimizer.ts)
-  const opt = await createStepOptimizer({ name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, setup.train, session);
+  const opt = await createStepOptimizer(
+    { name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    setup.train,
+    session,
+  );
   try {
     let params = setup.initial;
     let best: Map<string, Float32Array> | undefined;
@@ -127,7 +143,9 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       const ck = await loadCheckpoint(runDir);
       if (!ck) throw new FineTuneError(`nothing to resume: ${runDir} holds no complete checkpoint (delete it to start over)`);
       if (ck.state.identity !== identity)
-        throw new FineTuneError(`cannot resume: the base model, data, method or hyperparameters differ from the interrupted run's (delete ${runDir} to start over)`);
+        throw new FineTuneError(
+          `cannot resume: the base model, data, method or hyperparameters differ from the interrupted run's (delete ${runDir} to start over)`,
+        );
       params = ck.params;
       best = ck.best;
       for (const [k, v] of ck.slots) {
@@ -164,7 +182,9 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
     const info = { method: o.method, config: cfg, baseFingerprint: fingerprint, baseModel: model.dir, metrics };
     await writeOutput(`${runDir}/output`, out, model, setup.adapter, params, info);
     await rm(runDir, { recursive: true, force: true });
-    log(`wrote ${o.out}: final loss ${metrics.finalLoss.toFixed(4)}, accuracy ${(100 * metrics.finalAccuracy).toFixed(1)}% (${metrics.evaluatedOn})`);
+    log(
+      `wrote ${o.out}: final loss ${metrics.finalLoss.toFixed(4)}, accuracy ${(100 * metrics.finalAccuracy).toFixed(1)}% (${metrics.evaluatedOn})`,
+    );
     return { outDir: out, metrics };
   } finally {
     await Promise.all([trainGraph.dispose(), evalGraph.dispose(), opt.dispose()]);
@@ -182,19 +202,32 @@ async function readData(path: string, what: string): Promise<Buffer> {
 const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
 /** Replace a fresh adapter's starting values by those of an existing adapter of the same layout. */
-async function startFromAdapter(initial: Map<string, Float32Array>, dir: string, method: Method, model: LoadedModel, fingerprint: string): Promise<void> {
+async function startFromAdapter(
+  initial: Map<string, Float32Array>,
+  dir: string,
+  method: Method,
+  model: LoadedModel,
+  fingerprint: string,
+): Promise<void> {
   const want = METHODS[method].adapter;
-  if (want === null) throw new FineTuneError(`a ${METHODS[method].label} fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`);
+  if (want === null)
+    throw new FineTuneError(
+      `a ${METHODS[method].label} fine-tune cannot start from an adapter (${dir}): fine-tune the full model directory instead`,
+    );
   const why = otherBase(dir, await readAdapterMeta(dir), fingerprint);
   if (why !== null) throw new FineTuneError(`cannot start from the adapter: ${why}`);
   const parent = await loadAdapter(dir, model.config);
   if (parent.config.peft_type !== want) {
-    throw new FineTuneError(`the adapter in ${dir} is ${parent.config.peft_type}; a ${method} fine-tune continues only a ${want} adapter (adapters do not stack)`);
+    throw new FineTuneError(
+      `the adapter in ${dir} is ${parent.config.peft_type}; a ${method} fine-tune continues only a ${want} adapter (adapters do not stack)`,
+    );
   }
   const keys = [...initial.keys()];
   const mismatch = keys.filter((k) => parent.tensors.get(k)?.data.length !== initial.get(k)!.length);
   if (mismatch.length || parent.tensors.size !== keys.length) {
-    throw new FineTuneError(`the adapter in ${dir} has another layout (rank or target modules) than this run's: ${mismatch.slice(0, 3).join(", ") || "different tensors"}`);
+    throw new FineTuneError(
+      `the adapter in ${dir} has another layout (rank or target modules) than this run's: ${mismatch.slice(0, 3).join(", ") || "different tensors"}`,
+    );
   }
   for (const k of keys) initial.get(k)!.set(parent.tensors.get(k)!.data);
 }

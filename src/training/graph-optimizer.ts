@@ -20,7 +20,11 @@ import { ADAFACTOR, Optimizer, type OptimizerSettings, type Params, type StepOpt
 const ENGINE: Record<OptimizerSettings["name"], "graph" | "js"> = { adafactor: "graph", adamw: "js", sgd: "js" };
 
 /** The optimizer fineTune() uses for a training graph's trainable tensors (see ENGINE). */
-export async function createStepOptimizer(settings: OptimizerSettings, tg: Pick<TrainGraph, "trainable" | "shapes">, session: CompileOptions = {}): Promise<StepOptimizer & { dispose(): Promise<void> }> {
+export async function createStepOptimizer(
+  settings: OptimizerSettings,
+  tg: Pick<TrainGraph, "trainable" | "shapes">,
+  session: CompileOptions = {},
+): Promise<StepOptimizer & { dispose(): Promise<void> }> {
   if (ENGINE[settings.name] === "graph") return GraphOptimizer.forTrainGraph(settings, tg, session);
   const js = new Optimizer(settings, new Map(tg.trainable.map((k) => [k, tg.shapes.get(k)!])));
   return Object.assign(js, { dispose: async () => undefined });
@@ -32,7 +36,10 @@ const SCALARS = ["lr", "max_norm", "step_size", "bc2_sqrt", "decay", "beta2t"] a
 export class GraphOptimizer implements StepOptimizer {
   t = 0;
   readonly slots: Map<string, Float32Array>;
-  private readonly scalars = Object.fromEntries(SCALARS.map((k) => [k, new Float32Array(1)])) as Record<(typeof SCALARS)[number], Float32Array>;
+  private readonly scalars = Object.fromEntries(SCALARS.map((k) => [k, new Float32Array(1)])) as Record<
+    (typeof SCALARS)[number],
+    Float32Array
+  >;
   private readonly norm = new Float32Array(1);
 
   private constructor(
@@ -45,12 +52,20 @@ export class GraphOptimizer implements StepOptimizer {
   }
 
   /** The optimizer of a training graph's trainable tensors (not its other inputs, such as dropout masks). */
-  static forTrainGraph(settings: OptimizerSettings, tg: Pick<TrainGraph, "trainable" | "shapes">, session: CompileOptions = {}): Promise<GraphOptimizer> {
+  static forTrainGraph(
+    settings: OptimizerSettings,
+    tg: Pick<TrainGraph, "trainable" | "shapes">,
+    session: CompileOptions = {},
+  ): Promise<GraphOptimizer> {
     return GraphOptimizer.create(settings, new Map(tg.trainable.map((k) => [k, tg.shapes.get(k)!])), session);
   }
 
   /** Build and compile the update graph for tensors of `shapes`. */
-  static async create(settings: OptimizerSettings, shapes: ReadonlyMap<string, readonly number[]>, session: CompileOptions = {}): Promise<GraphOptimizer> {
+  static async create(
+    settings: OptimizerSettings,
+    shapes: ReadonlyMap<string, readonly number[]>,
+    session: CompileOptions = {},
+  ): Promise<GraphOptimizer> {
     const g = buildUpdateGraph(settings, shapes);
     return new GraphOptimizer(settings, shapes, await compile(g, session));
   }

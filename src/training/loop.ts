@@ -40,7 +40,10 @@ export interface LoopResult {
 }
 
 /** Optimizer steps of a run: every epoch ends with a (possibly shorter) step. */
-export function plannedSteps(nTrain: number, cfg: Pick<TrainingConfig, "trainingBatchSize" | "gradientAccumulationSteps" | "totalTrainingEpochs">): number {
+export function plannedSteps(
+  nTrain: number,
+  cfg: Pick<TrainingConfig, "trainingBatchSize" | "gradientAccumulationSteps" | "totalTrainingEpochs">,
+): number {
   const batches = Math.ceil(nTrain / cfg.trainingBatchSize);
   return cfg.totalTrainingEpochs * Math.ceil(batches / cfg.gradientAccumulationSteps);
 }
@@ -54,7 +57,9 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
   const warmup = Math.ceil(cfg.warmupRatio * totalSteps);
   // gradient destinations: ORT writes the first micro-batch's gradients straight into the accumulators
   const acc = new Map(tg.trainable.map((k) => [k, new Float32Array(params.get(k)!.length)]));
-  const accOut: Record<string, HostTensor> = Object.fromEntries(tg.trainable.map((k) => [`grad.${k}`, { dtype: "float32", shape: tg.shapes.get(k)!, data: acc.get(k)! }]));
+  const accOut: Record<string, HostTensor> = Object.fromEntries(
+    tg.trainable.map((k) => [`grad.${k}`, { dtype: "float32", shape: tg.shapes.get(k)!, data: acc.get(k)! }]),
+  );
   const tmp = new Map<string, Float32Array>();
   const tmpOut = (k: string): HostTensor => {
     if (!tmp.has(k)) tmp.set(k, new Float32Array(acc.get(k)!.length));
@@ -81,10 +86,19 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
       let tokens = 0;
       for (let k = 0; k < cfg.gradientAccumulationSteps && state.batchInEpoch < nBatches; k++) {
         const b = state.batchInEpoch;
-        const batch = makeBatch(order.slice(b * bs, (b + 1) * bs).map((i) => split.train[i]!), setup.layout);
-        const feeds = { ...batch.feeds, ...paramFeeds(tg, params), ...dropoutFeeds(tg, setup.dropout, batch.rows, batch.length, cfg.seed, state.microStep) };
+        const batch = makeBatch(
+          order.slice(b * bs, (b + 1) * bs).map((i) => split.train[i]!),
+          setup.layout,
+        );
+        const feeds = {
+          ...batch.feeds,
+          ...paramFeeds(tg, params),
+          ...dropoutFeeds(tg, setup.dropout, batch.rows, batch.length, cfg.seed, state.microStep),
+        };
         const first = k === 0;
-        const out = await x.trainGraph.run(feeds, { outputs: first ? accOut : Object.fromEntries(tg.trainable.map((n) => [`grad.${n}`, tmpOut(n)])) });
+        const out = await x.trainGraph.run(feeds, {
+          outputs: first ? accOut : Object.fromEntries(tg.trainable.map((n) => [`grad.${n}`, tmpOut(n)])),
+        });
         // micro-batches weigh by what their loss averages over, so accumulation equals one big batch
         const w = perExampleLoss(setup.layout) ? batch.examples : batch.tokens;
         const l = (out.loss!.data as Float32Array)[0]!;
@@ -107,7 +121,13 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
       const trainLoss = loss / Math.max(weight, 1e-30);
       const tokensPerSecond = tokens / ((performance.now() - t0) / 1000);
       events.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch + 1, trainLoss, lr, tokensPerSecond });
-      const entry: LoopState["history"][number] = { step: state.step, epoch: state.epoch + 1, trainLoss, learningRate: lr, tokensPerSecond };
+      const entry: LoopState["history"][number] = {
+        step: state.step,
+        epoch: state.epoch + 1,
+        trainLoss,
+        learningRate: lr,
+        tokensPerSecond,
+      };
       state.history.push(entry);
 
       const lastStep = state.step === totalSteps;
@@ -117,7 +137,13 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
         entry.validationAccuracy = ev.accuracy;
         lastChoiceAccuracy = ev.choiceAccuracy;
         stoppedEarly = earlyStop(state, ev.loss, cfg);
-        events.onEvaluation?.({ step: state.step, totalSteps, epoch: state.epoch + 1, validationLoss: ev.loss, validationAccuracy: ev.accuracy });
+        events.onEvaluation?.({
+          step: state.step,
+          totalSteps,
+          epoch: state.epoch + 1,
+          validationLoss: ev.loss,
+          validationAccuracy: ev.accuracy,
+        });
         if (keepBest && (state.bestStepLoss == null || ev.loss < state.bestStepLoss)) {
           state.bestStep = state.step;
           state.bestStepLoss = ev.loss;
@@ -126,8 +152,13 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
             best.get(k)!.set(v);
           }
         }
-        events.onLog?.(`step ${state.step}/${totalSteps}: train loss ${trainLoss.toFixed(4)}, validation loss ${ev.loss.toFixed(4)}, accuracy ${(100 * ev.accuracy).toFixed(1)}%`);
-        if (stoppedEarly) events.onLog?.(`early stopping: no improvement over ${cfg.earlyStoppingThreshold} in ${state.evalsWithoutImprovement} evaluations`);
+        events.onLog?.(
+          `step ${state.step}/${totalSteps}: train loss ${trainLoss.toFixed(4)}, validation loss ${ev.loss.toFixed(4)}, accuracy ${(100 * ev.accuracy).toFixed(1)}%`,
+        );
+        if (stoppedEarly)
+          events.onLog?.(
+            `early stopping: no improvement over ${cfg.earlyStoppingThreshold} in ${state.evalsWithoutImprovement} evaluations`,
+          );
       }
       if (!stoppedEarly && !lastStep && cfg.checkpointEveryNSteps > 0 && state.step % cfg.checkpointEveryNSteps === 0) {
         await checkpoint();
@@ -140,7 +171,9 @@ export async function trainLoop(x: LoopInput): Promise<LoopResult> {
   }
   if (stoppedEarly && state.bestStep != null && best.size === params.size && state.bestStep !== state.step) {
     for (const [k, v] of params) v.set(best.get(k)!);
-    events.onLog?.(`kept the parameters of step ${state.bestStep}, the best evaluation (validation loss ${state.bestStepLoss!.toFixed(4)})`);
+    events.onLog?.(
+      `kept the parameters of step ${state.bestStep}, the best evaluation (validation loss ${state.bestStepLoss!.toFixed(4)})`,
+    );
     return { totalSteps, stoppedEarly, restoredStep: state.bestStep };
   }
   return { totalSteps, stoppedEarly, lastChoiceAccuracy };

@@ -64,9 +64,14 @@ interface Trainables {
 const FRESH: { readonly [M in Method]: (model: LoadedModel, cfg: TrainingConfig, baseName: string | null) => Trainables } = {
   tfew: (model, _cfg, baseName) => ({ adapter: createIa3(model.config, defaultIa3Config(model.config, baseName)), dropout: 0 }),
   lora: (model, cfg, baseName) => {
-    const lc = loraConfig(model.config, { r: cfg.loraR, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targetModules: cfg.loraTargetModules }, baseName);
+    const lc = loraConfig(
+      model.config,
+      { r: cfg.loraR, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targetModules: cfg.loraTargetModules },
+      baseName,
+    );
     const adapter = createLora(model.config, lc, cfg.seed);
-    if (adapter.tensors.size === 0) throw new RangeError(`loraTargetModules ${JSON.stringify(lc.target_modules)} match no module of this ${model.config.family} model`);
+    if (adapter.tensors.size === 0)
+      throw new RangeError(`loraTargetModules ${JSON.stringify(lc.target_modules)} match no module of this ${model.config.family} model`);
     return { adapter, dropout: cfg.loraDropout };
   },
   vanilla: (model, cfg) => ({
@@ -75,7 +80,13 @@ const FRESH: { readonly [M in Method]: (model: LoadedModel, cfg: TrainingConfig,
   }),
 };
 
-export function setupMethod(model: LoadedModel, method: Method, cfg: TrainingConfig, choices: boolean, baseName: string | null): MethodSetup {
+export function setupMethod(
+  model: LoadedModel,
+  method: Method,
+  cfg: TrainingConfig,
+  choices: boolean,
+  baseName: string | null,
+): MethodSetup {
   const { adapter, trainableWeight, dropout } = FRESH[method](model, cfg, baseName);
   // a sliding window measures distances within one sequence, which a packed row does not keep: one row per choice then
   const packed = choices && model.config.slidingWindow === null;

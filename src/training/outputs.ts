@@ -22,7 +22,14 @@ export interface OutputInfo {
 }
 
 /** Write the trained result into `stage` (a fresh directory), then rename it to `out`. */
-export async function writeOutput(stage: string, out: string, model: LoadedModel, adapter: Adapter | undefined, params: ReadonlyMap<string, Float32Array>, info: OutputInfo): Promise<void> {
+export async function writeOutput(
+  stage: string,
+  out: string,
+  model: LoadedModel,
+  adapter: Adapter | undefined,
+  params: ReadonlyMap<string, Float32Array>,
+  info: OutputInfo,
+): Promise<void> {
   await rm(stage, { recursive: true, force: true });
   await mkdir(stage, { recursive: true });
   const meta = {
@@ -45,7 +52,8 @@ export async function writeOutput(stage: string, out: string, model: LoadedModel
 }
 
 /** Files of a base model directory that describe the model rather than hold weights: copied as they are. */
-const isWeightFile = (f: string) => f.endsWith(".safetensors") || f === "model.safetensors.index.json" || f.endsWith(".bin") || f.endsWith(".pt");
+const isWeightFile = (f: string) =>
+  f.endsWith(".safetensors") || f === "model.safetensors.index.json" || f.endsWith(".bin") || f.endsWith(".pt");
 
 /** A Hugging Face model directory: the base's config (dtype float32) and tokenizer files, every weight in F32. */
 export async function writeModelDir(dir: string, model: LoadedModel, params: ReadonlyMap<string, Float32Array>): Promise<void> {

@@ -110,7 +110,10 @@ export function packedChoiceLosses(logits: Tensor): ChoiceLosses & { hits: Tenso
   const best = op.squeeze(op.gatherElements(scores, op.unsqueeze(label, [1]), 1), [1]); // (E)
   const hit = op.cast(op.not(op.less(best, op.max(scores, -1))), "float32");
   // scored tokens of the correct choices whose label is the argmax
-  const top = op.cast(op.not(op.less(op.squeeze(op.gatherElements(logits, op.unsqueeze(target, [1]), 1), [1]), op.max(logits, -1))), "float32");
+  const top = op.cast(
+    op.not(op.less(op.squeeze(op.gatherElements(logits, op.unsqueeze(target, [1]), 1), [1]), op.max(logits, -1))),
+    "float32",
+  );
   return {
     loss: op.add(op.add(lm, ul), ln),
     lm,

@@ -15,7 +15,13 @@ test("GET cluster shows its units; no room is a 400 LimitExceeded; the admin vie
     const post = (payload: object) => app.inject({ method: "POST", url: "/20231130/dedicatedAiClusters", headers: auth(h.keyA), payload });
     const c = (await post({ compartmentId: "compA", type: "HOSTING", unitCount: 2, displayName: "serving" })).json();
     const got = (await app.inject({ method: "GET", url: `/20231130/dedicatedAiClusters/${c.id}`, headers: auth(h.keyA) })).json();
-    assert.deepEqual(got.units.map((u: { nodeName: string; cores: number[]; memoryBytes: number }) => [u.nodeName, u.cores, u.memoryBytes]), [["box", [0], 2 * GiB], ["box", [1], 2 * GiB]]);
+    assert.deepEqual(
+      got.units.map((u: { nodeName: string; cores: number[]; memoryBytes: number }) => [u.nodeName, u.cores, u.memoryBytes]),
+      [
+        ["box", [0], 2 * GiB],
+        ["box", [1], 2 * GiB],
+      ],
+    );
 
     const full = await post({ compartmentId: "compA", type: "FINE_TUNING", unitCount: 1 });
     assert.equal(full.statusCode, 400);
@@ -29,7 +35,17 @@ test("GET cluster shows its units; no room is a 400 LimitExceeded; the admin vie
     assert.equal(view.statusCode, 200);
     const [node] = view.json().items;
     assert.deepEqual([node.id, node.cores, node.freeCores, node.units.length], ["local", [0, 1], [], 2]);
-    assert.deepEqual(node.units.map((u: { clusterId: string; displayName: string; compartmentId: string }) => [u.clusterId, u.displayName, u.compartmentId]), [[c.id, "serving", "compA"], [c.id, "serving", "compA"]]);
+    assert.deepEqual(
+      node.units.map((u: { clusterId: string; displayName: string; compartmentId: string }) => [
+        u.clusterId,
+        u.displayName,
+        u.compartmentId,
+      ]),
+      [
+        [c.id, "serving", "compA"],
+        [c.id, "serving", "compA"],
+      ],
+    );
     // an admin key without compartments sees no tenant's resources through the normal API
     assert.equal((await app.inject({ method: "GET", url: "/20231130/dedicatedAiClusters", headers: auth(admin) })).json().items.length, 0);
   } finally {

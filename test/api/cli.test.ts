@@ -22,7 +22,11 @@ async function sprig(args: string[], env: Record<string, string> = {}): Promise<
 /** Start `sprig serve` and resolve with its URL once it logs that it is serving. */
 function serve(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   // the fixtures may be imported (imports from the server's disk are refused without an import root)
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--data-dir", dataDir, "--import-root", join(process.cwd(), "test/fixtures/models")], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    [BIN, "serve", "--port", "0", "--data-dir", dataDir, "--import-root", join(process.cwd(), "test/fixtures/models")],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   return new Promise((resolve, reject) => {
     let buf = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -48,15 +52,45 @@ test("the CLI drives the whole workflow against sprig serve", async () => {
     const ft = await cli("cluster", "create", "--type", "FINE_TUNING", "--compartment-id", "team");
     assert.equal(ft.lifecycleState, "ACTIVE");
     const file = join(dir, "train.jsonl");
-    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i % 4}:`, completion: ` A${i % 4}` })).join("\n"));
+    writeFileSync(
+      file,
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i % 4}:`, completion: ` A${i % 4}` })).join("\n"),
+    );
     const put = await cli("data", "put", file, "--namespace", "ns", "--bucket", "b");
     assert.equal(put.objectName, "train.jsonl");
     assert.equal((await cli("data", "list", "--namespace", "ns", "--bucket", "b")).objects[0].name, "train.jsonl");
-    const custom = await cli("model", "finetune", "--json", "--base-model-id", base.id, "--cluster-id", ft.id, "--compartment-id", "team", "--dataset", "ns/b/train.jsonl", "--epochs", "1", "--name", "custom");
+    const custom = await cli(
+      "model",
+      "finetune",
+      "--json",
+      "--base-model-id",
+      base.id,
+      "--cluster-id",
+      ft.id,
+      "--compartment-id",
+      "team",
+      "--dataset",
+      "ns/b/train.jsonl",
+      "--epochs",
+      "1",
+      "--name",
+      "custom",
+    );
     assert.equal(custom.lifecycleState, "ACTIVE");
     assert.equal(custom.modelMetrics.modelMetricsType, "TEXT_GENERATION_MODEL_METRICS");
     const hc = await cli("cluster", "create", "--type", "HOSTING", "--compartment-id", "team");
-    const ep = await cli("endpoint", "create", "--model-id", custom.id, "--cluster-id", hc.id, "--compartment-id", "team", "--name", "my-ep");
+    const ep = await cli(
+      "endpoint",
+      "create",
+      "--model-id",
+      custom.id,
+      "--cluster-id",
+      hc.id,
+      "--compartment-id",
+      "team",
+      "--name",
+      "my-ep",
+    );
     assert.equal(ep.lifecycleState, "ACTIVE");
     const completion = await cli("complete", "--endpoint", "my-ep", "--prompt", "Q1:", "--max-tokens", "3", "--temperature", "0", "--json");
     assert.equal(completion.object, "text_completion");
@@ -85,10 +119,32 @@ test("a fine-tune survives SIGKILL of the whole server: after a restart it resum
     const base = await cli("model", "import", "--path", TINY, "--compartment-id", "team");
     const ft = await cli("cluster", "create", "--type", "FINE_TUNING", "--compartment-id", "team");
     const file = join(dir, "train.jsonl");
-    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i % 4}:`, completion: ` A${i % 4}` })).join("\n"));
+    writeFileSync(
+      file,
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i % 4}:`, completion: ` A${i % 4}` })).join("\n"),
+    );
     await cli("data", "put", file, "--namespace", "ns", "--bucket", "b");
-    const m = await cli("model", "finetune", "--no-wait", "--base-model-id", base.id, "--cluster-id", ft.id, "--compartment-id", "team", "--dataset", "ns/b/train.jsonl", "--epochs", "120", "--config", '{"checkpointEveryNSteps": 2, "earlyStoppingPatience": 0}');
-    const metrics = () => fetch(`${url}/20231130/models/${m.id}/metricsHistory`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json() as Promise<{ items: { step: number }[] }>);
+    const m = await cli(
+      "model",
+      "finetune",
+      "--no-wait",
+      "--base-model-id",
+      base.id,
+      "--cluster-id",
+      ft.id,
+      "--compartment-id",
+      "team",
+      "--dataset",
+      "ns/b/train.jsonl",
+      "--epochs",
+      "120",
+      "--config",
+      '{"checkpointEveryNSteps": 2, "earlyStoppingPatience": 0}',
+    );
+    const metrics = () =>
+      fetch(`${url}/20231130/models/${m.id}/metricsHistory`, { headers: { authorization: `Bearer ${key}` } }).then(
+        (r) => r.json() as Promise<{ items: { step: number }[] }>,
+      );
     for (let i = 0; i < 2000 && !(await metrics()).items.some((p) => p.step >= 6); i++) await new Promise((r) => setTimeout(r, 20));
     const killed = new Promise((r) => child.once("exit", r));
     child.kill("SIGKILL");
@@ -101,10 +157,18 @@ test("a fine-tune survives SIGKILL of the whole server: after a restart it resum
       done = await cli("model", "get", m.id);
     }
     assert.equal(done.lifecycleState, "ACTIVE", done.lifecycleDetails);
-    const events = (await fetch(`${url}/20231130/models/${m.id}/events?limit=1000`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json()));
+    const events = await fetch(`${url}/20231130/models/${m.id}/events?limit=1000`, { headers: { authorization: `Bearer ${key}` } }).then(
+      (r) => r.json(),
+    );
     const messages = (events as { items: { message: string }[] }).items.map((e) => e.message);
-    assert.ok(messages.some((e) => /server stopped while the fine-tune was running/.test(e)), JSON.stringify(messages));
-    assert.ok(messages.some((e) => /resumed from step [1-9]/.test(e)), JSON.stringify(messages));
+    assert.ok(
+      messages.some((e) => /server stopped while the fine-tune was running/.test(e)),
+      JSON.stringify(messages),
+    );
+    assert.ok(
+      messages.some((e) => /resumed from step [1-9]/.test(e)),
+      JSON.stringify(messages),
+    );
   } finally {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");

@@ -55,12 +55,26 @@ test("openai: json_schema chat with n = 3: every choice parses and validates; us
 });
 
 test("openai: json_object on /v1/completions and streamed chat with include_usage", async () => {
-  const c = await openai.completions.create({ model: live.endpointId, prompt: "Once upon a time", max_tokens: 40, temperature: 0, response_format: { type: "json_object" } } as OpenAI.CompletionCreateParamsNonStreaming);
+  const c = await openai.completions.create({
+    model: live.endpointId,
+    prompt: "Once upon a time",
+    max_tokens: 40,
+    temperature: 0,
+    response_format: { type: "json_object" },
+  } as OpenAI.CompletionCreateParamsNonStreaming);
   const v = JSON.parse(c.choices[0]!.text) as unknown;
   assert.ok(typeof v === "object" && v !== null && !Array.isArray(v));
   assert.equal(c.usage!.total_tokens, c.usage!.prompt_tokens + c.usage!.completion_tokens);
 
-  const stream = await openai.chat.completions.create({ model: live.endpointId, messages, max_tokens: 40, temperature: 0, stream: true, stream_options: { include_usage: true }, response_format: { type: "json_schema", json_schema: { name: "p", schema: SCHEMA } } });
+  const stream = await openai.chat.completions.create({
+    model: live.endpointId,
+    messages,
+    max_tokens: 40,
+    temperature: 0,
+    stream: true,
+    stream_options: { include_usage: true },
+    response_format: { type: "json_schema", json_schema: { name: "p", schema: SCHEMA } },
+  });
   let text = "";
   let usage: OpenAI.CompletionUsage | null | undefined;
   for await (const ch of stream) {
@@ -69,13 +83,20 @@ test("openai: json_object on /v1/completions and streamed chat with include_usag
   }
   assert.ok(validate(JSON.parse(text)), text);
   assert.ok(usage && usage.completion_tokens > 0 && usage.total_tokens === usage.prompt_tokens + usage.completion_tokens);
-  const whole = await openai.chat.completions.create({ model: live.endpointId, messages, max_tokens: 40, temperature: 0, response_format: { type: "json_schema", json_schema: { name: "p", schema: SCHEMA } } });
+  const whole = await openai.chat.completions.create({
+    model: live.endpointId,
+    messages,
+    max_tokens: 40,
+    temperature: 0,
+    response_format: { type: "json_schema", json_schema: { name: "p", schema: SCHEMA } },
+  });
   assert.equal(whole.choices[0]!.message.content, text);
   assert.equal(whole.usage!.completion_tokens, usage.completion_tokens);
 });
 
 test("openai: logprobs with top_logprobs, logit_bias, and seeds independent of the batch", async () => {
-  const ask = (extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) => openai.chat.completions.create({ model: live.endpointId, messages, max_tokens: 8, temperature: 0, ...extra });
+  const ask = (extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) =>
+    openai.chat.completions.create({ model: live.endpointId, messages, max_tokens: 8, temperature: 0, ...extra });
   const top = await ask({ logprobs: true, top_logprobs: 5 });
   for (const t of top.choices[0]!.logprobs!.content!) {
     assert.equal(t.top_logprobs.length, 5);
@@ -83,14 +104,20 @@ test("openai: logprobs with top_logprobs, logit_bias, and seeds independent of t
     assert.deepEqual(t.top_logprobs[0]!.bytes, t.bytes);
     for (let i = 1; i < 5; i++) assert.ok(t.top_logprobs[i]!.logprob <= t.top_logprobs[i - 1]!.logprob);
   }
-  await assert.rejects(ask({ logprobs: true, top_logprobs: 21 }), (e: unknown) => e instanceof OpenAI.BadRequestError && /top_logprobs/.test(e.message));
+  await assert.rejects(
+    ask({ logprobs: true, top_logprobs: 21 }),
+    (e: unknown) => e instanceof OpenAI.BadRequestError && /top_logprobs/.test(e.message),
+  );
   await assert.rejects(ask({ top_logprobs: 2 }), (e: unknown) => e instanceof OpenAI.BadRequestError && /needs logprobs/.test(e.message));
 
   // ban the greedy first token: the answer starts differently
   const first = top.choices[0]!.logprobs!.content![0]!.top_logprobs[0]!;
   const banned = await ask({ logprobs: true, logit_bias: { [String(tokenId(top, 0))]: -100 } });
   assert.notDeepEqual(banned.choices[0]!.logprobs!.content![0]!.bytes, first.bytes);
-  await assert.rejects(ask({ logit_bias: { "99999": 1 } }), (e: unknown) => e instanceof OpenAI.BadRequestError && /outside the vocabulary/.test(e.message));
+  await assert.rejects(
+    ask({ logit_bias: { "99999": 1 } }),
+    (e: unknown) => e instanceof OpenAI.BadRequestError && /outside the vocabulary/.test(e.message),
+  );
 
   // a seeded sampled request gives the same text alone and among concurrent other requests
   const seeded = () => ask({ temperature: 1.2, seed: 77, max_tokens: 16 });
@@ -101,11 +128,25 @@ test("openai: logprobs with top_logprobs, logit_bias, and seeds independent of t
 });
 
 test("openai: schemas are checked before generation (400 with the reason)", async () => {
-  const bad = (schema: Record<string, unknown>) => openai.chat.completions.create({ model: live.endpointId, messages, max_tokens: 40, response_format: { type: "json_schema", json_schema: { name: "x", schema } } });
-  await assert.rejects(bad({ type: "object", properties: { a: { type: "string", pattern: "^a" } } }), (e: unknown) => e instanceof OpenAI.BadRequestError && /keyword "pattern"/.test(e.message));
+  const bad = (schema: Record<string, unknown>) =>
+    openai.chat.completions.create({
+      model: live.endpointId,
+      messages,
+      max_tokens: 40,
+      response_format: { type: "json_schema", json_schema: { name: "x", schema } },
+    });
+  await assert.rejects(
+    bad({ type: "object", properties: { a: { type: "string", pattern: "^a" } } }),
+    (e: unknown) => e instanceof OpenAI.BadRequestError && /keyword "pattern"/.test(e.message),
+  );
   await assert.rejects(bad({ type: 12 }), (e: unknown) => e instanceof OpenAI.BadRequestError && /not a valid JSON Schema/.test(e.message));
   await assert.rejects(
-    openai.chat.completions.create({ model: live.endpointId, messages, max_tokens: 4, response_format: { type: "json_schema", json_schema: { name: "x", schema: SCHEMA } } }),
+    openai.chat.completions.create({
+      model: live.endpointId,
+      messages,
+      max_tokens: 4,
+      response_format: { type: "json_schema", json_schema: { name: "x", schema: SCHEMA } },
+    }),
     (e: unknown) => e instanceof OpenAI.BadRequestError && /shortest output/.test(e.message),
   );
 });
@@ -114,10 +155,21 @@ test("OCI GENERIC chat: responseFormat JSON_SCHEMA, logProbs, usage", async () =
   const r = await live.call("POST", "/20231130/actions/chat", {
     compartmentId: "compA",
     servingMode: { servingType: "DEDICATED", endpointId: live.endpointId },
-    chatRequest: { apiFormat: "GENERIC", messages: [{ role: "USER", content: [{ type: "TEXT", text: "Tom?" }] }], maxTokens: 40, temperature: 0, logProbs: 3, numGenerations: 2, responseFormat: { type: "JSON_SCHEMA", jsonSchema: { name: "person", schema: SCHEMA } } },
+    chatRequest: {
+      apiFormat: "GENERIC",
+      messages: [{ role: "USER", content: [{ type: "TEXT", text: "Tom?" }] }],
+      maxTokens: 40,
+      temperature: 0,
+      logProbs: 3,
+      numGenerations: 2,
+      responseFormat: { type: "JSON_SCHEMA", jsonSchema: { name: "person", schema: SCHEMA } },
+    },
   });
   assert.equal(r.status, 200, JSON.stringify(r.json));
-  const chat = r.json.chatResponse as { choices: { message: { content: { text: string }[] }; logprobs: { tokens: string[]; topLogprobs: Record<string, number>[] } }[]; usage: { promptTokens: number; completionTokens: number; totalTokens: number } };
+  const chat = r.json.chatResponse as {
+    choices: { message: { content: { text: string }[] }; logprobs: { tokens: string[]; topLogprobs: Record<string, number>[] } }[];
+    usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+  };
   assert.equal(chat.choices.length, 2);
   let n = 0;
   for (const c of chat.choices) {
@@ -131,7 +183,12 @@ test("OCI GENERIC chat: responseFormat JSON_SCHEMA, logProbs, usage", async () =
   const obj = await live.call("POST", "/20231130/actions/chat", {
     compartmentId: "compA",
     servingMode: { servingType: "DEDICATED", endpointId: live.endpointId },
-    chatRequest: { apiFormat: "GENERIC", messages: [{ role: "USER", content: [{ type: "TEXT", text: "Tom?" }] }], maxTokens: 30, responseFormat: { type: "JSON_OBJECT" } },
+    chatRequest: {
+      apiFormat: "GENERIC",
+      messages: [{ role: "USER", content: [{ type: "TEXT", text: "Tom?" }] }],
+      maxTokens: 30,
+      responseFormat: { type: "JSON_OBJECT" },
+    },
   });
   assert.equal(obj.status, 200);
   JSON.parse((obj.json.chatResponse as { choices: { message: { content: { text: string }[] } }[] }).choices[0]!.message.content[0]!.text);
@@ -160,19 +217,37 @@ test("openai embeddings: base64 (the client's default) and float agree, unit len
   assert.deepEqual(floats.data[0]!.embedding, floats.data[2]!.embedding);
   const dot = floats.data[0]!.embedding.reduce((s, x, k) => s + x * floats.data[1]!.embedding[k]!, 0);
   assert.ok(dot < 0.99999);
-  await assert.rejects(openai.embeddings.create({ model: live.endpointId, input: "x", dimensions: 3 }), (e: unknown) => e instanceof OpenAI.BadRequestError && /dimensions/.test(e.message));
+  await assert.rejects(
+    openai.embeddings.create({ model: live.endpointId, input: "x", dimensions: 3 }),
+    (e: unknown) => e instanceof OpenAI.BadRequestError && /dimensions/.test(e.message),
+  );
 
-  const oci = await live.call("POST", "/20231130/actions/embedText", { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId: live.endpointId }, inputs: texts.slice(0, 2), inputType: "SEARCH_DOCUMENT", isEcho: true });
+  const oci = await live.call("POST", "/20231130/actions/embedText", {
+    compartmentId: "compA",
+    servingMode: { servingType: "DEDICATED", endpointId: live.endpointId },
+    inputs: texts.slice(0, 2),
+    inputType: "SEARCH_DOCUMENT",
+    isEcho: true,
+  });
   assert.equal(oci.status, 200, JSON.stringify(oci.json));
   const emb = oci.json.embeddings as number[][];
   emb.forEach((v, i) => v.forEach((x, k) => assert.ok(Math.abs(x - floats.data[i]!.embedding[k]!) < 1e-5)));
   assert.deepEqual(oci.json.inputs, texts.slice(0, 2));
   const long = "once upon a time ".repeat(200);
-  const refused = await live.call("POST", "/20231130/actions/embedText", { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId: live.endpointId }, inputs: [long] });
+  const refused = await live.call("POST", "/20231130/actions/embedText", {
+    compartmentId: "compA",
+    servingMode: { servingType: "DEDICATED", endpointId: live.endpointId },
+    inputs: [long],
+  });
   assert.equal(refused.status, 400);
   assert.match(String((refused.json as { message: string }).message), /truncate START or END/);
   for (const truncate of ["START", "END"]) {
-    const cut = await live.call("POST", "/20231130/actions/embedText", { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId: live.endpointId }, inputs: [long], truncate });
+    const cut = await live.call("POST", "/20231130/actions/embedText", {
+      compartmentId: "compA",
+      servingMode: { servingType: "DEDICATED", endpointId: live.endpointId },
+      inputs: [long],
+      truncate,
+    });
     assert.equal(cut.status, 200);
   }
 });

@@ -19,14 +19,48 @@ test("an endpoint's display name resolves however many deleted endpoints had it"
     const { modelId, clusterId } = await hostedEndpoint(h, "keeper");
     const app = h.svc.app;
     for (let i = 0; i < 3; i++) {
-      const e = (await app.inject({ method: "POST", url: "/20231130/endpoints", headers: auth(h.keyA), payload: { compartmentId: "compA", modelId, dedicatedAiClusterId: clusterId, displayName: "dup" } })).json();
-      await until(async () => (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState === "ACTIVE", "endpoint");
+      const e = (
+        await app.inject({
+          method: "POST",
+          url: "/20231130/endpoints",
+          headers: auth(h.keyA),
+          payload: { compartmentId: "compA", modelId, dedicatedAiClusterId: clusterId, displayName: "dup" },
+        })
+      ).json();
+      await until(
+        async () =>
+          (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
+          "ACTIVE",
+        "endpoint",
+      );
       await app.inject({ method: "DELETE", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) });
-      await until(async () => (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState === "DELETED", "deleted");
+      await until(
+        async () =>
+          (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
+          "DELETED",
+        "deleted",
+      );
     }
-    const live = (await app.inject({ method: "POST", url: "/20231130/endpoints", headers: auth(h.keyA), payload: { compartmentId: "compA", modelId, dedicatedAiClusterId: clusterId, displayName: "dup" } })).json();
-    await until(async () => (await app.inject({ method: "GET", url: `/20231130/endpoints/${live.id}`, headers: auth(h.keyA) })).json().lifecycleState === "ACTIVE", "endpoint");
-    const r = await app.inject({ method: "POST", url: "/v1/completions", headers: auth(h.keyA), payload: { model: "dup", prompt: "hi", max_tokens: 2 } });
+    const live = (
+      await app.inject({
+        method: "POST",
+        url: "/20231130/endpoints",
+        headers: auth(h.keyA),
+        payload: { compartmentId: "compA", modelId, dedicatedAiClusterId: clusterId, displayName: "dup" },
+      })
+    ).json();
+    await until(
+      async () =>
+        (await app.inject({ method: "GET", url: `/20231130/endpoints/${live.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
+        "ACTIVE",
+      "endpoint",
+    );
+    const r = await app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      headers: auth(h.keyA),
+      payload: { model: "dup", prompt: "hi", max_tokens: 2 },
+    });
     assert.equal(r.statusCode, 200, r.body);
     const m = await app.inject({ method: "GET", url: "/v1/models/dup", headers: auth(h.keyA) });
     assert.equal(m.json().id, live.id);
@@ -46,7 +80,12 @@ test("a request running when its endpoint is deleted gets a 409 that says so, no
     pool.deactivate = async (_id: string) => {
       for (const rej of held.splice(0)) rej(new ExecutorError("the model was deactivated", 499, "model_deactivated"));
     };
-    const pending = h.svc.app.inject({ method: "POST", url: "/v1/completions", headers: auth(h.keyA), payload: { model: endpointId, prompt: "hi" } });
+    const pending = h.svc.app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      headers: auth(h.keyA),
+      payload: { model: endpointId, prompt: "hi" },
+    });
     await until(() => held.length === 1, "request running");
     await h.svc.app.inject({ method: "DELETE", url: `/20231130/endpoints/${endpointId}`, headers: auth(h.keyA) });
     const r = await pending;
@@ -94,7 +133,12 @@ test("503s carry Retry-After", async () => {
     h.hosting.pools.get(clusterId)!.generate = async () => {
       throw new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica");
     };
-    const r = await h.svc.app.inject({ method: "POST", url: "/v1/completions", headers: auth(h.keyA), payload: { model: endpointId, prompt: "hi" } });
+    const r = await h.svc.app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      headers: auth(h.keyA),
+      payload: { model: endpointId, prompt: "hi" },
+    });
     assert.equal(r.statusCode, 503);
     assert.equal(r.headers["retry-after"], "1");
   } finally {
@@ -106,7 +150,8 @@ test("requests with wrong keys are rate-limited per client address", async () =>
   const h = await apiHarness({ server: { rateLimit: { perSecond: 0.001, burst: 3 } } });
   try {
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await h.svc.app.inject({ method: "GET", url: "/20231130/models", headers: auth(`sprig_guess${i}`) })).statusCode);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await h.svc.app.inject({ method: "GET", url: "/20231130/models", headers: auth(`sprig_guess${i}`) })).statusCode);
     assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
     const r = await h.svc.app.inject({ method: "GET", url: "/20231130/models" });
     assert.equal(r.statusCode, 429, "no key at all counts as a failure too");
@@ -120,14 +165,19 @@ test("requests with wrong keys are rate-limited per client address", async () =>
 test("JSON bodies: non-UTF-8 bytes and __proto__ keys are refused with what is wrong", async () => {
   const h = await apiHarness();
   try {
-    const post = (payload: string | Buffer) => h.svc.app.inject({ method: "POST", url: "/20231130/dedicatedAiClusters", headers: { ...auth(h.keyA), ...json }, payload });
-    let r = await post(Buffer.concat([Buffer.from('{"compartmentId":"comp'), Buffer.from([0xff, 0xfe]), Buffer.from('","type":"HOSTING","unitCount":1}')]));
+    const post = (payload: string | Buffer) =>
+      h.svc.app.inject({ method: "POST", url: "/20231130/dedicatedAiClusters", headers: { ...auth(h.keyA), ...json }, payload });
+    let r = await post(
+      Buffer.concat([Buffer.from('{"compartmentId":"comp'), Buffer.from([0xff, 0xfe]), Buffer.from('","type":"HOSTING","unitCount":1}')]),
+    );
     assert.equal(r.statusCode, 400);
     assert.match(r.json().message, /not valid UTF-8 \(the first bad byte is at offset 22\)/);
     r = await post('{"__proto__": {"admin": true}, "compartmentId": "compA", "type": "HOSTING", "unitCount": 1}');
     assert.equal(r.statusCode, 400);
     assert.match(r.json().message, /the key '__proto__' is not allowed/);
-    r = await post('{"freeformTags": {"constructor": {"prototype": {"x": 1}}}, "compartmentId": "compA", "type": "HOSTING", "unitCount": 1}');
+    r = await post(
+      '{"freeformTags": {"constructor": {"prototype": {"x": 1}}}, "compartmentId": "compA", "type": "HOSTING", "unitCount": 1}',
+    );
     assert.match(r.json().message, /constructor\.prototype/);
     r = await post("{nope");
     assert.match(r.json().message, /^body: not valid JSON/);
@@ -145,11 +195,20 @@ test("COHERE chat refuses numGenerations (it answers once); GET /v1/models/{id}"
   try {
     const { endpointId } = await hostedEndpoint(h);
     const chat = (chatRequest: object) =>
-      h.svc.app.inject({ method: "POST", url: "/20231130/actions/chat", headers: auth(h.keyA), payload: { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId }, chatRequest } });
+      h.svc.app.inject({
+        method: "POST",
+        url: "/20231130/actions/chat",
+        headers: auth(h.keyA),
+        payload: { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId }, chatRequest },
+      });
     const r = await chat({ apiFormat: "COHERE", message: "q", numGenerations: 3 });
     assert.equal(r.statusCode, 400);
     assert.match(r.json().message, /chatRequest\.numGenerations: unknown field/);
-    assert.equal((await chat({ apiFormat: "GENERIC", messages: [{ role: "USER", content: [{ type: "TEXT", text: "q" }] }], numGenerations: 2 })).json().chatResponse.choices.length, 2);
+    assert.equal(
+      (await chat({ apiFormat: "GENERIC", messages: [{ role: "USER", content: [{ type: "TEXT", text: "q" }] }], numGenerations: 2 })).json()
+        .chatResponse.choices.length,
+      2,
+    );
     const m = await h.svc.app.inject({ method: "GET", url: `/v1/models/${endpointId}`, headers: auth(h.keyA) });
     assert.equal(m.statusCode, 200);
     assert.deepEqual([m.json().id, m.json().object], [endpointId, "model"]);
@@ -164,7 +223,10 @@ test("COHERE chat refuses numGenerations (it answers once); GET /v1/models/{id}"
 test("a resumed attempt's log says whether a checkpoint exists, as the trainer will find it", async () => {
   const h = await harness({ maxFineTuneAttempts: 3 });
   try {
-    const base = await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: "test/fixtures/models/tiny-llama" } });
+    const base = await h.cp.models.create(A, {
+      compartmentId: "compA",
+      modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: "test/fixtures/models/tiny-llama" },
+    });
     const ftc = await activeCluster(h, "FINE_TUNING");
     const ds = await upload(h);
     h.ft.scripts = ["crash", "crash", "succeed"];
@@ -175,12 +237,22 @@ test("a resumed attempt's log says whether a checkpoint exists, as the trainer w
       if (++n === 2) mkdirSync(`${spec.outputDir}.partial`, { recursive: true });
       return origStart(spec, ev);
     };
-    const m = await h.cp.models.create(A, { compartmentId: "compA", baseModelId: base.value.id, fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds } });
+    const m = await h.cp.models.create(A, {
+      compartmentId: "compA",
+      baseModelId: base.value.id,
+      fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds },
+    });
     await until(() => h.cp.models.get(A, m.value.id).value.lifecycleState === "ACTIVE", "model ACTIVE");
     const logs = h.store.workRequests.logs(m.workRequestId!, 100, 0).items.map((x) => x.message);
     // each attempt's line also says on which unit it runs
-    assert.ok(logs.some((l) => /^attempt 2 on unit \d+ \(.*\): starting over \(no checkpoint yet\)$/.test(l)), JSON.stringify(logs));
-    assert.ok(logs.some((l) => /^attempt 3 on unit \d+ \(.*\): resuming from the last checkpoint$/.test(l)), JSON.stringify(logs));
+    assert.ok(
+      logs.some((l) => /^attempt 2 on unit \d+ \(.*\): starting over \(no checkpoint yet\)$/.test(l)),
+      JSON.stringify(logs),
+    );
+    assert.ok(
+      logs.some((l) => /^attempt 3 on unit \d+ \(.*\): resuming from the last checkpoint$/.test(l)),
+      JSON.stringify(logs),
+    );
   } finally {
     await h.cp.close();
   }

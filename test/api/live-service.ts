@@ -27,7 +27,11 @@ export async function liveService(modelDir: string): Promise<LiveService> {
   const url = await svc.listen(0);
   const key = svc.store.apiKeys.create(["compA"]).key;
   const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await r.text();
     return { status: r.status, json: text ? JSON.parse(text) : null };
   };
@@ -46,10 +50,19 @@ export async function liveService(modelDir: string): Promise<LiveService> {
     return r.json as { id: string };
   };
   try {
-    const model = await ok("/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: resolve(modelDir) }, displayName: "m" });
+    const model = await ok("/20231130/models", {
+      compartmentId: "compA",
+      modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: resolve(modelDir) },
+      displayName: "m",
+    });
     const hc = await ok("/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "HOSTING", unitCount: 1 });
     await until(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
-    const ep = await ok("/20231130/endpoints", { compartmentId: "compA", modelId: model.id, dedicatedAiClusterId: hc.id, displayName: "ep" });
+    const ep = await ok("/20231130/endpoints", {
+      compartmentId: "compA",
+      modelId: model.id,
+      dedicatedAiClusterId: hc.id,
+      displayName: "ep",
+    });
     await until(`/20231130/endpoints/${ep.id}`, "ACTIVE");
     return { svc, url, key, endpointId: ep.id, call, close: () => svc.close() };
   } catch (e) {

@@ -12,7 +12,12 @@ test("the API port has no /metrics; the metrics listener totals without tenant i
   try {
     const { endpointId, clusterId } = await hostedEndpoint(h);
     assert.equal((await h.svc.app.inject({ method: "GET", url: "/metrics", headers: auth(h.keyA) })).statusCode, 404);
-    await h.svc.app.inject({ method: "POST", url: "/v1/completions", headers: auth(h.keyA), payload: { model: endpointId, prompt: "a b", max_tokens: 4 } });
+    await h.svc.app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      headers: auth(h.keyA),
+      payload: { model: endpointId, prompt: "a b", max_tokens: 4 },
+    });
     const url = await h.svc.listenMetrics(0);
     const text = await (await fetch(url)).text();
     assert.match(text, /sprig_http_requests_total\{method="POST",route="\/v1\/completions",status="200"\} 1/);
@@ -32,7 +37,12 @@ test("per-tenant labels when the operator asks for them", async () => {
   const h = await apiHarness({ metrics: { perTenant: true } });
   try {
     const { endpointId, clusterId } = await hostedEndpoint(h);
-    await h.svc.app.inject({ method: "POST", url: "/v1/completions", headers: auth(h.keyA), payload: { model: endpointId, prompt: "a b", max_tokens: 4 } });
+    await h.svc.app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      headers: auth(h.keyA),
+      payload: { model: endpointId, prompt: "a b", max_tokens: 4 },
+    });
     const text = await (await fetch(await h.svc.listenMetrics(0))).text();
     assert.match(text, new RegExp(`sprig_tokens_total\\{endpoint="${endpointId}",kind="completion"\\} 3`));
     assert.match(text, new RegExp(`sprig_model_memory_bytes\\{cluster="${clusterId}",model="base"\\} 1000`));
@@ -55,12 +65,24 @@ test("a request the client abandons is counted as aborted, and in flight while i
     const base = await h.svc.listen(0);
     const metricsUrl = await h.svc.listenMetrics(0);
     const ac = new AbortController();
-    const r = await fetch(`${base}/v1/completions`, { method: "POST", signal: ac.signal, headers: { ...auth(h.keyA), "content-type": "application/json" }, body: JSON.stringify({ model: endpointId, prompt: "x", stream: true, max_tokens: 50 }) });
+    const r = await fetch(`${base}/v1/completions`, {
+      method: "POST",
+      signal: ac.signal,
+      headers: { ...auth(h.keyA), "content-type": "application/json" },
+      body: JSON.stringify({ model: endpointId, prompt: "x", stream: true, max_tokens: 50 }),
+    });
     const reader = r.body!.getReader();
     await reader.read();
     assert.match(await (await fetch(metricsUrl)).text(), /sprig_http_requests_in_flight 1/);
     ac.abort();
-    await until(async () => /sprig_http_requests_total\{method="POST",route="\/v1\/completions",status="aborted"\} 1/.test(await (await fetch(metricsUrl)).text()), "aborted counted", 400);
+    await until(
+      async () =>
+        /sprig_http_requests_total\{method="POST",route="\/v1\/completions",status="aborted"\} 1/.test(
+          await (await fetch(metricsUrl)).text(),
+        ),
+      "aborted counted",
+      400,
+    );
     assert.match(await (await fetch(metricsUrl)).text(), /sprig_http_requests_in_flight 0/);
   } finally {
     await h.svc.close();

@@ -36,7 +36,10 @@ async function harness() {
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; bytes: Buffer }> => {
     const r = await fetch(url + path, {
       method,
-      headers: { authorization: `Bearer ${h.keyA}`, ...(body !== undefined && !(body instanceof Uint8Array) ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${h.keyA}`,
+        ...(body !== undefined && !(body instanceof Uint8Array) ? { "content-type": "application/json" } : {}),
+      },
       body: body === undefined ? undefined : body instanceof Uint8Array ? (body as unknown as BodyInit) : JSON.stringify(body),
     });
     const bytes = Buffer.from(await r.arrayBuffer());
@@ -49,14 +52,20 @@ async function harness() {
     return r.json;
   };
   const importAdapter = async (baseModelId: string, dir: string, prefix: string): Promise<Json> => {
-    for (const f of ["adapter_config.json", "adapter_model.safetensors"]) await ok("PUT", `/n/ns/b/in/o/${prefix}${f}`, new Uint8Array(readFileSync(join(dir, f))));
-    return ok("POST", "/20231130/models", { compartmentId: "compA", baseModelId, adapterSource: { sourceType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "in", prefix } });
+    for (const f of ["adapter_config.json", "adapter_model.safetensors"])
+      await ok("PUT", `/n/ns/b/in/o/${prefix}${f}`, new Uint8Array(readFileSync(join(dir, f))));
+    return ok("POST", "/20231130/models", {
+      compartmentId: "compA",
+      baseModelId,
+      adapterSource: { sourceType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "in", prefix },
+    });
   };
   /** export, then download every object into a fresh directory */
   const exportTo = async (id: string, body: Record<string, unknown>): Promise<{ dir: string; res: Json }> => {
     const res = await ok("POST", `/20231130/models/${id}/actions/export`, { namespaceName: "ns", bucketName: "out", ...body });
     const dir = mkdtempSync(join(tmpdir(), "sprig-export-"));
-    for (const o of res.objects) writeFileSync(join(dir, o.name.slice(res.prefix.length)), (await call("GET", `/n/ns/b/out/o/${o.name}`)).bytes);
+    for (const o of res.objects)
+      writeFileSync(join(dir, o.name.slice(res.prefix.length)), (await call("GET", `/n/ns/b/out/o/${o.name}`)).bytes);
     return { dir, res };
   };
   return { ...h, url, call, ok, importAdapter, exportTo };
@@ -65,15 +74,22 @@ async function harness() {
 test("export: PEFT round-trips; HF merges T-Few and LoRA into weights with base+adapter logits; bad requests are refused", async () => {
   const h = await harness();
   try {
-    const base = await h.ok("POST", "/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } });
+    const base = await h.ok("POST", "/20231130/models", {
+      compartmentId: "compA",
+      modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY },
+    });
     const tiny = await loadModel(TINY);
     const ids = [1, 17, 42, 99, 3, 250, 7, 64];
     for (const kind of ["lora", "ia3"]) {
       const src = `${G}/tiny-llama-${kind}/adapter`;
       const m = await h.importAdapter(base.id, src, `${kind}/`);
       const peft = await h.exportTo(m.id, { format: "PEFT" });
-      assert.deepEqual(peft.res.objects.map((o: Json) => o.name), [`exports/${m.id}/peft/adapter_config.json`, `exports/${m.id}/peft/adapter_model.safetensors`]);
-      for (const f of ["adapter_config.json", "adapter_model.safetensors"]) assert.ok(readFileSync(join(peft.dir, f)).equals(readFileSync(join(src, f))), `${kind} ${f} round-trips`);
+      assert.deepEqual(
+        peft.res.objects.map((o: Json) => o.name),
+        [`exports/${m.id}/peft/adapter_config.json`, `exports/${m.id}/peft/adapter_model.safetensors`],
+      );
+      for (const f of ["adapter_config.json", "adapter_model.safetensors"])
+        assert.ok(readFileSync(join(peft.dir, f)).equals(readFileSync(join(src, f))), `${kind} ${f} round-trips`);
 
       const hf = await h.exportTo(m.id, { format: "HF" });
       const merged = await loadModel(hf.dir);
@@ -83,19 +99,34 @@ test("export: PEFT round-trips; HF merges T-Few and LoRA into weights with base+
       const got = await forwardAll(merged, ids, { threads: 1 });
       let maxDiff = 0;
       let changed = 0;
-      got.forEach((row, t) => row.forEach((v, i) => {
-        maxDiff = Math.max(maxDiff, Math.abs(v - want[t]![i]!));
-        changed = Math.max(changed, Math.abs(v - plain[t]![i]!));
-      }));
+      got.forEach((row, t) =>
+        row.forEach((v, i) => {
+          maxDiff = Math.max(maxDiff, Math.abs(v - want[t]![i]!));
+          changed = Math.max(changed, Math.abs(v - plain[t]![i]!));
+        }),
+      );
       assert.ok(maxDiff <= 1e-4, `${kind}: merged logits differ from base+adapter by ${maxDiff}`);
       assert.ok(changed > 1e-2, `${kind}: the merge changes the model (${changed})`);
     }
-    const peftOfBase = await h.call("POST", `/20231130/models/${base.id}/actions/export`, { format: "PEFT", namespaceName: "ns", bucketName: "out" });
+    const peftOfBase = await h.call("POST", `/20231130/models/${base.id}/actions/export`, {
+      format: "PEFT",
+      namespaceName: "ns",
+      bucketName: "out",
+    });
     assert.equal(peftOfBase.status, 400);
     assert.match(peftOfBase.json.message, /not an adapter/);
-    const gguf = await h.call("POST", `/20231130/models/${base.id}/actions/export`, { format: "HF", ggufType: "Q8_0", namespaceName: "ns", bucketName: "out" });
+    const gguf = await h.call("POST", `/20231130/models/${base.id}/actions/export`, {
+      format: "HF",
+      ggufType: "Q8_0",
+      namespaceName: "ns",
+      bucketName: "out",
+    });
     assert.equal(gguf.status, 400);
-    const hidden = await h.call("POST", `/20231130/models/ocid1.generativeaimodel.sprig..nope/actions/export`, { format: "HF", namespaceName: "ns", bucketName: "out" });
+    const hidden = await h.call("POST", `/20231130/models/ocid1.generativeaimodel.sprig..nope/actions/export`, {
+      format: "HF",
+      namespaceName: "ns",
+      bucketName: "out",
+    });
     assert.equal(hidden.status, 404);
   } finally {
     await h.svc.close();
@@ -106,9 +137,13 @@ test("export GGUF (CLI): F32, F16 and Q8_0 of a T-Few custom model run in llama.
   const h = await harness();
   const work = mkdtempSync(join(tmpdir(), "sprig-gguf-"));
   const env = { ...process.env, SPRIG_URL: h.url, SPRIG_API_KEY: h.keyA };
-  const cli = async (...args: string[]) => JSON.parse((await run(process.execPath, [BIN, ...args], { env, maxBuffer: 1 << 24 })).stdout) as Json;
+  const cli = async (...args: string[]) =>
+    JSON.parse((await run(process.execPath, [BIN, ...args], { env, maxBuffer: 1 << 24 })).stdout) as Json;
   try {
-    const base = await h.ok("POST", "/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: SPRIG_BASE } });
+    const base = await h.ok("POST", "/20231130/models", {
+      compartmentId: "compA",
+      modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: SPRIG_BASE },
+    });
     // a T-Few adapter with vectors around 1, made and fingerprinted by Sprig
     const m = await loadModel(SPRIG_BASE);
     const adapter = createIa3(m.config);
@@ -117,13 +152,25 @@ test("export GGUF (CLI): F32, F16 and Q8_0 of a T-Few custom model run in llama.
     const adapterDir = join(work, "tfew");
     mkdirSync(adapterDir);
     await saveAdapter(adapterDir, adapter, { baseFingerprint: baseFingerprint(m.config, m.weights) });
-    const custom = await cli("model", "import-adapter", adapterDir, "--base-model-id", base.id, "--compartment-id", "compA", "--name", "tfew");
+    const custom = await cli(
+      "model",
+      "import-adapter",
+      adapterDir,
+      "--base-model-id",
+      base.id,
+      "--compartment-id",
+      "compA",
+      "--name",
+      "tfew",
+    );
     assert.equal(custom.lifecycleState, "ACTIVE");
 
     const prompt = await m.tokenizer!.encode("Once upon a time", { addSpecialTokens: true });
     const runner = await ModelRunner.create(m, { threads: 1, hooks: hooksFor(m, adapter) });
     const [ours] = await generate(runner, [prompt], [samplingOptions({ maxTokens: 16, temperature: 0 })]).finally(() => runner.dispose());
-    const [plain] = await ModelRunner.create(m, { threads: 1 }).then((r) => generate(r, [prompt], [samplingOptions({ maxTokens: 16, temperature: 0 })]).finally(() => r.dispose()));
+    const [plain] = await ModelRunner.create(m, { threads: 1 }).then((r) =>
+      generate(r, [prompt], [samplingOptions({ maxTokens: 16, temperature: 0 })]).finally(() => r.dispose()),
+    );
     assert.notDeepEqual(ours!.ids, plain!.ids, "the adapter changes the greedy continuation");
 
     const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });

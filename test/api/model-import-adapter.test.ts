@@ -58,11 +58,18 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
     return r.json;
   };
   const upload = async (prefix: string, files: Record<string, Buffer>) => {
-    for (const [name, bytes] of Object.entries(files)) assert.equal((await call("PUT", `/n/ns/b/adapters/o/${prefix}${name}`, bytes, true)).status, 200);
+    for (const [name, bytes] of Object.entries(files))
+      assert.equal((await call("PUT", `/n/ns/b/adapters/o/${prefix}${name}`, bytes, true)).status, 200);
   };
-  const fromDir = (d: string, names = ["adapter_config.json", "adapter_model.safetensors"]) => Object.fromEntries(names.map((n) => [n, readFileSync(join(d, n))]));
+  const fromDir = (d: string, names = ["adapter_config.json", "adapter_model.safetensors"]) =>
+    Object.fromEntries(names.map((n) => [n, readFileSync(join(d, n))]));
   const importAdapter = (baseModelId: string, prefix: string) =>
-    call("POST", "/20231130/models", { compartmentId: "compA", baseModelId, displayName: prefix.replace(/\/$/, ""), adapterSource: { sourceType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "adapters", prefix } });
+    call("POST", "/20231130/models", {
+      compartmentId: "compA",
+      baseModelId,
+      displayName: prefix.replace(/\/$/, ""),
+      adapterSource: { sourceType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "adapters", prefix },
+    });
   const state = async (path: string, want: string): Promise<Json> => {
     for (let i = 0; i < 1200; i++) {
       const r = await ok("GET", path);
@@ -73,7 +80,11 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
     throw new Error(`${path} never became ${want}`);
   };
   try {
-    const base = await ok("POST", "/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY }, displayName: "tiny" });
+    const base = await ok("POST", "/20231130/models", {
+      compartmentId: "compA",
+      modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY },
+      displayName: "tiny",
+    });
     await upload("py-lora/", fromDir(`${G}/tiny-llama-lora/adapter`));
     await upload("py-ia3/", fromDir(`${G}/tiny-llama-ia3/adapter`));
 
@@ -91,10 +102,15 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
       "adapter_config.json": Buffer.from(JSON.stringify({ ...loraCfg, r: 8, target_modules: ["q_proj", "v_proj", "o_proj"] })),
       "adapter_model.safetensors": readFileSync(`${G}/tiny-llama-lora/adapter/adapter_model.safetensors`),
     });
-    await upload("config-only/", { "adapter_config.json": Buffer.from('{"peft_type": "LORA", "target_modules": ["q_proj"], "r": 4, "lora_alpha": 8, "use_dora": true}') });
+    await upload("config-only/", {
+      "adapter_config.json": Buffer.from('{"peft_type": "LORA", "target_modules": ["q_proj"], "r": 4, "lora_alpha": 8, "use_dora": true}'),
+    });
     const refused = await importAdapter(base.id, "other-base/");
     assert.equal(refused.status, 400);
-    assert.match(refused.json.message, /made from another base model \(its baseFingerprint v1:0123; this base model's is v1:[0-9a-f]{64}\)/);
+    assert.match(
+      refused.json.message,
+      /made from another base model \(its baseFingerprint v1:0123; this base model's is v1:[0-9a-f]{64}\)/,
+    );
     const partial = await importAdapter(base.id, "config-only/");
     assert.equal(partial.status, 400);
     assert.match(partial.json.message, /adapter_model\.safetensors: missing/);
@@ -102,8 +118,16 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
     const misfit = await importAdapter(base.id, "misfit/");
     assert.equal(misfit.status, 400);
     const lines: string[] = misfit.json.message.split("\n").slice(1);
-    assert.equal(lines.filter((l) => /lora_A\.weight: shape \[4,32\] but this base model needs \[8,32\]/.test(l)).length, 4, misfit.json.message);
-    assert.equal(lines.filter((l) => /missing base_model\.model\.model\.layers\.\d\.self_attn\.o_proj\.lora_[AB]\.weight/.test(l)).length, 4, misfit.json.message);
+    assert.equal(
+      lines.filter((l) => /lora_A\.weight: shape \[4,32\] but this base model needs \[8,32\]/.test(l)).length,
+      4,
+      misfit.json.message,
+    );
+    assert.equal(
+      lines.filter((l) => /missing base_model\.model\.model\.layers\.\d\.self_attn\.o_proj\.lora_[AB]\.weight/.test(l)).length,
+      4,
+      misfit.json.message,
+    );
     const missing = await importAdapter(base.id, "nothing-here/");
     assert.equal(missing.status, 400);
     assert.match(missing.json.message, /adapter_config\.json: missing\n {2}adapter_model\.safetensors: missing/);
@@ -123,11 +147,17 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
     const hc = await ok("POST", "/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "HOSTING", unitCount: 1 });
     await state(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
     const eps: Json[] = [];
-    for (const m of [base, lora, ia3]) eps.push(await ok("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: m.id, dedicatedAiClusterId: hc.id }));
+    for (const m of [base, lora, ia3])
+      eps.push(await ok("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: m.id, dedicatedAiClusterId: hc.id }));
     for (const e of eps) await state(`/20231130/endpoints/${e.id}`, "ACTIVE");
-    const served = async (ep: Json) => (await ok("POST", "/v1/completions", { model: ep.id, prompt: PROMPT, max_tokens: 6, temperature: 0 })).choices[0].text as string;
+    const served = async (ep: Json) =>
+      (await ok("POST", "/v1/completions", { model: ep.id, prompt: PROMPT, max_tokens: 6, temperature: 0 })).choices[0].text as string;
     const decode = (ids: number[]) => tiny.tokenizer!.decode(ids);
-    const [wantBase, wantLora, wantIa3] = [await localGreedy(null), await localGreedy(`${G}/tiny-llama-lora/adapter`), await localGreedy(`${G}/tiny-llama-ia3/adapter`)];
+    const [wantBase, wantLora, wantIa3] = [
+      await localGreedy(null),
+      await localGreedy(`${G}/tiny-llama-lora/adapter`),
+      await localGreedy(`${G}/tiny-llama-ia3/adapter`),
+    ];
     assert.notDeepEqual(wantLora, wantBase, "the LoRA adapter changes the greedy continuation");
     assert.equal(await served(eps[0]), decode(wantBase));
     assert.equal(await served(eps[1]), decode(wantLora));

@@ -10,8 +10,13 @@ test("action POSTs accept an empty body with or without a JSON content type", as
   const h = await apiHarness();
   try {
     const url = await h.svc.listen(0);
-    const post = (body: string | undefined, headers: Record<string, string>) => fetch(`${url}/20231130/endpoints/nope/actions/deactivate`, { method: "POST", headers: { ...auth(h.keyA), ...headers }, body });
-    const variants: Record<string, string>[] = [{}, { "content-type": "application/json" }, { "content-type": "application/json; charset=utf-8" }];
+    const post = (body: string | undefined, headers: Record<string, string>) =>
+      fetch(`${url}/20231130/endpoints/nope/actions/deactivate`, { method: "POST", headers: { ...auth(h.keyA), ...headers }, body });
+    const variants: Record<string, string>[] = [
+      {},
+      { "content-type": "application/json" },
+      { "content-type": "application/json; charset=utf-8" },
+    ];
     for (const headers of variants) {
       for (const body of [undefined, "", "  \n"]) {
         const r = await post(body, headers);
@@ -22,7 +27,11 @@ test("action POSTs accept an empty body with or without a JSON content type", as
     }
     const bad = await post("{", { "content-type": "application/json" });
     assert.equal(bad.status, 400);
-    const poisoned = await fetch(`${url}/20231130/dedicatedAiClusters`, { method: "POST", headers: { ...auth(h.keyA), "content-type": "application/json" }, body: '{"__proto__": {"x": 1}, "compartmentId": "compA"}' });
+    const poisoned = await fetch(`${url}/20231130/dedicatedAiClusters`, {
+      method: "POST",
+      headers: { ...auth(h.keyA), "content-type": "application/json" },
+      body: '{"__proto__": {"x": 1}, "compartmentId": "compA"}',
+    });
     assert.equal(poisoned.status, 400);
   } finally {
     await h.svc.close();

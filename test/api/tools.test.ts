@@ -15,8 +15,18 @@ import { parseToolCalls, templateTakesTools, withDefaultToolPrompt } from "../..
 import { loadTokenizer } from "../../src/models/io/tokenizer.ts";
 import { type LiveService, liveService } from "./live-service.ts";
 
-const WEATHER = { type: "object", properties: { city: { type: "string", maxLength: 12 }, unit: { enum: ["C", "F"] } }, required: ["city"], additionalProperties: false };
-const ADD = { type: "object", properties: { a: { type: "integer" }, b: { type: "integer" } }, required: ["a", "b"], additionalProperties: false };
+const WEATHER = {
+  type: "object",
+  properties: { city: { type: "string", maxLength: 12 }, unit: { enum: ["C", "F"] } },
+  required: ["city"],
+  additionalProperties: false,
+};
+const ADD = {
+  type: "object",
+  properties: { a: { type: "integer" }, b: { type: "integer" } },
+  required: ["a", "b"],
+  additionalProperties: false,
+};
 const tools: OpenAI.ChatCompletionTool[] = [
   { type: "function", function: { name: "get_weather", parameters: WEATHER } },
   { type: "function", function: { name: "add", parameters: ADD } },
@@ -60,7 +70,8 @@ function assertCalls(c: OpenAI.ChatCompletion.Choice, names: string[]): OpenAI.C
 }
 
 test("openai tools: required and named calls follow the parameters; none and auto answer", async () => {
-  const ask = (extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>) => openai.chat.completions.create({ model: live.endpointId, messages, tools, max_tokens: 60, temperature: 0, ...extra });
+  const ask = (extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>) =>
+    openai.chat.completions.create({ model: live.endpointId, messages, tools, max_tokens: 60, temperature: 0, ...extra });
   const req = await ask({ tool_choice: "required", n: 2, temperature: 1, seed: 3 });
   for (const c of req.choices) assertCalls(c, ["get_weather", "add"]);
   const named = await ask({ tool_choice: { type: "function", function: { name: "add" } }, parallel_tool_calls: false });
@@ -72,7 +83,10 @@ test("openai tools: required and named calls follow the parameters; none and aut
   const a = auto.choices[0]!;
   if (a.finish_reason === "tool_calls") assertCalls(a, ["get_weather", "add"]);
   else assert.equal(typeof a.message.content, "string");
-  await assert.rejects(ask({ tool_choice: { type: "function", function: { name: "nope" } } }), (e: unknown) => e instanceof OpenAI.BadRequestError && /no tool is named nope/.test(e.message));
+  await assert.rejects(
+    ask({ tool_choice: { type: "function", function: { name: "nope" } } }),
+    (e: unknown) => e instanceof OpenAI.BadRequestError && /no tool is named nope/.test(e.message),
+  );
   await assert.rejects(
     openai.chat.completions.create({ model: live.endpointId, messages, max_tokens: 20, tool_choice: "required" }),
     (e: unknown) => e instanceof OpenAI.BadRequestError && /requires tools/.test(e.message),
@@ -106,11 +120,19 @@ test("openai tools: streamed calls merge into the same answer; tool results go b
     temperature: 0,
     tools,
     tool_choice: "none",
-    messages: [...messages, { role: "assistant", content: null, tool_calls: wantCalls }, { role: "tool", tool_call_id: wantCalls[0]!.id, content: '{"temperature": 21}' }],
+    messages: [
+      ...messages,
+      { role: "assistant", content: null, tool_calls: wantCalls },
+      { role: "tool", tool_call_id: wantCalls[0]!.id, content: '{"temperature": 21}' },
+    ],
   });
   assert.equal(typeof followUp.choices[0]!.message.content, "string");
   await assert.rejects(
-    openai.chat.completions.create({ model: live.endpointId, max_tokens: 4, messages: [...messages, { role: "tool", content: "x" } as unknown as OpenAI.ChatCompletionMessageParam] }),
+    openai.chat.completions.create({
+      model: live.endpointId,
+      max_tokens: 4,
+      messages: [...messages, { role: "tool", content: "x" } as unknown as OpenAI.ChatCompletionMessageParam],
+    }),
     (e: unknown) => e instanceof OpenAI.BadRequestError && /tool_call_id/.test(e.message),
   );
 });
@@ -129,7 +151,11 @@ test("OCI GENERIC chat: tools and toolChoice", async () => {
     },
   });
   assert.equal(r.status, 200, JSON.stringify(r.json));
-  const choice = (r.json.chatResponse as { choices: { finishReason: string; message: { toolCalls: { id: string; type: string; name: string; arguments: string }[] } }[] }).choices[0]!;
+  const choice = (
+    r.json.chatResponse as {
+      choices: { finishReason: string; message: { toolCalls: { id: string; type: string; name: string; arguments: string }[] } }[];
+    }
+  ).choices[0]!;
   assert.equal(choice.finishReason, "tool_calls");
   assert.equal(choice.message.toolCalls[0]!.type, "FUNCTION");
   assert.equal(choice.message.toolCalls[0]!.name, "add");
@@ -140,9 +166,17 @@ test("tool calls are read in Sprig's, Hermes' and the bare format; only offered 
   const specs = [{ name: "add", parameters: ADD }];
   let n = 0;
   const id = () => `call_${n++}`;
-  assert.deepEqual(parseToolCalls('{"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 2}}]}', specs, id), [{ id: "call_0", name: "add", arguments: '{"a":1,"b":2}' }]);
-  assert.deepEqual(parseToolCalls('<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call>', specs, id)?.map((c) => c.name), ["add"]);
-  assert.deepEqual(parseToolCalls(' {"name": "add", "parameters": {"a": 1, "b": 2}}', specs, id)?.map((c) => c.arguments), ['{"a":1,"b":2}']);
+  assert.deepEqual(parseToolCalls('{"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 2}}]}', specs, id), [
+    { id: "call_0", name: "add", arguments: '{"a":1,"b":2}' },
+  ]);
+  assert.deepEqual(
+    parseToolCalls('<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call>', specs, id)?.map((c) => c.name),
+    ["add"],
+  );
+  assert.deepEqual(
+    parseToolCalls(' {"name": "add", "parameters": {"a": 1, "b": 2}}', specs, id)?.map((c) => c.arguments),
+    ['{"a":1,"b":2}'],
+  );
   assert.equal(parseToolCalls('{"name": "sub", "arguments": {}}', specs, id), null);
   assert.equal(parseToolCalls("It is sunny.", specs, id), null);
   assert.equal(parseToolCalls('{"tool_calls": [{"name": "add"}]}', specs, id), null);
@@ -151,7 +185,10 @@ test("tool calls are read in Sprig's, Hermes' and the bare format; only offered 
 test("tools are shown through a template's `tools` variable, or Sprig's default prompt", () => {
   const tok = loadTokenizer("models/sprig-base")!;
   assert.equal(templateTakesTools(tok.chatTemplate), false);
-  const shown = tok.applyChatTemplate(withDefaultToolPrompt([{ role: "user", content: "hi" }], [{ name: "add", parameters: ADD }]).map((m) => ({ ...m })), { addGenerationPrompt: true });
+  const shown = tok.applyChatTemplate(
+    withDefaultToolPrompt([{ role: "user", content: "hi" }], [{ name: "add", parameters: ADD }]).map((m) => ({ ...m })),
+    { addGenerationPrompt: true },
+  );
   assert.match(shown, /^<s><\|system\|>\nFunctions[\s\S]*\nadd\n\{"type":"object"[\s\S]*"tool_calls"[\s\S]*<\|user\|>\nhi/);
   const template = "{% for t in tools %}[{{ t.function.name }}]{% endfor %}{% for m in messages %}{{ m.content }}{% endfor %}";
   assert.ok(templateTakesTools(template));

@@ -15,7 +15,10 @@ import { processExecutors } from "../../src/control/workers/process-executors.ts
 const TINY = join(process.cwd(), "test/fixtures/models/tiny-llama");
 
 function dataset(seed: number, n = 40): string {
-  return Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Q${(i + seed) % 5}:`, completion: ` A${(i * seed) % 7}` })).join("\n") + "\n";
+  return (
+    Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Q${(i + seed) % 5}:`, completion: ` A${(i * seed) % 7}` })).join("\n") +
+    "\n"
+  );
 }
 
 // response bodies are read field by field and checked by the assertions themselves
@@ -28,10 +31,19 @@ class Client {
     readonly key: string,
   ) {}
 
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; headers: Headers }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; json: Json; headers: Headers }> {
     const r = await fetch(this.url + path, {
       method,
-      headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${this.key}`,
+        ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await r.text();
@@ -67,11 +79,26 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
   const key = svc.store.apiKeys.create(["compA"]).key;
   const c = new Client(url, key);
   try {
-    const base = await c.ok("POST", "/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY }, displayName: "tiny" });
+    const base = await c.ok("POST", "/20231130/models", {
+      compartmentId: "compA",
+      modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY },
+      displayName: "tiny",
+    });
     const ftc = await c.ok("POST", "/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "FINE_TUNING", unitCount: 2 });
     await c.state(`/20231130/dedicatedAiClusters/${ftc.id}`, "ACTIVE");
-    for (let k = 1; k <= 3; k++) assert.equal((await c.call("PUT", `/n/ns/b/training/o/set${k}.jsonl`, dataset(k), { "content-type": "application/jsonl" })).status, 200);
-    assert.equal((await c.call("PUT", "/n/ns/b/training/o/bad.jsonl", `${dataset(1, 33)}{"prompt": 1}\nnot json\n`, { "content-type": "application/jsonl" })).status, 200);
+    for (let k = 1; k <= 3; k++)
+      assert.equal(
+        (await c.call("PUT", `/n/ns/b/training/o/set${k}.jsonl`, dataset(k), { "content-type": "application/jsonl" })).status,
+        200,
+      );
+    assert.equal(
+      (
+        await c.call("PUT", "/n/ns/b/training/o/bad.jsonl", `${dataset(1, 33)}{"prompt": 1}\nnot json\n`, {
+          "content-type": "application/jsonl",
+        })
+      ).status,
+      200,
+    );
     const head = await fetch(`${url}/n/ns/b/training/o/set1.jsonl`, { method: "HEAD", headers: { authorization: `Bearer ${key}` } });
     assert.equal(Number(head.headers.get("content-length")), Buffer.byteLength(dataset(1)));
 
@@ -89,9 +116,16 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
     const bad = await c.call("POST", "/20231130/models", {
       compartmentId: "compA",
       baseModelId: base.id,
-      fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "training", objectName: "bad.jsonl" } },
+      fineTuneDetails: {
+        dedicatedAiClusterId: ftc.id,
+        trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "training", objectName: "bad.jsonl" },
+      },
     });
-    const customs = await Promise.all([create("custom-1", "set1.jsonl"), create("custom-2", "set2.jsonl"), create("custom-3", "set3.jsonl")]);
+    const customs = await Promise.all([
+      create("custom-1", "set1.jsonl"),
+      create("custom-2", "set2.jsonl"),
+      create("custom-3", "set3.jsonl"),
+    ]);
     for (const m of customs) {
       const done = await c.state(`/20231130/models/${m.id}`, "ACTIVE");
       assert.equal(done.modelMetrics.modelMetricsType, "TEXT_GENERATION_MODEL_METRICS");
@@ -99,8 +133,13 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
       assert.ok((await c.ok("GET", `/20231130/models/${m.id}/metricsHistory`)).items.length >= 1);
     }
     await c.state(`/20231130/models/${bad.json.id}`, "FAILED");
-    const errors = (await c.ok("GET", `/20231130/workRequests/${bad.headers.get("opc-work-request-id")}/errors`)).items.map((e: { message: string }) => e.message);
-    assert.ok(errors.some((m: string) => m.startsWith("line 34:")) && errors.some((m: string) => m.startsWith("line 35:")), JSON.stringify(errors));
+    const errors = (await c.ok("GET", `/20231130/workRequests/${bad.headers.get("opc-work-request-id")}/errors`)).items.map(
+      (e: { message: string }) => e.message,
+    );
+    assert.ok(
+      errors.some((m: string) => m.startsWith("line 34:")) && errors.some((m: string) => m.startsWith("line 35:")),
+      JSON.stringify(errors),
+    );
 
     // the fine-tuning cluster's two units hold a 2-core machine's cores: free them for hosting
     assert.equal((await c.call("DELETE", `/20231130/dedicatedAiClusters/${ftc.id}`)).status, 202);
@@ -110,14 +149,22 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
     assert.equal(hc.units.length, 1, "the hosting unit holds a reserved core");
     const eps = [];
     for (const [i, m] of [base, ...customs].entries())
-      eps.push(await c.ok("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: m.id, dedicatedAiClusterId: hc.id, displayName: `ep-${i}` }));
+      eps.push(
+        await c.ok("POST", "/20231130/endpoints", {
+          compartmentId: "compA",
+          modelId: m.id,
+          dedicatedAiClusterId: hc.id,
+          displayName: `ep-${i}`,
+        }),
+      );
     for (const e of eps) await c.state(`/20231130/endpoints/${e.id}`, "ACTIVE");
     assert.equal((await c.ok("GET", `/20231130/dedicatedAiClusters/${hc.id}`)).capacity.usedEndpointCapacity, 4);
 
     const openai = new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0 });
     const models = await openai.models.list();
     assert.deepEqual(new Set(models.data.map((m) => m.id)), new Set(eps.map((e) => e.id)));
-    const ask = (model: string) => openai.chat.completions.create({ model, messages: [{ role: "user", content: "Q1:" }], max_tokens: 5, temperature: 0, seed: 1 });
+    const ask = (model: string) =>
+      openai.chat.completions.create({ model, messages: [{ role: "user", content: "Q1:" }], max_tokens: 5, temperature: 0, seed: 1 });
     const answers = await Promise.all(eps.flatMap((e) => [ask(e.id), ask(e.displayName)]));
     for (const a of answers) {
       assert.equal(a.object, "chat.completion");
@@ -128,11 +175,26 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
     assert.equal(comp.choices.length, 2);
     assert.equal(comp.choices[0]!.logprobs!.token_logprobs!.length, comp.usage!.completion_tokens / 2);
     let streamed = "";
-    const stream = await openai.chat.completions.create({ model: eps[2]!.id, messages: [{ role: "user", content: "Q3:" }], max_tokens: 6, temperature: 0, stream: true });
+    const stream = await openai.chat.completions.create({
+      model: eps[2]!.id,
+      messages: [{ role: "user", content: "Q3:" }],
+      max_tokens: 6,
+      temperature: 0,
+      stream: true,
+    });
     for await (const ch of stream) streamed += ch.choices[0]?.delta.content ?? "";
-    const whole = await openai.chat.completions.create({ model: eps[2]!.id, messages: [{ role: "user", content: "Q3:" }], max_tokens: 6, temperature: 0 });
+    const whole = await openai.chat.completions.create({
+      model: eps[2]!.id,
+      messages: [{ role: "user", content: "Q3:" }],
+      max_tokens: 6,
+      temperature: 0,
+    });
     assert.equal(streamed, whole.choices[0]!.message.content, "streaming gives the same text");
-    const oci = await c.ok("POST", "/20231130/actions/generateText", { compartmentId: "compA", servingMode: { servingType: "DEDICATED", endpointId: eps[3]!.id }, inferenceRequest: { runtimeType: "LLAMA", prompt: "Q4:", maxTokens: 3, temperature: 0 } });
+    const oci = await c.ok("POST", "/20231130/actions/generateText", {
+      compartmentId: "compA",
+      servingMode: { servingType: "DEDICATED", endpointId: eps[3]!.id },
+      inferenceRequest: { runtimeType: "LLAMA", prompt: "Q4:", maxTokens: 3, temperature: 0 },
+    });
     assert.equal(oci.inferenceResponse.runtimeType, "LLAMA");
     assert.equal(oci.modelId, customs[2]!.id);
 
@@ -151,7 +213,13 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
     const c2 = new Client(url, key);
     for (const e of eps) await c2.state(`/20231130/endpoints/${e.id}`, "ACTIVE");
     const openai2 = new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0 });
-    const after = await openai2.chat.completions.create({ model: eps[3]!.id, messages: [{ role: "user", content: "Q1:" }], max_tokens: 5, temperature: 0, seed: 1 });
+    const after = await openai2.chat.completions.create({
+      model: eps[3]!.id,
+      messages: [{ role: "user", content: "Q1:" }],
+      max_tokens: 5,
+      temperature: 0,
+      seed: 1,
+    });
     assert.equal(after.choices[0]!.message.content, before, "the same custom model answers the same after the restart");
     const metrics = await (await fetch(await svc.listenMetrics(0))).text();
     assert.match(metrics, /sprig_model_memory_bytes\{model="base"\} \d+/);
@@ -159,4 +227,3 @@ test("seed workflow over HTTP: fine-tune three T-Few models, host them with the 
     await svc.close();
   }
 });
-

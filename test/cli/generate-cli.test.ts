@@ -15,7 +15,18 @@ const sprig = (...args: string[]) => spawnSync(process.execPath, ["bin/sprig.mjs
 const MODEL = "test/fixtures/models/tiny-llama";
 
 test("generate --prompt-ids --temperature 0 --json gives the golden greedy ids", () => {
-  const r = sprig("generate", "--model", MODEL, "--prompt-ids", golden.greedy.prompt_ids.join(","), "--max-tokens", "16", "--temperature", "0", "--json");
+  const r = sprig(
+    "generate",
+    "--model",
+    MODEL,
+    "--prompt-ids",
+    golden.greedy.prompt_ids.join(","),
+    "--max-tokens",
+    "16",
+    "--temperature",
+    "0",
+    "--json",
+  );
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ids: number[]; text: string | null; finishReason: string };
   assert.deepEqual(out.ids, golden.greedy.new_ids);

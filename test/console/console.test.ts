@@ -7,13 +7,26 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type ConsoleHarness, browserMissing, consoleHarness } from "../../tools/console/harness.ts";
-import { SLOW, createCluster, createEndpoint, fineTune, go, sideBySide, signIn, toggleEndpoint, upload, waitState, waitText } from "../../tools/console/flow.ts";
+import {
+  SLOW,
+  createCluster,
+  createEndpoint,
+  fineTune,
+  go,
+  sideBySide,
+  signIn,
+  toggleEndpoint,
+  upload,
+  waitState,
+  waitText,
+} from "../../tools/console/flow.ts";
 
 const TINY = join(process.cwd(), "test/fixtures/models/tiny-llama");
 const missing = browserMissing();
 if (missing) console.log(`# skipping the console browser tests: ${missing}`);
 
-const dataset = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Q${i % 5}:`, completion: ` A${(i * 3) % 7}` })).join("\n") + "\n";
+const dataset = (n: number) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Q${i % 5}:`, completion: ` A${(i * 3) % 7}` })).join("\n") + "\n";
 
 let h: ConsoleHarness;
 before(async () => {
@@ -65,7 +78,11 @@ test("both seed workflows in the console alone", { skip: missing ?? false, timeo
   assert.equal(await form.locator('input[name="learningRate"]').inputValue(), "0.0002");
   await form.getByLabel("Method").selectOption({ label: "T-Few" });
   assert.equal(await form.locator('input[name="loraR"]').count(), 0);
-  const modelId = await fineTune(page, { name: "tfew-1", object: "good.jsonl", hyper: { totalTrainingEpochs: 3, logModelMetricsIntervalInSteps: 2 } });
+  const modelId = await fineTune(page, {
+    name: "tfew-1",
+    object: "good.jsonl",
+    hyper: { totalTrainingEpochs: 3, logModelMetricsIntervalInSteps: 2 },
+  });
   const loss = page.getByRole("figure", { name: "Loss" });
   await loss.locator("canvas").first().waitFor({ timeout: SLOW });
   await page.locator("h1 .state", { hasText: /^ACTIVE$/ }).waitFor({ timeout: SLOW });
@@ -76,7 +93,11 @@ test("both seed workflows in the console alone", { skip: missing ?? false, timeo
   const results = await page.getByRole("region", { name: "Results" }).innerText();
   assert.match(results, /Final accuracy\s+\d+(\.\d)?%/);
   assert.match(results, /Trainable parameters\s+[\d,]+ \([\d.]+% of the base model's [\d,]+\)/);
-  assert.match(results, /Size on disk\s+[\d.]+ (B|KiB) \([\d.]+% of the base model's [\d.]+ (KiB|MiB)\)/, "the adapter is a small part of the base");
+  assert.match(
+    results,
+    /Size on disk\s+[\d.]+ (B|KiB) \([\d.]+% of the base model's [\d.]+ (KiB|MiB)\)/,
+    "the adapter is a small part of the base",
+  );
   assert.match(await page.getByRole("region", { name: "Event log" }).innerText(), /succeeded: accuracy/);
 
   // endpoints for the base and the custom model on the hosting cluster
@@ -99,7 +120,10 @@ test("both seed workflows in the console alone", { skip: missing ?? false, timeo
   await toggleEndpoint(page, "ep-tfew", "INACTIVE");
   await go(page, "playground", "Playground");
   const [refused, served] = await sideBySide(page, { endpoints: ["ep-tfew", "ep-base"], prompt: "Q2:", maxTokens: 4 });
-  assert.match(await refused!.getByRole("alert").innerText(), /IncorrectState \(409\) endpoint \S+ is INACTIVE: activate it to serve requests/);
+  assert.match(
+    await refused!.getByRole("alert").innerText(),
+    /IncorrectState \(409\) endpoint \S+ is INACTIVE: activate it to serve requests/,
+  );
   assert.match(await served!.innerText(), /finished:/);
   await go(page, "endpoints", "Endpoints");
   const tfewRow = page.getByRole("table", { name: "Endpoints" }).getByRole("row").filter({ hasText: "ep-tfew" });
@@ -115,8 +139,16 @@ test("both seed workflows in the console alone", { skip: missing ?? false, timeo
   // a refusal from the API shows as it is worded: a cluster with endpoints cannot be deleted
   await go(page, "clusters", "Dedicated AI clusters");
   page.once("dialog", (d) => void d.accept());
-  await page.getByRole("table", { name: "Clusters" }).getByRole("row").filter({ hasText: "host-cluster" }).getByRole("button", { name: "Delete" }).click();
-  await page.getByRole("alert").filter({ hasText: /^Conflict \(409\) dedicated AI cluster \S+ still has 2 endpoint\(s\): delete them first$/ }).waitFor();
+  await page
+    .getByRole("table", { name: "Clusters" })
+    .getByRole("row")
+    .filter({ hasText: "host-cluster" })
+    .getByRole("button", { name: "Delete" })
+    .click();
+  await page
+    .getByRole("alert")
+    .filter({ hasText: /^Conflict \(409\) dedicated AI cluster \S+ still has 2 endpoint\(s\): delete them first$/ })
+    .waitFor();
   await waitState(page, "Clusters", "host-cluster", "ACTIVE");
 
   // work requests: the fine-tune's operation with its logs

@@ -28,8 +28,15 @@ test("/console serves the app and only the listed vendor files, without a key", 
       assert.equal(r.headers["x-content-type-options"], "nosniff", url);
     }
     const html = (await get("/console")).body;
-    for (const m of html.matchAll(/"(\/console\/[^"]+)"/g)) assert.equal((await get(m[1]!)).statusCode, 200, `index.html refers to ${m[1]}`);
-    for (const url of ["/console/vendor/preact/preact.js", "/console/vendor/preact/../package.json", "/console/vendor/uplot/uPlot.cjs.js", "/console/../package.json", "/console/nope.js"])
+    for (const m of html.matchAll(/"(\/console\/[^"]+)"/g))
+      assert.equal((await get(m[1]!)).statusCode, 200, `index.html refers to ${m[1]}`);
+    for (const url of [
+      "/console/vendor/preact/preact.js",
+      "/console/vendor/preact/../package.json",
+      "/console/vendor/uplot/uPlot.cjs.js",
+      "/console/../package.json",
+      "/console/nope.js",
+    ])
       assert.ok([401, 404].includes((await get(url)).statusCode), url);
     assert.equal((await get("/20231130/models")).statusCode, 401, "the API behind it still needs a key");
     assert.equal((await h.svc.app.inject({ method: "GET", url: "/20231130/models", headers: auth(h.keyA) })).statusCode, 200);

@@ -27,13 +27,33 @@ test("create reserves whole cores per unit; no room is a LimitExceeded naming sh
   const hc = await activeCluster(h, "HOSTING");
   assert.deepEqual(hc.units, [{ unitIndex: 0, nodeId: "local", nodeName: "two-core", cores: [0], memoryBytes: 2 * GiB, pinned: false }]);
   const ftc = await activeCluster(h, "FINE_TUNING", B);
-  assert.deepEqual(ftc.units!.map((u) => u.cores), [[1]]);
-  const before = { clusters: h.store.clusters.count(() => true), wrs: h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" }).items.length };
-  const e = refusal(() => h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2 }), /no room for 2 units of SPRIG_CPU_SMALL \(1 core and 2 GiB each\)/);
+  assert.deepEqual(
+    ftc.units!.map((u) => u.cores),
+    [[1]],
+  );
+  const before = {
+    clusters: h.store.clusters.count(() => true),
+    wrs: h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" }).items.length,
+  };
+  const e = refusal(
+    () => h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2 }),
+    /no room for 2 units of SPRIG_CPU_SMALL \(1 core and 2 GiB each\)/,
+  );
   assert.match(e.message, /node two-core has 0 of 2 cores free and 4 GiB of 8 GiB memory/);
-  refusal(() => h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 1, unitShape: "SPRIG_CPU_MEDIUM" }), /1 unit of SPRIG_CPU_MEDIUM \(2 cores and 4 GiB each\)/);
-  assert.equal(h.store.clusters.count(() => true), before.clusters, "no cluster row");
-  assert.equal(h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" }).items.length, before.wrs, "no work request");
+  refusal(
+    () => h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 1, unitShape: "SPRIG_CPU_MEDIUM" }),
+    /1 unit of SPRIG_CPU_MEDIUM \(2 cores and 4 GiB each\)/,
+  );
+  assert.equal(
+    h.store.clusters.count(() => true),
+    before.clusters,
+    "no cluster row",
+  );
+  assert.equal(
+    h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" }).items.length,
+    before.wrs,
+    "no work request",
+  );
   assert.equal(h.store.nodes.reservations().length, 2, "no reservation");
 
   // deleting frees the cores: the cluster that did not fit now does
@@ -41,7 +61,10 @@ test("create reserves whole cores per unit; no room is a LimitExceeded naming sh
   await until(() => h.cp.clusters.get(B, ftc.id).value.lifecycleState === "DELETED", "deleted");
   assert.deepEqual(h.cp.clusters.get(B, ftc.id).value.units, [], "a DELETED cluster holds nothing");
   const again = h.cp.clusters.create(A, { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1 });
-  assert.deepEqual(again.value.units!.map((u) => u.cores), [[1]]);
+  assert.deepEqual(
+    again.value.units!.map((u) => u.cores),
+    [[1]],
+  );
   h.store.close();
 });
 
@@ -52,22 +75,38 @@ test("resize: growing reserves (or is refused, unchanged), shrinking frees after
   const ep = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.value.id, dedicatedAiClusterId: hc.id });
   await waitEndpoint(h, ep.value.id, "ACTIVE");
   const pool = h.hosting.pools.get(hc.id) as FakePool;
-  assert.deepEqual(pool.units.map((u) => [u.index, u.cores, u.pin]), [[0, [0], false]]);
+  assert.deepEqual(
+    pool.units.map((u) => [u.index, u.cores, u.pin]),
+    [[0, [0], false]],
+  );
 
   const { etag } = h.cp.clusters.get(A, hc.id);
   h.cp.clusters.update(A, hc.id, { unitCount: 3 }, etag);
   await until(() => h.cp.clusters.get(A, hc.id).value.lifecycleState === "ACTIVE", "grown");
-  assert.deepEqual(pool.units.map((u) => u.cores), [[0], [1], [2]]);
+  assert.deepEqual(
+    pool.units.map((u) => u.cores),
+    [[0], [1], [2]],
+  );
 
   const full = h.cp.clusters.get(A, hc.id);
   refusal(() => h.cp.clusters.update(A, hc.id, { unitCount: 4 }), /no room for 1 unit more of SPRIG_CPU_SMALL \(3 → 4\)/);
   const after = h.cp.clusters.get(A, hc.id);
-  assert.deepEqual([after.value.unitCount, after.value.lifecycleState, after.etag], [3, "ACTIVE", full.etag], "a refused resize changes nothing");
+  assert.deepEqual(
+    [after.value.unitCount, after.value.lifecycleState, after.etag],
+    [3, "ACTIVE", full.etag],
+    "a refused resize changes nothing",
+  );
 
   h.cp.clusters.update(A, hc.id, { unitCount: 1 });
   await until(() => h.cp.clusters.get(A, hc.id).value.lifecycleState === "ACTIVE", "shrunk");
-  assert.deepEqual(pool.units.map((u) => u.index), [0]);
-  assert.deepEqual(h.cp.clusters.get(A, hc.id).value.units!.map((u) => u.cores), [[0]]);
+  assert.deepEqual(
+    pool.units.map((u) => u.index),
+    [0],
+  );
+  assert.deepEqual(
+    h.cp.clusters.get(A, hc.id).value.units!.map((u) => u.cores),
+    [[0]],
+  );
   assert.equal(h.store.nodes.reservations().length, 1);
   h.store.close();
 });
@@ -77,14 +116,26 @@ test("fine-tunes run only on their cluster's reserved units, one job per unit; a
   const base = await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } });
   await activeCluster(h, "HOSTING"); // takes core 4
   const ftc = await activeCluster(h, "FINE_TUNING", A, 2);
-  assert.deepEqual(ftc.units!.map((u) => u.cores), [[5], [6]]);
+  assert.deepEqual(
+    ftc.units!.map((u) => u.cores),
+    [[5], [6]],
+  );
   const ds = await upload(h);
   const d = { compartmentId: "compA", baseModelId: base.value.id, fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds } };
   h.ft.scripts = ["hold", "hold", "hold"];
   const jobs = [await h.cp.models.create(A, d), await h.cp.models.create(A, d), await h.cp.models.create(A, d)];
   await until(() => h.ft.holding === 2, "two jobs start");
-  assert.deepEqual(h.ft.started.map((s) => [s.unit.index, s.unit.cores, s.threads]), [[0, [5], 1], [1, [6], 1]]);
-  assert.throws(() => h.cp.clusters.update(A, ftc.id, { unitCount: 1 }), (e: ServiceError) => e.status === 409 && /unit 1 of cluster .* runs a fine-tune/.test(e.message));
+  assert.deepEqual(
+    h.ft.started.map((s) => [s.unit.index, s.unit.cores, s.threads]),
+    [
+      [0, [5], 1],
+      [1, [6], 1],
+    ],
+  );
+  assert.throws(
+    () => h.cp.clusters.update(A, ftc.id, { unitCount: 1 }),
+    (e: ServiceError) => e.status === 409 && /unit 1 of cluster .* runs a fine-tune/.test(e.message),
+  );
   h.ft.release();
   await until(() => h.ft.holding === 1 && h.ft.started.length === 3, "the third job gets a freed unit");
   assert.ok([5, 6].includes(h.ft.started[2]!.unit.cores[0]!), "still inside the cluster's reservation");
@@ -95,13 +146,26 @@ test("fine-tunes run only on their cluster's reserved units, one job per unit; a
 
 test("several nodes: a cluster spreads over them; the admin view lists nodes, what is free and which cluster holds what", async () => {
   const h = await harness({}, undefined, TWO_CORES);
-  h.store.nodes.upsert({ id: "node-b", name: "b", cores: [0, 1, 2, 3], memoryBytes: 16 * GiB, accelerators: [], pinning: { enabled: true, reason: null } });
+  h.store.nodes.upsert({
+    id: "node-b",
+    name: "b",
+    cores: [0, 1, 2, 3],
+    memoryBytes: 16 * GiB,
+    accelerators: [],
+    pinning: { enabled: true, reason: null },
+  });
   const c = h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2, displayName: "spread" });
   assert.deepEqual(
     c.value.units!.map((u) => [u.nodeId, u.cores, u.pinned]),
-    [["local", [0], false], ["node-b", [0], true]],
+    [
+      ["local", [0], false],
+      ["node-b", [0], true],
+    ],
   );
-  assert.throws(() => h.cp.capacityView(A), (e: ServiceError) => e.status === 404 && /admin API key/.test(e.message));
+  assert.throws(
+    () => h.cp.capacityView(A),
+    (e: ServiceError) => e.status === 404 && /admin API key/.test(e.message),
+  );
   const view = h.cp.capacityView({ compartments: [], admin: true });
   const local = view.nodes.find((n) => n.id === "local")!;
   assert.deepEqual([local.freeCores, local.freeMemoryBytes], [[1], 6 * GiB]);
@@ -121,19 +185,33 @@ test("restart: reservations are kept; when the node shrinks, units are placed ag
   h.store.close();
 
   const same = await harness({}, h.dir, TWO_CORES);
-  assert.deepEqual(same.cp.clusters.get(A, c2.id).value.units!.map((u) => u.cores), [[1]], "kept across a restart");
+  assert.deepEqual(
+    same.cp.clusters.get(A, c2.id).value.units!.map((u) => u.cores),
+    [[1]],
+    "kept across a restart",
+  );
   await same.cp.close();
   same.store.close();
 
   // the operator narrows the node to one core: the first cluster keeps core 0, the second has no room
   const narrow = await harness({}, h.dir, { ...TWO_CORES, cores: [0] });
-  assert.deepEqual(narrow.cp.clusters.get(A, c1.id).value.units!.map((u) => u.cores), [[0]]);
+  assert.deepEqual(
+    narrow.cp.clusters.get(A, c1.id).value.units!.map((u) => u.cores),
+    [[0]],
+  );
   const lost = narrow.cp.clusters.get(A, c2.id).value;
   assert.deepEqual(lost.units, []);
   assert.match(lost.lifecycleDetails!, /1 of 1 units have no reserved cores and do not run: unitCount: no room/);
   // its fine-tunes wait rather than run outside a reservation
-  const base = await narrow.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } });
-  const m = await narrow.cp.models.create(A, { compartmentId: "compA", baseModelId: base.value.id, fineTuneDetails: { dedicatedAiClusterId: c2.id, trainingDataset: await upload(narrow) } });
+  const base = await narrow.cp.models.create(A, {
+    compartmentId: "compA",
+    modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY },
+  });
+  const m = await narrow.cp.models.create(A, {
+    compartmentId: "compA",
+    baseModelId: base.value.id,
+    fineTuneDetails: { dedicatedAiClusterId: c2.id, trainingDataset: await upload(narrow) },
+  });
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(narrow.ft.started.length, 0);
   assert.equal(narrow.cp.models.get(A, m.value.id).value.lifecycleState, "CREATING");

@@ -7,7 +7,16 @@ import { ServiceError, type InferenceSampling } from "../../src/control/index.ts
 import { until } from "./fakes.ts";
 import { A, B, OTHER_BASE, TINY, activeCluster, harness, upload, waitEndpoint, waitModel } from "./helpers.ts";
 
-const SAMPLING: InferenceSampling = { maxTokens: 8, temperature: 0, topP: 1, topK: 0, seed: 0, stop: [], frequencyPenalty: 0, presencePenalty: 0 };
+const SAMPLING: InferenceSampling = {
+  maxTokens: 8,
+  temperature: 0,
+  topP: 1,
+  topK: 0,
+  seed: 0,
+  stop: [],
+  frequencyPenalty: 0,
+  presencePenalty: 0,
+};
 
 function rejects(f: () => unknown, status: number, re: RegExp): void {
   assert.throws(f, (e: unknown) => e instanceof ServiceError && e.status === status && re.test(e.message));
@@ -43,10 +52,23 @@ test("fine-tune: needs an ACTIVE FINE_TUNING cluster and visible data; succeeds 
   const hosting = await activeCluster(h, "HOSTING");
   const ftc = await activeCluster(h, "FINE_TUNING");
   const ds = await upload(h);
-  const details = (clusterId: string, trainingDataset = ds) => ({ compartmentId: "compA", baseModelId: base.value.id, fineTuneDetails: { dedicatedAiClusterId: clusterId, trainingDataset } });
-  await assert.rejects(h.cp.models.create(A, details(hosting.id)), (e: ServiceError) => e.status === 409 && /needs a FINE_TUNING cluster/.test(e.message));
-  await assert.rejects(h.cp.models.create(A, details(ftc.id, { ...ds, objectName: "nope" })), (e: ServiceError) => e.status === 404 && /trainingDataset/.test(e.message));
-  await assert.rejects(h.cp.models.create(A, { compartmentId: "compA", fineTuneDetails: details(ftc.id).fineTuneDetails }), (e: ServiceError) => e.status === 400 && /baseModelId/.test(e.message));
+  const details = (clusterId: string, trainingDataset = ds) => ({
+    compartmentId: "compA",
+    baseModelId: base.value.id,
+    fineTuneDetails: { dedicatedAiClusterId: clusterId, trainingDataset },
+  });
+  await assert.rejects(
+    h.cp.models.create(A, details(hosting.id)),
+    (e: ServiceError) => e.status === 409 && /needs a FINE_TUNING cluster/.test(e.message),
+  );
+  await assert.rejects(
+    h.cp.models.create(A, details(ftc.id, { ...ds, objectName: "nope" })),
+    (e: ServiceError) => e.status === 404 && /trainingDataset/.test(e.message),
+  );
+  await assert.rejects(
+    h.cp.models.create(A, { compartmentId: "compA", fineTuneDetails: details(ftc.id).fineTuneDetails }),
+    (e: ServiceError) => e.status === 400 && /baseModelId/.test(e.message),
+  );
   const m = await h.cp.models.create(A, details(ftc.id));
   assert.equal(m.value.lifecycleState, "CREATING");
   assert.equal(m.value.fineTuneDetails?.trainingConfig?.trainingConfigType, "TFEW_TRAINING_CONFIG");
@@ -57,14 +79,25 @@ test("fine-tune: needs an ACTIVE FINE_TUNING cluster and visible data; succeeds 
   assert.equal(h.ft.started[0]!.method, "tfew");
   const wr = h.cp.getWorkRequest(A, m.workRequestId!);
   assert.deepEqual([wr.status, wr.percentComplete, wr.resources[0]!.actionType], ["SUCCEEDED", 100, "CREATED"]);
-  assert.deepEqual(h.cp.fineTuneMetrics(A, m.value.id).map((p) => p.step), [1, 2, 3, 4]);
-  assert.ok(h.cp.fineTuneEvents(A, m.value.id, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" }).items.some((e) => /succeeded/.test(e.message)));
+  assert.deepEqual(
+    h.cp.fineTuneMetrics(A, m.value.id).map((p) => p.step),
+    [1, 2, 3, 4],
+  );
+  assert.ok(
+    h.cp
+      .fineTuneEvents(A, m.value.id, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" })
+      .items.some((e) => /succeeded/.test(e.message)),
+  );
   // a custom model can be the base of another fine-tune: it starts from the parent's adapter
   const child = await h.cp.models.create(A, { ...details(ftc.id), baseModelId: m.value.id });
   await waitModel(h, child.value.id, "ACTIVE");
   assert.equal(h.ft.started[1]!.initAdapterDir, done.artifactPath);
   await assert.rejects(
-    h.cp.models.create(A, { ...details(ftc.id), baseModelId: m.value.id, fineTuneDetails: { ...details(ftc.id).fineTuneDetails, trainingConfig: { trainingConfigType: "VANILLA_TRAINING_CONFIG" } } }),
+    h.cp.models.create(A, {
+      ...details(ftc.id),
+      baseModelId: m.value.id,
+      fineTuneDetails: { ...details(ftc.id).fineTuneDetails, trainingConfig: { trainingConfigType: "VANILLA_TRAINING_CONFIG" } },
+    }),
     (e: ServiceError) => e.status === 400 && /vanilla fine-tuning needs a BASE/.test(e.message),
   );
   rejects(() => h.cp.models.delete(A, base.value.id), 409, /base of 1 other model/);
@@ -83,7 +116,10 @@ test("fine-tune: bad data fails with line-numbered work request errors; crashes 
   const failed = await waitModel(h, bad.value.id, "FAILED");
   assert.match(failed.lifecycleDetails!, /2 bad line/);
   const errs = h.cp.workRequestErrors(A, bad.workRequestId!, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" }).items;
-  assert.deepEqual(errs.map((e) => e.message), ["line 2: not JSON", "line 5: missing completion"]);
+  assert.deepEqual(
+    errs.map((e) => e.message),
+    ["line 2: not JSON", "line 5: missing completion"],
+  );
   assert.equal(h.cp.getWorkRequest(A, bad.workRequestId!).status, "FAILED");
 
   h.ft.scripts = ["crash", "succeed"];
@@ -127,33 +163,61 @@ test("fine-tune jobs queue per cluster: at most unitCount run at once", async ()
 
 test("endpoints: one base per hosting cluster, capacity, deactivate/activate gate inference, delete rules", async () => {
   const h = await harness({ endpointCapacityPerCluster: 2 });
-  const base = (await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } })).value;
-  const other = (await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: OTHER_BASE } })).value;
+  const base = (await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } }))
+    .value;
+  const other = (
+    await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: OTHER_BASE } })
+  ).value;
   const hc = await activeCluster(h, "HOSTING");
   const e1 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id, displayName: "base-ep" });
   assert.equal(e1.value.lifecycleState, "CREATING");
   await waitEndpoint(h, e1.value.id, "ACTIVE");
   assert.equal(h.cp.clusters.get(A, hc.id).value.baseModelId, base.id);
-  rejects(() => h.cp.endpoints.create(A, { compartmentId: "compA", modelId: other.id, dedicatedAiClusterId: hc.id }), 409, /hosts base model .* derives from/);
+  rejects(
+    () => h.cp.endpoints.create(A, { compartmentId: "compA", modelId: other.id, dedicatedAiClusterId: hc.id }),
+    409,
+    /hosts base model .* derives from/,
+  );
   const e2 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
-  rejects(() => h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id }), 409, /is full \(2 of 2/);
-  assert.deepEqual(h.cp.clusters.get(A, hc.id).value.capacity, { capacityType: "HOSTING_CAPACITY", totalEndpointCapacity: 2, usedEndpointCapacity: 2 });
+  rejects(
+    () => h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id }),
+    409,
+    /is full \(2 of 2/,
+  );
+  assert.deepEqual(h.cp.clusters.get(A, hc.id).value.capacity, {
+    capacityType: "HOSTING_CAPACITY",
+    totalEndpointCapacity: 2,
+    usedEndpointCapacity: 2,
+  });
   rejects(() => h.cp.clusters.delete(A, hc.id), 409, /still has 2 endpoint/);
   rejects(() => h.cp.models.delete(A, base.id), 409, /served by 2 endpoint/);
   await waitEndpoint(h, e2.value.id, "ACTIVE");
 
   const r = await h.cp.inference.generate(A, { endpoint: "base-ep", prompt: { kind: "text", text: "hi there" }, sampling: SAMPLING });
   assert.equal(r.result.text, "echo hi there");
-  await assert.rejects(h.cp.inference.generate(B, { endpoint: e1.value.id, prompt: { kind: "text", text: "x" }, sampling: SAMPLING }), (e: ServiceError) => e.status === 404);
+  await assert.rejects(
+    h.cp.inference.generate(B, { endpoint: e1.value.id, prompt: { kind: "text", text: "x" }, sampling: SAMPLING }),
+    (e: ServiceError) => e.status === 404,
+  );
 
   h.cp.endpoints.deactivate(A, e1.value.id);
   await waitEndpoint(h, e1.value.id, "INACTIVE");
-  await assert.rejects(h.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "x" }, sampling: SAMPLING }), (e: ServiceError) => e.status === 409 && /INACTIVE: activate it/.test(e.message));
-  assert.equal((await h.cp.inference.generate(A, { endpoint: e2.value.id, prompt: { kind: "text", text: "x" }, sampling: SAMPLING })).result.text, "echo x", "the other endpoint is still served");
+  await assert.rejects(
+    h.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "x" }, sampling: SAMPLING }),
+    (e: ServiceError) => e.status === 409 && /INACTIVE: activate it/.test(e.message),
+  );
+  assert.equal(
+    (await h.cp.inference.generate(A, { endpoint: e2.value.id, prompt: { kind: "text", text: "x" }, sampling: SAMPLING })).result.text,
+    "echo x",
+    "the other endpoint is still served",
+  );
   rejects(() => h.cp.endpoints.deactivate(A, e1.value.id), 409, /is INACTIVE; deactivate needs it ACTIVE/);
   h.cp.endpoints.activate(A, e1.value.id);
   await waitEndpoint(h, e1.value.id, "ACTIVE");
-  assert.equal((await h.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "y" }, sampling: SAMPLING })).result.text, "echo y");
+  assert.equal(
+    (await h.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "y" }, sampling: SAMPLING })).result.text,
+    "echo y",
+  );
 
   h.cp.endpoints.delete(A, e1.value.id);
   h.cp.endpoints.delete(A, e2.value.id);
@@ -168,7 +232,8 @@ test("endpoints: one base per hosting cluster, capacity, deactivate/activate gat
 
 test("restart: resources are kept, ACTIVE endpoints come back, INACTIVE stay, a running fine-tune resumes", async () => {
   const h = await harness();
-  const base = (await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } })).value;
+  const base = (await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } }))
+    .value;
   const hc = await activeCluster(h, "HOSTING");
   const ftc = await activeCluster(h, "FINE_TUNING");
   const e1 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
@@ -179,7 +244,11 @@ test("restart: resources are kept, ACTIVE endpoints come back, INACTIVE stay, a 
   await waitEndpoint(h, e2.value.id, "INACTIVE");
   h.ft.scripts = ["hold"];
   const ds = await upload(h);
-  const m = await h.cp.models.create(A, { compartmentId: "compA", baseModelId: base.id, fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds } });
+  const m = await h.cp.models.create(A, {
+    compartmentId: "compA",
+    baseModelId: base.id,
+    fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds },
+  });
   await until(() => h.ft.started.length === 1, "job running");
   // a crash: the process is gone without closing anything
   h.store.close();
@@ -188,7 +257,10 @@ test("restart: resources are kept, ACTIVE endpoints come back, INACTIVE stay, a 
   await waitEndpoint(h2, e1.value.id, "ACTIVE");
   assert.equal(h2.cp.endpoints.get(A, e2.value.id).value.lifecycleState, "INACTIVE");
   assert.deepEqual([...h2.hosting.pools.get(hc.id)!.active.keys()], [e1.value.id]);
-  assert.equal((await h2.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "z" }, sampling: SAMPLING })).result.text, "echo z");
+  assert.equal(
+    (await h2.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "z" }, sampling: SAMPLING })).result.text,
+    "echo z",
+  );
   await until(() => h2.ft.started.length === 1, "job resumed");
   assert.equal(h2.ft.started[0]!.jobId, m.value.id);
   const done = await waitModel(h2, m.value.id, "ACTIVE");
@@ -205,7 +277,10 @@ test("listing paginates with page tokens and filters; bad tokens are 400", async
   const p1 = h.cp.clusters.list(A, q);
   const p2 = h.cp.clusters.list(A, { ...q, page: p1.nextPage });
   const p3 = h.cp.clusters.list(A, { ...q, page: p2.nextPage });
-  assert.deepEqual([...p1.items, ...p2.items, ...p3.items].map((c) => c.displayName), ["c0", "c1", "c2", "c3", "c4"]);
+  assert.deepEqual(
+    [...p1.items, ...p2.items, ...p3.items].map((c) => c.displayName),
+    ["c0", "c1", "c2", "c3", "c4"],
+  );
   assert.equal(p3.nextPage, undefined);
   rejects(() => h.cp.clusters.list(A, { ...q, page: "garbage" }), 400, /page/);
   rejects(() => h.cp.clusters.list(A, { ...q, compartmentId: "compB" }), 404, /compartment compB/);

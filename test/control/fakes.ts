@@ -43,8 +43,17 @@ export class FakeFineTune implements FineTuneExecutor {
       setImmediate(() => {
         if (script === "succeed") succeed();
         else if (script === "bad-data")
-          resolve({ ok: false, code: "InvalidTrainingData", message: "the training data is invalid", lines: [{ line: 2, reason: "not JSON" }, { line: 5, reason: "missing completion" }] });
-        else if (script === "crash") resolve({ ok: false, code: "WorkerCrashed", message: "the worker was killed (SIGKILL)", crashed: true });
+          resolve({
+            ok: false,
+            code: "InvalidTrainingData",
+            message: "the training data is invalid",
+            lines: [
+              { line: 2, reason: "not JSON" },
+              { line: 5, reason: "missing completion" },
+            ],
+          });
+        else if (script === "crash")
+          resolve({ ok: false, code: "WorkerCrashed", message: "the worker was killed (SIGKILL)", crashed: true });
         else this.held.push(succeed);
       });
     });
@@ -86,11 +95,23 @@ export class FakePool implements HostingPool {
 
   async generate(req: InferenceRequest, o: { onToken?: (d: string) => void }): Promise<InferenceResult> {
     if (!this.active.has(req.endpointId)) throw new ExecutorError(`no active model named ${req.endpointId}`, 404, "unknown_model");
-    const text = req.prompt.kind === "text" ? req.prompt.text : req.prompt.kind === "chat" ? req.prompt.messages.map((m) => m.content).join(" ") : req.prompt.ids.join(" ");
+    const text =
+      req.prompt.kind === "text"
+        ? req.prompt.text
+        : req.prompt.kind === "chat"
+          ? req.prompt.messages.map((m) => m.content).join(" ")
+          : req.prompt.ids.join(" ");
     const words = `echo ${text}`.split(" ").slice(0, req.sampling.maxTokens);
     const pieces = words.map((w, i) => (i ? ` ${w}` : w));
     for (const p of pieces) o.onToken?.(p);
-    return { ids: pieces.map((_, i) => i + 3), logprobs: pieces.map(() => -0.5), tokens: pieces, text: pieces.join(""), finishReason: pieces.length >= req.sampling.maxTokens ? "length" : "stop", promptTokens: words.length };
+    return {
+      ids: pieces.map((_, i) => i + 3),
+      logprobs: pieces.map(() => -0.5),
+      tokens: pieces,
+      text: pieces.join(""),
+      finishReason: pieces.length >= req.sampling.maxTokens ? "length" : "stop",
+      promptTokens: words.length,
+    };
   }
 
   async resize(units: UnitSpec[]): Promise<void> {
@@ -98,7 +119,11 @@ export class FakePool implements HostingPool {
   }
 
   async stats() {
-    return { replicas: this.replicas, queueLength: 0, memoryBytes: { base: 1000, ...Object.fromEntries([...this.active.keys()].map((k) => [k, 10])) } };
+    return {
+      replicas: this.replicas,
+      queueLength: 0,
+      memoryBytes: { base: 1000, ...Object.fromEntries([...this.active.keys()].map((k) => [k, 10])) },
+    };
   }
 
   async close(): Promise<void> {
@@ -117,7 +142,11 @@ export class FakeHosting implements HostingExecutor {
 }
 
 /** Poll `f` until it returns a truthy value (bounded: fails after `tries` turns of the event loop). */
-export async function until<T>(f: () => T | Promise<T>, what: string, tries = 2000): Promise<Exclude<T, false | null | undefined | 0 | "">> {
+export async function until<T>(
+  f: () => T | Promise<T>,
+  what: string,
+  tries = 2000,
+): Promise<Exclude<T, false | null | undefined | 0 | "">> {
   for (let i = 0; i < tries; i++) {
     const v = await f();
     if (v) return v as Exclude<T, false | null | undefined | 0 | "">;

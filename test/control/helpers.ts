@@ -26,9 +26,18 @@ export interface Harness {
 }
 
 /** The fake executors run nothing on real cores: a roomy node whose cores are only accounted. */
-export const FAKE_NODE: LocalNodeSettings = { cores: Array.from({ length: 32 }, (_, i) => i), memoryBytes: 256 * 1024 ** 3, pinning: false, name: "fake-node" };
+export const FAKE_NODE: LocalNodeSettings = {
+  cores: Array.from({ length: 32 }, (_, i) => i),
+  memoryBytes: 256 * 1024 ** 3,
+  pinning: false,
+  name: "fake-node",
+};
 
-export async function harness(config: ControlConfigInput = {}, dir = mkdtempSync(join(tmpdir(), "sprig-control-")), node: LocalNodeSettings = FAKE_NODE): Promise<Harness> {
+export async function harness(
+  config: ControlConfigInput = {},
+  dir = mkdtempSync(join(tmpdir(), "sprig-control-")),
+  node: LocalNodeSettings = FAKE_NODE,
+): Promise<Harness> {
   const store = Store.open(dir) as SprigStore;
   const ft = new FakeFineTune();
   const hosting = new FakeHosting();
@@ -40,12 +49,22 @@ export async function harness(config: ControlConfigInput = {}, dir = mkdtempSync
 
 export async function activeCluster(h: Harness, type: "FINE_TUNING" | "HOSTING", scope = A, unitCount = 1) {
   const c = h.cp.clusters.create(scope, { compartmentId: scope.compartments[0]!, type, unitCount });
-  return until(() => h.cp.clusters.get(scope, c.value.id).value.lifecycleState === "ACTIVE" && h.cp.clusters.get(scope, c.value.id).value, "cluster ACTIVE");
+  return until(
+    () => h.cp.clusters.get(scope, c.value.id).value.lifecycleState === "ACTIVE" && h.cp.clusters.get(scope, c.value.id).value,
+    "cluster ACTIVE",
+  );
 }
 
-export async function upload(h: Harness, scope = A, name = "train.jsonl"): Promise<{ namespaceName: string; bucketName: string; objectName: string; datasetType: "OBJECT_STORAGE" }> {
+export async function upload(
+  h: Harness,
+  scope = A,
+  name = "train.jsonl",
+): Promise<{ namespaceName: string; bucketName: string; objectName: string; datasetType: "OBJECT_STORAGE" }> {
   h.store.objects.createBucket("ns", `bucket-${scope.compartments[0]}`, scope.compartments[0]!);
-  await h.store.objects.put("ns", `bucket-${scope.compartments[0]}`, name, Readable.from(['{"prompt":"a","completion":"b"}\n']), { contentType: "application/jsonl", maxBytes: 1000 });
+  await h.store.objects.put("ns", `bucket-${scope.compartments[0]}`, name, Readable.from(['{"prompt":"a","completion":"b"}\n']), {
+    contentType: "application/jsonl",
+    maxBytes: 1000,
+  });
   return { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: `bucket-${scope.compartments[0]}`, objectName: name };
 }
 

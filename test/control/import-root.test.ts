@@ -30,7 +30,10 @@ const refused = (re: RegExp) => (e: ServiceError) => e.status === 400 && re.test
 
 test("no import root configured: importing from the server's disk is refused with how to allow it", async () => {
   const h = await harness({ modelImportRoots: [] });
-  await assert.rejects(h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } }), refused(/disabled.*--import-root/));
+  await assert.rejects(
+    h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } }),
+    refused(/disabled.*--import-root/),
+  );
   await h.cp.close();
 });
 
@@ -39,8 +42,20 @@ test("inside the root: registered at its real path; outside, through links, by '
   const c = { roots: [root], forbidden: [] };
   assert.equal(await confineImportPath(join(root, "good"), c), join(root, "good"));
   assert.equal(await confineImportPath(join(root, "x", "..", "good"), c), join(root, "good"));
-  const outsideMsg = (p: string) => refused(new RegExp(`^modelSource\\.path: ${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not inside a directory this service imports from`));
-  for (const p of [outside, join(outside, "secret"), join(root, "..", "elsewhere", "secret"), "/etc", "/no/such/dir", join(root, "link-out"), join(root, "dir-out", "secret"), join(root, "dir-out", "missing")])
+  const outsideMsg = (p: string) =>
+    refused(
+      new RegExp(`^modelSource\\.path: ${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not inside a directory this service imports from`),
+    );
+  for (const p of [
+    outside,
+    join(outside, "secret"),
+    join(root, "..", "elsewhere", "secret"),
+    "/etc",
+    "/no/such/dir",
+    join(root, "link-out"),
+    join(root, "dir-out", "secret"),
+    join(root, "dir-out", "missing"),
+  ])
     await assert.rejects(confineImportPath(p, c), outsideMsg(p), p);
   // what exists outside is not revealed: a missing path behind a link gets the same answer as an existing one
   const a = await confineImportPath(join(root, "dir-out", "missing"), c).catch((e: Error) => e.message);
@@ -56,7 +71,12 @@ test("the service's data directory is never importable, even inside the root: an
   const h = await apiHarness({ control: { modelImportRoots: [root] } }, dataDir);
   try {
     const post = (key: string, path: string) =>
-      h.svc.app.inject({ method: "POST", url: "/20231130/models", headers: auth(key), payload: { compartmentId: key === h.keyA ? "compA" : "compB", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path } } });
+      h.svc.app.inject({
+        method: "POST",
+        url: "/20231130/models",
+        headers: auth(key),
+        payload: { compartmentId: key === h.keyA ? "compA" : "compB", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path } },
+      });
     const ok = await post(h.keyA, join(root, "good"));
     assert.equal(ok.statusCode, 200, ok.body);
     // compartment A's custom model artifact, as a fine-tune would have written it

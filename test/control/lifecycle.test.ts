@@ -7,10 +7,16 @@ import { ClusterState, EndpointState, ModelState, WorkRequestStatus } from "../.
 import { activeCluster, harness } from "./helpers.ts";
 
 test("every state of every resource enum has a row", () => {
-  for (const [kind, e] of [["DedicatedAiCluster", ClusterState], ["Model", ModelState], ["Endpoint", EndpointState], ["WorkRequest", WorkRequestStatus]] as const)
+  for (const [kind, e] of [
+    ["DedicatedAiCluster", ClusterState],
+    ["Model", ModelState],
+    ["Endpoint", EndpointState],
+    ["WorkRequest", WorkRequestStatus],
+  ] as const)
     assert.deepEqual(Object.keys(LIFECYCLES[kind]).sort(), [...e.options].sort(), kind);
   for (const [kind, table] of Object.entries(LIFECYCLES))
-    for (const [from, tos] of Object.entries(table)) for (const to of tos) assert.ok(to in table, `${kind}: ${from} → ${to} leads to an unknown state`);
+    for (const [from, tos] of Object.entries(table))
+      for (const to of tos) assert.ok(to in table, `${kind}: ${from} → ${to} leads to an unknown state`);
 });
 
 test("legal transitions pass and illegal ones throw", () => {

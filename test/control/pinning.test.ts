@@ -29,8 +29,16 @@ test("a hosting unit's worker is pinned to its reserved core, its heap capped; a
   const node = localNode({});
   if (!node.pinning.enabled) return t.skip(`pinning is not available here: ${node.pinning.reason}`);
   const core = node.cores.at(-1)!;
-  const pinned = await HostingPoolProcess.start({ clusterId: "c1", baseModelDir: TINY, units: [{ index: 0, nodeId: "local", cores: [core], memoryBytes: 2 * GiB, pin: true }] });
-  const free = await HostingPoolProcess.start({ clusterId: "c2", baseModelDir: TINY, units: [{ index: 0, nodeId: "local", cores: [core], memoryBytes: 2 * GiB, pin: false }] });
+  const pinned = await HostingPoolProcess.start({
+    clusterId: "c1",
+    baseModelDir: TINY,
+    units: [{ index: 0, nodeId: "local", cores: [core], memoryBytes: 2 * GiB, pin: true }],
+  });
+  const free = await HostingPoolProcess.start({
+    clusterId: "c2",
+    baseModelDir: TINY,
+    units: [{ index: 0, nodeId: "local", cores: [core], memoryBytes: 2 * GiB, pin: false }],
+  });
   try {
     const [p] = pinned.pids;
     assert.equal(status(p!, "Cpus_allowed_list"), String(core));
@@ -51,7 +59,9 @@ test("sizing: a unit's measured throughput, and the units a target needs with he
   assert.equal(unitsFor(1000, 500, 0), 2);
   assert.equal(unitsFor(1, 500, 0.2), 1, "at least one unit");
   assert.throws(() => unitsFor(1000, 0, 0.2), /served no tokens/);
-  const pool = await loadPool(TINY, [{ index: 0, nodeId: "local", cores: [allowedCpus().at(-1)!], memoryBytes: 2 * GiB, pin: localNode({}).pinning.enabled }]);
+  const pool = await loadPool(TINY, [
+    { index: 0, nodeId: "local", cores: [allowedCpus().at(-1)!], memoryBytes: 2 * GiB, pin: localNode({}).pinning.enabled },
+  ]);
   try {
     const r = await measure(pool, loadPrompt(TINY), { concurrency: 2, maxTokens: 4 }, 0.5);
     assert.ok(r.requests >= 1 && r.tokens >= r.requests && r.tokens <= 4 * r.requests, JSON.stringify(r));

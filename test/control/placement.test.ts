@@ -3,16 +3,37 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type NodeCapacity, type UnitReservation, UNIT_SHAPES, cpuList, freeCapacity, parseCpuList, place } from "../../src/control/index.ts";
+import {
+  type NodeCapacity,
+  type UnitReservation,
+  UNIT_SHAPES,
+  cpuList,
+  freeCapacity,
+  parseCpuList,
+  place,
+} from "../../src/control/index.ts";
 
 const GiB = 1024 ** 3;
 const [SMALL, MEDIUM] = UNIT_SHAPES;
-const node = (id: string, cores: number, memGiB = 64): NodeCapacity => ({ id, name: id, cores: Array.from({ length: cores }, (_, i) => i), memoryBytes: memGiB * GiB });
-const held = (clusterId: string, unitIndex: number, nodeId: string, cores: number[], memGiB = 2): UnitReservation => ({ clusterId, unitIndex, nodeId, cores, memoryBytes: memGiB * GiB });
+const node = (id: string, cores: number, memGiB = 64): NodeCapacity => ({
+  id,
+  name: id,
+  cores: Array.from({ length: cores }, (_, i) => i),
+  memoryBytes: memGiB * GiB,
+});
+const held = (clusterId: string, unitIndex: number, nodeId: string, cores: number[], memGiB = 2): UnitReservation => ({
+  clusterId,
+  unitIndex,
+  nodeId,
+  cores,
+  memoryBytes: memGiB * GiB,
+});
 
 test("free capacity: reserved cores and memory are taken off; cores a node no longer has do not count", () => {
   const free = freeCapacity([node("a", 4, 16)], [held("c1", 0, "a", [0]), held("c1", 1, "a", [7])]);
-  assert.deepEqual(free, [{ nodeId: "a", name: "a", totalCores: 4, freeCores: [1, 2, 3], totalMemoryBytes: 16 * GiB, freeMemoryBytes: 12 * GiB }]);
+  assert.deepEqual(free, [
+    { nodeId: "a", name: "a", totalCores: 4, freeCores: [1, 2, 3], totalMemoryBytes: 16 * GiB, freeMemoryBytes: 12 * GiB },
+  ]);
 });
 
 test("units take the lowest free cores; a cluster spreads over nodes before doubling up", () => {
@@ -21,7 +42,11 @@ test("units take the lowest free cores; a cluster spreads over nodes before doub
   assert.deepEqual(
     p.units.map((u) => [u.unitIndex, u.nodeId, u.cores]),
     // unit 0 goes to a (tighter: 3 free), unit 1 to b (the node with fewer of c's units), unit 2 back to a
-    [[0, "a", [1]], [1, "b", [0]], [2, "a", [2]]],
+    [
+      [0, "a", [1]],
+      [1, "b", [0]],
+      [2, "a", [2]],
+    ],
   );
   assert.ok(p.units.every((u) => u.memoryBytes === SMALL!.memoryBytes && u.clusterId === "c"));
 });

@@ -15,8 +15,20 @@ test("fine-tune with a validationDataset: the job gets its file; a missing objec
   const ds = await upload(h);
   const vs = await upload(h, A, "val.jsonl");
   const details = (validationDataset: typeof vs, trainingConfig?: object) =>
-    CreateModelDetails.parse({ compartmentId: "compA", baseModelId: base.value.id, fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds, validationDataset, ...(trainingConfig ? { trainingConfig } : {}) } });
-  await assert.rejects(h.cp.models.create(A, details({ ...vs, objectName: "nope" })), (e: ServiceError) => e.status === 404 && /validationDataset/.test(e.message));
+    CreateModelDetails.parse({
+      compartmentId: "compA",
+      baseModelId: base.value.id,
+      fineTuneDetails: {
+        dedicatedAiClusterId: ftc.id,
+        trainingDataset: ds,
+        validationDataset,
+        ...(trainingConfig ? { trainingConfig } : {}),
+      },
+    });
+  await assert.rejects(
+    h.cp.models.create(A, details({ ...vs, objectName: "nope" })),
+    (e: ServiceError) => e.status === 404 && /validationDataset/.test(e.message),
+  );
   await assert.rejects(
     h.cp.models.create(A, details(vs, { trainingConfigType: "TFEW_TRAINING_CONFIG", validationSplit: 0.1 })),
     (e: ServiceError) => e.status === 400 && /validationSplit.*not both/.test(e.message),
@@ -29,7 +41,14 @@ test("fine-tune with a validationDataset: the job gets its file; a missing objec
   assert.notEqual(spec.validationDataFile, spec.dataFile);
   assert.deepEqual(h.cp.models.get(A, m.value.id).value.fineTuneDetails?.validationDataset, vs, "the model records its validation set");
   // without one, the trainer holds out the split as before
-  const plain = await h.cp.models.create(A, CreateModelDetails.parse({ compartmentId: "compA", baseModelId: base.value.id, fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds } }));
+  const plain = await h.cp.models.create(
+    A,
+    CreateModelDetails.parse({
+      compartmentId: "compA",
+      baseModelId: base.value.id,
+      fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds },
+    }),
+  );
   await waitModel(h, plain.value.id, "ACTIVE");
   assert.equal(h.ft.started[1]!.validationDataFile, undefined);
   h.store.close();

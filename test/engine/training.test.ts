@@ -53,7 +53,12 @@ function params(g: Graph, rng: Rng, spec: Record<string, number[]>, std: number)
   const values: Record<string, number[]> = {};
   for (const [name, shape] of Object.entries(spec)) {
     tensors[name] = g.input(name, "float32", shape);
-    values[name] = Array.from(rng.normalArray(shape.reduce((a, b) => a * b, 1), std));
+    values[name] = Array.from(
+      rng.normalArray(
+        shape.reduce((a, b) => a * b, 1),
+        std,
+      ),
+    );
   }
   return { tensors, values };
 }
@@ -61,7 +66,10 @@ function params(g: Graph, rng: Rng, spec: Record<string, number[]>, std: number)
 function finish(g: Graph, loss: Tensor, tensors: Record<string, Tensor>): void {
   const names = Object.keys(tensors);
   g.output("loss", loss);
-  grad(loss, names.map((n) => tensors[n]!)).forEach((t, i) => g.output(`grad.${names[i]}`, t));
+  grad(
+    loss,
+    names.map((n) => tensors[n]!),
+  ).forEach((t, i) => g.output(`grad.${names[i]}`, t));
 }
 
 test("2-layer MLP: 6 SGD steps match between onnxruntime and the reference", async () => {
@@ -72,7 +80,13 @@ test("2-layer MLP: 6 SGD steps match between onnxruntime and the reference", asy
   const { tensors: t, values } = params(g, rng, { w1: [4, 8], b1: [8], w2: [8, 3], b2: [3] }, 0.5);
   const h = op.tanh(nn.linear(x, t.w1!, t.b1!));
   finish(g, nn.crossEntropy(nn.linear(h, t.w2!, t.b2!), y), t);
-  const data = { x: f32([10, 4], rng.normalArray(40)), y: i64([10], Array.from({ length: 10 }, (_, i) => i % 3)) };
+  const data = {
+    x: f32([10, 4], rng.normalArray(40)),
+    y: i64(
+      [10],
+      Array.from({ length: 10 }, (_, i) => i % 3),
+    ),
+  };
   const { ort, ref, drift } = await trainBoth({ graph: g, params: values, data }, 6, 0.5);
   ort.forEach((l, i) => assert.ok(Math.abs(l - ref[i]!) < 1e-5, `step ${i}: ${l} vs ${ref[i]}`));
   assert.ok(ref[5]! < ref[0]! * 0.9, `loss should fall: ${ref}`);
@@ -86,7 +100,12 @@ test("causal self-attention block: 5 SGD steps match between onnxruntime and the
   const g = new Graph();
   const ids = g.input("ids", "int64", ["B", "T"]);
   const labels = g.input("labels", "int64", ["B", "T"]);
-  const { tensors: t, values } = params(g, rng, { emb: [V, C], wq: [C, C], wk: [C, C], wv: [C, C], wo: [C, C], norm: [C], head: [C, V] }, 0.4);
+  const { tensors: t, values } = params(
+    g,
+    rng,
+    { emb: [V, C], wq: [C, C], wk: [C, C], wv: [C, C], wo: [C, C], norm: [C], head: [C, V] },
+    0.4,
+  );
   values.norm = values.norm!.map((v) => 1 + v);
   const x = op.gather(t.emb!, ids, 0); // (B, T, C)
   const hN = nn.rmsNorm(x, t.norm!, 1e-5);
@@ -98,7 +117,13 @@ test("causal self-attention block: 5 SGD steps match between onnxruntime and the
   const logits = op.reshape(nn.linear(h, t.head!), ["B*T", V]);
   finish(g, nn.crossEntropy(logits, op.reshape(labels, ["B*T"])), t);
   const idv = Array.from({ length: 12 }, () => rng.int(V));
-  const data = { ids: i64([2, 6], idv), labels: i64([2, 6], idv.map((v, i) => (i % 6 === 0 ? -100 : (v + 1) % V))) };
+  const data = {
+    ids: i64([2, 6], idv),
+    labels: i64(
+      [2, 6],
+      idv.map((v, i) => (i % 6 === 0 ? -100 : (v + 1) % V)),
+    ),
+  };
   const { ort, ref, drift } = await trainBoth({ graph: g, params: values, data }, 5, 0.3);
   ort.forEach((l, i) => assert.ok(Math.abs(l - ref[i]!) < 1e-4, `step ${i}: ${l} vs ${ref[i]}`));
   assert.ok(ref[4]! < ref[0]!, `loss should fall: ${ref}`);

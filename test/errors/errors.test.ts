@@ -12,7 +12,10 @@ test("formatIssues names every field, unknown keys included", () => {
   assert.match(msg, /body\.a: .*number/);
   assert.match(msg, /body\.b\.c: .*string/);
   assert.match(msg, /body\.zz: unknown field/);
-  assert.equal(formatIssues(r.error.issues, { unknownKey: (k) => ` (did you mean ${k.slice(1)}?)` }).includes("zz: unknown field (did you mean z?)"), true);
+  assert.equal(
+    formatIssues(r.error.issues, { unknownKey: (k) => ` (did you mean ${k.slice(1)}?)` }).includes("zz: unknown field (did you mean z?)"),
+    true,
+  );
   const whole = z.number().safeParse("x");
   assert.ok(!whole.success);
   assert.match(formatIssues(whole.error.issues, { whole: "sampling" }), /^sampling: /);

@@ -10,7 +10,8 @@ const dir = process.env.SPRIG_FAULT_ENOSPC_DIR ? resolve(process.env.SPRIG_FAULT
 if (dir) {
   const full = (p) => typeof p === "string" && resolve(p).startsWith(dir + "/");
   const writing = (flags) => typeof flags === "string" && /[wa+]/.test(flags);
-  const enospc = (p) => Object.assign(new Error(`ENOSPC: no space left on device, write '${p}'`), { code: "ENOSPC", errno: -28, syscall: "write", path: p });
+  const enospc = (p) =>
+    Object.assign(new Error(`ENOSPC: no space left on device, write '${p}'`), { code: "ENOSPC", errno: -28, syscall: "write", path: p });
   const p = fs.promises;
   const { open, writeFile, copyFile, appendFile } = p;
   p.open = async (file, flags, ...rest) => (full(file) && writing(flags) ? Promise.reject(enospc(file)) : open(file, flags, ...rest));

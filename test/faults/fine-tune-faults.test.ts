@@ -27,8 +27,14 @@ test(`fine-tune worker SIGKILLed at a random step (seed ${SEED}) resumes from it
     assert.ok(Number.isFinite(done.modelMetrics.finalLoss));
     assert.ok(existsSync(done.artifactPath), "the artifact is in place");
     const ev = await events(c, m.id);
-    assert.ok(ev.some((e) => /SIGKILL.*will resume/.test(e)), JSON.stringify(ev));
-    assert.ok(ev.some((e) => /resumed from step [1-9]/.test(e)), "resumed from a checkpoint, not from step 0");
+    assert.ok(
+      ev.some((e) => /SIGKILL.*will resume/.test(e)),
+      JSON.stringify(ev),
+    );
+    assert.ok(
+      ev.some((e) => /resumed from step [1-9]/.test(e)),
+      "resumed from a checkpoint, not from step 0",
+    );
     const wr = await c.ok("GET", `/20231130/workRequests?resourceId=${m.id}`);
     assert.equal(wr.items[0].status, "SUCCEEDED");
     await c.settled();
@@ -50,8 +56,14 @@ test("a hung fine-tune worker (no heartbeat) is killed and the job resumes", asy
     const done = await c.state(`/20231130/models/${m.id}`, ["ACTIVE", "FAILED"]);
     assert.equal(done.lifecycleState, "ACTIVE", done.lifecycleDetails);
     const ev = await events(c, m.id);
-    assert.ok(ev.some((e) => /no heartbeat/.test(e)), JSON.stringify(ev));
-    assert.ok(ev.some((e) => /stopped responding.*will resume/.test(e)), JSON.stringify(ev));
+    assert.ok(
+      ev.some((e) => /no heartbeat/.test(e)),
+      JSON.stringify(ev),
+    );
+    assert.ok(
+      ev.some((e) => /stopped responding.*will resume/.test(e)),
+      JSON.stringify(ev),
+    );
     assert.throws(() => process.kill(pid, 0), "the hung worker is gone");
     await c.settled();
   } finally {

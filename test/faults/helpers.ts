@@ -30,7 +30,10 @@ export class Client {
   async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; headers: Headers }> {
     const r = await fetch(this.url + path, {
       method,
-      headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${this.key}`,
+        ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}),
+      },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await r.text();
@@ -57,7 +60,10 @@ export class Client {
   }
 
   async base(): Promise<Json> {
-    return this.ok("POST", "/20231130/models", { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } });
+    return this.ok("POST", "/20231130/models", {
+      compartmentId: "compA",
+      modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY },
+    });
   }
 
   async cluster(type: "FINE_TUNING" | "HOSTING"): Promise<Json> {
@@ -68,7 +74,8 @@ export class Client {
   /** Upload a small dataset and start a T-Few fine-tune of `baseId` on `clusterId`. */
   async fineTune(baseId: string, clusterId: string, o: { epochs?: number; every?: number; object?: string } = {}): Promise<Json> {
     const object = o.object ?? "d.jsonl";
-    const data = Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i % 5}:`, completion: ` A${(i * 3) % 7}` })).join("\n") + "\n";
+    const data =
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i % 5}:`, completion: ` A${(i * 3) % 7}` })).join("\n") + "\n";
     await this.ok("PUT", `/n/ns/b/faults/o/${object}`, data);
     return this.ok("POST", "/20231130/models", {
       compartmentId: "compA",
@@ -76,7 +83,13 @@ export class Client {
       fineTuneDetails: {
         dedicatedAiClusterId: clusterId,
         trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "faults", objectName: object },
-        trainingConfig: { trainingConfigType: "TFEW_TRAINING_CONFIG", totalTrainingEpochs: o.epochs ?? 20, trainingBatchSize: 8, checkpointEveryNSteps: o.every ?? 2, earlyStoppingPatience: 0 },
+        trainingConfig: {
+          trainingConfigType: "TFEW_TRAINING_CONFIG",
+          totalTrainingEpochs: o.epochs ?? 20,
+          trainingBatchSize: 8,
+          checkpointEveryNSteps: o.every ?? 2,
+          earlyStoppingPatience: 0,
+        },
       },
     });
   }
@@ -99,7 +112,10 @@ export class Client {
   }
 }
 
-export async function serveWorkers(dir: string, o: WorkerOptions = {}): Promise<{ svc: Service; c: Client; ex: ReturnType<typeof processExecutors> }> {
+export async function serveWorkers(
+  dir: string,
+  o: WorkerOptions = {},
+): Promise<{ svc: Service; c: Client; ex: ReturnType<typeof processExecutors> }> {
   const ex = processExecutors({ heartbeatTimeoutMs: 4000, ...o });
   const svc = await startService({ dataDir: dir, executors: ex, control: { modelImportRoots: [FIXTURES] } });
   const url = await svc.listen(0);

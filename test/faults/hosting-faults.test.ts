@@ -34,7 +34,12 @@ for (const fault of ["SIGKILL", "SIGSTOP"] as const) {
     try {
       const base = await c.base();
       const hc = await c.cluster("HOSTING");
-      const ep = await c.ok("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id, displayName: "faulty" });
+      const ep = await c.ok("POST", "/20231130/endpoints", {
+        compartmentId: "compA",
+        modelId: base.id,
+        dedicatedAiClusterId: hc.id,
+        displayName: "faulty",
+      });
       await c.state(`/20231130/endpoints/${ep.id}`, "ACTIVE");
       const pool = ex.hosting.pools.get(hc.id)!;
       const [victim] = pool.pids;
@@ -44,7 +49,13 @@ for (const fault of ["SIGKILL", "SIGSTOP"] as const) {
       await new Promise((res) => setTimeout(res, between(rng(fault === "SIGKILL" ? 3 : 4), 200, 1500)));
       process.kill(victim!, fault);
       // a replacement replica serves again
-      await waitFor(async () => pool.pids.length === 1 && pool.pids[0] !== victim && (await c.call("POST", "/v1/completions", { model: ep.id, prompt: "Q1:", max_tokens: 2 })).status === 200, "served by a new replica");
+      await waitFor(
+        async () =>
+          pool.pids.length === 1 &&
+          pool.pids[0] !== victim &&
+          (await c.call("POST", "/v1/completions", { model: ep.id, prompt: "Q1:", max_tokens: 2 })).status === 200,
+        "served by a new replica",
+      );
       release();
       const seen = await load;
       for (const s of seen.keys()) assert.ok(s === 200 || s === 503, `status ${s} during the fault: ${JSON.stringify([...seen])}`);

@@ -35,7 +35,14 @@ test("a finished run with a metrics history larger than 10 MB is recorded as suc
   const s = spec("big-history", join(root, "unused.jsonl"));
   mkdirSync(s.outputDir, { recursive: true });
   // the worker finds the finished output (as after a server restart) and reports it
-  const history = Array.from({ length: 60_000 }, (_, i) => ({ step: i + 1, epoch: 1, trainLoss: 1 / (i + 1), validationLoss: 0.5, validationAccuracy: 0.9, note: "x".repeat(100) }));
+  const history = Array.from({ length: 60_000 }, (_, i) => ({
+    step: i + 1,
+    epoch: 1,
+    trainLoss: 1 / (i + 1),
+    validationLoss: 0.5,
+    validationAccuracy: 0.9,
+    note: "x".repeat(100),
+  }));
   const metrics = { finalAccuracy: 0.9, finalLoss: 0.125, trainableParameters: 321, history };
   const text = JSON.stringify(metrics);
   assert.ok(text.length > 10 * 1024 * 1024, `the fixture is ${text.length} bytes`);

@@ -15,7 +15,9 @@ import { Client, FIXTURES, type Json, SEED, between, rng, waitFor } from "./help
 const BIN = join(process.cwd(), "bin/sprig.mjs");
 
 function serve(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--data-dir", dataDir, "--import-root", FIXTURES], { stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--data-dir", dataDir, "--import-root", FIXTURES], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   return new Promise((resolve, reject) => {
     let buf = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -69,12 +71,15 @@ test(`SIGKILL of the server at a random moment (seed ${SEED}): after a restart e
     assert.equal(m.lifecycleState, "ACTIVE", `the fine-tune finished: ${m.lifecycleDetails}`);
     if (ids.endpoint) await c.state(`/20231130/endpoints/${ids.endpoint}`, ["ACTIVE", "INACTIVE"]);
     await waitFor(async () => {
-      const open = ((await c.ok("GET", "/20231130/workRequests?limit=1000")).items as Json[]).filter((w) => !["SUCCEEDED", "FAILED", "CANCELED"].includes(w.status));
+      const open = ((await c.ok("GET", "/20231130/workRequests?limit=1000")).items as Json[]).filter(
+        (w) => !["SUCCEEDED", "FAILED", "CANCELED"].includes(w.status),
+      );
       return open.length === 0 || null;
     }, "every work request finished");
     await c.settled();
     for (const kind of ["dedicatedAiClusters", "models", "endpoints"])
-      for (const r of (await c.ok("GET", `/20231130/${kind}?limit=1000`)).items as Json[]) assert.ok(["ACTIVE", "INACTIVE", "DELETED", "FAILED"].includes(r.lifecycleState), `${kind} ${r.id}: ${r.lifecycleState}`);
+      for (const r of (await c.ok("GET", `/20231130/${kind}?limit=1000`)).items as Json[])
+        assert.ok(["ACTIVE", "INACTIVE", "DELETED", "FAILED"].includes(r.lifecycleState), `${kind} ${r.id}: ${r.lifecycleState}`);
   } finally {
     await kill(child);
   }

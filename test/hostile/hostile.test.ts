@@ -24,16 +24,40 @@ before(async () => {
   const app = h.svc.app;
   const hosted = await hostedEndpoint(h, "secret-endpoint");
   Object.assign(a, { cluster: hosted.clusterId, model: hosted.modelId, endpoint: hosted.endpointId });
-  const put = await app.inject({ method: "PUT", url: `/n/ns/b/${a.bucket}/o/${a.object}`, headers: auth(h.keyA), payload: '{"prompt":"a","completion":"b"}\n' });
+  const put = await app.inject({
+    method: "PUT",
+    url: `/n/ns/b/${a.bucket}/o/${a.object}`,
+    headers: auth(h.keyA),
+    payload: '{"prompt":"a","completion":"b"}\n',
+  });
   assert.equal(put.statusCode, 200, put.body);
-  const ft = (await app.inject({ method: "POST", url: "/20231130/dedicatedAiClusters", headers: auth(h.keyA), payload: { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1 } })).json();
+  const ft = (
+    await app.inject({
+      method: "POST",
+      url: "/20231130/dedicatedAiClusters",
+      headers: auth(h.keyA),
+      payload: { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1 },
+    })
+  ).json();
   a.ftCluster = ft.id;
-  await until(async () => (await app.inject({ method: "GET", url: `/20231130/dedicatedAiClusters/${ft.id}`, headers: auth(h.keyA) })).json().lifecycleState === "ACTIVE", "cluster");
+  await until(
+    async () =>
+      (await app.inject({ method: "GET", url: `/20231130/dedicatedAiClusters/${ft.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
+      "ACTIVE",
+    "cluster",
+  );
   const custom = await app.inject({
     method: "POST",
     url: "/20231130/models",
     headers: auth(h.keyA),
-    payload: { compartmentId: "compA", baseModelId: a.model, fineTuneDetails: { dedicatedAiClusterId: ft.id, trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: a.bucket, objectName: a.object } } },
+    payload: {
+      compartmentId: "compA",
+      baseModelId: a.model,
+      fineTuneDetails: {
+        dedicatedAiClusterId: ft.id,
+        trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: a.bucket, objectName: a.object },
+      },
+    },
   });
   assert.equal(custom.statusCode, 200, custom.body);
   a.custom = custom.json().id;
@@ -47,10 +71,20 @@ const CASES: Record<string, { params?: () => Record<string, string>; body?: () =
   "POST /20231130/dedicatedAiClusters": { body: () => ({ compartmentId: "compB", type: "HOSTING", unitCount: 1 }) },
   "GET /20231130/dedicatedAiClusters": {},
   "GET /20231130/dedicatedAiClusters/:dedicatedAiClusterId": { params: () => ({ dedicatedAiClusterId: a.cluster }) },
-  "PUT /20231130/dedicatedAiClusters/:dedicatedAiClusterId": { params: () => ({ dedicatedAiClusterId: a.cluster }), body: () => ({ displayName: "mine now" }) },
+  "PUT /20231130/dedicatedAiClusters/:dedicatedAiClusterId": {
+    params: () => ({ dedicatedAiClusterId: a.cluster }),
+    body: () => ({ displayName: "mine now" }),
+  },
   "DELETE /20231130/dedicatedAiClusters/:dedicatedAiClusterId": { params: () => ({ dedicatedAiClusterId: a.cluster }) },
   "POST /20231130/models": {
-    body: () => ({ compartmentId: "compB", baseModelId: a.custom, fineTuneDetails: { dedicatedAiClusterId: a.ftCluster, trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: a.bucket, objectName: a.object } } }),
+    body: () => ({
+      compartmentId: "compB",
+      baseModelId: a.custom,
+      fineTuneDetails: {
+        dedicatedAiClusterId: a.ftCluster,
+        trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: a.bucket, objectName: a.object },
+      },
+    }),
   },
   "GET /20231130/models": {},
   "GET /20231130/models/:modelId": { params: () => ({ modelId: a.custom }) },
@@ -75,9 +109,19 @@ const CASES: Record<string, { params?: () => Record<string, string>; body?: () =
   "HEAD /n/:namespace/b/:bucket/o/*": { params: () => ({ namespace: "ns", bucket: a.bucket, "*": a.object }) },
   "DELETE /n/:namespace/b/:bucket/o/*": { params: () => ({ namespace: "ns", bucket: a.bucket, "*": a.object }) },
   "GET /n/:namespace/b/:bucket/o": { params: () => ({ namespace: "ns", bucket: a.bucket }) },
-  "POST /20231130/actions/generateText": { body: () => ({ compartmentId: "compB", servingMode: { servingType: "DEDICATED", endpointId: a.endpoint }, inferenceRequest: { runtimeType: "LLAMA", prompt: "x" } }) },
+  "POST /20231130/actions/generateText": {
+    body: () => ({
+      compartmentId: "compB",
+      servingMode: { servingType: "DEDICATED", endpointId: a.endpoint },
+      inferenceRequest: { runtimeType: "LLAMA", prompt: "x" },
+    }),
+  },
   "POST /20231130/actions/chat": {
-    body: () => ({ compartmentId: "compB", servingMode: { servingType: "DEDICATED", endpointId: a.endpoint }, chatRequest: { apiFormat: "GENERIC", messages: [{ role: "USER", content: [{ type: "TEXT", text: "x" }] }] } }),
+    body: () => ({
+      compartmentId: "compB",
+      servingMode: { servingType: "DEDICATED", endpointId: a.endpoint },
+      chatRequest: { apiFormat: "GENERIC", messages: [{ role: "USER", content: [{ type: "TEXT", text: "x" }] }] },
+    }),
   },
   "GET /v1/models": {},
   "GET /v1/models/:model": { params: () => ({ model: a.endpoint }) },
@@ -87,10 +131,36 @@ const CASES: Record<string, { params?: () => Record<string, string>; body?: () =
 
 /** Out-of-range and wrong-typed values per route: each is merged into the route's valid body (compartment A's own). */
 const RANGES: Record<string, object[]> = {
-  "POST /20231130/dedicatedAiClusters": [{ unitCount: 0 }, { unitCount: 1e9 }, { unitCount: 1.5 }, { unitCount: "1" }, { type: null }, { displayName: "x".repeat(300) }, { freeformTags: { k: 5 } }],
-  "POST /20231130/actions/generateText": [{ inferenceRequest: { runtimeType: "LLAMA", prompt: "x", maxTokens: -1 } }, { inferenceRequest: { runtimeType: "LLAMA", prompt: "x", temperature: 1e308 } }, { inferenceRequest: { runtimeType: "LLAMA", prompt: "x", topP: 2 } }, { inferenceRequest: { runtimeType: "LLAMA", prompt: "x", numGenerations: 1000 } }, { inferenceRequest: { runtimeType: "GPT", prompt: "x" } }],
-  "POST /v1/completions": [{ max_tokens: -5 }, { temperature: 50 }, { n: 1000 }, { top_p: -1 }, { prompt: 42 }, { stop: ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r"] }],
-  "POST /v1/chat/completions": [{ messages: [] }, { messages: [{ role: "wizard", content: "x" }] }, { max_tokens: 1e12 }, { temperature: -3 }],
+  "POST /20231130/dedicatedAiClusters": [
+    { unitCount: 0 },
+    { unitCount: 1e9 },
+    { unitCount: 1.5 },
+    { unitCount: "1" },
+    { type: null },
+    { displayName: "x".repeat(300) },
+    { freeformTags: { k: 5 } },
+  ],
+  "POST /20231130/actions/generateText": [
+    { inferenceRequest: { runtimeType: "LLAMA", prompt: "x", maxTokens: -1 } },
+    { inferenceRequest: { runtimeType: "LLAMA", prompt: "x", temperature: 1e308 } },
+    { inferenceRequest: { runtimeType: "LLAMA", prompt: "x", topP: 2 } },
+    { inferenceRequest: { runtimeType: "LLAMA", prompt: "x", numGenerations: 1000 } },
+    { inferenceRequest: { runtimeType: "GPT", prompt: "x" } },
+  ],
+  "POST /v1/completions": [
+    { max_tokens: -5 },
+    { temperature: 50 },
+    { n: 1000 },
+    { top_p: -1 },
+    { prompt: 42 },
+    { stop: ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r"] },
+  ],
+  "POST /v1/chat/completions": [
+    { messages: [] },
+    { messages: [{ role: "wizard", content: "x" }] },
+    { max_tokens: 1e12 },
+    { temperature: -3 },
+  ],
 };
 
 const isV1 = (url: string) => url.startsWith("/v1/");
@@ -98,14 +168,18 @@ const isV1 = (url: string) => url.startsWith("/v1/");
 /** The answer is a 4xx in the API's error shape, with a request id; returns the body. */
 function apiError(r: LightMyRequestResponse, what: string, statuses?: number[]): unknown {
   assert.ok(r.statusCode >= 400 && r.statusCode < 500, `${what}: expected a 4xx, got ${r.statusCode} ${r.body.slice(0, 300)}`);
-  if (statuses) assert.ok(statuses.includes(r.statusCode), `${what}: expected ${statuses.join("/")}, got ${r.statusCode} ${r.body.slice(0, 300)}`);
+  if (statuses)
+    assert.ok(statuses.includes(r.statusCode), `${what}: expected ${statuses.join("/")}, got ${r.statusCode} ${r.body.slice(0, 300)}`);
   assert.ok(r.headers["opc-request-id"], `${what}: no opc-request-id`);
   const sent = SENT.get(r)!;
   if (sent.method === "HEAD") return null;
   const body = r.json() as Record<string, unknown>;
   if (isV1(sent.url)) {
     const e = body.error as Record<string, unknown>;
-    assert.ok(e && typeof e.message === "string" && typeof e.type === "string" && "param" in e && typeof e.code === "string", `${what}: not OpenAI's error shape: ${r.body.slice(0, 300)}`);
+    assert.ok(
+      e && typeof e.message === "string" && typeof e.type === "string" && "param" in e && typeof e.code === "string",
+      `${what}: not OpenAI's error shape: ${r.body.slice(0, 300)}`,
+    );
   } else assert.deepEqual(Object.keys(body).sort(), ["code", "message"], `${what}: not the OCI error shape: ${r.body.slice(0, 300)}`);
   return body;
 }
@@ -120,8 +194,19 @@ const keyOf = (d: { method: string; url: string }) => `${d.method} ${d.url}`;
 /** what each response answered */
 const SENT = new WeakMap<LightMyRequestResponse, { method: string; url: string }>();
 
-async function send(method: string, url: string, key: string, payload?: string | Buffer, contentType = "application/json"): Promise<LightMyRequestResponse> {
-  const r = await h.svc.app.inject({ method: method as "GET", url, headers: { ...auth(key), ...(payload === undefined ? {} : { "content-type": contentType }) }, payload });
+async function send(
+  method: string,
+  url: string,
+  key: string,
+  payload?: string | Buffer,
+  contentType = "application/json",
+): Promise<LightMyRequestResponse> {
+  const r = await h.svc.app.inject({
+    method: method as "GET",
+    url,
+    headers: { ...auth(key), ...(payload === undefined ? {} : { "content-type": contentType }) },
+    payload,
+  });
   SENT.set(r, { method, url });
   return r;
 }
@@ -150,7 +235,8 @@ test("another compartment's ids: 404 (or 400 for a body naming them), and nothin
       assert.equal(r.statusCode, 200, "B may create its own cluster");
       continue;
     } else apiError(r, `B → ${keyOf(d)}`, c.params ? [404] : [400, 404]);
-    for (const s of secrets()) assert.ok(!r.body.includes(s) || (r.statusCode === 404 && (c.params || c.body)), `${keyOf(d)} leaks ${s}: ${r.body.slice(0, 200)}`);
+    for (const s of secrets())
+      assert.ok(!r.body.includes(s) || (r.statusCode === 404 && (c.params || c.body)), `${keyOf(d)} leaks ${s}: ${r.body.slice(0, 200)}`);
     // a 404 may echo the id it was asked for, but never A's names or details
     assert.ok(!r.body.includes("secret-endpoint"), `${keyOf(d)} leaks a display name`);
   }
@@ -162,14 +248,30 @@ test("another compartment's ids: 404 (or 400 for a body naming them), and nothin
 });
 
 test("oversized, traversal-shaped and malformed ids and names: 4xx in the API's shape", async () => {
-  const shapes = ["x".repeat(300), "y".repeat(5000), "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%zz", "a%00b", "<script>", "' OR 1=1 --", "%F0%9F%8C%B1"];
+  const shapes = [
+    "x".repeat(300),
+    "y".repeat(5000),
+    "..%2F..%2Fetc%2Fpasswd",
+    "%2e%2e",
+    "%zz",
+    "a%00b",
+    "<script>",
+    "' OR 1=1 --",
+    "%F0%9F%8C%B1",
+  ];
   for (const d of routes().filter((x) => x.url.includes(":") || x.url.includes("*"))) {
     const c = CASES[keyOf(d)]!;
     const good = c.params!();
     for (const name of Object.keys(good))
       for (const bad of shapes) {
         const url = fill(d.url, { ...good, [name]: bad });
-        const r = await send(d.method, url, h.keyA, c.body ? JSON.stringify(c.body()) : d.method === "PUT" ? "x" : undefined, url.startsWith("/n/") ? "application/jsonl" : "application/json");
+        const r = await send(
+          d.method,
+          url,
+          h.keyA,
+          c.body ? JSON.stringify(c.body()) : d.method === "PUT" ? "x" : undefined,
+          url.startsWith("/n/") ? "application/jsonl" : "application/json",
+        );
         // an object name may be almost anything (it is a key, not a path): those may succeed
         if (name === "*" && r.statusCode < 300) continue;
         apiError(r, `${keyOf(d)} with ${name}=${bad.slice(0, 20)}`);
@@ -198,8 +300,16 @@ test("bodies: malformed JSON, wrong types, unknown fields, deep nesting, bad byt
     const url = fill(d.url, CASES[keyOf(d)]!.params?.() ?? {});
     for (const [what, payload, statuses] of bodies) apiError(await send(d.method, url, h.keyA, payload), `${keyOf(d)}: ${what}`, statuses);
     // the valid body with one unknown field more
-    apiError(await send(d.method, url, h.keyA, JSON.stringify({ ...(CASES[keyOf(d)]!.body!() as object), zzExtra: true })), `${keyOf(d)}: extra field`, [400]);
-    apiError(await send(d.method, url, h.keyA, "compartmentId=compA", "application/x-www-form-urlencoded"), `${keyOf(d)}: form body`, [400, 415]);
+    apiError(
+      await send(d.method, url, h.keyA, JSON.stringify({ ...(CASES[keyOf(d)]!.body!() as object), zzExtra: true })),
+      `${keyOf(d)}: extra field`,
+      [400],
+    );
+    apiError(
+      await send(d.method, url, h.keyA, "compartmentId=compA", "application/x-www-form-urlencoded"),
+      `${keyOf(d)}: form body`,
+      [400, 415],
+    );
   }
   await healthy();
 });
@@ -209,9 +319,21 @@ test("out-of-range numbers and wrong types inside valid bodies; bad queries", as
     const [method, url] = k.split(" ") as [string, string];
     const base = CASES[k]!.body!() as Record<string, unknown>;
     const own = { ...base, ...("compartmentId" in base ? { compartmentId: "compA" } : {}) };
-    for (const v of variants) apiError(await send(method, url, h.keyA, JSON.stringify({ ...own, ...v })), `${k} with ${JSON.stringify(v).slice(0, 80)}`, [400]);
+    for (const v of variants)
+      apiError(await send(method, url, h.keyA, JSON.stringify({ ...own, ...v })), `${k} with ${JSON.stringify(v).slice(0, 80)}`, [400]);
   }
-  for (const q of ["limit=0", "limit=100000", "limit=-1", "limit=abc", "page=%%%", "page=bm90LWEtdG9rZW4", "sortOrder=SIDEWAYS", "zz=1", `compartmentId=${"c".repeat(300)}`, "compartmentId=compB"])
+  for (const q of [
+    "limit=0",
+    "limit=100000",
+    "limit=-1",
+    "limit=abc",
+    "page=%%%",
+    "page=bm90LWEtdG9rZW4",
+    "sortOrder=SIDEWAYS",
+    "zz=1",
+    `compartmentId=${"c".repeat(300)}`,
+    "compartmentId=compB",
+  ])
     for (const path of ["/20231130/dedicatedAiClusters", "/20231130/models", "/20231130/endpoints", "/20231130/workRequests"])
       apiError(await send("GET", `${path}?${q}`, h.keyA), `${path}?${q}`, [400, 404]);
   await healthy();

@@ -37,7 +37,12 @@ test("activating and deactivating under load never changes another adapter's out
       onToken: (t) => {
         if (t.index === 2) {
           // z has no requests: its row is freed at once; with maxAdapters 2, y can only take z's row
-          events.push(engine.deactivate("z").then(() => engine.activate("y", A.y!)).then(() => submit("y", ps[9]!, 9)));
+          events.push(
+            engine
+              .deactivate("z")
+              .then(() => engine.activate("y", A.y!))
+              .then(() => submit("y", ps[9]!, 9)),
+          );
         }
         if (t.index === 4) {
           events.push(engine.deactivate("l")); // its requests in flight finish
@@ -68,7 +73,10 @@ test("activating and deactivating under load never changes another adapter's out
       const want = await ref.alone(j.adapter === null ? null : A[j.adapter]!, j.p, greedy(j.n));
       assert.deepEqual((r as PromiseFulfilledResult<HostedGeneration>).value.ids, want.ids, `job ${i} (${j.adapter ?? "base"})`);
     }
-    assert.ok(jobs.some((j) => j.adapter === "y"), "y served requests after taking z's row");
+    assert.ok(
+      jobs.some((j) => j.adapter === "y"),
+      "y served requests after taking z's row",
+    );
     const s = engine.stats();
     assert.deepEqual(s.models.map((m) => m.name).sort(), ["x", "y"]);
     assert.equal(s.tables.ia3.used, 2);

@@ -50,7 +50,9 @@ test("a weights file with a hole between tensors is a malformed file (400)", asy
   const n = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8")) as Record<string, { data_offsets: [number, number] }>;
   // move the last tensor 4 bytes on and pad the file: every entry stays inside the file, but a hole opens
-  const [last] = Object.entries(header).filter(([k]) => k !== "__metadata__").sort((a, b) => b[1].data_offsets[0] - a[1].data_offsets[0]);
+  const [last] = Object.entries(header)
+    .filter(([k]) => k !== "__metadata__")
+    .sort((a, b) => b[1].data_offsets[0] - a[1].data_offsets[0]);
   last![1].data_offsets = [last![1].data_offsets[0] + 4, last![1].data_offsets[1] + 4];
   const json = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(8);
@@ -64,8 +66,15 @@ test("an unexpected tensor is refused on disk and in memory (422)", async () => 
   const dir = copy();
   const adapter = await loadAdapter(ADAPTER, model.config);
   const tensors = Object.fromEntries([...adapter.tensors].map(([k, t]) => [k, { dtype: "F32" as const, shape: t.shape, data: t.data }]));
-  await writeSafetensors(join(dir, WEIGHTS), { ...tensors, "base_model.model.extra.ia3_l": { dtype: "F32", shape: [1], data: Float32Array.of(1) } });
-  refused(() => readAdapterDir(dir, model.config), AdapterMismatchError, /another base model[\s\S]*unexpected base_model\.model\.extra\.ia3_l/);
+  await writeSafetensors(join(dir, WEIGHTS), {
+    ...tensors,
+    "base_model.model.extra.ia3_l": { dtype: "F32", shape: [1], data: Float32Array.of(1) },
+  });
+  refused(
+    () => readAdapterDir(dir, model.config),
+    AdapterMismatchError,
+    /another base model[\s\S]*unexpected base_model\.model\.extra\.ia3_l/,
+  );
 
   const inMemory = createIa3(model.config);
   inMemory.tensors.set("base_model.model.extra.ia3_l", { shape: [1], data: Float32Array.of(1) });
@@ -77,7 +86,10 @@ test("one base check of sprig_adapter.json: a recorded other base is refused, no
   const fp = baseFingerprint(model.config, model.weights);
   assert.equal(otherBase("d", {}, fp), null);
   assert.equal(otherBase("d", { baseFingerprint: fp }, fp), null);
-  assert.match(otherBase("d", { baseFingerprint: "v1:other" }, fp)!, /d was made from another base model \(its sprig_adapter.json names base v1:other; this base is v1:/);
+  assert.match(
+    otherBase("d", { baseFingerprint: "v1:other" }, fp)!,
+    /d was made from another base model \(its sprig_adapter.json names base v1:other; this base is v1:/,
+  );
   const dir = copy();
   writeFileSync(join(dir, "sprig_adapter.json"), JSON.stringify({ baseFingerprint: "v1:other" }));
   refused(() => resolveSource(dir, model.config, fp), AdapterMismatchError, /made from another base model/);

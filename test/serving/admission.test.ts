@@ -116,7 +116,10 @@ test("KV memory bounds the batch: requests wait for memory, then run", async () 
     assert.ok(queuedWhileFirstRuns.length > 0 && queuedWhileFirstRuns.every((q) => q === 1), "the second waited for memory");
     assert.deepEqual(gb.ids, (await ref.alone(null, p1!, greedy(8))).ids);
     assert.ok(ga.ids.length > 0);
-    await assert.rejects(engine.submit({ promptIds: p0!, sampling: greedy(40) }), /need \d+ bytes of KV cache; the engine's kvCacheBytes is/);
+    await assert.rejects(
+      engine.submit({ promptIds: p0!, sampling: greedy(40) }),
+      /need \d+ bytes of KV cache; the engine's kvCacheBytes is/,
+    );
   });
 });
 

@@ -28,7 +28,8 @@ for (const family of ["tiny-llama", "tiny-qwen2", "tiny-gpt2"]) {
       const engine = await HostingEngine.create({ model, maxBatchSize: 4, threads: 1, lora: { rank: 4 } });
       const ref = new Reference(model);
       try {
-        for (const [name, a] of Object.entries(adapters)) await engine.activate(name, name.startsWith("peft") ? `${GOLDEN_ADAPTERS}/${family}-${name.slice(5)}/adapter` : a);
+        for (const [name, a] of Object.entries(adapters))
+          await engine.activate(name, name.startsWith("peft") ? `${GOLDEN_ADAPTERS}/${family}-${name.slice(5)}/adapter` : a);
         const names = [null, ...Object.keys(adapters)];
         const ps = prompts(cfg, 12, 7);
         const plan = ps.map((p, i) => ({

@@ -14,7 +14,21 @@ const LORA = `${GOLDEN_ADAPTERS}/tiny-llama-lora/adapter`;
 const MERGED = `${GOLDEN_ADAPTERS}/tiny-llama-ia3/merged`;
 
 function cli(model: string, adapter: string | null, prompt: number[], n: number): number[] {
-  const args = ["bin/sprig.mjs", "generate", "--model", model, "--prompt-ids", prompt.join(","), "--max-tokens", String(n), "--temperature", "0", "--threads", "1", "--json"];
+  const args = [
+    "bin/sprig.mjs",
+    "generate",
+    "--model",
+    model,
+    "--prompt-ids",
+    prompt.join(","),
+    "--max-tokens",
+    String(n),
+    "--temperature",
+    "0",
+    "--threads",
+    "1",
+    "--json",
+  ];
   if (adapter) args.push("--adapter", adapter);
   const r = spawnSync(process.execPath, args, { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
@@ -35,7 +49,9 @@ test("a mixed batch equals `sprig generate --adapter` per request", async () => 
       { name: "merged", model: MERGED, adapter: null, prompt: [1, 100, 200], n: 9 },
       { name: "ia3", model: MODEL, adapter: IA3, prompt: [1, 42, 43, 44, 45], n: 11 },
     ];
-    const got = await Promise.all(plan.map((q) => engine.submit({ adapter: q.name, promptIds: q.prompt, sampling: { temperature: 0, maxTokens: q.n } })));
+    const got = await Promise.all(
+      plan.map((q) => engine.submit({ adapter: q.name, promptIds: q.prompt, sampling: { temperature: 0, maxTokens: q.n } })),
+    );
     plan.forEach((q, i) => assert.deepEqual(got[i]!.ids, cli(q.model, q.adapter, q.prompt, q.n), `request ${i} (${q.name ?? "base"})`));
   } finally {
     await engine.close();

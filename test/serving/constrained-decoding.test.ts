@@ -12,7 +12,12 @@ import { FIXTURES } from "./hosting-helpers.ts";
 
 const SCHEMA = {
   type: "object",
-  properties: { name: { type: "string", maxLength: 6 }, age: { type: "integer" }, ok: { type: "boolean" }, tags: { type: "array", items: { enum: ["x", "y"] }, maxItems: 2 } },
+  properties: {
+    name: { type: "string", maxLength: 6 },
+    age: { type: "integer" },
+    ok: { type: "boolean" },
+    tags: { type: "array", items: { enum: ["x", "y"] }, maxItems: 2 },
+  },
   required: ["name", "age", "ok"],
   additionalProperties: false,
 };
@@ -48,8 +53,17 @@ for (const dir of [`${FIXTURES}/tiny-llama`, "models/sprig-base"]) {
         if (i >= 3) assert.ok(validate(value), `row ${i}: ${g.text} ${JSON.stringify(validate.errors)}`);
       });
       // a budget too small for the schema's shortest document is refused up front
-      await assert.rejects(engine.submit({ promptIds: prompt, sampling: { maxTokens: 5, responseFormat: { type: "json_schema", schema: SCHEMA } } }), /below the shortest output/);
-      await assert.rejects(engine.submit({ promptIds: prompt, sampling: { maxTokens: 30, responseFormat: { type: "json_schema", schema: { type: "string", format: "date" } } } }), /keyword "format"/);
+      await assert.rejects(
+        engine.submit({ promptIds: prompt, sampling: { maxTokens: 5, responseFormat: { type: "json_schema", schema: SCHEMA } } }),
+        /below the shortest output/,
+      );
+      await assert.rejects(
+        engine.submit({
+          promptIds: prompt,
+          sampling: { maxTokens: 30, responseFormat: { type: "json_schema", schema: { type: "string", format: "date" } } },
+        }),
+        /keyword "format"/,
+      );
     } finally {
       await engine.close();
     }
@@ -60,7 +74,10 @@ test("constrained decoding needs a tokenizer: a model without one refuses json f
   const model = await loadModel(`${FIXTURES}/tiny-gpt2`);
   const engine = await HostingEngine.create({ model, maxBatchSize: 2, threads: 1 });
   try {
-    await assert.rejects(engine.submit({ promptIds: [1, 2], sampling: { maxTokens: 8, responseFormat: { type: "json_object" } } }), (e: unknown) => (e as { status?: number }).status === 400 && /needs the model's tokenizer/.test(String(e)));
+    await assert.rejects(
+      engine.submit({ promptIds: [1, 2], sampling: { maxTokens: 8, responseFormat: { type: "json_object" } } }),
+      (e: unknown) => (e as { status?: number }).status === 400 && /needs the model's tokenizer/.test(String(e)),
+    );
   } finally {
     await engine.close();
   }
@@ -75,7 +92,9 @@ test("top logprobs and logit bias, per row", async () => {
       engine.submit({ promptIds: prompt, sampling: { temperature: 0, maxTokens: 6 } }),
       engine.submit({ promptIds: prompt, sampling: { temperature: 0, maxTokens: 6, topLogprobs: 20 } }),
       // ban the greedy first token: the row must pick another one
-      engine.submit({ promptIds: prompt, sampling: { temperature: 0, maxTokens: 6, logitBias: {} } }).then((g) => engine.submit({ promptIds: prompt, sampling: { temperature: 0, maxTokens: 6, logitBias: { [g.ids[0]!]: -100 } } })),
+      engine
+        .submit({ promptIds: prompt, sampling: { temperature: 0, maxTokens: 6, logitBias: {} } })
+        .then((g) => engine.submit({ promptIds: prompt, sampling: { temperature: 0, maxTokens: 6, logitBias: { [g.ids[0]!]: -100 } } })),
     ]);
     assert.deepEqual(top.ids, plain.ids);
     assert.equal(top.topLogprobs!.length, top.ids.length);

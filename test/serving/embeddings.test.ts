@@ -15,7 +15,13 @@ test("embeddings: unit length, batch = alone, adapters through their table row",
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
   const engine = await HostingEngine.create({ model, maxBatchSize: 4, maxPrefillTokens: 64, threads: 1 });
   try {
-    const inputs = [[1, 5, 9, 30], [1, 7], [1, 100, 101, 102, 103, 104, 105], [1, 7], [1, 44, 45]];
+    const inputs = [
+      [1, 5, 9, 30],
+      [1, 7],
+      [1, 100, 101, 102, 103, 104, 105],
+      [1, 7],
+      [1, 44, 45],
+    ];
     const { embeddings, promptTokens } = await engine.embed({ inputs });
     assert.equal(embeddings.length, 5);
     assert.equal(promptTokens, 4 + 2 + 7 + 2 + 3);
@@ -23,7 +29,8 @@ test("embeddings: unit length, batch = alone, adapters through their table row",
       assert.equal(e.length, model.config.hiddenSize);
       assert.ok(Math.abs(Math.hypot(...e) - 1) < 1e-5);
     }
-    for (const [i, x] of inputs.entries()) assert.ok(close(embeddings[i]!, (await engine.embed({ inputs: [x] })).embeddings[0]!), `input ${i}`);
+    for (const [i, x] of inputs.entries())
+      assert.ok(close(embeddings[i]!, (await engine.embed({ inputs: [x] })).embeddings[0]!), `input ${i}`);
     assert.ok(close(embeddings[1]!, embeddings[3]!));
     assert.ok(!close(embeddings[0]!, embeddings[1]!, 1e-3));
 

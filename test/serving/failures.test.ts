@@ -30,7 +30,10 @@ for (const failing of ["prefill", "decode"] as const) {
         return forward(...args);
       };
       const ps = prompts(model.config, 3, 8);
-      const doomed = [engine.submit({ promptIds: ps[0]!, sampling: { temperature: 0, maxTokens: 8 } }), engine.submit({ adapter: "a", promptIds: ps[1]!, sampling: { temperature: 0, maxTokens: 8 } })];
+      const doomed = [
+        engine.submit({ promptIds: ps[0]!, sampling: { temperature: 0, maxTokens: 8 } }),
+        engine.submit({ adapter: "a", promptIds: ps[1]!, sampling: { temperature: 0, maxTokens: 8 } }),
+      ];
       for (const r of await Promise.allSettled(doomed)) {
         assert.equal(r.status, "rejected");
         const e = (r as PromiseRejectedResult).reason;

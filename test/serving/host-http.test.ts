@@ -26,7 +26,12 @@ after(async () => {
 });
 
 const post = (path: string, body: unknown, signal?: AbortSignal) =>
-  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body), signal });
+  fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal,
+  });
 
 /** SSE events of a streamed response: {event, data} in order */
 interface SseData {
@@ -60,7 +65,10 @@ test("POST /generate: JSON and SSE give the reference tokens and text", async ()
     assert.equal(streamed.headers.get("content-type"), "text/event-stream");
     const events = await sse(streamed);
     const tokens = events.filter((e) => e.event === "message").map((e) => e.data);
-    assert.deepEqual(tokens.map((t) => t.id), plain.ids);
+    assert.deepEqual(
+      tokens.map((t) => t.id),
+      plain.ids,
+    );
     assert.equal(tokens.map((t) => t.text).join(""), plain.text);
     assert.equal(events.at(-1)!.event, "done");
     assert.deepEqual(events.at(-1)!.data.ids, plain.ids);
@@ -78,7 +86,10 @@ test("adapters: activate, serve, list, deactivate, then refused with 404", async
   assert.equal(gen.status, 200);
   assert.equal((await gen.json()).model, "support-bot");
   const list = await (await fetch(`${base}/adapters`)).json();
-  assert.deepEqual(list.data.map((m: { name: string }) => m.name), ["support-bot"]);
+  assert.deepEqual(
+    list.data.map((m: { name: string }) => m.name),
+    ["support-bot"],
+  );
   const stats = await (await fetch(`${base}/stats`)).json();
   assert.equal(stats.tables.ia3.used, 1);
   assert.ok(stats.base.bytes > 0);

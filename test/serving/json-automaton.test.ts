@@ -23,8 +23,13 @@ const PERSON = {
     name: { type: "string", minLength: 1, maxLength: 8 },
     age: { type: "integer" },
     tags: { type: "array", items: { enum: ["a", "b", 3, null] }, maxItems: 2 },
-    pet: { anyOf: [{ type: "null" }, { type: "object", properties: { kind: { const: "cat" } }, required: ["kind"], additionalProperties: false }] },
-    "we\"ird": { type: "boolean" },
+    pet: {
+      anyOf: [
+        { type: "null" },
+        { type: "object", properties: { kind: { const: "cat" } }, required: ["kind"], additionalProperties: false },
+      ],
+    },
+    'we"ird': { type: "boolean" },
   },
   required: ["name", "age"],
   additionalProperties: false,
@@ -52,10 +57,7 @@ test("json automaton: agrees with JSON.parse + ajv on valid and invalid document
         '{"name":"x","age":1,"pet":{"kind":"dog"}}',
       ],
     ],
-    [
-      { type: "array", items: { type: "number" }, minItems: 1 },
-      ["[1,2.5e-3,-0.1E+2]", "[]", "[1,]", "[.5]", "[1e]", "[-]", " [0] "],
-    ],
+    [{ type: "array", items: { type: "number" }, minItems: 1 }, ["[1,2.5e-3,-0.1E+2]", "[]", "[1,]", "[.5]", "[1e]", "[-]", " [0] "]],
     [{ type: ["string", "null"] }, ['"a"', "null", "nul", "1"]],
     [true, ['{"a":[1,{"b":null}],"c":"d"}', "[true,false]", "12", '"x"', "{1:2}", "[1 2]"]],
   ];
@@ -96,10 +98,23 @@ test("json automaton: minClose never exceeds what a real completion needs, and m
 });
 
 test("json schema: unsupported keywords are refused with where they are", () => {
-  assert.throws(() => compileSchema({ type: "object", properties: { a: { type: "string", pattern: "^x" } } }), (e: unknown) => e instanceof SchemaError && /\/properties\/a: keyword "pattern"/.test(e.message));
+  assert.throws(
+    () => compileSchema({ type: "object", properties: { a: { type: "string", pattern: "^x" } } }),
+    (e: unknown) => e instanceof SchemaError && /\/properties\/a: keyword "pattern"/.test(e.message),
+  );
   assert.throws(() => compileSchema({ $ref: "https://example.com/s.json" }), /only local references/);
   assert.throws(() => compileSchema({ type: "decimal" }), /unknown type/);
-  const tree = compileSchema({ $defs: { node: { type: "object", properties: { next: { anyOf: [{ $ref: "#/$defs/node" }, { type: "null" }] } }, required: ["next"], additionalProperties: false } }, $ref: "#/$defs/node" });
+  const tree = compileSchema({
+    $defs: {
+      node: {
+        type: "object",
+        properties: { next: { anyOf: [{ $ref: "#/$defs/node" }, { type: "null" }] } },
+        required: ["next"],
+        additionalProperties: false,
+      },
+    },
+    $ref: "#/$defs/node",
+  });
   assert.ok(accepts(tree, '{"next":{"next":null}}'));
   assert.ok(!accepts(tree, '{"next":{}}'));
 });

@@ -30,13 +30,19 @@ for (const family of ["tiny-llama", "tiny-gpt2"]) {
         const runner = await ModelRunner.create(merged, { threads: 1 });
         try {
           const greedy = samplingOptions({ temperature: 0, maxTokens: 10 });
-          const want = await generate(runner, ps, ps.map(() => greedy));
+          const want = await generate(
+            runner,
+            ps,
+            ps.map(() => greedy),
+          );
           const fromTables = await Promise.all(ps.map((p) => engine.submit({ adapter: name, promptIds: p, sampling: greedy })));
           const fromFull = await Promise.all(ps.map((p) => engine.submit({ adapter: `${name}-merged`, promptIds: p, sampling: greedy })));
           ps.forEach((_, i) => {
             assert.deepEqual(fromTables[i]!.ids, want[i]!.ids, `${name}: prompt ${i} from the tables`);
             assert.deepEqual(fromFull[i]!.ids, want[i]!.ids, `${name}: prompt ${i} from the full model`);
-            want[i]!.logprobs.forEach((lp, k) => assert.ok(Math.abs(lp - fromTables[i]!.logprobs[k]!) < 1e-4, `${name}: prompt ${i} logprob ${k}`));
+            want[i]!.logprobs.forEach((lp, k) =>
+              assert.ok(Math.abs(lp - fromTables[i]!.logprobs[k]!) < 1e-4, `${name}: prompt ${i} logprob ${k}`),
+            );
           });
         } finally {
           await runner.dispose();

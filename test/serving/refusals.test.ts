@@ -10,7 +10,14 @@ import { after, before, test } from "node:test";
 import { baseFingerprint } from "../../src/adapters/fingerprint.ts";
 import { createIa3 } from "../../src/adapters/ia3.ts";
 import { type LoadedModel, loadModel } from "../../src/models/index.ts";
-import { AdapterMismatchError, ConflictError, HostingError, InvalidRequestError, OverCapacityError, UnknownModelError } from "../../src/serving/errors.ts";
+import {
+  AdapterMismatchError,
+  ConflictError,
+  HostingError,
+  InvalidRequestError,
+  OverCapacityError,
+  UnknownModelError,
+} from "../../src/serving/errors.ts";
 import { HostingEngine } from "../../src/serving/hosting-engine.ts";
 import { FIXTURES, GOLDEN_ADAPTERS, randomIa3, randomLora } from "./hosting-helpers.ts";
 
@@ -27,7 +34,12 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function refused<E extends HostingError>(p: Promise<unknown>, type: new (...a: never[]) => E, status: number, pattern: RegExp): Promise<void> {
+async function refused<E extends HostingError>(
+  p: Promise<unknown>,
+  type: new (...a: never[]) => E,
+  status: number,
+  pattern: RegExp,
+): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof type, `expected ${type.name}, got ${e}`);
     assert.equal((e as HostingError).status, status);
@@ -76,7 +88,10 @@ test("adapters the tables cannot hold are refused", async () => {
   try {
     await refused(noLora.activate("lo", randomLora(cfg, 2, 2)), AdapterMismatchError, 422, /no LoRA adapters/);
     await refused(noLora.activate("ia", randomIa3(cfg, 2)), AdapterMismatchError, 422, /no T-Few/);
-    assert.ok((await noLora.submit({ promptIds: [1, 5], sampling: { temperature: 0, maxTokens: 3 } })).ids.length > 0, "the base is still served");
+    assert.ok(
+      (await noLora.submit({ promptIds: [1, 5], sampling: { temperature: 0, maxTokens: 3 } })).ids.length > 0,
+      "the base is still served",
+    );
   } finally {
     await noLora.close();
   }
@@ -89,7 +104,12 @@ test("malformed requests are refused (400, 404) before they queue", async () => 
   await refused(engine.submit({ promptIds: new Array(64).fill(1), sampling: ok }), InvalidRequestError, 400, /context is 64/);
   await refused(engine.submit({ promptIds: [1], sampling: { temperature: -1 } }), InvalidRequestError, 400, /sampling: temperature/);
   await refused(engine.submit({ promptIds: [1], sampling: { bogus: 1 } as never }), InvalidRequestError, 400, /sampling/);
-  await refused(engine.submit({ adapter: "nope", promptIds: [1], sampling: ok }), UnknownModelError, 404, /no active model or adapter named 'nope'/);
+  await refused(
+    engine.submit({ adapter: "nope", promptIds: [1], sampling: ok }),
+    UnknownModelError,
+    404,
+    /no active model or adapter named 'nope'/,
+  );
   const ac = new AbortController();
   ac.abort();
   await refused(engine.submit({ promptIds: [1], sampling: ok, signal: ac.signal }), HostingError, 499, /cancelled/);

@@ -19,7 +19,8 @@ function fill(c: SlotCache, rows: number, positions: number): void {
   const w = c.rowFloats;
   for (let l = 0; l < c.layers; l++) {
     for (const [kind, arr] of [c.keys[l]!, c.values[l]!].entries()) {
-      for (let p = 0; p < positions; p++) for (let s = 0; s < rows; s++) for (let i = 0; i < w; i++) arr[(p * c.width + s) * w + i] = tag(l, kind, p, s, i);
+      for (let p = 0; p < positions; p++)
+        for (let s = 0; s < rows; s++) for (let i = 0; i < w; i++) arr[(p * c.width + s) * w + i] = tag(l, kind, p, s, i);
     }
   }
 }

@@ -38,13 +38,15 @@ test("stream: events add up to the generation; breaking out cancels; refusals th
     const stopAt = want.text!.slice(3, 5);
     const stopped = await ref.alone(null, p, { ...sampling, stop: [stopAt] });
     let streamed = "";
-    for await (const ev of engine.stream({ promptIds: p, sampling: { ...sampling, stop: [stopAt] } })) if (ev.type === "token") streamed += ev.token.text;
+    for await (const ev of engine.stream({ promptIds: p, sampling: { ...sampling, stop: [stopAt] } }))
+      if (ev.type === "token") streamed += ev.token.text;
     assert.equal(streamed, stopped.text);
     assert.ok(!streamed.includes(stopAt));
 
     // leave after two tokens: the request is cancelled and the single slot serves the next one
     let n = 0;
-    for await (const ev of engine.stream({ promptIds: p, sampling: { temperature: 0, maxTokens: 40 } })) if (ev.type === "token" && ++n === 2) break;
+    for await (const ev of engine.stream({ promptIds: p, sampling: { temperature: 0, maxTokens: 40 } }))
+      if (ev.type === "token" && ++n === 2) break;
     const next = await engine.submit({ promptIds: prompts(model.config, 1, 1)[0]!, sampling: { temperature: 0, maxTokens: 3 } });
     assert.ok(next.ids.length > 0);
     assert.equal(engine.stats().totals.cancelled, 1);

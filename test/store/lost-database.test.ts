@@ -34,7 +34,12 @@ test("a 0-byte or missing sprig.db beside artifacts refuses to start, naming the
     else rmSync(join(dir, "sprig.db"));
     assert.throws(
       () => Store.open(dir),
-      (e: Error) => e instanceof StoreError && e.message.includes(join(dir, "sprig.db")) && new RegExp(how === "empty" ? "empty \\(0 bytes\\)" : "missing").test(e.message) && /restore/.test(e.message) && /Backups/.test(e.message),
+      (e: Error) =>
+        e instanceof StoreError &&
+        e.message.includes(join(dir, "sprig.db")) &&
+        new RegExp(how === "empty" ? "empty \\(0 bytes\\)" : "missing").test(e.message) &&
+        /restore/.test(e.message) &&
+        /Backups/.test(e.message),
     );
   }
   // uploaded objects alone count too
@@ -47,5 +52,9 @@ test("a 0-byte or missing sprig.db beside artifacts refuses to start, naming the
 test("a damaged sprig.db names the file and how to restore it", () => {
   const dir = fresh();
   writeFileSync(join(dir, "sprig.db"), Buffer.alloc(8192, 0x5a));
-  assert.throws(() => Store.open(dir), (e: Error) => e instanceof StoreError && e.message.includes(join(dir, "sprig.db")) && /damaged/.test(e.message) && /backup/.test(e.message));
+  assert.throws(
+    () => Store.open(dir),
+    (e: Error) =>
+      e instanceof StoreError && e.message.includes(join(dir, "sprig.db")) && /damaged/.test(e.message) && /backup/.test(e.message),
+  );
 });

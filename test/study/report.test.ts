@@ -36,8 +36,28 @@ test("report: goals met and not met are stated with the measured numbers", async
     started: "2026-01-01T00:00:00Z",
     minutes: 1,
     tasks: [
-      { task: "good", kind: "choice", trainExamples: 100, testExamples: 50, zeroShot: 0.25, fewShot: 0.3, zeroShotExact: null, fewShotExact: null, methods: [method("T-Few", "tfew", 0.9, 500, 6), method("vanilla", "vanilla", 0.95, 1_000_000, 10)] },
-      { task: "bad", kind: "generation", trainExamples: 100, testExamples: 50, zeroShot: 0, fewShot: 0.5, zeroShotExact: 0, fewShotExact: 0.1, methods: [method("T-Few", "tfew", 0.4, 5000, 9), method("vanilla", "vanilla", 0.8, 1_000_000, 10)] },
+      {
+        task: "good",
+        kind: "choice",
+        trainExamples: 100,
+        testExamples: 50,
+        zeroShot: 0.25,
+        fewShot: 0.3,
+        zeroShotExact: null,
+        fewShotExact: null,
+        methods: [method("T-Few", "tfew", 0.9, 500, 6), method("vanilla", "vanilla", 0.95, 1_000_000, 10)],
+      },
+      {
+        task: "bad",
+        kind: "generation",
+        trainExamples: 100,
+        testExamples: 50,
+        zeroShot: 0,
+        fewShot: 0.5,
+        zeroShotExact: 0,
+        fewShotExact: 0.1,
+        methods: [method("T-Few", "tfew", 0.4, 5000, 9), method("vanilla", "vanilla", 0.8, 1_000_000, 10)],
+      },
     ],
   };
   const out = join(mkdtempSync(join(tmpdir(), "study-")), "r");

@@ -14,9 +14,22 @@ const DIR = "models/sprig-base";
 const skip = !existsSync(`${DIR}/config.json`) && "models/sprig-base is not built yet";
 
 test("the base model directory is complete, Llama-shaped and at most 30 MB", { skip }, async () => {
-  for (const f of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md", "train_loss.csv", "eval_loss.csv", "loss_curve.png", "training_summary.json"])
+  for (const f of [
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "README.md",
+    "train_loss.csv",
+    "eval_loss.csv",
+    "loss_curve.png",
+    "training_summary.json",
+  ])
     assert.ok(existsSync(`${DIR}/${f}`), f);
-  const total = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"].reduce((a, f) => a + statSync(`${DIR}/${f}`).size, 0);
+  const total = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"].reduce(
+    (a, f) => a + statSync(`${DIR}/${f}`).size,
+    0,
+  );
   assert.ok(total <= 30e6, `${total} bytes`);
   const m = await loadModel(DIR);
   assert.equal(m.config.family, "llama");
@@ -27,9 +40,15 @@ test("the base model directory is complete, Llama-shaped and at most 30 MB", { s
   assert.equal(m.tokenizer!.vocabSize, m.config.vocabSize);
   assert.equal(m.tokenizer!.bosTokenId, 1);
   assert.equal(m.tokenizer!.eosTokenId, 2);
-  const summary = JSON.parse(readFileSync(`${DIR}/training_summary.json`, "utf8")) as { parameters: number; heldOut: { float16Loss: number } };
+  const summary = JSON.parse(readFileSync(`${DIR}/training_summary.json`, "utf8")) as {
+    parameters: number;
+    heldOut: { float16Loss: number };
+  };
   assert.equal(summary.parameters, params);
-  assert.ok(readFileSync(`${DIR}/README.md`, "utf8").includes(summary.heldOut.float16Loss.toFixed(4)), "the card states the measured held-out loss");
+  assert.ok(
+    readFileSync(`${DIR}/README.md`, "utf8").includes(summary.heldOut.float16Loss.toFixed(4)),
+    "the card states the measured held-out loss",
+  );
 });
 
 test("the base model is trained: held-out loss far below a random model's", { skip }, async () => {
@@ -41,7 +60,11 @@ test("the base model is trained: held-out loss far below a random model's", { sk
 });
 
 test("sprig generate runs the base model", { skip }, () => {
-  const out = execFileSync("node", ["bin/sprig.mjs", "generate", "--model", DIR, "--prompt", "Once upon a time", "--max-tokens", "8", "--temperature", "0", "--json"], { encoding: "utf8" });
+  const out = execFileSync(
+    "node",
+    ["bin/sprig.mjs", "generate", "--model", DIR, "--prompt", "Once upon a time", "--max-tokens", "8", "--temperature", "0", "--json"],
+    { encoding: "utf8" },
+  );
   const r = JSON.parse(out) as { ids: number[]; text: string; finishReason: string };
   assert.ok(r.ids.length >= 1 && r.ids.length <= 8);
   assert.ok(r.text.trim().length > 0);

@@ -29,7 +29,10 @@ test("train and held-out splits share no document", () => {
 test("the text round-trips through the file format", () => {
   const text = corpusText(5, "valid", 0.02);
   const docs = splitDocuments(text);
-  assert.deepEqual(docs, [...corpusDocuments(5, "valid", 0.02e6)].map((d) => d.text));
+  assert.deepEqual(
+    docs,
+    [...corpusDocuments(5, "valid", 0.02e6)].map((d) => d.text),
+  );
 });
 
 test("text is well-formed: no template leftovers, sentences start with capitals, quotes balanced", () => {
@@ -54,7 +57,8 @@ test("documents are mostly stories, with factual paragraphs and other registers 
 
 test("stories end in every mood, and most stories are happy", () => {
   const counts = new Map<string, number>();
-  for (const d of corpusDocuments(DEFAULT_SEED, "train", Infinity, 3000)) if (d.story) counts.set(d.story.mood, (counts.get(d.story.mood) ?? 0) + 1);
+  for (const d of corpusDocuments(DEFAULT_SEED, "train", Infinity, 3000))
+    if (d.story) counts.set(d.story.mood, (counts.get(d.story.mood) ?? 0) + 1);
   for (const m of MOODS) assert.ok((counts.get(m) ?? 0) >= 40, `${m}: ${counts.get(m)}`);
   assert.ok(counts.get("happy")! > counts.get("sad")! + counts.get("scared")! + counts.get("angry")!);
 });

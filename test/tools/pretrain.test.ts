@@ -19,7 +19,17 @@ import { BASE_RUN, type ModelShape, type RunSettings, modelConfig } from "../../
 import { pretrain } from "../../tools/pretrain/trainer.ts";
 
 const SHAPE: ModelShape = { hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 64, context: 32, ropeTheta: 10000 };
-const RUN: RunSettings = { ...BASE_RUN, steps: 24, batchSize: 4, peakLr: 1e-2, warmupSteps: 4, evalEvery: 8, evalBatches: 2, checkpointEvery: 5, threads: 1 };
+const RUN: RunSettings = {
+  ...BASE_RUN,
+  steps: 24,
+  batchSize: 4,
+  peakLr: 1e-2,
+  warmupSteps: 4,
+  evalEvery: 8,
+  evalBatches: 2,
+  checkpointEvery: 5,
+  threads: 1,
+};
 
 let dir: string;
 let tok: SprigTokenizer;
@@ -50,8 +60,14 @@ test("documents are packed as <s> text </s> into full chunks", async () => {
 test("batches: every chunk once per epoch, the same for the same seed and step", () => {
   const order = new BatchOrder(10, 4, 3);
   const seen = [0, 1, 2, 3, 4].flatMap((s) => order.batch(s)); // 20 = two epochs
-  assert.deepEqual([...seen.slice(0, 10)].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  assert.deepEqual([...seen.slice(10)].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...seen.slice(0, 10)].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
+  assert.deepEqual(
+    [...seen.slice(10)].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.notDeepEqual(seen.slice(0, 10), seen.slice(10));
   assert.deepEqual(new BatchOrder(10, 4, 3).batch(3), order.batch(3));
   assert.notDeepEqual(new BatchOrder(10, 4, 4).batch(0), order.batch(0));
@@ -87,7 +103,10 @@ test("the loss falls; a stopped and resumed run ends with the uninterrupted run'
   await assert.rejects(pretrain({ ...job, run: { ...RUN, peakLr: 1 }, workdir: join(dir, "split"), resume: true }), /another run/);
   const rest = await pretrain({ ...job, workdir: join(dir, "split"), resume: true });
   assert.ok(rest.done);
-  assert.deepEqual(rest.log.map((e) => e.type === "step" ? [e.step, e.loss] : [e.step]), whole.log.map((e) => e.type === "step" ? [e.step, e.loss] : [e.step]));
+  assert.deepEqual(
+    rest.log.map((e) => (e.type === "step" ? [e.step, e.loss] : [e.step])),
+    whole.log.map((e) => (e.type === "step" ? [e.step, e.loss] : [e.step])),
+  );
   for (const [k, w] of whole.weights) assert.deepEqual(rest.weights.get(k)!.data, w.data, k);
   assert.equal(rest.finalValidLoss, whole.finalValidLoss);
 

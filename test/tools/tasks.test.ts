@@ -9,9 +9,15 @@ import { parseDataset } from "../../src/training/data.ts";
 import { DEMOS, TASKS, TEST_SIZE, TRAIN_SIZE, buildTask } from "../../tools/tasks/main.ts";
 import { type Example, toJsonl } from "../../tools/tasks/task.ts";
 
-const ALL = [...TASKS.map((t) => ({ name: t.name, task: t, train: TRAIN_SIZE, test: TEST_SIZE, prefix: "" })), ...DEMOS.map((d) => ({ ...d, prefix: "demo-" }))];
+const ALL = [
+  ...TASKS.map((t) => ({ name: t.name, task: t, train: TRAIN_SIZE, test: TEST_SIZE, prefix: "" })),
+  ...DEMOS.map((d) => ({ ...d, prefix: "demo-" })),
+];
 const read = (name: string, split: string): Example[] =>
-  readFileSync(`data/tasks/${name}/${split}.jsonl`, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Example);
+  readFileSync(`data/tasks/${name}/${split}.jsonl`, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Example);
 
 test("at least three tasks, one with answer choices, plus two demo sets", () => {
   assert.ok(TASKS.length >= 3);
@@ -62,7 +68,12 @@ test("answers follow from the prompts", () => {
   }
   for (const e of read("char-record", "train")) {
     if ("choices" in e) assert.fail("char-record is prompt/completion");
-    const fields = Object.fromEntries(e.completion.trim().split(" | ").map((f) => f.split(": ") as [string, string]));
+    const fields = Object.fromEntries(
+      e.completion
+        .trim()
+        .split(" | ")
+        .map((f) => f.split(": ") as [string, string]),
+    );
     assert.deepEqual(Object.keys(fields), ["name", "kind", "mood", "place", "thing"]);
     for (const k of ["name", "kind", "thing"]) assert.ok(e.prompt.includes(fields[k]!), `${k} ${fields[k]}`);
     assert.ok(e.prompt.includes(fields.place!.replace(/^the /, "")));
@@ -77,7 +88,12 @@ test("answers follow from the prompts", () => {
 });
 
 // With the shipped model: the trainer's own parser accepts every file, and every example fits the context.
-test("the trainer accepts every task file for the shipped base model", { skip: !existsSync("models/sprig-base/config.json") && "no models/sprig-base yet" }, async () => {
-  const model = await loadModel("models/sprig-base");
-  for (const t of ALL) for (const split of ["train", "test"]) await parseDataset(readFileSync(`data/tasks/${t.name}/${split}.jsonl`), model);
-});
+test(
+  "the trainer accepts every task file for the shipped base model",
+  { skip: !existsSync("models/sprig-base/config.json") && "no models/sprig-base yet" },
+  async () => {
+    const model = await loadModel("models/sprig-base");
+    for (const t of ALL)
+      for (const split of ["train", "test"]) await parseDataset(readFileSync(`data/tasks/${t.name}/${split}.jsonl`), model);
+  },
+);

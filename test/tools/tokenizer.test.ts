@@ -37,13 +37,30 @@ test("byte table and pre-tokenizer follow GPT-2", () => {
   assert.equal(BYTE_TO_CHAR[0x20], "Ġ");
   assert.equal(BYTE_TO_CHAR[0x0a], "Ċ");
   assert.equal(BYTE_TO_CHAR[0x41], "A");
-  assert.deepEqual(preTokenize("Mia's cat ran,  fast!\n\nOk 42"), ["Mia", "'s", " cat", " ran", ",", " ", " fast", "!", "\n", "\n", "Ok", " 42"]); // GPT-2 keeps the last space/newline for the next word
+  assert.deepEqual(preTokenize("Mia's cat ran,  fast!\n\nOk 42"), [
+    "Mia",
+    "'s",
+    " cat",
+    " ran",
+    ",",
+    " ",
+    " fast",
+    "!",
+    "\n",
+    "\n",
+    "Ok",
+    " 42",
+  ]); // GPT-2 keeps the last space/newline for the next word
 });
 
 test("reproduces the Hugging Face trainer's vocab and merges on the golden fixture's corpus", () => {
   const m = trainBpe(countWords(GOLDEN_CORPUS), { vocabSize: 320, specialTokens: SPECIAL_TOKENS });
-  const hf = JSON.parse(readFileSync("test/fixtures/models/tiny-llama/tokenizer.json", "utf8")) as { model: { vocab: Record<string, number>; merges: [string, string][] } };
-  const hfVocab = Object.entries(hf.model.vocab).sort((x, y) => x[1] - y[1]).map(([t]) => t);
+  const hf = JSON.parse(readFileSync("test/fixtures/models/tiny-llama/tokenizer.json", "utf8")) as {
+    model: { vocab: Record<string, number>; merges: [string, string][] };
+  };
+  const hfVocab = Object.entries(hf.model.vocab)
+    .sort((x, y) => x[1] - y[1])
+    .map(([t]) => t);
   assert.deepEqual(m.vocab, hfVocab);
   assert.deepEqual(m.merges, hf.model.merges);
 });
@@ -51,7 +68,10 @@ test("reproduces the Hugging Face trainer's vocab and merges on the golden fixtu
 test("merges the most frequent pair first and stops below the minimum frequency", () => {
   // pairs: (a,b) ×3, (Ġ,a) ×2, (Ġ,c) ×1, (c,d) ×1  →  "ab", then "Ġab" (×2); the rest occur once
   const m = trainBpe(countWords(["ab ab ab cd"]), { vocabSize: 1000, specialTokens: SPECIAL_TOKENS });
-  assert.deepEqual(m.merges, [["a", "b"], ["Ġ", "ab"]]);
+  assert.deepEqual(m.merges, [
+    ["a", "b"],
+    ["Ġ", "ab"],
+  ]);
   assert.deepEqual(m.vocab.slice(0, 3), ["<unk>", "<s>", "</s>"]);
   assert.deepEqual(m.vocab.slice(3, 259), BYTE_ALPHABET);
   assert.deepEqual(m.vocab.slice(259), ["ab", "Ġab"]);
@@ -73,7 +93,11 @@ test("training does not depend on the order words were counted in", () => {
 });
 
 test("the written files load with the tokenizers binding: specials, BOS, round trips", async () => {
-  const texts = ["Once upon a time, there was a little cat named Pip.", "Pip liked to play. \"Hello!\" said Pip.", "The sun was warm and the sky was blue."];
+  const texts = [
+    "Once upon a time, there was a little cat named Pip.",
+    'Pip liked to play. "Hello!" said Pip.',
+    "The sun was warm and the sky was blue.",
+  ];
   await withTokenizer([...texts, ...texts], 600, async (dir) => {
     const t = loadTokenizer(dir)!;
     assert.equal(t.tokenToId("<unk>"), 0);
@@ -83,12 +107,18 @@ test("the written files load with the tokenizers binding: specials, BOS, round t
     const ids = await t.encode("Pip liked to play.");
     assert.equal(ids[0], 1);
     // words seen twice became single tokens, as the trainer merged them
-    assert.deepEqual(ids.slice(1).map((i) => t.idToToken(i)), ["Pip", "Ġliked", "Ġto", "Ġplay", "."]);
+    assert.deepEqual(
+      ids.slice(1).map((i) => t.idToToken(i)),
+      ["Pip", "Ġliked", "Ġto", "Ġplay", "."],
+    );
     for (const s of [...texts, "Unseen wörds, emoji 😀, tabs\tand\n\nnewlines  ", "", " leading space", "日本語"]) {
       const enc = await t.encode(s, { addSpecialTokens: false });
       assert.equal(t.decode(enc), s);
     }
     assert.equal(t.decode([1, ...(await t.encode("Pip", { addSpecialTokens: false })), 2], { skipSpecialTokens: true }), "Pip");
-    assert.equal(t.applyChatTemplate([{ role: "user", content: "Hi" }], { addGenerationPrompt: true }), "<s><|user|>\nHi</s>\n<|assistant|>\n");
+    assert.equal(
+      t.applyChatTemplate([{ role: "user", content: "Hi" }], { addGenerationPrompt: true }),
+      "<s><|user|>\nHi</s>\n<|assistant|>\n",
+    );
   });
 });

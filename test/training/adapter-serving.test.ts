@@ -21,7 +21,12 @@ test("a fresh (IA)³ or LoRA adapter reproduces the base logits exactly", async 
   const m = await loadModel("test/fixtures/models/tiny-llama");
   const base = flat(await forwardAll(m, IDS, { threads: 1 }));
   const ia3 = flat(await forwardAll(m, IDS, { threads: 1, hooks: hooksFor(m, createIa3(m.config)) }));
-  const lora = flat(await forwardAll(m, IDS, { threads: 1, hooks: hooksFor(m, createLora(m.config, loraConfig(m.config, { r: 4, alpha: 8, dropout: 0 }), 1)) }));
+  const lora = flat(
+    await forwardAll(m, IDS, {
+      threads: 1,
+      hooks: hooksFor(m, createLora(m.config, loraConfig(m.config, { r: 4, alpha: 8, dropout: 0 }), 1)),
+    }),
+  );
   assert.deepEqual(ia3, base);
   assert.deepEqual(lora, base);
 });
@@ -39,7 +44,10 @@ test("(IA)³ served unmerged equals the same adapter merged into the weights (PE
   const viaMerge = flat(await forwardAll(merged, IDS, { threads: 1 }));
   const base = flat(await forwardAll(m, IDS, { threads: 1 }));
   unmerged.forEach((v, i) => assert.ok(Math.abs(v - viaMerge[i]!) < 1e-5, `logit ${i}: ${v} vs ${viaMerge[i]}`));
-  assert.ok(unmerged.some((v, i) => Math.abs(v - base[i]!) > 1e-2), "the adapter changes the model");
+  assert.ok(
+    unmerged.some((v, i) => Math.abs(v - base[i]!) > 1e-2),
+    "the adapter changes the model",
+  );
 });
 
 for (const model of ["tiny-llama", "tiny-qwen2", "tiny-gpt2"]) {
@@ -54,7 +62,14 @@ for (const model of ["tiny-llama", "tiny-qwen2", "tiny-gpt2"]) {
       for (let b = 0; b < B; b++) {
         const len = batch.attention_mask[b]!.reduce((a, v) => a + v, 0);
         const rows = await forwardAll(m, batch.input_ids[b]!.slice(0, len), { threads: 1, hooks: hooksFor(m, adapter) });
-        rows.forEach((r, t) => r.forEach((v, i) => assert.ok(Math.abs(v - golden[(b * T + t) * V + i]!) < 1e-4, `row ${b} pos ${t} logit ${i}: ${v} vs ${golden[(b * T + t) * V + i]}`)));
+        rows.forEach((r, t) =>
+          r.forEach((v, i) =>
+            assert.ok(
+              Math.abs(v - golden[(b * T + t) * V + i]!) < 1e-4,
+              `row ${b} pos ${t} logit ${i}: ${v} vs ${golden[(b * T + t) * V + i]}`,
+            ),
+          ),
+        );
       }
     });
   }

@@ -20,7 +20,10 @@ const jsonl = (...xs: unknown[]) => Buffer.from(xs.map((x) => (typeof x === "str
 const one = async (x: unknown) => (await parseDataset(jsonl(x), model, { minExamples: 1 }))[0]!;
 const scoredText = (e: Example) => e.completion.map((t, i) => (e.scored![i] ? tok.decode([t]) : "·")).join("");
 const reasons = async (bytes: Buffer, m: Parameters<typeof parseDataset>[1] = model) => {
-  const err = await parseDataset(bytes, m, { minExamples: 1 }).then(() => null, (e: unknown) => e);
+  const err = await parseDataset(bytes, m, { minExamples: 1 }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof DataError, String(err));
   return err.lines;
 };
@@ -41,7 +44,10 @@ test("a conversation: the prompt is what the chat endpoint feeds, every assistan
   const turns = scoredText(e).split(/·+/).filter(Boolean);
   assert.deepEqual(turns, ["hello</s>\n", "see you</s>\n"]);
   assert.ok(e.completion.includes(tok.eosTokenId!), "the model learns to stop: EOS is among the scored tokens");
-  assert.ok(e.scored!.some((s) => !s), "the second user turn is in the row but unscored");
+  assert.ok(
+    e.scored!.some((s) => !s),
+    "the second user turn is in the row but unscored",
+  );
 });
 
 test("weight 0 assistant turns are context only; a conversation ends at its last trained turn", async () => {
@@ -73,8 +79,17 @@ test("batches: chat examples label only their scored tokens, in both the labels 
 });
 
 test("chat lines and prompt/completion lines mix in one file, in file order", async () => {
-  const ex = await parseDataset(jsonl({ prompt: "a", completion: " b" }, { messages: conv }, { prompt: "c", completion: " d" }), model, { minExamples: 1 });
-  assert.deepEqual(ex.map((e) => [e.line, e.scored !== undefined]), [[1, false], [2, true], [3, false]]);
+  const ex = await parseDataset(jsonl({ prompt: "a", completion: " b" }, { messages: conv }, { prompt: "c", completion: " d" }), model, {
+    minExamples: 1,
+  });
+  assert.deepEqual(
+    ex.map((e) => [e.line, e.scored !== undefined]),
+    [
+      [1, false],
+      [2, true],
+      [3, false],
+    ],
+  );
 });
 
 test("bad chat lines: every one reported with its line number and reason", async () => {
@@ -113,7 +128,10 @@ test("bad chat lines: every one reported with its line number and reason", async
 test("a model without a chat template, or without a tokenizer, refuses chat lines clearly", async () => {
   const noTemplate = { config: model.config, tokenizer: Object.assign(Object.create(tok) as typeof tok, { chatTemplate: null }) };
   const a = await reasons(jsonl({ prompt: "a", completion: " b" }, { messages: conv }), noTemplate);
-  assert.deepEqual(a.map((l) => l.line), [2]);
+  assert.deepEqual(
+    a.map((l) => l.line),
+    [2],
+  );
   assert.match(a[0]!.reason, /needs the model's chat template, and this model has none .*give "prompt" and "completion" instead/);
   const b = await reasons(jsonl({ messages: conv }), { config: model.config, tokenizer: null });
   assert.match(b[0]!.reason, /no tokenizer\.json/);
@@ -124,7 +142,8 @@ test("a template that rewrites earlier turns is refused (its turns cannot be tol
     config: model.config,
     tokenizer: Object.assign(Object.create(tok) as typeof tok, {
       chatTemplate: "custom",
-      applyChatTemplate: (m: readonly { content: string }[], o: { addGenerationPrompt?: boolean } = {}) => render(m, o.addGenerationPrompt ?? false),
+      applyChatTemplate: (m: readonly { content: string }[], o: { addGenerationPrompt?: boolean } = {}) =>
+        render(m, o.addGenerationPrompt ?? false),
     }),
   });
   // e.g. a template that drops the reasoning of earlier assistant turns: the history changes as turns are added
@@ -141,20 +160,35 @@ test("a template that rewrites earlier turns is refused (its turns cannot be tol
 test("fineTune on chat data with a separate validation file; validationSplit beside it is refused", async () => {
   const tmp = mkdtempSync(join(tmpdir(), "sprig-chat-"));
   const words = ["zero", "one", "two", "three", "four"];
-  const chat = (i: number) => ({ messages: [{ role: "user", content: `${words[i % 5]} plus one?` }, { role: "assistant", content: words[(i + 1) % 5]! }] });
+  const chat = (i: number) => ({
+    messages: [
+      { role: "user", content: `${words[i % 5]} plus one?` },
+      { role: "assistant", content: words[(i + 1) % 5]! },
+    ],
+  });
   const train = join(tmp, "train.jsonl");
   const val = join(tmp, "val.jsonl");
   writeFileSync(train, jsonl(...Array.from({ length: 32 }, (_, i) => chat(i))));
   writeFileSync(val, jsonl(...Array.from({ length: 5 }, (_, i) => chat(i + 2))));
   const logs: string[] = [];
   const r = await fineTune(
-    { model, data: train, validationData: val, method: "lora", out: join(tmp, "out"), config: { totalTrainingEpochs: 1, learningRate: 1e-2 } },
+    {
+      model,
+      data: train,
+      validationData: val,
+      method: "lora",
+      out: join(tmp, "out"),
+      config: { totalTrainingEpochs: 1, learningRate: 1e-2 },
+    },
     { onLog: (m) => logs.push(m) },
   );
   assert.equal(r.metrics.trainExamples, 32, "the whole training file trains");
   assert.equal(r.metrics.validationExamples, 5);
   assert.equal(r.metrics.evaluatedOn, "validation");
-  assert.ok(logs.some((l) => l.includes(`+ 5 validation from ${val}`)), logs.join("\n"));
+  assert.ok(
+    logs.some((l) => l.includes(`+ 5 validation from ${val}`)),
+    logs.join("\n"),
+  );
   await assert.rejects(
     fineTune({ model, data: train, validationData: val, method: "lora", out: join(tmp, "out2"), config: { validationSplit: 0.1 } }),
     (e: unknown) => e instanceof TrainingConfigError && /validationSplit applies only without a validation file/.test(e.message),

@@ -19,9 +19,15 @@ test("given values override defaults", () => {
 });
 
 test("unknown keys, bad values and keys of another method are rejected with their names", () => {
-  assert.throws(() => resolveTrainingConfig("tfew", { learningrate: 1 }), (e: unknown) => e instanceof TrainingConfigError && /unknown key "learningrate" \(did you mean "learningRate"\?\)/.test(e.message));
+  assert.throws(
+    () => resolveTrainingConfig("tfew", { learningrate: 1 }),
+    (e: unknown) => e instanceof TrainingConfigError && /unknown key "learningrate" \(did you mean "learningRate"\?\)/.test(e.message),
+  );
   assert.throws(() => resolveTrainingConfig("tfew", { colour: "red" }), /unknown key "colour"$/);
-  assert.throws(() => resolveTrainingConfig("tfew", { trainingBatchSize: 0 }), (e: unknown) => e instanceof TrainingConfigError && /trainingBatchSize/.test(e.message));
+  assert.throws(
+    () => resolveTrainingConfig("tfew", { trainingBatchSize: 0 }),
+    (e: unknown) => e instanceof TrainingConfigError && /trainingBatchSize/.test(e.message),
+  );
   assert.throws(() => resolveTrainingConfig("tfew", { totalTrainingEpochs: 1.5 }), /totalTrainingEpochs/);
   assert.throws(() => resolveTrainingConfig("tfew", { loraR: 8 }), /loraR applies to lora only/);
   assert.throws(() => resolveTrainingConfig("lora", { numOfLastLayers: 2 }), /numOfLastLayers applies to vanilla only/);

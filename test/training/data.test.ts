@@ -24,8 +24,20 @@ test("text examples: prompt gets BOS, completion gets EOS and no BOS", async () 
 });
 
 test("pre-tokenized examples are taken exactly as given; choices keep the labelled one as completion", async () => {
-  const ex = await parseDataset(lines(...many({ prompt_ids: [1, 5, 6], completion_ids: [7, 8] }, 16), ...many({ prompt_ids: [1, 9], choices_ids: [[3], [4, 5]], label: 1 }, 16)), model);
-  assert.deepEqual([ex[0]!.prompt, ex[0]!.completion], [[1, 5, 6], [7, 8]]);
+  const ex = await parseDataset(
+    lines(
+      ...many({ prompt_ids: [1, 5, 6], completion_ids: [7, 8] }, 16),
+      ...many({ prompt_ids: [1, 9], choices_ids: [[3], [4, 5]], label: 1 }, 16),
+    ),
+    model,
+  );
+  assert.deepEqual(
+    [ex[0]!.prompt, ex[0]!.completion],
+    [
+      [1, 5, 6],
+      [7, 8],
+    ],
+  );
   assert.deepEqual(ex[16]!.choices, [[3], [4, 5]]);
   assert.deepEqual(ex[16]!.completion, [4, 5]);
   assert.equal(ex[16]!.label, 1);
@@ -78,14 +90,20 @@ test("every bad line is reported with its number and reason, in one DataError", 
 });
 
 test("fewer than 32 examples is an error; blank lines are skipped", async () => {
-  await assert.rejects(parseDataset(lines(...many({ prompt: "a", completion: "b" }, 31)), model), (e: unknown) => e instanceof DataError && /31 examples; at least 32/.test(e.message));
+  await assert.rejects(
+    parseDataset(lines(...many({ prompt: "a", completion: "b" }, 31)), model),
+    (e: unknown) => e instanceof DataError && /31 examples; at least 32/.test(e.message),
+  );
   const ex = await parseDataset(enc(textDataset(32).replace("\n", "\n\n")), model);
   assert.equal(ex.length, 32);
 });
 
 test("text needs a tokenizer: a model without one asks for ids", async () => {
   const noTok = { config: model.config, tokenizer: null };
-  await assert.rejects(parseDataset(lines(...many({ prompt: "a", completion: "b" })), noTok), (e: unknown) => e instanceof DataError && e.lines.length === 32 && /prompt_ids/.test(e.lines[0]!.reason));
+  await assert.rejects(
+    parseDataset(lines(...many({ prompt: "a", completion: "b" })), noTok),
+    (e: unknown) => e instanceof DataError && e.lines.length === 32 && /prompt_ids/.test(e.lines[0]!.reason),
+  );
 });
 
 const ex = (n: number): Example[] => Array.from({ length: n }, (_, i) => ({ line: i + 1, prompt: [1, 3 + i], completion: [5] }));
@@ -102,14 +120,23 @@ test("split: seeded 80/20, disjoint and complete; 0 holds nothing out; another s
 
 test("epoch order: a seeded permutation per epoch, file order without shuffling", () => {
   const o0 = epochOrder(20, 3, 0, true);
-  assert.deepEqual([...o0].sort((x, y) => x - y), [...Array(20).keys()]);
+  assert.deepEqual(
+    [...o0].sort((x, y) => x - y),
+    [...Array(20).keys()],
+  );
   assert.deepEqual(epochOrder(20, 3, 0, true), o0);
   assert.notDeepEqual(epochOrder(20, 3, 1, true), o0);
   assert.deepEqual(epochOrder(5, 3, 4, false), [0, 1, 2, 3, 4]);
 });
 
 test("batch: right padding, labels -100 on prompt and padding, positions 0..T-1", () => {
-  const b = makeBatch([{ line: 1, prompt: [1, 7, 8], completion: [9, 2] }, { line: 2, prompt: [1, 4], completion: [5] }], "labels");
+  const b = makeBatch(
+    [
+      { line: 1, prompt: [1, 7, 8], completion: [9, 2] },
+      { line: 2, prompt: [1, 4], completion: [5] },
+    ],
+    "labels",
+  );
   assert.deepEqual(b.feeds.input_ids!.shape, [2, 5]);
   assert.deepEqual([...(b.feeds.input_ids!.data as BigInt64Array)].map(Number), [1, 7, 8, 9, 2, 1, 4, 5, 0, 0]);
   const I = IGNORE;
@@ -120,7 +147,13 @@ test("batch: right padding, labels -100 on prompt and padding, positions 0..T-1"
 });
 
 test("scored batch: flat indices b·(T-1)+t of the positions that predict completion tokens, and those tokens", () => {
-  const b = makeBatch([{ line: 1, prompt: [1, 7, 8], completion: [9, 2] }, { line: 2, prompt: [1, 4], completion: [5] }], "scored");
+  const b = makeBatch(
+    [
+      { line: 1, prompt: [1, 7, 8], completion: [9, 2] },
+      { line: 2, prompt: [1, 4], completion: [5] },
+    ],
+    "scored",
+  );
   assert.equal(b.feeds.labels, undefined);
   // T = 5: row 0 predicts 9 from position 2 and 2 from 3; row 1 predicts 5 from position 1 → 4 + 1
   assert.deepEqual([...(b.feeds.score_index!.data as BigInt64Array)].map(Number), [2, 3, 5]);

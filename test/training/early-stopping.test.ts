@@ -39,7 +39,10 @@ const adapterTensors = async (dir: string) => {
 async function paramsAtStep(model: Awaited<ReturnType<typeof loadModel>>, step: number, cfg = config): Promise<Map<string, Float32Array>> {
   const out = join(tmp, `at-${step}`);
   const ac = new AbortController();
-  const e = await fineTune({ model, data: DATA, method: "tfew", out, config: cfg }, { signal: ac.signal, onProgress: (p) => p.step === step && ac.abort() }).catch((x: unknown) => x);
+  const e = await fineTune(
+    { model, data: DATA, method: "tfew", out, config: cfg },
+    { signal: ac.signal, onProgress: (p) => p.step === step && ac.abort() },
+  ).catch((x: unknown) => x);
   assert.ok(e instanceof FineTuneAbortedError && e.step === step, String(e));
   return (await loadCheckpoint(runDirFor(out)))!.params;
 }
@@ -54,7 +57,10 @@ test("early stopping returns the best evaluation's parameters and metrics; a res
   assert.equal(m.stoppedEarly, true);
   assert.ok(best < m.steps, `the validation loss rose after step ${best} (${losses.map((l) => l.toFixed(3)).join(" ")})`);
   assert.equal(m.keptStep, best);
-  assert.ok(logs.some((l) => l.startsWith(`kept the parameters of step ${best}`)), logs.join("\n"));
+  assert.ok(
+    logs.some((l) => l.startsWith(`kept the parameters of step ${best}`)),
+    logs.join("\n"),
+  );
   // the final metrics are the best evaluation's, measured again on the kept parameters
   assert.ok(Math.abs(m.finalLoss - losses[best - 1]!) < 1e-5, `${m.finalLoss} vs ${losses[best - 1]}`);
   assert.ok(Math.abs(m.finalAccuracy - m.history[best - 1]!.validationAccuracy!) < 1e-9);
@@ -74,7 +80,10 @@ test("early stopping returns the best evaluation's parameters and metrics; a res
   // interrupted after the best step: the checkpoint carries the best copy, the resumed run returns it
   const out = join(tmp, "resumed");
   const ac = new AbortController();
-  await fineTune({ model, data: DATA, method: "tfew", out, config }, { signal: ac.signal, onProgress: (p) => p.step === best + 1 && ac.abort() }).catch(() => undefined);
+  await fineTune(
+    { model, data: DATA, method: "tfew", out, config },
+    { signal: ac.signal, onProgress: (p) => p.step === best + 1 && ac.abort() },
+  ).catch(() => undefined);
   const resumed = await fineTune({ model, data: DATA, method: "tfew", out, config, resume: true });
   assert.equal(resumed.metrics.keptStep, best);
   const again = await adapterTensors(out);

@@ -15,13 +15,28 @@ test("onEvaluation reports every validation pass of the history, between the tra
   writeFileSync(data, textDataset(40));
   const seen: Array<{ kind: string; step: number; validationLoss?: number; validationAccuracy?: number; totalSteps: number }> = [];
   const r = await fineTune(
-    { model: "test/fixtures/models/tiny-llama", data, method: "tfew", out: join(tmp, "out"), config: { totalTrainingEpochs: 2, logModelMetricsIntervalInSteps: 3 } },
-    { onProgress: (p) => seen.push({ kind: "step", step: p.step, totalSteps: p.totalSteps }), onEvaluation: (e) => seen.push({ kind: "eval", ...e }) },
+    {
+      model: "test/fixtures/models/tiny-llama",
+      data,
+      method: "tfew",
+      out: join(tmp, "out"),
+      config: { totalTrainingEpochs: 2, logModelMetricsIntervalInSteps: 3 },
+    },
+    {
+      onProgress: (p) => seen.push({ kind: "step", step: p.step, totalSteps: p.totalSteps }),
+      onEvaluation: (e) => seen.push({ kind: "eval", ...e }),
+    },
   );
   const evals = seen.filter((s) => s.kind === "eval");
   const expected = r.metrics.history.filter((h) => h.validationLoss !== undefined);
-  assert.deepEqual(evals.map((e) => e.step), [3, 6, 8]);
-  assert.deepEqual(evals.map((e) => [e.step, e.validationLoss, e.validationAccuracy]), expected.map((h) => [h.step, h.validationLoss, h.validationAccuracy]));
+  assert.deepEqual(
+    evals.map((e) => e.step),
+    [3, 6, 8],
+  );
+  assert.deepEqual(
+    evals.map((e) => [e.step, e.validationLoss, e.validationAccuracy]),
+    expected.map((h) => [h.step, h.validationLoss, h.validationAccuracy]),
+  );
   for (const e of evals) {
     assert.equal(e.totalSteps, 8);
     const i = seen.indexOf(e);

@@ -23,14 +23,32 @@ const MODEL = "test/fixtures/models/tiny-llama";
 const tmp = mkdtempSync(join(tmpdir(), "sprig-ft-cli-"));
 const DATA = join(tmp, "data.jsonl");
 writeFileSync(DATA, textDataset(40, 3));
-const sprig = (...args: string[]): SpawnSyncReturns<string> => spawnSync(process.execPath, ["bin/sprig.mjs", ...args], { encoding: "utf8" });
+const sprig = (...args: string[]): SpawnSyncReturns<string> =>
+  spawnSync(process.execPath, ["bin/sprig.mjs", ...args], { encoding: "utf8" });
 const lastJson = (r: SpawnSyncReturns<string>) => JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
 
 for (const method of ["tfew", "lora", "vanilla"] as const) {
   test(`finetune --method ${method}: trains, prints metrics JSON, and the result generates`, async () => {
     const out = join(tmp, `cli-${method}`);
     const lr = { tfew: "3e-2", lora: "1e-2", vanilla: "1e-3" }[method];
-    const r = sprig("finetune", "--model", MODEL, "--data", DATA, "--method", method, "--out", out, "--epochs", "2", "--learning-rate", lr, "--batch-size", "4", "--json");
+    const r = sprig(
+      "finetune",
+      "--model",
+      MODEL,
+      "--data",
+      DATA,
+      "--method",
+      method,
+      "--out",
+      out,
+      "--epochs",
+      "2",
+      "--learning-rate",
+      lr,
+      "--batch-size",
+      "4",
+      "--json",
+    );
     assert.equal(r.status, 0, r.stderr);
     const m = lastJson(r);
     assert.equal(typeof m.finalAccuracy, "number");
@@ -44,12 +62,34 @@ for (const method of ["tfew", "lora", "vanilla"] as const) {
     // the reloaded result is really applied: its logits differ from the base model's
     const logits = (args: string[]) => lastJson(sprig("forward", ...args, "--ids", "1,40,50,60", "--json")).logits as number[][];
     const plain = (await forwardAll(await loadModel(MODEL), [1, 40, 50, 60])).flatMap((r) => Array.from(r));
-    assert.ok(logits(withResult).flat().some((v, i) => Math.abs(v - plain[i]!) > 1e-3), "trained logits differ from the base");
+    assert.ok(
+      logits(withResult)
+        .flat()
+        .some((v, i) => Math.abs(v - plain[i]!) > 1e-3),
+      "trained logits differ from the base",
+    );
   });
 }
 
 test("Ctrl-C writes a checkpoint; --resume finishes with the parameters of an uninterrupted run", async () => {
-  const args = ["--model", MODEL, "--data", DATA, "--method", "lora", "--epochs", "60", "--batch-size", "8", "--learning-rate", "1e-3", "--checkpoint-every", "0", "--log-every", "1000"];
+  const args = [
+    "--model",
+    MODEL,
+    "--data",
+    DATA,
+    "--method",
+    "lora",
+    "--epochs",
+    "60",
+    "--batch-size",
+    "8",
+    "--learning-rate",
+    "1e-3",
+    "--checkpoint-every",
+    "0",
+    "--log-every",
+    "1000",
+  ];
   const out = join(tmp, "cli-resume");
   const child = spawn(process.execPath, ["bin/sprig.mjs", "finetune", ...args, "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
@@ -64,8 +104,23 @@ test("Ctrl-C writes a checkpoint; --resume finishes with the parameters of an un
   const resumed = sprig("finetune", ...args, "--out", out, "--resume", "--json");
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resumed from step \d+/);
-  const ref = await fineTune({ model: MODEL, data: DATA, method: "lora", out: join(tmp, "lib-resume-ref"), config: { totalTrainingEpochs: 60, trainingBatchSize: 8, learningRate: 1e-3, checkpointEveryNSteps: 0, logModelMetricsIntervalInSteps: 1000 } });
-  const [a, b] = [await loadTensors(join(out, "adapter_model.safetensors")), await loadTensors(join(ref.outDir, "adapter_model.safetensors"))];
+  const ref = await fineTune({
+    model: MODEL,
+    data: DATA,
+    method: "lora",
+    out: join(tmp, "lib-resume-ref"),
+    config: {
+      totalTrainingEpochs: 60,
+      trainingBatchSize: 8,
+      learningRate: 1e-3,
+      checkpointEveryNSteps: 0,
+      logModelMetricsIntervalInSteps: 1000,
+    },
+  });
+  const [a, b] = [
+    await loadTensors(join(out, "adapter_model.safetensors")),
+    await loadTensors(join(ref.outDir, "adapter_model.safetensors")),
+  ];
   for (const [k, t] of a) assert.deepEqual(await t.float32(), await b.get(k)!.float32(), k);
 });
 
@@ -74,7 +129,30 @@ test("one SGD step on the whole dataset as one batch gives exactly 1 - lr·grad 
   writeFileSync(data, textDataset(32, 9));
   const out = join(tmp, "cli-sgd");
   const lr = 0.5;
-  const r = sprig("finetune", "--model", MODEL, "--data", data, "--method", "tfew", "--out", out, "--optimizer", "sgd", "--val-split", "0", "--no-shuffle", "--batch-size", "32", "--epochs", "1", "--learning-rate", String(lr), "--max-grad-norm", "0");
+  const r = sprig(
+    "finetune",
+    "--model",
+    MODEL,
+    "--data",
+    data,
+    "--method",
+    "tfew",
+    "--out",
+    out,
+    "--optimizer",
+    "sgd",
+    "--val-split",
+    "0",
+    "--no-shuffle",
+    "--batch-size",
+    "32",
+    "--epochs",
+    "1",
+    "--learning-rate",
+    String(lr),
+    "--max-grad-norm",
+    "0",
+  );
   assert.equal(r.status, 0, r.stderr);
   // the gradient at the fresh adapter (all ones), computed independently in float64
   const model = await loadModel(MODEL);

@@ -47,7 +47,10 @@ for (const [name, method, data, extra] of cases) {
     const full = await fineTune({ model, data, method, out: outDir(), config });
     const out = outDir();
     const ac = new AbortController();
-    const aborted = await fineTune({ model, data, method, out, config }, { signal: ac.signal, onProgress: (p) => p.step === 5 && ac.abort() }).then(
+    const aborted = await fineTune(
+      { model, data, method, out, config },
+      { signal: ac.signal, onProgress: (p) => p.step === 5 && ac.abort() },
+    ).then(
       () => assert.fail("expected an abort"),
       (e: unknown) => e,
     );
@@ -71,7 +74,10 @@ test("a run aborted before its first step resumes from step 0 to the uninterrupt
   const config: TrainingConfigInput = { totalTrainingEpochs: 1, learningRate: 3e-2 };
   const full = await fineTune({ model, data: TEXT, method: "tfew", out: outDir(), config });
   const out = outDir();
-  await assert.rejects(fineTune({ model, data: TEXT, method: "tfew", out, config }, { signal: AbortSignal.abort() }), (e: unknown) => e instanceof FineTuneAbortedError && e.step === 0);
+  await assert.rejects(
+    fineTune({ model, data: TEXT, method: "tfew", out, config }, { signal: AbortSignal.abort() }),
+    (e: unknown) => e instanceof FineTuneAbortedError && e.step === 0,
+  );
   const resumed = await fineTune({ model, data: TEXT, method: "tfew", out, config, resume: true });
   assert.equal(resumed.metrics.finalLoss, full.metrics.finalLoss);
   assert.deepEqual(await outputTensors(out), await outputTensors(full.outDir));
@@ -81,7 +87,13 @@ test("frozen weights stay bit-identical; vanilla numOfLastLayers 1 changes only 
   const model = await loadModel(MODEL);
   const before = new Map([...model.weights].map(([k, w]) => [k, Float32Array.from(w.data)]));
   await fineTune({ model, data: TEXT, method: "tfew", out: outDir(), config: { totalTrainingEpochs: 1, learningRate: 0.1 } });
-  const r = await fineTune({ model, data: TEXT, method: "vanilla", out: outDir(), config: { totalTrainingEpochs: 1, learningRate: 1e-2, numOfLastLayers: 1 } });
+  const r = await fineTune({
+    model,
+    data: TEXT,
+    method: "vanilla",
+    out: outDir(),
+    config: { totalTrainingEpochs: 1, learningRate: 1e-2, numOfLastLayers: 1 },
+  });
   for (const [k, w] of model.weights) assert.deepEqual(w.data, before.get(k), `base weight ${k} changed in memory`);
   const saved = await outputTensors(r.outDir);
   assert.deepEqual(new Set(saved.keys()), new Set(model.weights.keys()));
@@ -93,7 +105,10 @@ test("frozen weights stay bit-identical; vanilla numOfLastLayers 1 changes only 
     } else assert.deepEqual(v, before.get(k), `${k} is frozen`);
   }
   assert.equal(trained, 9, "every weight of layer 1 trained");
-  assert.equal(r.metrics.trainableParameters, [...before].filter(([k]) => k.startsWith("model.layers.1.")).reduce((s, [, v]) => s + v.length, 0));
+  assert.equal(
+    r.metrics.trainableParameters,
+    [...before].filter(([k]) => k.startsWith("model.layers.1.")).reduce((s, [, v]) => s + v.length, 0),
+  );
   const loaded = await loadModel(r.outDir);
   assert.ok(loaded.tokenizer, "the tokenizer files came along");
 });
@@ -104,16 +119,32 @@ test("LoRA dropout masks are fed: with dropout the run differs from one without,
   const plain = await fineTune({ model, data: TEXT, method: "lora", out: outDir(), config: { ...config, loraDropout: 0 } });
   const dropped = await fineTune({ model, data: TEXT, method: "lora", out: outDir(), config: { ...config, loraDropout: 0.3 } });
   const [a, b] = [await outputTensors(plain.outDir), await outputTensors(dropped.outDir)];
-  assert.ok([...a].some(([k, v]) => k.includes("lora_B") && v.some((x, i) => x !== b.get(k)![i])), "dropout changed the updates");
+  assert.ok(
+    [...a].some(([k, v]) => k.includes("lora_B") && v.some((x, i) => x !== b.get(k)![i])),
+    "dropout changed the updates",
+  );
 });
 
 test("gradient accumulation: 2 micro-batches of 16 make the same SGD step as one batch of 32", async () => {
   const model = await loadModel(MODEL);
-  const common: TrainingConfigInput = { totalTrainingEpochs: 1, optimizer: "sgd", learningRate: 0.5, validationSplit: 0, shuffle: false, maxGradNorm: 0 };
+  const common: TrainingConfigInput = {
+    totalTrainingEpochs: 1,
+    optimizer: "sgd",
+    learningRate: 0.5,
+    validationSplit: 0,
+    shuffle: false,
+    maxGradNorm: 0,
+  };
   const data = join(tmp, "32.jsonl");
   writeFileSync(data, textDataset(32, 5));
   const one = await fineTune({ model, data, method: "tfew", out: outDir(), config: { ...common, trainingBatchSize: 32 } });
-  const two = await fineTune({ model, data, method: "tfew", out: outDir(), config: { ...common, trainingBatchSize: 16, gradientAccumulationSteps: 2 } });
+  const two = await fineTune({
+    model,
+    data,
+    method: "tfew",
+    out: outDir(),
+    config: { ...common, trainingBatchSize: 16, gradientAccumulationSteps: 2 },
+  });
   assert.equal(one.metrics.steps, 1);
   assert.equal(two.metrics.steps, 1);
   const [a, b] = [await outputTensors(one.outDir), await outputTensors(two.outDir)];
@@ -152,14 +183,23 @@ test("outputs: PEFT adapter files, fingerprint, metrics.json; an existing --out 
   assert.ok(metrics.finalAccuracy >= 0 && metrics.finalAccuracy <= 1 && metrics.finalLoss > 0 && metrics.history.length > 0);
   assert.equal(metrics.evaluatedOn, "validation");
   // one history entry per step; validation every logModelMetricsIntervalInSteps (10) and at the end
-  assert.deepEqual(metrics.history.map((h) => h.step), [...Array(metrics.steps).keys()].map((i) => i + 1));
-  assert.deepEqual(metrics.history.filter((h) => h.validationLoss !== undefined).map((h) => h.step), [...Array(Math.floor(metrics.steps / 10)).keys()].map((i) => 10 * (i + 1)).concat(metrics.steps % 10 ? [metrics.steps] : []));
+  assert.deepEqual(
+    metrics.history.map((h) => h.step),
+    [...Array(metrics.steps).keys()].map((i) => i + 1),
+  );
+  assert.deepEqual(
+    metrics.history.filter((h) => h.validationLoss !== undefined).map((h) => h.step),
+    [...Array(Math.floor(metrics.steps / 10)).keys()].map((i) => 10 * (i + 1)).concat(metrics.steps % 10 ? [metrics.steps] : []),
+  );
   assert.equal(metrics.history.at(-1)!.validationLoss, metrics.finalLoss);
   await assert.rejects(fineTune({ model, data: TEXT, method: "tfew", out }), FineTuneError);
   const bad = join(tmp, "bad.jsonl");
   writeFileSync(bad, `${textDataset(40)}{"prompt": 1}\n`);
   const out2 = outDir();
-  await assert.rejects(fineTune({ model, data: bad, method: "lora", out: out2 }), (e: unknown) => e instanceof DataError && e.lines[0]!.line === 41);
+  await assert.rejects(
+    fineTune({ model, data: bad, method: "lora", out: out2 }),
+    (e: unknown) => e instanceof DataError && e.lines[0]!.line === 41,
+  );
   assert.ok(!existsSync(out2) && !existsSync(runDirFor(out2)), "nothing written");
   await assert.rejects(fineTune({ model, data: TEXT, method: "lora", out: outDir(), resume: true }), /nothing to resume/);
 });

@@ -30,7 +30,9 @@ for (const c of CASES) {
     const tg = buildTrainGraph(m, { method: "tfew", adapter, withGrads: true });
     const compiled = await compile(tg.graph, { intraOpThreads: 1 });
     const params = new Map(tg.trainable.map((k) => [k, Float32Array.from(adapter.tensors.get(k)!.data)]));
-    const opt = await GraphOptimizer.create({ ...DEFAULT_OPTIMIZER_SETTINGS, name: c.name, weightDecay: c.weightDecay }, tg.shapes, { intraOpThreads: 1 });
+    const opt = await GraphOptimizer.create({ ...DEFAULT_OPTIMIZER_SETTINGS, name: c.name, weightDecay: c.weightDecay }, tg.shapes, {
+      intraOpThreads: 1,
+    });
     const run = async () => {
       const feeds = batchFeeds(DIR);
       for (const [k, p] of params) feeds[k] = { dtype: "float32", shape: tg.shapes.get(k)!, data: p };
@@ -71,7 +73,9 @@ const SHAPES = new Map<string, number[]>([
 
 function random(seed: number, scale: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
-  return new Map([...SHAPES].map(([k, s]) => [k, Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rng.next() * 2 - 1) * scale)]));
+  return new Map(
+    [...SHAPES].map(([k, s]) => [k, Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rng.next() * 2 - 1) * scale)]),
+  );
 }
 
 for (const name of ["sgd", "adamw", "adafactor"] as const) {

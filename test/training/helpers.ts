@@ -48,7 +48,9 @@ export function scoredFeeds(dir: string): Record<string, HostTensor> {
   const T = b.input_ids[0]!.length;
   const index: bigint[] = [];
   const target: bigint[] = [];
-  b.labels.forEach((row, r) => row.forEach((l, t) => t > 0 && l !== -100 && (index.push(BigInt(r * (T - 1) + t - 1)), target.push(BigInt(l)))));
+  b.labels.forEach((row, r) =>
+    row.forEach((l, t) => t > 0 && l !== -100 && (index.push(BigInt(r * (T - 1) + t - 1)), target.push(BigInt(l)))),
+  );
   const { input_ids, position_ids } = batchFeeds(dir);
   return {
     input_ids: input_ids!,

@@ -27,7 +27,15 @@ test("a T-Few run continues its parent adapter; another kind or layout is refuse
 
   // with a negligible learning rate the child stays where the parent ended, not at the fresh value 1
   const childDir = join(dir, "child");
-  await fineTune({ model, data, method: "tfew", out: childDir, config: { ...quiet, learningRate: 1e-12 }, initAdapter: parentDir, threads: 1 });
+  await fineTune({
+    model,
+    data,
+    method: "tfew",
+    out: childDir,
+    config: { ...quiet, learningRate: 1e-12 },
+    initAdapter: parentDir,
+    threads: 1,
+  });
   const child = await loadAdapter(childDir, model.config);
   for (const [k, t] of parent.tensors) {
     const c = child.tensors.get(k)!.data;

@@ -19,12 +19,19 @@ test("each method's setup trains what METHODS says it does", async () => {
     if (info.adapter === null) {
       assert.equal(setup.adapter, undefined, method);
       assert.equal(info.artifact, "FULL", method);
-      assert.ok(setup.train.trainable.every((k) => model.weights.has(k)), `${method}: trains base weights`);
+      assert.ok(
+        setup.train.trainable.every((k) => model.weights.has(k)),
+        `${method}: trains base weights`,
+      );
     } else {
       assert.equal(setup.adapter?.config.peft_type, info.adapter, method);
       assert.equal(info.artifact, "ADAPTER", method);
       assert.ok(ADAPTER_KINDS[info.adapter], `${method}: a known adapter kind`);
-      assert.deepEqual([...setup.train.trainable].sort(), [...setup.adapter!.tensors.keys()].sort(), `${method}: trains the adapter's tensors`);
+      assert.deepEqual(
+        [...setup.train.trainable].sort(),
+        [...setup.adapter!.tensors.keys()].sort(),
+        `${method}: trains the adapter's tensors`,
+      );
     }
     assert.deepEqual(setup.evaluation.trainable, setup.train.trainable, `${method}: evaluation takes the same tensors`);
   }

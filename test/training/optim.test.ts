@@ -41,7 +41,7 @@ for (const c of CASES) {
         assert.ok(Math.abs(loss - expected.losses[s]!) < 1e-5, `step ${s} loss ${loss} vs ${expected.losses[s]}`);
         opt.step(params, new Map(tg.trainable.map((k) => [k, out[`grad.${k}`]!.data as Float32Array])), c.lr);
       }
-      const after = (((await run()).loss!.data as Float32Array)[0])!;
+      const after = ((await run()).loss!.data as Float32Array)[0]!;
       assert.ok(Math.abs(after - expected.loss_after) < 1e-5, `loss after 3 steps ${after} vs ${expected.loss_after}`);
       const golden = await loadTensors(`${DIR}/${c.dir}/params.safetensors`);
       let moved = 0;
@@ -62,15 +62,28 @@ for (const c of CASES) {
 }
 
 test("Adafactor factors 2-D tensors and keeps a full second moment for vectors", () => {
-  const opt = new Optimizer({ ...DEFAULT_OPTIMIZER_SETTINGS, name: "adafactor" }, new Map([["w", [3, 4]], ["b", [4]]]));
+  const opt = new Optimizer(
+    { ...DEFAULT_OPTIMIZER_SETTINGS, name: "adafactor" },
+    new Map([
+      ["w", [3, 4]],
+      ["b", [4]],
+    ]),
+  );
   assert.deepEqual([...opt.slots.keys()].sort(), ["exp_avg_sq.b", "exp_avg_sq_col.w", "exp_avg_sq_row.w"]);
   assert.equal(opt.slots.get("exp_avg_sq_row.w")!.length, 3);
   assert.equal(opt.slots.get("exp_avg_sq_col.w")!.length, 4);
   // the first step of a rank-1 |g|² is g/|g| elementwise before RMS clipping: every update has size lr
-  const p = new Map([["w", new Float32Array(12)], ["b", new Float32Array(4)]]);
-  const g = new Map([["w", Float32Array.from({ length: 12 }, (_, i) => (i % 2 ? 1 : -1) * 0.5)], ["b", Float32Array.of(2, -2, 2, -2)]]);
+  const p = new Map([
+    ["w", new Float32Array(12)],
+    ["b", new Float32Array(4)],
+  ]);
+  const g = new Map([
+    ["w", Float32Array.from({ length: 12 }, (_, i) => (i % 2 ? 1 : -1) * 0.5)],
+    ["b", Float32Array.of(2, -2, 2, -2)],
+  ]);
   opt.step(p, g, 0.1);
-  for (const [k, v] of p) v.forEach((x, i) => assert.ok(Math.abs(Math.abs(x) - 0.1) < 1e-6 && Math.sign(x) === -Math.sign(g.get(k)![i]!), `${k}[${i}] = ${x}`));
+  for (const [k, v] of p)
+    v.forEach((x, i) => assert.ok(Math.abs(Math.abs(x) - 0.1) < 1e-6 && Math.sign(x) === -Math.sign(g.get(k)![i]!), `${k}[${i}] = ${x}`));
 });
 
 test("clipGradNorm scales to the max norm and reports the norm before", () => {

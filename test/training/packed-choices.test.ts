@@ -30,7 +30,10 @@ function examples(vocab: number): Example[] {
   ].map((e) => (e.choices ? { ...e, completion: e.choices[e.label!]! } : e));
 }
 
-for (const [model, dir] of [["tiny-llama", "tiny-llama-ia3"], ["tiny-gpt2", "tiny-gpt2-ia3"]] as const) {
+for (const [model, dir] of [
+  ["tiny-llama", "tiny-llama-ia3"],
+  ["tiny-gpt2", "tiny-gpt2-ia3"],
+] as const) {
   test(`${model}: packed rows give the per-row losses, counts and every (IA)³ gradient`, async () => {
     const m = await loadModel(`test/fixtures/models/${model}`);
     const adapter = await loadAdapter(`${G}/${dir}/adapter`, m.config);
@@ -49,10 +52,14 @@ for (const [model, dir] of [["tiny-llama", "tiny-llama-ia3"], ["tiny-gpt2", "tin
       const want = await a.run({ ...rows.feeds, ...params });
       const got = await b.run({ ...one.feeds, ...params });
       const v = (o: Record<string, HostTensor>, k: string) => (o[k]!.data as Float32Array)[0]!;
-      for (const k of ["loss", "loss_lm", "loss_ul", "loss_ln", "loss_sum"]) assert.ok(Math.abs(v(got, k) - v(want, k)) <= 1e-5 * (1 + Math.abs(v(want, k))), `${k}: ${v(got, k)} vs ${v(want, k)}`);
+      for (const k of ["loss", "loss_lm", "loss_ul", "loss_ln", "loss_sum"])
+        assert.ok(Math.abs(v(got, k) - v(want, k)) <= 1e-5 * (1 + Math.abs(v(want, k))), `${k}: ${v(got, k)} vs ${v(want, k)}`);
       for (const k of ["tokens", "correct", "choice_correct", "choice_examples"]) assert.equal(v(got, k), v(want, k), k);
       assert.equal(v(want, "choice_examples"), 3);
-      assert.ok(v(want, "loss_ul") !== 0 && v(want, "loss_ln") > 0, `ul ${v(want, "loss_ul")} ln ${v(want, "loss_ln")} lm ${v(want, "loss_lm")}`);
+      assert.ok(
+        v(want, "loss_ul") !== 0 && v(want, "loss_ln") > 0,
+        `ul ${v(want, "loss_ul")} ln ${v(want, "loss_ln")} lm ${v(want, "loss_lm")}`,
+      );
       let nonzero = 0;
       for (const k of perRow.trainable) {
         const gw = want[`grad.${k}`]!.data as Float32Array;
@@ -72,7 +79,10 @@ for (const [model, dir] of [["tiny-llama", "tiny-llama-ia3"], ["tiny-gpt2", "tin
 const B = 5;
 const S = 3;
 const V = 5;
-const GROUPS = [[0, 1, 2], [3, 4]];
+const GROUPS = [
+  [0, 1, 2],
+  [3, 4],
+];
 const LABELS = [2, 0];
 const TOKENS = [
   [2, 3, -100],
@@ -144,7 +154,8 @@ test("packed T-Few losses equal the per-row ones (float64) and their gradient ma
   const { rowsFeeds, packed } = feeds(new Rng(3));
   const want = evaluate(gr, rowsFeeds) as Record<string, NDArray>;
   const got = evaluate(gp, packed) as Record<string, NDArray>;
-  for (const k of ["loss", "lm", "ul", "ln"]) assert.ok(Math.abs(got[k]!.data[0]! - want[k]!.data[0]!) < 1e-12, `${k}: ${got[k]!.data[0]} vs ${want[k]!.data[0]}`);
+  for (const k of ["loss", "lm", "ul", "ln"])
+    assert.ok(Math.abs(got[k]!.data[0]! - want[k]!.data[0]!) < 1e-12, `${k}: ${got[k]!.data[0]} vs ${want[k]!.data[0]}`);
   assert.ok(want.ul!.data[0]! > 0 && want.ln!.data[0]! > 0);
   const x = hostToFloat64(packed.logits!);
   const base = { ...packed, logits: { dtype: "float32", shape: packed.logits!.shape, data: x } as NDArray };

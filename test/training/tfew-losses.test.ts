@@ -49,10 +49,14 @@ function direct(logits: Float64Array): { lm: number; ul: number; ln: number } {
     return row[v]! - m - Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
   };
   const correct = new Set(GROUPS.map((g, e) => g[LABELS[e]!]!));
-  let lmSum = 0, lmN = 0, ulSum = 0, ulN = 0;
+  let lmSum = 0,
+    lmN = 0,
+    ulSum = 0,
+    ulN = 0;
   const mean: number[] = [];
   TOKENS.forEach((row, b) => {
-    let sum = 0, n = 0;
+    let sum = 0,
+      n = 0;
     row.forEach((t, s) => {
       if (t < 0) return;
       const lp = logp(b, s, t);
@@ -68,7 +72,8 @@ function direct(logits: Float64Array): { lm: number; ul: number; ln: number } {
     });
     mean.push(sum / n);
   });
-  let ln = 0, multi = 0;
+  let ln = 0,
+    multi = 0;
   GROUPS.forEach((g, e) => {
     if (g.length < 2) return;
     const sc = g.map((r) => mean[r]!);
@@ -84,7 +89,16 @@ function build() {
   const logits = g.input("logits", "float32", ["B", "S", V]);
   const c = choiceLosses(logits, g.input("labels", "int64", ["B", "S"]));
   const [dl] = grad(c.loss, [logits]);
-  for (const [k, t] of Object.entries({ loss: c.loss, lm: c.lm, ul: c.ul, ln: c.ln, hits: c.choiceCorrect, multi: c.choiceExamples, dlogits: dl! })) g.output(k, t);
+  for (const [k, t] of Object.entries({
+    loss: c.loss,
+    lm: c.lm,
+    ul: c.ul,
+    ln: c.ln,
+    hits: c.choiceCorrect,
+    multi: c.choiceExamples,
+    dlogits: dl!,
+  }))
+    g.output(k, t);
   return { g, loss: c.loss };
 }
 
@@ -93,7 +107,8 @@ test("T-Few losses: L_LM, L_UL and L_LN equal their definitions (float64 referen
   const f = feeds(new Rng(3));
   const ref = evaluate(g, f) as Record<string, NDArray>;
   const want = direct(hostToFloat64(f.logits!));
-  for (const k of ["lm", "ul", "ln"] as const) assert.ok(Math.abs(ref[k]!.data[0]! - want[k]) < 1e-9, `${k}: ${ref[k]!.data[0]} vs ${want[k]}`);
+  for (const k of ["lm", "ul", "ln"] as const)
+    assert.ok(Math.abs(ref[k]!.data[0]! - want[k]) < 1e-9, `${k}: ${ref[k]!.data[0]} vs ${want[k]}`);
   assert.ok(Math.abs(ref.loss!.data[0]! - (want.lm + want.ul + want.ln)) < 1e-9);
   assert.equal(ref.multi!.data[0], 2, "two examples have real choices");
   assert.ok(want.ul > 0 && want.ln > 0 && want.lm > 0);

@@ -6,7 +6,8 @@ import type { Locator, Page } from "playwright-core";
 /** Generous: fine-tunes and model loads run in worker processes on a shared CI machine. */
 export const SLOW = 120_000;
 
-const row = (page: Page, table: string, text: string): Locator => page.getByRole("table", { name: table }).getByRole("row").filter({ hasText: text });
+const row = (page: Page, table: string, text: string): Locator =>
+  page.getByRole("table", { name: table }).getByRole("row").filter({ hasText: text });
 
 /** Wait until a locator's text (or an input's value) matches: pages fill in as their polls answer. */
 export async function waitText(l: Locator, want: RegExp | string, o: { value?: boolean; timeout?: number } = {}): Promise<string> {
@@ -69,7 +70,10 @@ export async function upload(page: Page, name: string, text: string, how: "pick"
 }
 
 /** Fill the "Create custom model" form and start; resolves on the new model's page with its id. */
-export async function fineTune(page: Page, o: { name: string; base?: string; object: string; method?: string; hyper?: Record<string, number> }): Promise<string> {
+export async function fineTune(
+  page: Page,
+  o: { name: string; base?: string; object: string; method?: string; hyper?: Record<string, number> },
+): Promise<string> {
   const form = page.getByRole("form", { name: "Create custom model" });
   await form.getByLabel("Name", { exact: true }).fill(o.name);
   if (o.base) await form.getByLabel("Base model").selectOption({ label: o.base });
@@ -96,7 +100,10 @@ export async function toggleEndpoint(page: Page, name: string, to: "ACTIVE" | "I
 }
 
 /** Send one prompt to the named endpoints (checked in the list) and wait until every column finished. */
-export async function sideBySide(page: Page, o: { endpoints: string[]; prompt: string; maxTokens?: number; temperature?: number; seed?: number }): Promise<Locator[]> {
+export async function sideBySide(
+  page: Page,
+  o: { endpoints: string[]; prompt: string; maxTokens?: number; temperature?: number; seed?: number },
+): Promise<Locator[]> {
   const form = page.getByRole("form", { name: "Prompt" });
   for (const box of await form.getByRole("checkbox").all()) if (await box.isChecked()) await box.uncheck();
   for (const e of o.endpoints) await form.getByRole("checkbox", { name: new RegExp(`^${e} `) }).check();

@@ -26,7 +26,11 @@ export interface ConsoleHarness {
   close(): Promise<void>;
 }
 
-export async function consoleHarness(o: { baseModelDir: string; compartment?: string; viewport?: { width: number; height: number } }): Promise<ConsoleHarness> {
+export async function consoleHarness(o: {
+  baseModelDir: string;
+  compartment?: string;
+  viewport?: { width: number; height: number };
+}): Promise<ConsoleHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), "sprig-console-"));
   const profile = mkdtempSync(join(tmpdir(), "sprig-chromium-"));
   const svc = await startService({ dataDir, control: { defaultBaseModelDir: o.baseModelDir } });
@@ -37,7 +41,16 @@ export async function consoleHarness(o: { baseModelDir: string; compartment?: st
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: o.viewport ?? { width: 1360, height: 900 },
     baseURL: url,
   });

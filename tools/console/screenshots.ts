@@ -37,12 +37,20 @@ async function main(): Promise<void> {
     await upload(page, "mood-train.jsonl", train);
     await page.getByRole("status").waitFor();
     const lines = train.split("\n").filter(Boolean);
-    await upload(page, "mood-broken.jsonl", [...lines.slice(0, 40), '{"prompt": "Story: …", "label": 1}', lines[41]!.slice(0, 60), ...lines.slice(42, 50)].join("\n") + "\n");
+    await upload(
+      page,
+      "mood-broken.jsonl",
+      [...lines.slice(0, 40), '{"prompt": "Story: …", "label": 1}', lines[41]!.slice(0, 60), ...lines.slice(42, 50)].join("\n") + "\n",
+    );
     await page.getByRole("table", { name: "Errors in mood-broken.jsonl" }).waitFor();
     await shot(page, "training-data");
 
     await go(page, "models", "Models");
-    await fineTune(page, { name: "mood-tfew", object: "mood-train.jsonl", hyper: { totalTrainingEpochs: DEMO_EPOCHS.choices, learningRate: DEMO_LEARNING_RATE, logModelMetricsIntervalInSteps: 4 } });
+    await fineTune(page, {
+      name: "mood-tfew",
+      object: "mood-train.jsonl",
+      hyper: { totalTrainingEpochs: DEMO_EPOCHS.choices, learningRate: DEMO_LEARNING_RATE, logModelMetricsIntervalInSteps: 4 },
+    });
     await page.getByRole("figure", { name: "Loss" }).locator("canvas").first().waitFor({ timeout: SLOW });
     await page.locator("h1 .state", { hasText: /^ACTIVE$/ }).waitFor({ timeout: 10 * SLOW });
     await shot(page, "model");

@@ -7,7 +7,11 @@ import { PLACES, SEASONS, WEATHER } from "./lexicon-world.ts";
 import type { CorpusRng } from "./rng.ts";
 
 function animalFacts(r: CorpusRng, x: Animal): string {
-  const first = r.pick([`${cap(x.plural)} are ${list(r.sample(x.looks, 2))} animals.`, `${cap(a(x.name))} is ${a(r.pick(x.looks))} animal.`, `Let us learn about ${x.plural}.`]);
+  const first = r.pick([
+    `${cap(x.plural)} are ${list(r.sample(x.looks, 2))} animals.`,
+    `${cap(a(x.name))} is ${a(r.pick(x.looks))} animal.`,
+    `Let us learn about ${x.plural}.`,
+  ]);
   const rest = r.sample(x.facts, r.range(1, 3)).map((f) => `${cap(x.plural)} ${f}.`);
   rest.push(r.pick([`${cap(a(x.name))} lives ${x.home}.`, `Many ${x.plural} live ${x.home}.`]));
   rest.push(r.pick([`${cap(x.plural)} eat ${list(x.eats)}.`, `${cap(a(x.name))} likes to eat ${r.pick(x.eats)}.`]));
@@ -44,7 +48,48 @@ function placeText(r: CorpusRng): string {
 
 /** present tense of the verbs that start place activities */
 const PRESENT: Record<string, string> = {
-  played: "play", went: "go", ran: "run", fed: "feed", built: "build", looked: "look", splashed: "splash", dug: "dig", picked: "pick", followed: "follow", listened: "listen", jumped: "jump", rode: "ride", helped: "help", watered: "water", planted: "plant", watched: "watch", ate: "eat", read: "read", found: "find", drew: "draw", sang: "sing", counted: "count", threw: "throw", rowed: "row", swam: "swim", rolled: "roll", flew: "fly", had: "have", bought: "buy", smelled: "smell", tasted: "taste", baked: "bake", mixed: "mix", made: "make", washed: "wash", climbed: "climb", swung: "swing", skipped: "skip", crossed: "cross", sailed: "sail", shared: "share",
+  played: "play",
+  went: "go",
+  ran: "run",
+  fed: "feed",
+  built: "build",
+  looked: "look",
+  splashed: "splash",
+  dug: "dig",
+  picked: "pick",
+  followed: "follow",
+  listened: "listen",
+  jumped: "jump",
+  rode: "ride",
+  helped: "help",
+  watered: "water",
+  planted: "plant",
+  watched: "watch",
+  ate: "eat",
+  read: "read",
+  found: "find",
+  drew: "draw",
+  sang: "sing",
+  counted: "count",
+  threw: "throw",
+  rowed: "row",
+  swam: "swim",
+  rolled: "roll",
+  flew: "fly",
+  had: "have",
+  bought: "buy",
+  smelled: "smell",
+  tasted: "taste",
+  baked: "bake",
+  mixed: "mix",
+  made: "make",
+  washed: "wash",
+  climbed: "climb",
+  swung: "swing",
+  skipped: "skip",
+  crossed: "cross",
+  sailed: "sail",
+  shared: "share",
 };
 
 function seasonText(r: CorpusRng): string {
@@ -58,11 +103,24 @@ function seasonText(r: CorpusRng): string {
 
 const SCIENCE = [
   ["Water is wet.", "When water gets very cold, it turns into ice.", "When ice gets warm, it melts and turns back into water."],
-  ["Plants need sun and water to grow.", "A seed goes into the dirt.", "Soon a little green plant comes up.", "Then it grows leaves and flowers."],
+  [
+    "Plants need sun and water to grow.",
+    "A seed goes into the dirt.",
+    "Soon a little green plant comes up.",
+    "Then it grows leaves and flowers.",
+  ],
   ["The sun rises in the morning.", "It goes down in the evening.", "At night, the moon and the stars come out."],
   ["Rain comes from clouds.", "When the clouds get heavy with water, the rain falls down.", "After the rain, you may see a rainbow."],
-  ["A rainbow has many colors.", "It has red, orange, yellow, green, blue and purple.", "You can see a rainbow when the sun shines after the rain."],
-  ["We have five senses.", "We see with our eyes and hear with our ears.", "We smell with our nose, taste with our tongue and feel with our hands."],
+  [
+    "A rainbow has many colors.",
+    "It has red, orange, yellow, green, blue and purple.",
+    "You can see a rainbow when the sun shines after the rain.",
+  ],
+  [
+    "We have five senses.",
+    "We see with our eyes and hear with our ears.",
+    "We smell with our nose, taste with our tongue and feel with our hands.",
+  ],
   ["Bees visit flowers.", "They take nectar back to the hive.", "In the hive, the bees make sweet honey."],
   ["A caterpillar eats many leaves.", "Then it makes a home called a cocoon.", "After a while, it comes out as a butterfly."],
   ["There are seven days in a week.", "Five of them are school days.", "On the weekend, many children play at home."],
@@ -72,7 +130,20 @@ function scienceText(r: CorpusRng): string {
   return paragraph(r.pick(SCIENCE));
 }
 
-const COLOR_OF = [["grass", "green"], ["the sky", "blue"], ["snow", "white"], ["a banana", "yellow"], ["a strawberry", "red"], ["an orange", "orange"], ["the night", "dark"], ["a carrot", "orange"], ["a lemon", "yellow"], ["milk", "white"], ["a frog", "green"], ["a cherry", "red"]] as const;
+const COLOR_OF = [
+  ["grass", "green"],
+  ["the sky", "blue"],
+  ["snow", "white"],
+  ["a banana", "yellow"],
+  ["a strawberry", "red"],
+  ["an orange", "orange"],
+  ["the night", "dark"],
+  ["a carrot", "orange"],
+  ["a lemon", "yellow"],
+  ["milk", "white"],
+  ["a frog", "green"],
+  ["a cherry", "red"],
+] as const;
 
 function colorText(r: CorpusRng): string {
   return paragraph(r.sample(COLOR_OF, r.range(3, 5)).map(([t, c]) => `${cap(t)} is ${c}.`));

@@ -1,10 +1,89 @@
 // Names, family members and feelings. Each feeling comes with the words and body language that show it,
 // so stories can show a mood without always naming it (the mood task relies on that).
 
-export const GIRLS = ["Mia", "Lily", "Emma", "Sara", "Anna", "Lucy", "Zoe", "Ella", "Amy", "Rose", "Ruby", "Nora", "Ivy", "Maya", "Lena", "Kate", "Jane", "Hana", "Nina", "Ada", "Clara", "Eva", "Grace", "Julia", "Lola", "Molly", "Olive", "Pia", "Tara", "Wendy"] as const;
-export const BOYS = ["Tom", "Ben", "Sam", "Max", "Leo", "Jack", "Tim", "Finn", "Noah", "Liam", "Jake", "Luke", "Owen", "Adam", "Eli", "Hugo", "Ivan", "Joe", "Kai", "Milo", "Ned", "Omar", "Paul", "Ravi", "Theo", "Toby", "Victor", "Will", "Yuri", "Zack"] as const;
+export const GIRLS = [
+  "Mia",
+  "Lily",
+  "Emma",
+  "Sara",
+  "Anna",
+  "Lucy",
+  "Zoe",
+  "Ella",
+  "Amy",
+  "Rose",
+  "Ruby",
+  "Nora",
+  "Ivy",
+  "Maya",
+  "Lena",
+  "Kate",
+  "Jane",
+  "Hana",
+  "Nina",
+  "Ada",
+  "Clara",
+  "Eva",
+  "Grace",
+  "Julia",
+  "Lola",
+  "Molly",
+  "Olive",
+  "Pia",
+  "Tara",
+  "Wendy",
+] as const;
+export const BOYS = [
+  "Tom",
+  "Ben",
+  "Sam",
+  "Max",
+  "Leo",
+  "Jack",
+  "Tim",
+  "Finn",
+  "Noah",
+  "Liam",
+  "Jake",
+  "Luke",
+  "Owen",
+  "Adam",
+  "Eli",
+  "Hugo",
+  "Ivan",
+  "Joe",
+  "Kai",
+  "Milo",
+  "Ned",
+  "Omar",
+  "Paul",
+  "Ravi",
+  "Theo",
+  "Toby",
+  "Victor",
+  "Will",
+  "Yuri",
+  "Zack",
+] as const;
 /** names for animal characters */
-export const PET_NAMES = ["Spot", "Fluffy", "Buddy", "Coco", "Pip", "Rusty", "Daisy", "Ziggy", "Biscuit", "Pepper", "Sunny", "Whiskers", "Patch", "Bubbles", "Ginger", "Nibbles"] as const;
+export const PET_NAMES = [
+  "Spot",
+  "Fluffy",
+  "Buddy",
+  "Coco",
+  "Pip",
+  "Rusty",
+  "Daisy",
+  "Ziggy",
+  "Biscuit",
+  "Pepper",
+  "Sunny",
+  "Whiskers",
+  "Patch",
+  "Bubbles",
+  "Ginger",
+  "Nibbles",
+] as const;
 
 export interface Relative {
   /** "mom" */
@@ -36,12 +115,26 @@ export interface Feeling {
 export const FEELINGS: Readonly<Record<Mood, Feeling>> = {
   happy: {
     words: ["happy", "glad", "joyful", "cheerful", "delighted"],
-    shows: ["smiled from ear to ear", "laughed and clapped {p} hands", "jumped up and down", "gave a big hug to everyone", "danced with joy", "hummed a happy song"],
+    shows: [
+      "smiled from ear to ear",
+      "laughed and clapped {p} hands",
+      "jumped up and down",
+      "gave a big hug to everyone",
+      "danced with joy",
+      "hummed a happy song",
+    ],
     lines: ["This is the best day ever!", "Yay!", "I love it!", "Thank you so much!", "Hooray!", "What a wonderful day!"],
   },
   sad: {
     words: ["sad", "unhappy", "gloomy", "upset", "heartbroken"],
-    shows: ["cried quietly", "looked down at the ground", "had tears in {p} eyes", "sat alone and sighed", "did not want to play", "hugged {p} knees and sniffled"],
+    shows: [
+      "cried quietly",
+      "looked down at the ground",
+      "had tears in {p} eyes",
+      "sat alone and sighed",
+      "did not want to play",
+      "hugged {p} knees and sniffled",
+    ],
     lines: ["I miss it so much.", "It is all gone.", "Nothing is fun today.", "Why did it have to happen?", "I wish it was still here."],
   },
   scared: {
@@ -51,7 +144,14 @@ export const FEELINGS: Readonly<Record<Mood, Feeling>> = {
   },
   angry: {
     words: ["angry", "mad", "cross", "grumpy", "furious"],
-    shows: ["stomped {p} feet", "crossed {p} arms", "shouted very loudly", "turned red in the face", "kicked at the ground", "frowned and growled"],
+    shows: [
+      "stomped {p} feet",
+      "crossed {p} arms",
+      "shouted very loudly",
+      "turned red in the face",
+      "kicked at the ground",
+      "frowned and growled",
+    ],
     lines: ["That is not fair!", "Give it back!", "Go away!", "I am so mad!", "Stop it right now!"],
   },
 };

@@ -30,7 +30,10 @@ function main(): void {
   });
   const seed = Number(values.seed);
   mkdirSync(values.out, { recursive: true });
-  for (const [split, mb] of [["train", Number(values["train-mb"])], ["valid", Number(values["valid-mb"])]] as const) {
+  for (const [split, mb] of [
+    ["train", Number(values["train-mb"])],
+    ["valid", Number(values["valid-mb"])],
+  ] as const) {
     const text = corpusText(seed, split, mb);
     const file = join(values.out, `${split}.txt`);
     writeFileSync(file, text);

@@ -43,14 +43,26 @@ export function newFriend(s: StoryCtx): void {
   s.say(`${s.friendRef()} looked ${r.pick(["shy", "lonely", "a little sad"])}.`);
   s.newParagraph();
   s.speak(hero, r.pick(["Hello! What is your name?", "Hi! Do you want to play with me?", "Hello! Why are you all alone?"]));
-  s.speak(friend, r.pick([`My name is ${friend.name}. I am new here.`, `I am ${friend.name}. I do not have anyone to play with.`, `I am ${friend.name}. Can I play with you?`]));
+  s.speak(
+    friend,
+    r.pick([
+      `My name is ${friend.name}. I am new here.`,
+      `I am ${friend.name}. I do not have anyone to play with.`,
+      `I am ${friend.name}. Can I play with you?`,
+    ]),
+  );
   s.speak(hero, r.pick(["You can play with me!", "Let us be friends!", "Come on, let us play together!"]));
   const acts = r.sample(there.does, 2);
   s.say(`So ${hero.name} and ${s.friendRef()} ${acts[0]}. Then they ${acts[1]}.`);
   s.say(`They laughed and played until the sun went down.`);
   s.newParagraph();
   s.say(`${s.subj(hero)} ${s.shows(hero, "happy")}. ${hero.pro.subj} had a new friend.`);
-  s.say(r.pick([`From that day on, ${hero.name} and ${friend.name} played together every day.`, `${hero.name} learned that it is good to be kind to someone new.`]));
+  s.say(
+    r.pick([
+      `From that day on, ${hero.name} and ${friend.name} played together every day.`,
+      `${hero.name} learned that it is good to be kind to someone new.`,
+    ]),
+  );
   s.mood = "happy";
 }
 
@@ -77,7 +89,9 @@ export function scaryNight(s: StoryCtx): void {
     s.say(`They looked around the room together, and soon they saw that ${noise.cause.replace("PET", `${pet.name} the ${pet.kind}`)}.`);
     s.speak(parent, r.pick(["See? There is nothing to be afraid of.", "It is all right. You are safe.", "Nothing here can hurt you."]));
     s.say(`${s.subj(hero)} laughed. ${hero.pro.subj} was not ${s.feelWord("scared")} anymore.`);
-    s.say(`${s.subj(parent)} gave ${hero.pro.obj} a hug, and ${hero.name} ${r.pick(["fell asleep with a smile", "slept well until morning", "snuggled back under the blanket, calm and happy"])}.`);
+    s.say(
+      `${s.subj(parent)} gave ${hero.pro.obj} a hug, and ${hero.name} ${r.pick(["fell asleep with a smile", "slept well until morning", "snuggled back under the blanket, calm and happy"])}.`,
+    );
     s.mood = "happy";
   } else {
     s.say(`Nobody came. The sound came again, louder this time.`);
@@ -125,7 +139,9 @@ export function dayTrip(s: StoryCtx): void {
   const there = r.pick(PLACES.filter((p) => p.name !== "the kitchen"));
   const how = r.pick(["by car", "on the bus", "on foot", "by train", "on their bikes"]);
   s.say(`One ${s.weather.adj} ${r.pick(["morning", "day"])}, ${s.ref(parent)} said, "Today we are going to ${there.name}!"`);
-  s.say(`${s.subj(hero)} was so ${r.pick(["excited", "happy", "glad"])}. ${hero.pro.subj} ${r.pick(["put on a hat", "packed a little bag", "ran to the door"])}.`);
+  s.say(
+    `${s.subj(hero)} was so ${r.pick(["excited", "happy", "glad"])}. ${hero.pro.subj} ${r.pick(["put on a hat", "packed a little bag", "ran to the door"])}.`,
+  );
   s.say(`They went ${how}.`);
   s.visited.push(there);
   s.place = there;
@@ -139,7 +155,13 @@ export function dayTrip(s: StoryCtx): void {
   s.speak(hero, r.pick(FEEL_HAPPY_LINES));
   s.newParagraph();
   s.say(`When they got home, ${s.subj(hero)} was tired but very ${s.feelWord("happy")}.`);
-  s.say(r.pick([`${hero.name} told ${hero.pro.poss} friends all about ${there.name}.`, `That night, ${hero.name} dreamed about ${there.name}.`, `${hero.name} wanted to go back to ${there.name} soon.`]));
+  s.say(
+    r.pick([
+      `${hero.name} told ${hero.pro.poss} friends all about ${there.name}.`,
+      `That night, ${hero.name} dreamed about ${there.name}.`,
+      `${hero.name} wanted to go back to ${there.name} soon.`,
+    ]),
+  );
   s.mood = "happy";
 }
 const FEEL_HAPPY_LINES = ["This is the best day ever!", "I love this place!", "Can we come again?", "Thank you for bringing me here!"];

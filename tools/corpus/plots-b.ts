@@ -17,7 +17,9 @@ const BAKES = [
 export function baking(s: StoryCtx): void {
   const { r, hero, parent, friend } = s;
   const bake = r.pick(BAKES);
-  s.say(`One ${r.pick(["rainy", "cold", "quiet"])} ${r.pick(["morning", "afternoon"])}, ${s.subj(hero)} and ${s.ref(parent)} decided to make ${bake.what}.`);
+  s.say(
+    `One ${r.pick(["rainy", "cold", "quiet"])} ${r.pick(["morning", "afternoon"])}, ${s.subj(hero)} and ${s.ref(parent)} decided to make ${bake.what}.`,
+  );
   s.say(`They washed their hands in the kitchen.`);
   s.say(`First they ${bake.steps[0]}. Then they ${bake.steps[1]}. At last they ${bake.steps[2]}.`);
   if (r.chance(0.4)) {
@@ -50,7 +52,10 @@ export function spoiledPlan(s: StoryCtx): void {
   s.newParagraph();
   const end = r.weighted([3, 1, 1]);
   if (end === 0) {
-    s.speak(s.parent, r.pick(["We can have a picnic inside!", "Let us put a blanket on the floor and eat here.", "The rain cannot stop our fun."]));
+    s.speak(
+      s.parent,
+      r.pick(["We can have a picnic inside!", "Let us put a blanket on the floor and eat here.", "The rain cannot stop our fun."]),
+    );
     s.say(`So they spread a blanket on the floor and ate their picnic at home.`);
     s.say(`Later, the rain stopped and a bright rainbow came out.`);
     s.say(`${s.subj(hero)} ${s.shows(hero, "happy")}. It was a good day after all.`);
@@ -98,7 +103,9 @@ export function brokenThing(s: StoryCtx): void {
   const { r, hero, parent, thingName } = s;
   s.say(`${s.subj(hero)} had ${a(thingName)}. It was ${hero.pro.poss} favorite.`);
   s.say(`Every day, ${hero.pro.subj} ${r.pick(s.thing.play)}.`);
-  s.say(`One day, ${hero.pro.subj} dropped it ${r.pick(["on the hard floor", "down the stairs", "in a puddle", "on a rock"])}, and it broke.`);
+  s.say(
+    `One day, ${hero.pro.subj} dropped it ${r.pick(["on the hard floor", "down the stairs", "in a puddle", "on a rock"])}, and it broke.`,
+  );
   s.say(`${s.subj(hero)} ${s.shows(hero, "sad")}.`);
   s.speak(hero, r.pick(FEELINGS.sad.lines));
   s.newParagraph();

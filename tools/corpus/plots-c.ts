@@ -10,7 +10,9 @@ export function snowDay(s: StoryCtx): void {
   const { r, hero } = s;
   const field = PLACES.find((p) => p.name === "the snowy field")!;
   s.say(`One winter morning, ${s.subj(hero)} looked out of the window. Everything was white with snow!`);
-  s.say(`${s.subj(hero)} put on ${hero.pro.poss} ${r.pick(["warm coat", "red boots", "woolly hat", "thick gloves"])} and ran outside with ${s.friendRef()}.`);
+  s.say(
+    `${s.subj(hero)} put on ${hero.pro.poss} ${r.pick(["warm coat", "red boots", "woolly hat", "thick gloves"])} and ran outside with ${s.friendRef()}.`,
+  );
   s.visited.push(field);
   s.place = field;
   const acts = r.sample(field.does, 2);
@@ -44,7 +46,9 @@ export function growing(s: StoryCtx): void {
   s.say(`${s.subj(hero)} dug a little hole in the garden and put the seed inside.`);
   s.say(`Every day, ${hero.pro.subj} gave it water.`);
   s.newParagraph();
-  s.say(`For many days, nothing happened. ${s.subj(hero)} ${r.pick(["waited and waited", "looked at the dirt every morning", "began to wonder if it would ever grow"])}.`);
+  s.say(
+    `For many days, nothing happened. ${s.subj(hero)} ${r.pick(["waited and waited", "looked at the dirt every morning", "began to wonder if it would ever grow"])}.`,
+  );
   if (r.chance(0.8)) {
     s.say(`Then one morning, ${hero.pro.subj} saw a tiny green shoot!`);
     s.say(`The plant grew taller and taller. Soon there was ${grown}.`);
@@ -92,13 +96,18 @@ export function missingPet(s: StoryCtx): void {
   if (!s.petIntroduced) s.say(`${s.subj(hero)} had a pet ${pet.kind} named ${pet.name}.`);
   s.say(`One morning, ${pet.name} was not in ${pet.pro.poss} bed.`);
   s.speak(hero, r.pick([`${pet.name}! Where are you?`, `${s.address(parent)}, I cannot find ${pet.name}!`]));
-  const spots = r.sample(["under the bed", "in the garden", "behind the sofa", "in the closet", "by the front door", "in the laundry basket"], 3);
+  const spots = r.sample(
+    ["under the bed", "in the garden", "behind the sofa", "in the closet", "by the front door", "in the laundry basket"],
+    3,
+  );
   s.say(`${s.subj(hero)} looked ${spots[0]} and ${spots[1]}, but ${pet.name} was not there.`);
   s.say(`${s.subj(hero)} ${s.shows(hero, r.chance(0.5) ? "scared" : "sad")}.`);
   s.newParagraph();
   if (r.chance(0.75)) {
     s.say(`Then ${hero.pro.subj} heard a little ${r.pick(["sound", "noise"])} ${spots[2]}.`);
-    s.say(`It was ${pet.name}! ${pet.pro.subj[0]!.toUpperCase() + pet.pro.subj.slice(1)} was ${r.pick(["fast asleep", "playing with a sock", "eating a snack", "hiding from the vacuum"])}.`);
+    s.say(
+      `It was ${pet.name}! ${pet.pro.subj[0]!.toUpperCase() + pet.pro.subj.slice(1)} was ${r.pick(["fast asleep", "playing with a sock", "eating a snack", "hiding from the vacuum"])}.`,
+    );
     s.say(`${s.subj(hero)} picked ${pet.pro.obj} up and ${s.shows(hero, "happy")}.`);
     s.mood = "happy";
   } else {
@@ -118,7 +127,11 @@ export function bedtimeTalk(s: StoryCtx): void {
   s.speak(hero, `I went to ${there.name}. I ${list(r.sample(there.does, 2))}.`);
   s.speak(hero, `And we ate ${food.some}. It was ${r.pick(food.taste)}.`);
   s.speak(s.parent, r.pick(["That sounds like a wonderful day.", "What a busy day you had!"]));
-  s.say(`${s.subj(parent)} read ${hero.pro.obj} ${a(r.pick(["short story", "story about a brave knight", "book about the moon", "funny poem"]))}.`);
-  s.say(`${s.subj(hero)} yawned, closed ${hero.pro.poss} eyes and fell asleep. ${r.pick(FEELINGS.happy.shows).includes("hands") ? "It had been a good day." : "It had been a happy day."}`);
+  s.say(
+    `${s.subj(parent)} read ${hero.pro.obj} ${a(r.pick(["short story", "story about a brave knight", "book about the moon", "funny poem"]))}.`,
+  );
+  s.say(
+    `${s.subj(hero)} yawned, closed ${hero.pro.poss} eyes and fell asleep. ${r.pick(FEELINGS.happy.shows).includes("hands") ? "It had been a good day." : "It had been a happy day."}`,
+  );
   s.mood = "happy";
 }

@@ -14,7 +14,14 @@ const key = (r: CorpusRng, k: string, lower: boolean) => (lower ? k.toLowerCase(
 function animalCard(r: CorpusRng): string {
   const x = r.pick(ANIMALS);
   const lower = r.chance(0.4);
-  const fields: [string, string][] = [["Animal", x.name], ["Sound", x.call], ["Home", x.home.replace(/^(in|on|by) /, "")], ["Food", list(x.eats)], ["Baby", x.baby], ["Looks", list(r.sample(x.looks, 2))]];
+  const fields: [string, string][] = [
+    ["Animal", x.name],
+    ["Sound", x.call],
+    ["Home", x.home.replace(/^(in|on|by) /, "")],
+    ["Food", list(x.eats)],
+    ["Baby", x.baby],
+    ["Looks", list(r.sample(x.looks, 2))],
+  ];
   const picked = [fields[0]!, ...r.sample(fields.slice(1), r.range(2, 4))];
   const sep = r.chance(0.6) ? " | " : "\n";
   const title = r.pick(["Animal card", "Fact card", "Zoo sign", "My animal book"]);
@@ -27,7 +34,13 @@ function classList(r: CorpusRng): string {
   for (let i = 0; i < r.range(2, 4); i++) {
     const girl = r.chance(0.5);
     const name = r.pick(girl ? GIRLS : BOYS);
-    const fields: [string, string][] = [["Name", name], ["Age", r.pick(["four", "five", "six", "seven"])], ["Pet", `${a(r.pick(ANIMALS.filter((x) => x.pet)).name)} named ${r.pick(PET_NAMES)}`], ["Likes", r.pick(["drawing", "singing", "reading", "running", "blocks", "puzzles"])], ["Color", r.pick(["red", "blue", "green", "yellow", "purple"])]];
+    const fields: [string, string][] = [
+      ["Name", name],
+      ["Age", r.pick(["four", "five", "six", "seven"])],
+      ["Pet", `${a(r.pick(ANIMALS.filter((x) => x.pet)).name)} named ${r.pick(PET_NAMES)}`],
+      ["Likes", r.pick(["drawing", "singing", "reading", "running", "blocks", "puzzles"])],
+      ["Color", r.pick(["red", "blue", "green", "yellow", "purple"])],
+    ];
     rows.push([fields[0]!, ...r.sample(fields.slice(1), r.range(1, 3))].map(([k, v]) => `${key(r, k, lower)}: ${v}`).join(" | "));
   }
   return `${r.pick(["Our class", "The friends club", "Who is who"])}\n${rows.join("\n")}`;
@@ -40,7 +53,13 @@ function quiz(r: CorpusRng): string {
   for (const x of r.sample(ANIMALS, r.range(2, 4))) {
     const kind = r.int(4);
     const [question, answer] =
-      kind === 0 ? [`What does ${a(x.name)} say?`, `${x.call}!`] : kind === 1 ? [`Where does ${a(x.name)} live?`, cap(x.home) + "."] : kind === 2 ? [`What do ${x.plural} eat?`, `${cap(x.plural)} eat ${list(x.eats)}.`] : [`What is a baby ${x.name} called?`, `${cap(a(x.baby))}.`];
+      kind === 0
+        ? [`What does ${a(x.name)} say?`, `${x.call}!`]
+        : kind === 1
+          ? [`Where does ${a(x.name)} live?`, cap(x.home) + "."]
+          : kind === 2
+            ? [`What do ${x.plural} eat?`, `${cap(x.plural)} eat ${list(x.eats)}.`]
+            : [`What is a baby ${x.name} called?`, `${cap(a(x.baby))}.`];
     lines.push(`${q}: ${question}`, `${ans}: ${answer}`);
   }
   return lines.join("\n");
@@ -60,15 +79,86 @@ function diary(r: CorpusRng): string {
 
 /** first-person present of the place activities' verbs */
 const PRESENT_I: Record<string, string> = {
-  played: "play", went: "go", ran: "run", fed: "feed", built: "build", looked: "look", splashed: "splash", dug: "dig", picked: "pick", followed: "follow", listened: "listen", jumped: "jump", rode: "ride", helped: "help", watered: "water", planted: "plant", watched: "watch", ate: "eat", read: "read", found: "find", drew: "draw", sang: "sing", counted: "count", threw: "throw", rowed: "row", swam: "swim", rolled: "roll", flew: "fly", had: "have", bought: "buy", smelled: "smell", tasted: "taste", baked: "bake", mixed: "mix", made: "make", washed: "wash", climbed: "climb", swung: "swing", skipped: "skip", crossed: "cross", sailed: "sail", shared: "share",
+  played: "play",
+  went: "go",
+  ran: "run",
+  fed: "feed",
+  built: "build",
+  looked: "look",
+  splashed: "splash",
+  dug: "dig",
+  picked: "pick",
+  followed: "follow",
+  listened: "listen",
+  jumped: "jump",
+  rode: "ride",
+  helped: "help",
+  watered: "water",
+  planted: "plant",
+  watched: "watch",
+  ate: "eat",
+  read: "read",
+  found: "find",
+  drew: "draw",
+  sang: "sing",
+  counted: "count",
+  threw: "throw",
+  rowed: "row",
+  swam: "swim",
+  rolled: "roll",
+  flew: "fly",
+  had: "have",
+  bought: "buy",
+  smelled: "smell",
+  tasted: "taste",
+  baked: "bake",
+  mixed: "mix",
+  made: "make",
+  washed: "wash",
+  climbed: "climb",
+  swung: "swing",
+  skipped: "skip",
+  crossed: "cross",
+  sailed: "sail",
+  shared: "share",
 };
 
 const RECIPES = [
-  { name: "Pancakes", needs: ["milk", "eggs", "flour"], steps: ["Mix the milk, eggs and flour in a bowl.", "Pour a little batter into a hot pan.", "Flip the pancake when it has bubbles.", "Eat it warm."] },
-  { name: "Fruit salad", needs: ["an apple", "a banana", "some strawberries"], steps: ["Wash the fruit.", "Cut the fruit into small pieces.", "Put it all in a bowl and mix it.", "Share it with a friend."] },
-  { name: "Cookies", needs: ["butter", "sugar", "flour", "an egg"], steps: ["Mix the butter and sugar.", "Add the egg and the flour.", "Roll the dough into little balls.", "Bake them until they are golden."] },
-  { name: "A paper boat", needs: ["a sheet of paper"], steps: ["Fold the paper in half.", "Fold the corners down.", "Fold the edges up.", "Open it and put it on the water."] },
-  { name: "A bird feeder", needs: ["an empty box", "some string", "seeds"], steps: ["Cut a hole in the box.", "Fill the box with seeds.", "Tie the string to the box.", "Hang it on a tree and watch the birds."] },
+  {
+    name: "Pancakes",
+    needs: ["milk", "eggs", "flour"],
+    steps: [
+      "Mix the milk, eggs and flour in a bowl.",
+      "Pour a little batter into a hot pan.",
+      "Flip the pancake when it has bubbles.",
+      "Eat it warm.",
+    ],
+  },
+  {
+    name: "Fruit salad",
+    needs: ["an apple", "a banana", "some strawberries"],
+    steps: ["Wash the fruit.", "Cut the fruit into small pieces.", "Put it all in a bowl and mix it.", "Share it with a friend."],
+  },
+  {
+    name: "Cookies",
+    needs: ["butter", "sugar", "flour", "an egg"],
+    steps: [
+      "Mix the butter and sugar.",
+      "Add the egg and the flour.",
+      "Roll the dough into little balls.",
+      "Bake them until they are golden.",
+    ],
+  },
+  {
+    name: "A paper boat",
+    needs: ["a sheet of paper"],
+    steps: ["Fold the paper in half.", "Fold the corners down.", "Fold the edges up.", "Open it and put it on the water."],
+  },
+  {
+    name: "A bird feeder",
+    needs: ["an empty box", "some string", "seeds"],
+    steps: ["Cut a hole in the box.", "Fill the box with seeds.", "Tie the string to the box.", "Hang it on a tree and watch the birds."],
+  },
 ];
 
 function recipe(r: CorpusRng): string {
@@ -79,7 +169,9 @@ function recipe(r: CorpusRng): string {
 }
 
 function toyShop(r: CorpusRng): string {
-  const rows = r.sample(THINGS, r.range(3, 5)).map((t) => `${cap(r.pick(t.looks))} ${t.name} | ${r.pick(["two", "three", "five", "ten"])} coins`);
+  const rows = r
+    .sample(THINGS, r.range(3, 5))
+    .map((t) => `${cap(r.pick(t.looks))} ${t.name} | ${r.pick(["two", "three", "five", "ten"])} coins`);
   return `${r.pick(["Toy shop", "Price list", "Things for sale"])}\n${rows.join("\n")}`;
 }
 

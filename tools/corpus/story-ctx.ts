@@ -92,7 +92,9 @@ export class StoryCtx {
 
   /** "a little girl named Mia", "a fluffy rabbit named Pip" */
   intro(c: Character): string {
-    const adj = c.animal ? this.r.pick(c.animal.looks) : this.r.pick(["little", "kind", "curious", "happy", "brave", "clever", "small", "cheerful"]);
+    const adj = c.animal
+      ? this.r.pick(c.animal.looks)
+      : this.r.pick(["little", "kind", "curious", "happy", "brave", "clever", "small", "cheerful"]);
     if (c === this.friend) this.friendIntroduced = true;
     return `${a(`${adj} ${c.kind}`)} named ${c.name}`;
   }
@@ -103,7 +105,13 @@ export class StoryCtx {
 
   /** Dialogue: the speaker's line, with a speech verb and sometimes the speaker first. */
   speak(c: Character, line: string, verb?: string): void {
-    const v = verb ?? (line.endsWith("?") ? this.r.pick(["asked", "asked", "wondered"]) : line.endsWith("!") ? this.r.pick(["shouted", "cried", "said"]) : this.r.pick(["said", "said", "said", "replied", "whispered"]));
+    const v =
+      verb ??
+      (line.endsWith("?")
+        ? this.r.pick(["asked", "asked", "wondered"])
+        : line.endsWith("!")
+          ? this.r.pick(["shouted", "cried", "said"])
+          : this.r.pick(["said", "said", "said", "replied", "whispered"]));
     this.lastSubject = c;
     this.say(quote(line, this.ref(c), v, this.r.chance(0.25)));
   }

@@ -40,23 +40,40 @@ const PLOTS: [string, (s: StoryCtx) => void, number][] = [
   ["bedtime-talk", bedtimeTalk, 2],
 ];
 
-const LIKES_CHILD = ["to play outside", "to sing songs", "to draw pictures", "to read books", "to run and jump", "to help at home", "to look at the stars", "to build things with blocks"];
+const LIKES_CHILD = [
+  "to play outside",
+  "to sing songs",
+  "to draw pictures",
+  "to read books",
+  "to run and jump",
+  "to help at home",
+  "to look at the stars",
+  "to build things with blocks",
+];
 
 function opening(s: StoryCtx): void {
   const { r, hero } = s;
   const style = r.int(5);
   if (style === 0) s.say(`Once upon a time, there was ${s.intro(hero)}.`);
-  else if (style === 1) s.say(`There once was ${s.intro(hero)} who lived ${hero.animal ? hero.animal.home : r.pick(["in a small house", "in a big town", "near the woods", "by the sea"])}.`);
+  else if (style === 1)
+    s.say(
+      `There once was ${s.intro(hero)} who lived ${hero.animal ? hero.animal.home : r.pick(["in a small house", "in a big town", "near the woods", "by the sea"])}.`,
+    );
   else if (style === 2) s.say(`${hero.name} was ${a(`${r.pick(["little", "young", "happy", "busy"])} ${hero.kind}`)}.`);
   else if (style === 3) s.say(`Once there was ${s.intro(hero)}.`);
-  else s.say(`${hero.name} was ${a(hero.kind)} who lived ${hero.animal ? hero.animal.home : "with " + hero.pro.poss + " " + s.parent.relative.name}.`);
+  else
+    s.say(
+      `${hero.name} was ${a(hero.kind)} who lived ${hero.animal ? hero.animal.home : "with " + hero.pro.poss + " " + s.parent.relative.name}.`,
+    );
   const extra = r.int(4);
-  if (extra === 0) s.say(`${s.subj(hero)} loved ${hero.animal ? r.pick(["to play with friends", `to eat ${r.pick(hero.animal.eats)}`, "to explore"]) : r.pick(LIKES_CHILD)}.`);
+  if (extra === 0)
+    s.say(
+      `${s.subj(hero)} loved ${hero.animal ? r.pick(["to play with friends", `to eat ${r.pick(hero.animal.eats)}`, "to explore"]) : r.pick(LIKES_CHILD)}.`,
+    );
   else if (extra === 1 && !hero.animal) {
     s.say(`${s.subj(hero)} had a pet ${s.pet.kind} named ${s.pet.name}.`);
     s.petIntroduced = true;
-  }
-  else if (extra === 2) s.say(r.pick(s.weather.says));
+  } else if (extra === 2) s.say(r.pick(s.weather.says));
 }
 
 /** A story from the rng's current state. */

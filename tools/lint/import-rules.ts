@@ -46,10 +46,12 @@ export function importViolations(src = SRC): string[] {
     const ok = allowedImports(layer, src);
     for (const f of files(join(src, layer))) {
       for (const spec of imports(f)) {
-        if (spec === "onnxruntime-node" && relative(src, f) !== join("engine", "runtime", "ort-session.ts")) bad.push(`${relative(src, f)} imports onnxruntime-node`);
+        if (spec === "onnxruntime-node" && relative(src, f) !== join("engine", "runtime", "ort-session.ts"))
+          bad.push(`${relative(src, f)} imports onnxruntime-node`);
         if (!spec.startsWith(".")) continue;
         const target = relative(src, resolve(dirname(f), spec)).split(sep)[0]!;
-        if (!ok.has(target)) bad.push(`${relative(src, f)} imports ${spec} (layer ${target}; ${layer} may import ${[...ok].sort().join(", ")})`);
+        if (!ok.has(target))
+          bad.push(`${relative(src, f)} imports ${spec} (layer ${target}; ${layer} may import ${[...ok].sort().join(", ")})`);
       }
     }
   }

@@ -6,14 +6,48 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-const PROMPTS = ["Once upon a time, there was a little", "Tom and his dog went to the park.", "One rainy day, Lily", "Rabbits are", "\"Where is my ball?\" asked"];
+const PROMPTS = [
+  "Once upon a time, there was a little",
+  "Tom and his dog went to the park.",
+  "One rainy day, Lily",
+  "Rabbits are",
+  '"Where is my ball?" asked',
+];
 
 interface Summary {
   parameters: number;
-  shape: { hiddenSize: number; numLayers: number; numHeads: number; numKvHeads: number; intermediateSize: number; context: number; ropeTheta: number };
-  run: { seed: number; steps: number; batchSize: number; peakLr: number; warmupSteps: number; weightDecay: number; beta1: number; beta2: number; gradClip: number; threads: number };
+  shape: {
+    hiddenSize: number;
+    numLayers: number;
+    numHeads: number;
+    numKvHeads: number;
+    intermediateSize: number;
+    context: number;
+    ropeTheta: number;
+  };
+  run: {
+    seed: number;
+    steps: number;
+    batchSize: number;
+    peakLr: number;
+    warmupSteps: number;
+    weightDecay: number;
+    beta1: number;
+    beta2: number;
+    gradClip: number;
+    threads: number;
+  };
   vocabSize: number;
-  corpus: { seed: number; trainMb: number; validMb: number; trainDocuments: number; validDocuments: number; sha256: { train: string; valid: string }; trainTokens: number; validTokens: number };
+  corpus: {
+    seed: number;
+    trainMb: number;
+    validMb: number;
+    trainDocuments: number;
+    validDocuments: number;
+    sha256: { train: string; valid: string };
+    trainTokens: number;
+    validTokens: number;
+  };
   tokensSeen: number;
   epochs: number;
   stepMs: { median: number; p10: number; p90: number };
@@ -25,12 +59,18 @@ interface Summary {
 }
 
 function sample(sprig: string, dir: string, prompt: string, extra: string[]): string {
-  const out = execFileSync("node", [sprig, "generate", "--model", dir, "--prompt", prompt, "--max-tokens", "60", "--json", ...extra], { encoding: "utf8" });
+  const out = execFileSync("node", [sprig, "generate", "--model", dir, "--prompt", prompt, "--max-tokens", "60", "--json", ...extra], {
+    encoding: "utf8",
+  });
   return (JSON.parse(out) as { text: string }).text;
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
-const quoteBlock = (s: string) => s.split("\n").map((l) => `> ${l}`).join("\n");
+const quoteBlock = (s: string) =>
+  s
+    .split("\n")
+    .map((l) => `> ${l}`)
+    .join("\n");
 
 export function writeCard(dir: string, sprig: string, wallMinutes?: number): void {
   const s = JSON.parse(readFileSync(join(dir, "training_summary.json"), "utf8")) as Summary;
@@ -131,7 +171,13 @@ MIT, like Sprig: the weights, the tokenizer and the corpus are the project's own
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { model: { type: "string", default: "models/sprig-base" }, sprig: { type: "string", default: "bin/sprig.mjs" }, "wall-minutes": { type: "string" } } });
+  const { values } = parseArgs({
+    options: {
+      model: { type: "string", default: "models/sprig-base" },
+      sprig: { type: "string", default: "bin/sprig.mjs" },
+      "wall-minutes": { type: "string" },
+    },
+  });
   // default: the wall time of the invocation that finished the run (a resumed run should pass the total)
   const summary = JSON.parse(readFileSync(join(values.model, "training_summary.json"), "utf8")) as Summary;
   writeCard(values.model, values.sprig, values["wall-minutes"] ? Number(values["wall-minutes"]) : summary.wallSecondsThisInvocation / 60);

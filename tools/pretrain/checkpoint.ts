@@ -26,7 +26,8 @@ async function writeSet(file: string, tensors: ReadonlyMap<string, Float32Array>
 
 async function readSet(file: string, step: number): Promise<Map<string, Float32Array>> {
   const f = await readSafetensors(file);
-  if (f.metadata.step !== String(step)) throw new Error(`${file} holds step ${f.metadata.step}, state.json says ${step}: the checkpoint is inconsistent`);
+  if (f.metadata.step !== String(step))
+    throw new Error(`${file} holds step ${f.metadata.step}, state.json says ${step}: the checkpoint is inconsistent`);
   const out = new Map<string, Float32Array>();
   for (const [k, e] of f.tensors) out.set(k, await e.float32());
   return out;
@@ -46,5 +47,9 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint | null> {
   const stateFile = join(dir, "state.json");
   if (!existsSync(stateFile)) return null;
   const state = JSON.parse(readFileSync(stateFile, "utf8")) as CheckpointState;
-  return { ...state, params: await readSet(join(dir, "params.safetensors"), state.step), slots: await readSet(join(dir, "optimizer.safetensors"), state.step) };
+  return {
+    ...state,
+    params: await readSet(join(dir, "params.safetensors"), state.step),
+    slots: await readSet(join(dir, "optimizer.safetensors"), state.step),
+  };
 }

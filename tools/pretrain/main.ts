@@ -31,16 +31,24 @@ async function main(): Promise<void> {
       workdir: { type: "string", default: ".sprig-cache/pretrain" },
     },
   });
-  const run = { ...BASE_RUN, ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.threads ? { threads: Number(values.threads) } : {}) };
+  const run = {
+    ...BASE_RUN,
+    ...(values.steps ? { steps: Number(values.steps) } : {}),
+    ...(values.threads ? { threads: Number(values.threads) } : {}),
+  };
   const wall0 = Date.now();
   const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-  if (!values.resume && hasCheckpoint(values.workdir)) throw new Error(`${values.workdir} holds a checkpoint: pass --resume, or delete it to start over`);
+  if (!values.resume && hasCheckpoint(values.workdir))
+    throw new Error(`${values.workdir} holds a checkpoint: pass --resume, or delete it to start over`);
   mkdirSync(values.workdir, { recursive: true });
 
   const docs = (split: "train" | "valid", mb: number) => [...corpusDocuments(DEFAULT_SEED, split, mb * 1e6)].map((d) => d.text);
   const trainDocs = docs("train", DEFAULT_TRAIN_MB);
   const validDocs = docs("valid", DEFAULT_VALID_MB);
-  const corpusSha = { train: sha256(corpusText(DEFAULT_SEED, "train", DEFAULT_TRAIN_MB)), valid: sha256(corpusText(DEFAULT_SEED, "valid", DEFAULT_VALID_MB)) };
+  const corpusSha = {
+    train: sha256(corpusText(DEFAULT_SEED, "train", DEFAULT_TRAIN_MB)),
+    valid: sha256(corpusText(DEFAULT_SEED, "valid", DEFAULT_VALID_MB)),
+  };
   log(`corpus: ${trainDocs.length} train / ${validDocs.length} held-out documents`);
 
   const tokDir = join(values.workdir, "tokenizer");
@@ -52,7 +60,17 @@ async function main(): Promise<void> {
   const valid = await packDocuments(validDocs, tok, BASE_SHAPE.context);
   log(`packed: ${train.count} train chunks (${train.count * train.length} tokens), ${valid.count} held-out chunks of ${train.length}`);
 
-  const result = await pretrain({ shape: BASE_SHAPE, run, vocabSize: tok.vocabSize, train, valid, workdir: values.workdir, resume: values.resume, stopAfter: values["stop-after"] ? Number(values["stop-after"]) : undefined, print: log });
+  const result = await pretrain({
+    shape: BASE_SHAPE,
+    run,
+    vocabSize: tok.vocabSize,
+    train,
+    valid,
+    workdir: values.workdir,
+    resume: values.resume,
+    stopAfter: values["stop-after"] ? Number(values["stop-after"]) : undefined,
+    print: log,
+  });
   if (!result.done) {
     log(`stopped with a checkpoint in ${values.workdir}; continue with --resume`);
     return;
@@ -72,7 +90,16 @@ async function main(): Promise<void> {
     shape: BASE_SHAPE,
     run,
     vocabSize: tok.vocabSize,
-    corpus: { seed: DEFAULT_SEED, trainMb: DEFAULT_TRAIN_MB, validMb: DEFAULT_VALID_MB, trainDocuments: trainDocs.length, validDocuments: validDocs.length, sha256: corpusSha, trainTokens: train.count * train.length, validTokens: valid.count * valid.length },
+    corpus: {
+      seed: DEFAULT_SEED,
+      trainMb: DEFAULT_TRAIN_MB,
+      validMb: DEFAULT_VALID_MB,
+      trainDocuments: trainDocs.length,
+      validDocuments: validDocs.length,
+      sha256: corpusSha,
+      trainTokens: train.count * train.length,
+      validTokens: valid.count * valid.length,
+    },
     tokensSeen: run.steps * run.batchSize * BASE_SHAPE.context,
     epochs: (run.steps * run.batchSize) / train.count,
     stepMs: { median: ms[ms.length >> 1], p10: ms[Math.floor(ms.length * 0.1)], p90: ms[Math.floor(ms.length * 0.9)] },

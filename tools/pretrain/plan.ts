@@ -36,7 +36,15 @@ export interface RunSettings {
   threads: number;
 }
 
-export const BASE_SHAPE: ModelShape = { hiddenSize: 256, numLayers: 6, numHeads: 8, numKvHeads: 4, intermediateSize: 688, context: 256, ropeTheta: 10000 };
+export const BASE_SHAPE: ModelShape = {
+  hiddenSize: 256,
+  numLayers: 6,
+  numHeads: 8,
+  numKvHeads: 4,
+  intermediateSize: 688,
+  context: 256,
+  ropeTheta: 10000,
+};
 
 export const BASE_RUN: RunSettings = {
   seed: 1234,

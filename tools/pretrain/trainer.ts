@@ -43,12 +43,24 @@ export interface PretrainResult {
 }
 
 /** Mean loss over batches of chunks [0, batches·B) of `data` (all when batches is Infinity). */
-async function evaluate(c: Compiled, params: Record<string, HostTensor>, data: Chunks, B: number, batches: number): Promise<{ loss: number; tokens: number; batches: number }> {
+async function evaluate(
+  c: Compiled,
+  params: Record<string, HostTensor>,
+  data: Chunks,
+  B: number,
+  batches: number,
+): Promise<{ loss: number; tokens: number; batches: number }> {
   let sum = 0;
   let tokens = 0;
   let n = 0;
   for (let start = 0; start + B <= data.count && n < batches; start += B, n++) {
-    const out = await c.run({ ...batchFeeds(data, Array.from({ length: B }, (_, i) => start + i)), ...params });
+    const out = await c.run({
+      ...batchFeeds(
+        data,
+        Array.from({ length: B }, (_, i) => start + i),
+      ),
+      ...params,
+    });
     sum += (out.loss_sum!.data as Float32Array)[0]!;
     tokens += (out.tokens!.data as Float32Array | BigInt64Array)[0] as number;
   }
@@ -59,12 +71,18 @@ export async function pretrain(job: PretrainJob): Promise<PretrainResult> {
   const { run, shape } = job;
   const print = job.print ?? (() => {});
   const config = modelConfig(shape, job.vocabSize);
-  const fingerprint = JSON.stringify({ shape, run: { ...run, threads: undefined, evalEvery: undefined, checkpointEvery: undefined }, vocab: job.vocabSize, chunks: job.train.count });
+  const fingerprint = JSON.stringify({
+    shape,
+    run: { ...run, threads: undefined, evalEvery: undefined, checkpointEvery: undefined },
+    vocab: job.vocabSize,
+    chunks: job.train.count,
+  });
   const ckptDir = join(job.workdir, "checkpoint");
   const logFile = join(job.workdir, "log.jsonl");
   const ckpt = await loadCheckpoint(ckptDir);
   if (ckpt && !job.resume) throw new Error(`a checkpoint exists in ${ckptDir}: pass --resume to continue it, or delete ${job.workdir}`);
-  if (ckpt && ckpt.fingerprint !== fingerprint) throw new Error(`the checkpoint in ${ckptDir} belongs to another run (settings differ); delete ${job.workdir} to start over`);
+  if (ckpt && ckpt.fingerprint !== fingerprint)
+    throw new Error(`the checkpoint in ${ckptDir} belongs to another run (settings differ); delete ${job.workdir} to start over`);
 
   const weights = initWeights(config, run.seed);
   let log: LogEntry[] = [];
@@ -72,7 +90,11 @@ export async function pretrain(job: PretrainJob): Promise<PretrainResult> {
   if (ckpt) {
     for (const [k, w] of weights) w.data.set(ckpt.params.get(k)!);
     // steps logged after the checkpoint are redone
-    log = readFileSync(logFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LogEntry).filter((e) => e.step <= start);
+    log = readFileSync(logFile, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LogEntry)
+      .filter((e) => e.step <= start);
     print(`resuming at step ${start}`);
   }
   mkdirSync(job.workdir, { recursive: true });
@@ -87,14 +109,19 @@ export async function pretrain(job: PretrainJob): Promise<PretrainResult> {
     const matrices = new Map(tg.trainable.filter((k) => weights.get(k)!.shape.length > 1).map((k) => [k, weights.get(k)!.shape]));
     const vectors = new Map(tg.trainable.filter((k) => weights.get(k)!.shape.length === 1).map((k) => [k, weights.get(k)!.shape]));
     const adam = { beta1: run.beta1, beta2: run.beta2, eps: 1e-8 };
-    const optimizers = [new Optimizer({ name: "adamw", weightDecay: run.weightDecay, ...adam }, matrices), new Optimizer({ name: "adamw", weightDecay: 0, ...adam }, vectors)];
+    const optimizers = [
+      new Optimizer({ name: "adamw", weightDecay: run.weightDecay, ...adam }, matrices),
+      new Optimizer({ name: "adamw", weightDecay: 0, ...adam }, vectors),
+    ];
     if (ckpt) {
       for (const o of optimizers) {
         o.t = start;
         for (const [k, s] of o.slots) s.set(ckpt.slots.get(k)!);
       }
     }
-    const params: Record<string, HostTensor> = Object.fromEntries(tg.trainable.map((k) => [k, { dtype: "float32", shape: weights.get(k)!.shape, data: weights.get(k)!.data }]));
+    const params: Record<string, HostTensor> = Object.fromEntries(
+      tg.trainable.map((k) => [k, { dtype: "float32", shape: weights.get(k)!.shape, data: weights.get(k)!.data }]),
+    );
     const groups = optimizers.map((o) => new Map([...o.shapes.keys()].map((k) => [k, weights.get(k)!.data])));
     const order = new BatchOrder(job.train.count, run.batchSize, run.seed);
     let outputs: Record<string, HostTensor> | undefined;
@@ -118,7 +145,10 @@ export async function pretrain(job: PretrainJob): Promise<PretrainResult> {
       const ms = performance.now() - t0;
       const tokens = (outputs.tokens!.data as Float32Array)[0]!;
       record({ type: "step", step: step + 1, lr, loss, gradNorm, ms: Math.round(ms), tokens });
-      if ((step + 1) % 10 === 0 || step === start) print(`step ${step + 1}/${run.steps}  loss ${loss.toFixed(4)}  lr ${lr.toExponential(2)}  |g| ${gradNorm.toFixed(3)}  ${ms.toFixed(0)} ms  epoch ${order.epochOf(step + 1).toFixed(2)}`);
+      if ((step + 1) % 10 === 0 || step === start)
+        print(
+          `step ${step + 1}/${run.steps}  loss ${loss.toFixed(4)}  lr ${lr.toExponential(2)}  |g| ${gradNorm.toFixed(3)}  ${ms.toFixed(0)} ms  epoch ${order.epochOf(step + 1).toFixed(2)}`,
+        );
       const last = step + 1 === run.steps;
       if ((step + 1) % run.evalEvery === 0 && !last) {
         const ev = await evaluate(evalc, params, job.valid, run.batchSize, run.evalBatches);
@@ -132,7 +162,8 @@ export async function pretrain(job: PretrainJob): Promise<PretrainResult> {
     }
     if (end < run.steps) return { done: false, weights, log, finalValidLoss: NaN, validTokens: 0 };
     const final = await evaluate(evalc, params, job.valid, run.batchSize, Infinity);
-    if (!log.some((e) => e.type === "eval" && e.step === run.steps && e.batches === final.batches)) record({ type: "eval", step: run.steps, ...final });
+    if (!log.some((e) => e.type === "eval" && e.step === run.steps && e.batches === final.batches))
+      record({ type: "eval", step: run.steps, ...final });
     print(`final held-out loss ${final.loss.toFixed(4)} (ppl ${Math.exp(final.loss).toFixed(2)}) over ${final.tokens} tokens`);
     return { done: true, weights, log, finalValidLoss: final.loss, validTokens: final.tokens };
   } finally {

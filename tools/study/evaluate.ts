@@ -36,7 +36,13 @@ export const answerOf = (x: TaskExample): string => (x.choices ? x.choices[x.lab
  * Prepend up to `k` solved training examples to each prompt, as many as fit in `maxTokens` (measured with
  * the tokenizer), so that in-prompt (few-shot) learning gets its fair chance.
  */
-export async function withShots(model: LoadedModel, tests: TaskExample[], shots: TaskExample[], k: number, maxTokens: number): Promise<TaskExample[]> {
+export async function withShots(
+  model: LoadedModel,
+  tests: TaskExample[],
+  shots: TaskExample[],
+  k: number,
+  maxTokens: number,
+): Promise<TaskExample[]> {
   const tok = model.tokenizer!;
   const out: TaskExample[] = [];
   for (const t of tests) {
@@ -84,7 +90,12 @@ export async function tokenAccuracy(model: LoadedModel, adapter: Adapter | undef
 }
 
 /** Share of examples whose greedy completion equals the reference (surrounding whitespace ignored). */
-export async function exactMatch(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[], maxTokens: number): Promise<number> {
+export async function exactMatch(
+  model: LoadedModel,
+  adapter: Adapter | undefined,
+  tests: TaskExample[],
+  maxTokens: number,
+): Promise<number> {
   const engine = await HostingEngine.create({ model, maxBatchSize: 32, maxQueue: 4096, maxQueuePerModel: 4096 });
   try {
     if (adapter) await engine.activate("candidate", adapter);
@@ -92,7 +103,11 @@ export async function exactMatch(model: LoadedModel, adapter: Adapter | undefine
     const results = await Promise.all(
       tests.map(async (t) => {
         const ids = await tok.encode(t.prompt, { addSpecialTokens: true });
-        const g = await engine.submit({ adapter: adapter ? "candidate" : null, promptIds: ids, sampling: { temperature: 0, maxTokens, stop: ["\n"] } });
+        const g = await engine.submit({
+          adapter: adapter ? "candidate" : null,
+          promptIds: ids,
+          sampling: { temperature: 0, maxTokens, stop: ["\n"] },
+        });
         return (g.text ?? "").trim() === t.completion!.trim();
       }),
     );
@@ -103,7 +118,12 @@ export async function exactMatch(model: LoadedModel, adapter: Adapter | undefine
 }
 
 /** Test accuracy by the task's kind: choice accuracy, or token accuracy (+ exact match) for generation. */
-export async function taskAccuracy(model: LoadedModel, adapter: Adapter | undefined, tests: TaskExample[], maxTokens: number): Promise<{ accuracy: number; exactMatch: number | null }> {
+export async function taskAccuracy(
+  model: LoadedModel,
+  adapter: Adapter | undefined,
+  tests: TaskExample[],
+  maxTokens: number,
+): Promise<{ accuracy: number; exactMatch: number | null }> {
   if (isChoiceTask(tests)) return { accuracy: await choiceAccuracy(model, adapter, tests), exactMatch: null };
   return { accuracy: await tokenAccuracy(model, adapter, tests), exactMatch: await exactMatch(model, adapter, tests, maxTokens) };
 }

@@ -46,7 +46,12 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
   const kind = isChoiceTask(test) ? "choice" : "generation";
   log(`${task}: ${train.length} train / ${test.length} test examples (${kind})`);
   const zero = await taskAccuracy(base, undefined, test, GEN_TOKENS);
-  const few = await taskAccuracy(base, undefined, await withShots(base, test, train, Number(args.shots), base.config.maxPositions - 8), GEN_TOKENS);
+  const few = await taskAccuracy(
+    base,
+    undefined,
+    await withShots(base, test, train, Number(args.shots), base.config.maxPositions - 8),
+    GEN_TOKENS,
+  );
   log(`${task}: base zero-shot ${zero.accuracy.toFixed(3)}, few-shot ${few.accuracy.toFixed(3)}`);
   const result: TaskResult = {
     task,
@@ -67,7 +72,9 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
     const cfg = resolveTrainingConfig(m.method, m.config);
     const adapter = m.method === "vanilla" ? undefined : await loadAdapter(out, base.config);
     const full = m.method === "vanilla" ? await loadModel(out) : undefined;
-    const shapes = adapter ? [...adapter.tensors.values()].map((t) => t.shape) : vanillaShapes(base.config, base.weights, m.config.numOfLastLayers);
+    const shapes = adapter
+      ? [...adapter.tensors.values()].map((t) => t.shape)
+      : vanillaShapes(base.config, base.weights, m.config.numOfLastLayers);
     const acc = await taskAccuracy(full ?? base, adapter, test, GEN_TOKENS);
     const perModel = await servingBytes(base, adapter, full);
     result.methods.push({
@@ -82,9 +89,13 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
       steps: metrics.steps,
       learningRate: cfg.learningRate,
       optimizer: cfg.optimizer,
-      validationCurve: metrics.history.filter((h) => h.validationLoss !== undefined).map((h) => [h.step, h.validationLoss!] as [number, number]),
+      validationCurve: metrics.history
+        .filter((h) => h.validationLoss !== undefined)
+        .map((h) => [h.step, h.validationLoss!] as [number, number]),
     });
-    log(`${task}: ${m.label}: test ${acc.accuracy.toFixed(3)} (exact ${acc.exactMatch?.toFixed(3) ?? "-"}), ${wallSeconds.toFixed(0)} s, ${metrics.trainableParameters} params`);
+    log(
+      `${task}: ${m.label}: test ${acc.accuracy.toFixed(3)} (exact ${acc.exactMatch?.toFixed(3) ?? "-"}), ${wallSeconds.toFixed(0)} s, ${metrics.trainableParameters} params`,
+    );
     await rm(out, { recursive: true, force: true });
   }
   return result;

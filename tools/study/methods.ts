@@ -16,7 +16,13 @@ export interface StudyMethod {
 /** Same epochs and batch size for all; learning rates are each method's usual choice (see README). */
 export function studyMethods(model: ModelConfig, epochs: number): StudyMethod[] {
   const lastN = Math.max(1, Math.floor(model.numLayers / 3));
-  const common = { totalTrainingEpochs: epochs, trainingBatchSize: 8, logModelMetricsIntervalInSteps: 25, earlyStoppingPatience: 0, checkpointEveryNSteps: 0 };
+  const common = {
+    totalTrainingEpochs: epochs,
+    trainingBatchSize: 8,
+    logModelMetricsIntervalInSteps: 25,
+    earlyStoppingPatience: 0,
+    checkpointEveryNSteps: 0,
+  };
   return [
     { label: "T-Few ((IA)³)", method: "tfew", config: { ...common, learningRate: 3e-2 } },
     { label: "LoRA (r 8)", method: "lora", config: { ...common, loraR: 8, loraAlpha: 16, learningRate: 3e-3 } },

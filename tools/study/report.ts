@@ -72,8 +72,13 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
   for (const t of s.tasks) {
     lines.push(`## ${t.task} (${t.kind}; ${t.trainExamples} train, ${t.testExamples} test)`, "");
     const exact = (x: number | null) => (x === null ? "" : ` (exact match ${pct(x)})`);
-    lines.push(`Base model: zero-shot ${pct(t.zeroShot)}${exact(t.zeroShotExact)}, few-shot ${pct(t.fewShot)}${exact(t.fewShotExact)}.`, "");
-    lines.push("| method | test accuracy | exact match | trainable parameters | share of base | training wall time | training state | 10 custom models served | optimizer, lr |");
+    lines.push(
+      `Base model: zero-shot ${pct(t.zeroShot)}${exact(t.zeroShotExact)}, few-shot ${pct(t.fewShot)}${exact(t.fewShotExact)}.`,
+      "",
+    );
+    lines.push(
+      "| method | test accuracy | exact match | trainable parameters | share of base | training wall time | training state | 10 custom models served | optimizer, lr |",
+    );
     lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const m of t.methods) {
       const shared = m.method === "vanilla" ? 10 * m.servingBytesPerModel : s.baseBytes + 10 * m.servingBytesPerModel;
@@ -97,12 +102,18 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
     const vanilla = t.methods.find((m) => m.method === "vanilla");
     if (tfew && vanilla) {
       const ratio = vanilla.testAccuracy > 0 ? tfew.testAccuracy / vanilla.testAccuracy : Infinity;
-      goals.push(`| ${t.task} | accuracy ≥ 0.9 × vanilla's | ${pct(tfew.testAccuracy)} vs ${pct(vanilla.testAccuracy)} (×${ratio.toFixed(2)}) | ${ratio >= 0.9 ? "met" : "**not met**"} |`);
-      goals.push(`| ${t.task} | accuracy well above base few-shot | ${pct(tfew.testAccuracy)} vs ${pct(t.fewShot)} | ${tfew.testAccuracy >= t.fewShot + 0.1 ? "met" : "**not met**"} |`);
+      goals.push(
+        `| ${t.task} | accuracy ≥ 0.9 × vanilla's | ${pct(tfew.testAccuracy)} vs ${pct(vanilla.testAccuracy)} (×${ratio.toFixed(2)}) | ${ratio >= 0.9 ? "met" : "**not met**"} |`,
+      );
+      goals.push(
+        `| ${t.task} | accuracy well above base few-shot | ${pct(tfew.testAccuracy)} vs ${pct(t.fewShot)} | ${tfew.testAccuracy >= t.fewShot + 0.1 ? "met" : "**not met**"} |`,
+      );
       const share = tfew.trainableParameters / s.baseParameters;
       goals.push(`| ${t.task} | trainable ≤ 0.1% of base | ${(100 * share).toPrecision(3)}% | ${share <= 0.001 ? "met" : "**not met**"} |`);
       const time = tfew.wallSeconds / vanilla.wallSeconds;
-      goals.push(`| ${t.task} | wall time ≤ 0.7 × vanilla's | ${tfew.wallSeconds.toFixed(1)} s vs ${vanilla.wallSeconds.toFixed(1)} s (×${time.toFixed(2)}) | ${time <= 0.7 ? "met" : "**not met**"} |`);
+      goals.push(
+        `| ${t.task} | wall time ≤ 0.7 × vanilla's | ${tfew.wallSeconds.toFixed(1)} s vs ${vanilla.wallSeconds.toFixed(1)} s (×${time.toFixed(2)}) | ${time <= 0.7 ? "met" : "**not met**"} |`,
+      );
     }
   }
   lines.push("## Goals", "", "| task | goal | measured | verdict |", "| --- | --- | --- | --- |", ...goals, "");

@@ -30,6 +30,9 @@ export const charRecord: Task = {
       () => `With ${a(thing)} in hand, ${c.name} the ${word} ${c.kind} is ${place.at}.`,
     ];
     const text = r.pick(templates)();
-    return { prompt: `Text: ${text}\nRecord:`, completion: ` name: ${c.name} | kind: ${c.kind} | mood: ${mood} | place: ${place.name} | thing: ${thing}` };
+    return {
+      prompt: `Text: ${text}\nRecord:`,
+      completion: ` name: ${c.name} | kind: ${c.kind} | mood: ${mood} | place: ${place.name} | thing: ${thing}`,
+    };
   },
 };

@@ -46,7 +46,9 @@ try {
       }
     }
     const acc = (right / examples.length).toFixed(3);
-    console.log(`${task.name}: ${examples[0]!.choices ? `choice accuracy ${acc}` : `exact match ${acc}, token accuracy ${(correct / tokens).toFixed(3)}`} (${examples.length} test examples)`);
+    console.log(
+      `${task.name}: ${examples[0]!.choices ? `choice accuracy ${acc}` : `exact match ${acc}, token accuracy ${(correct / tokens).toFixed(3)}`} (${examples.length} test examples)`,
+    );
   }
 } finally {
   await c.dispose();

@@ -17,11 +17,15 @@ export function trainCorpusTokenizer(vocabSize = DEFAULT_VOCAB, seed = DEFAULT_S
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { vocab: { type: "string", default: String(DEFAULT_VOCAB) }, out: { type: "string", default: ".sprig-cache/tokenizer" } } });
+  const { values } = parseArgs({
+    options: { vocab: { type: "string", default: String(DEFAULT_VOCAB) }, out: { type: "string", default: ".sprig-cache/tokenizer" } },
+  });
   const t0 = performance.now();
   const model = trainCorpusTokenizer(Number(values.vocab));
   writeTokenizer(values.out, model, 256);
-  console.log(`${values.out}: ${model.vocab.length} tokens, ${model.merges.length} merges, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `${values.out}: ${model.vocab.length} tokens, ${model.merges.length} merges, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

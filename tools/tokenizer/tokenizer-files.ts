@@ -15,7 +15,12 @@ export const SPECIAL_TOKENS = [UNK, BOS, EOS] as const;
 export const CHAT_TEMPLATE =
   "{{ bos_token }}{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + message['content'] + eos_token + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}";
 
-const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean) => ({ type: "ByteLevel", add_prefix_space: addPrefixSpace, trim_offsets: trimOffsets, use_regex: true });
+const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean) => ({
+  type: "ByteLevel",
+  add_prefix_space: addPrefixSpace,
+  trim_offsets: trimOffsets,
+  use_regex: true,
+});
 
 export function tokenizerJson(model: BpeModel): Record<string, unknown> {
   const bosId = model.vocab.indexOf(BOS);
@@ -39,7 +44,12 @@ export function tokenizerJson(model: BpeModel): Record<string, unknown> {
         {
           type: "TemplateProcessing",
           single: [{ SpecialToken: { id: BOS, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-          pair: [{ SpecialToken: { id: BOS, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: BOS, type_id: 0 } }, { Sequence: { id: "B", type_id: 0 } }],
+          pair: [
+            { SpecialToken: { id: BOS, type_id: 0 } },
+            { Sequence: { id: "A", type_id: 0 } },
+            { SpecialToken: { id: BOS, type_id: 0 } },
+            { Sequence: { id: "B", type_id: 0 } },
+          ],
           special_tokens: { [BOS]: { id: BOS, ids: [bosId], tokens: [BOS] } },
         },
       ],
@@ -62,7 +72,15 @@ export function tokenizerJson(model: BpeModel): Record<string, unknown> {
 
 export function tokenizerConfig(model: BpeModel, maxLength: number): Record<string, unknown> {
   const decoder: Record<string, unknown> = {};
-  for (const t of SPECIAL_TOKENS) decoder[String(model.vocab.indexOf(t))] = { content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
+  for (const t of SPECIAL_TOKENS)
+    decoder[String(model.vocab.indexOf(t))] = {
+      content: t,
+      lstrip: false,
+      normalized: false,
+      rstrip: false,
+      single_word: false,
+      special: true,
+    };
   return {
     add_bos_token: true,
     add_eos_token: false,

@@ -28,7 +28,7 @@ async function turn(client: SprigClient, f: ChatFlags, messages: { role: string;
       ...(f.seed ? { seed: parseNumber(f.seed, "--seed", { int: true }) } : {}),
     },
     (d) => {
-      const delta = ((d.choices as { delta?: { content?: string } }[] | undefined)?.[0]?.delta?.content) ?? "";
+      const delta = (d.choices as { delta?: { content?: string } }[] | undefined)?.[0]?.delta?.content ?? "";
       text += delta;
       process.stdout.write(delta);
     },

@@ -34,7 +34,10 @@ export function registerClusterSize(cluster: Command): void {
     .option("--json", "print one JSON object per shape")
     .action(async (f: SizeFlags) => {
       const target = parseNumber(f.tokensPerSecond, "--tokens-per-second", { min: 0.001 });
-      const load = { concurrency: parseNumber(f.concurrency, "--concurrency", { int: true, min: 1, max: 1024 }), maxTokens: parseNumber(f.maxTokens, "--max-tokens", { int: true, min: 1 }) };
+      const load = {
+        concurrency: parseNumber(f.concurrency, "--concurrency", { int: true, min: 1, max: 1024 }),
+        maxTokens: parseNumber(f.maxTokens, "--max-tokens", { int: true, min: 1 }),
+      };
       const seconds = parseNumber(f.seconds, "--seconds", { min: 1 });
       const headroom = parseNumber(f.headroom, "--headroom", { min: 0, max: 10 });
       const node = localNode({});
@@ -45,18 +48,31 @@ export function registerClusterSize(cluster: Command): void {
         throw new CliError(`--unit-shape: ${(e as Error).message}`);
       }
       const fits = shapes.filter((s) => s.cores <= node.cores.length);
-      if (!fits.length) throw new CliError(`--unit-shape: ${f.unitShape} needs ${shapes[0]!.cores} cores; this machine offers ${node.cores.length}`);
+      if (!fits.length)
+        throw new CliError(`--unit-shape: ${f.unitShape} needs ${shapes[0]!.cores} cores; this machine offers ${node.cores.length}`);
       const modelDir = resolve(f.model);
       const prompt = loadPrompt(modelDir);
-      if (!node.pinning.enabled) process.stderr.write(`note: units cannot be pinned here (${node.pinning.reason}); figures include interference\n`);
+      if (!node.pinning.enabled)
+        process.stderr.write(`note: units cannot be pinned here (${node.pinning.reason}); figures include interference\n`);
       for (const s of fits) {
         // the last cores of the machine, as a unit of this shape would hold them
         const cores = node.cores.slice(-s.cores);
-        const pool = await loadPool(modelDir, [{ index: 0, nodeId: node.id, cores, memoryBytes: s.memoryBytes, pin: node.pinning.enabled }]);
+        const pool = await loadPool(modelDir, [
+          { index: 0, nodeId: node.id, cores, memoryBytes: s.memoryBytes, pin: node.pinning.enabled },
+        ]);
         try {
           const r = await measure(pool, prompt, load, seconds);
           const units = unitsFor(target, r.tokensPerSecond, headroom);
-          const row = { unitShape: s.name, cores: s.cores, perUnitTokensPerSecond: Math.round(r.tokensPerSecond), requestsPerSecond: Number((r.requests / r.seconds).toFixed(2)), targetTokensPerSecond: target, headroom, unitsNeeded: units, coresNeeded: units * s.cores };
+          const row = {
+            unitShape: s.name,
+            cores: s.cores,
+            perUnitTokensPerSecond: Math.round(r.tokensPerSecond),
+            requestsPerSecond: Number((r.requests / r.seconds).toFixed(2)),
+            targetTokensPerSecond: target,
+            headroom,
+            unitsNeeded: units,
+            coresNeeded: units * s.cores,
+          };
           if (f.json) process.stdout.write(`${JSON.stringify(row)}\n`);
           else
             process.stdout.write(

@@ -14,18 +14,32 @@ export function registerComplete(program: Command): void {
     .option("--stop <text...>", "stop sequences")
     .option("--seed <s>", "sampling seed")
     .option("--json", "print the whole response object instead of streaming text")
-    .action(async (f: ConnectionFlags & { endpoint: string; prompt: string; maxTokens: string; temperature: string; stop?: string[]; seed?: string; json?: boolean }) => {
-      const client = connect(f);
-      const body = {
-        model: f.endpoint,
-        prompt: f.prompt,
-        max_tokens: parseNumber(f.maxTokens, "--max-tokens", { int: true, min: 1 }),
-        temperature: parseNumber(f.temperature, "--temperature", { min: 0, max: 2 }),
-        ...(f.stop ? { stop: f.stop } : {}),
-        ...(f.seed ? { seed: parseNumber(f.seed, "--seed", { int: true }) } : {}),
-      };
-      if (f.json) return print((await client.json("POST", "/v1/completions", body)).body);
-      await client.sse("/v1/completions", { ...body, stream: true }, (d) => process.stdout.write((d.choices as { text: string }[] | undefined)?.[0]?.text ?? ""));
-      process.stdout.write("\n");
-    });
+    .action(
+      async (
+        f: ConnectionFlags & {
+          endpoint: string;
+          prompt: string;
+          maxTokens: string;
+          temperature: string;
+          stop?: string[];
+          seed?: string;
+          json?: boolean;
+        },
+      ) => {
+        const client = connect(f);
+        const body = {
+          model: f.endpoint,
+          prompt: f.prompt,
+          max_tokens: parseNumber(f.maxTokens, "--max-tokens", { int: true, min: 1 }),
+          temperature: parseNumber(f.temperature, "--temperature", { min: 0, max: 2 }),
+          ...(f.stop ? { stop: f.stop } : {}),
+          ...(f.seed ? { seed: parseNumber(f.seed, "--seed", { int: true }) } : {}),
+        };
+        if (f.json) return print((await client.json("POST", "/v1/completions", body)).body);
+        await client.sse("/v1/completions", { ...body, stream: true }, (d) =>
+          process.stdout.write((d.choices as { text: string }[] | undefined)?.[0]?.text ?? ""),
+        );
+        process.stdout.write("\n");
+      },
+    );
 }

@@ -8,11 +8,15 @@ import { connect, print, withConnection, type ConnectionFlags } from "../../api/
 import { CliError } from "../errors.ts";
 
 type Where = ConnectionFlags & { namespace: string; bucket: string };
-const path = (f: Where, name: string) => `/n/${encodeURIComponent(f.namespace)}/b/${encodeURIComponent(f.bucket)}/o/${name.split("/").map(encodeURIComponent).join("/")}`;
+const path = (f: Where, name: string) =>
+  `/n/${encodeURIComponent(f.namespace)}/b/${encodeURIComponent(f.bucket)}/o/${name.split("/").map(encodeURIComponent).join("/")}`;
 
 export function registerData(program: Command): void {
   const d = program.command("data").description("training data in object storage");
-  const where = <T extends Command>(c: T) => withConnection(c).requiredOption("--namespace <ns>", "namespace").requiredOption("--bucket <name>", "bucket (created by the first put)");
+  const where = <T extends Command>(c: T) =>
+    withConnection(c)
+      .requiredOption("--namespace <ns>", "namespace")
+      .requiredOption("--bucket <name>", "bucket (created by the first put)");
   where(d.command("put <file>"))
     .description("upload a JSONL file (it is validated when a fine-tune uses it)")
     .option("--name <object>", "object name (default: the file's name)")
@@ -40,7 +44,9 @@ export function registerData(program: Command): void {
     });
   where(d.command("list"))
     .description("list a bucket's objects")
-    .action(async (f: Where) => print((await connect(f).json("GET", `/n/${encodeURIComponent(f.namespace)}/b/${encodeURIComponent(f.bucket)}/o`)).body));
+    .action(async (f: Where) =>
+      print((await connect(f).json("GET", `/n/${encodeURIComponent(f.namespace)}/b/${encodeURIComponent(f.bucket)}/o`)).body),
+    );
   where(d.command("delete <object>"))
     .description("delete an object")
     .action(async (name: string, f: Where) => {

@@ -25,7 +25,10 @@ export function registerDemo(program: Command): void {
     .command("demo")
     .description("run the whole workflow (fine-tune, host, serve, switch endpoints) against an embedded service and report")
     .option("--model <dir>", "base model directory (default: the bundled models/sprig-base)")
-    .option("--datasets <list>", "comma-separated task directories (train.jsonl [+ test.jsonl]) or JSONL files (default: data/tasks/demo-mood,data/tasks/demo-record)")
+    .option(
+      "--datasets <list>",
+      "comma-separated task directories (train.jsonl [+ test.jsonl]) or JSONL files (default: data/tasks/demo-mood,data/tasks/demo-record)",
+    )
     .option("--data-dir <dir>", "service data directory, kept afterwards (default: a temporary one, removed)")
     .option("--keep", "keep the temporary data directory and print how to serve it again")
     .option("--epochs <n>", "training epochs for every dataset (default: 3 for answer-choice sets, 8 otherwise)")
@@ -36,7 +39,12 @@ export function registerDemo(program: Command): void {
     .action(async (f: DemoFlags) => {
       const report = await runDemo({
         modelDir: f.model ?? defaultModelDir(),
-        datasets: f.datasets ? f.datasets.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_DATASETS,
+        datasets: f.datasets
+          ? f.datasets
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : DEFAULT_DATASETS,
         dataDir: f.dataDir,
         keep: Boolean(f.keep),
         json: Boolean(f.json),

@@ -16,20 +16,29 @@ export function registerEndpoint(program: Command): void {
     .option("--no-wait", "return at once (CREATING)")
     .action(async (f: ConnectionFlags & { modelId: string; clusterId: string; compartmentId: string; name?: string; wait: boolean }) => {
       const client = connect(f);
-      const { body } = await client.json("POST", P, { compartmentId: f.compartmentId, modelId: f.modelId, dedicatedAiClusterId: f.clusterId, ...(f.name ? { displayName: f.name } : {}) });
+      const { body } = await client.json("POST", P, {
+        compartmentId: f.compartmentId,
+        modelId: f.modelId,
+        dedicatedAiClusterId: f.clusterId,
+        ...(f.name ? { displayName: f.name } : {}),
+      });
       print(f.wait ? await waitFor(client, `${P}/${body.id}`, ["ACTIVE", "FAILED"]) : body);
     });
   withConnection(e.command("list"))
     .description("list endpoints")
     .option("--compartment-id <id>", "only this compartment")
-    .action(async (f: ConnectionFlags & { compartmentId?: string }) => print(await connect(f).all(`${P}${f.compartmentId ? `?compartmentId=${encodeURIComponent(f.compartmentId)}` : ""}`)));
+    .action(async (f: ConnectionFlags & { compartmentId?: string }) =>
+      print(await connect(f).all(`${P}${f.compartmentId ? `?compartmentId=${encodeURIComponent(f.compartmentId)}` : ""}`)),
+    );
   withConnection(e.command("get <id>"))
     .description("show an endpoint")
     .action(async (id: string, f: ConnectionFlags) => print((await connect(f).json("GET", `${P}/${id}`)).body));
   withConnection(e.command("update <id>"))
     .description("rename an endpoint")
     .requiredOption("--name <name>", "display name")
-    .action(async (id: string, f: ConnectionFlags & { name: string }) => print((await connect(f).json("PUT", `${P}/${id}`, { displayName: f.name })).body));
+    .action(async (id: string, f: ConnectionFlags & { name: string }) =>
+      print((await connect(f).json("PUT", `${P}/${id}`, { displayName: f.name })).body),
+    );
   for (const [cmd, done, what] of [
     ["activate", "ACTIVE", "serve again (INACTIVE → ACTIVE)"],
     ["deactivate", "INACTIVE", "stop serving (ACTIVE → INACTIVE); in-flight requests finish"],

@@ -51,7 +51,10 @@ export function registerFinetune(program: Command): void {
     .command("finetune")
     .description("fine-tune a base model on a JSONL file: T-Few or LoRA adapter (PEFT layout), or a vanilla fine-tuned model")
     .option("--model <dir>", "base model directory")
-    .requiredOption("--data <file>", 'JSONL, one {"prompt", "completion"} per line (or prompt_ids/completion_ids, choices + label, or chat messages)')
+    .requiredOption(
+      "--data <file>",
+      'JSONL, one {"prompt", "completion"} per line (or prompt_ids/completion_ids, choices + label, or chat messages)',
+    )
     .option("--validation-data <file>", "JSONL validation set in the same format (default: hold out --val-split of --data)")
     .requiredOption("--method <method>", "tfew | lora | vanilla")
     .requiredOption("--out <dir>", "output directory (must not exist; appears complete when training ends)")
@@ -84,7 +87,13 @@ export function registerFinetune(program: Command): void {
       const config = trainingConfig(f);
       const tty = process.stderr.isTTY === true && !f.json;
       const bar = tty
-        ? new cliProgress.SingleBar({ format: "training |{bar}| {value}/{total} steps · epoch {epoch} · loss {loss} · {tps} tok/s · ETA {eta_formatted}", hideCursor: true }, cliProgress.Presets.shades_classic)
+        ? new cliProgress.SingleBar(
+            {
+              format: "training |{bar}| {value}/{total} steps · epoch {epoch} · loss {loss} · {tps} tok/s · ETA {eta_formatted}",
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          )
         : null;
       let started = false;
       const controller = new AbortController();
@@ -102,17 +111,33 @@ export function registerFinetune(program: Command): void {
           if (!started) bar.start(p.totalSteps, 0, payload);
           started = true;
           bar.update(p.step, payload);
-        } else process.stderr.write(`step ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${p.trainLoss.toFixed(4)} lr ${p.lr.toExponential(2)} ${Math.round(p.tokensPerSecond)} tok/s\n`);
+        } else
+          process.stderr.write(
+            `step ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${p.trainLoss.toFixed(4)} lr ${p.lr.toExponential(2)} ${Math.round(p.tokensPerSecond)} tok/s\n`,
+          );
       };
       try {
         const r = await fineTune(
-          { model: f.model ?? defaultModelDir(), data: f.data, validationData: f.validationData, method, out: f.out, config, resume: f.resume === true, threads: int(f.threads, "--threads", 1), initAdapter: f.initAdapter },
+          {
+            model: f.model ?? defaultModelDir(),
+            data: f.data,
+            validationData: f.validationData,
+            method,
+            out: f.out,
+            config,
+            resume: f.resume === true,
+            threads: int(f.threads, "--threads", 1),
+            initAdapter: f.initAdapter,
+          },
           { onProgress, onLog: logLine, signal: controller.signal },
         );
         bar?.stop();
         const m = r.metrics;
         if (f.json) process.stdout.write(`${JSON.stringify(m)}\n`);
-        else process.stdout.write(`${r.outDir}\nfinal loss ${m.finalLoss.toFixed(4)} · accuracy ${(100 * m.finalAccuracy).toFixed(1)}% (${m.evaluatedOn}) · ${m.steps} steps${m.stoppedEarly ? " (stopped early)" : ""}\n`);
+        else
+          process.stdout.write(
+            `${r.outDir}\nfinal loss ${m.finalLoss.toFixed(4)} · accuracy ${(100 * m.finalAccuracy).toFixed(1)}% (${m.evaluatedOn}) · ${m.steps} steps${m.stoppedEarly ? " (stopped early)" : ""}\n`,
+          );
       } catch (e) {
         bar?.stop();
         throw asCliError(e);
@@ -127,7 +152,8 @@ function asCliError(e: unknown): unknown {
     const lines = e.lines.map((l) => `\n  line ${l.line}: ${l.reason}`).join("");
     return new CliError(`${e.message}${lines}`);
   }
-  if (e instanceof FineTuneAbortedError) return new CliError(`interrupted after step ${e.step}; continue with the same command and --resume`, 130);
+  if (e instanceof FineTuneAbortedError)
+    return new CliError(`interrupted after step ${e.step}; continue with the same command and --resume`, 130);
   if (e instanceof FineTuneError || e instanceof TrainingConfigError || e instanceof RangeError) return new CliError(e.message);
   return e;
 }
@@ -141,7 +167,8 @@ function trainingConfig(f: Flags): TrainingConfigInput {
       throw new CliError(`--config ${f.config}: ${(e as Error).message}`);
     }
   }
-  const num = (v: string | undefined, flag: string, o: { int?: boolean; min?: number; max?: number } = {}) => (v === undefined ? undefined : parseNumber(v, flag, o));
+  const num = (v: string | undefined, flag: string, o: { int?: boolean; min?: number; max?: number } = {}) =>
+    v === undefined ? undefined : parseNumber(v, flag, o);
   const flags: Record<string, unknown> = {
     totalTrainingEpochs: num(f.epochs, "--epochs", { int: true, min: 1 }),
     learningRate: num(f.learningRate, "--learning-rate", { min: 0 }),
@@ -153,7 +180,10 @@ function trainingConfig(f: Flags): TrainingConfigInput {
     loraR: num(f.loraR, "--lora-r", { int: true, min: 1 }),
     loraAlpha: num(f.loraAlpha, "--lora-alpha", { min: 0 }),
     loraDropout: num(f.loraDropout, "--lora-dropout", { min: 0, max: 0.95 }),
-    loraTargetModules: f.loraTargets?.split(",").map((s) => s.trim()).filter(Boolean),
+    loraTargetModules: f.loraTargets
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     numOfLastLayers: num(f.numLastLayers, "--num-last-layers", { int: true, min: 1 }),
     checkpointEveryNSteps: num(f.checkpointEvery, "--checkpoint-every", { int: true, min: 0 }),
     gradientAccumulationSteps: num(f.gradAccum, "--grad-accum", { int: true, min: 1 }),

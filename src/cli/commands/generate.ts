@@ -78,7 +78,7 @@ export function registerForward(program: Command): void {
     .requiredOption("--ids <ids>", "token ids, comma-separated")
     .option("--threads <n>", "compute threads")
     .option("--adapter <dir>", "apply a T-Few (IA3) or LoRA adapter directory (PEFT layout) to the model")
-    .option("--json", "print {\"logits\": [[…vocab floats…] per position]}")
+    .option("--json", 'print {"logits": [[…vocab floats…] per position]}')
     .action(async (f: { model?: string; ids: string; threads?: string; adapter?: string; json?: boolean }) => {
       const model = await load(f.model);
       const ids = parseIds(f.ids, "--ids");
@@ -103,7 +103,8 @@ async function encode(model: LoadedModel, text: string): Promise<number[]> {
 function checkIds(model: LoadedModel, ids: number[], flag: string): void {
   const bad = ids.find((t) => t >= model.config.vocabSize);
   if (bad !== undefined) throw new CliError(`${flag}: token id ${bad} is outside the vocabulary [0, ${model.config.vocabSize})`);
-  if (ids.length > model.config.maxPositions) throw new CliError(`${flag}: ${ids.length} tokens exceed the context of ${model.config.maxPositions}`);
+  if (ids.length > model.config.maxPositions)
+    throw new CliError(`${flag}: ${ids.length} tokens exceed the context of ${model.config.maxPositions}`);
 }
 
 function threads(v: string | undefined): number | undefined {

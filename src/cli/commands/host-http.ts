@@ -70,7 +70,10 @@ export async function createHostServer(engine: HostingEngine): Promise<FastifyIn
     const body = parse(DeactivateBody, req.body ?? {});
     const drained = engine.deactivate(name, { cancelInFlight: body.cancel_in_flight });
     // new requests are refused from now on; answer at once rather than wait for long generations to drain
-    const state = await Promise.race([drained.then(() => "deactivated" as const), new Promise<"draining">((r) => setImmediate(() => r("draining")))]);
+    const state = await Promise.race([
+      drained.then(() => "deactivated" as const),
+      new Promise<"draining">((r) => setImmediate(() => r("draining"))),
+    ]);
     drained.catch(() => {});
     return reply.code(state === "deactivated" ? 200 : 202).send({ name, state });
   });

@@ -55,7 +55,10 @@ export function registerHost(program: Command): void {
         lora: {
           maxAdapters: int(f.maxLoraAdapters, "--max-lora-adapters"),
           rank: int(f.loraRank, "--lora-rank", 1),
-          targetModules: f.loraTargets?.split(",").map((s) => s.trim()).filter(Boolean),
+          targetModules: f.loraTargets
+            ?.split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
         },
         maxFullModels: int(f.maxFullModels, "--max-full-models"),
         kvCacheBytes: Math.round(parseNumber(f.kvCacheMb, "--kv-cache-mb", { min: 1 }) * 2 ** 20),

@@ -20,15 +20,22 @@ export function registerKey(program: Command): void {
     .option("--admin", "the key may also use the admin view (GET /20231130/admin/nodes: nodes, capacity, every cluster's reservations)")
     .option("--name <name>", "a label for the key", "")
     .option("--data-dir <dir>", "the service's data directory", DEFAULT_DATA_DIR)
-    .option("--json", "print {\"key\", \"id\", \"compartments\"}")
+    .option("--json", 'print {"key", "id", "compartments"}')
     .action((f: { compartmentId: string[]; name: string; dataDir: string; json?: boolean; admin?: boolean }) => {
-      const comps = f.compartmentId.flatMap((c) => c.split(",")).map((c) => c.trim()).filter(Boolean);
-      if (!comps.length && !f.admin) throw new CliError("--compartment-id: give at least one compartment id (or --admin for an operator's key)");
+      const comps = f.compartmentId
+        .flatMap((c) => c.split(","))
+        .map((c) => c.trim())
+        .filter(Boolean);
+      if (!comps.length && !f.admin)
+        throw new CliError("--compartment-id: give at least one compartment id (or --admin for an operator's key)");
       const s = open(f.dataDir);
       try {
         const { key: secret, record } = s.apiKeys.create(comps, f.name, { admin: f.admin === true });
         const who = [...comps, ...(record.admin ? ["the admin view"] : [])].join(", ");
-        if (f.json) process.stdout.write(`${JSON.stringify({ key: secret, id: record.id, compartments: record.compartments, admin: record.admin })}\n`);
+        if (f.json)
+          process.stdout.write(
+            `${JSON.stringify({ key: secret, id: record.id, compartments: record.compartments, admin: record.admin })}\n`,
+          );
         else process.stdout.write(`${secret}\n(key ${record.id} for ${who}; it is shown only now: store it safely)\n`);
       } finally {
         s.close();

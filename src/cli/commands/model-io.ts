@@ -16,7 +16,8 @@ import { CliError } from "../errors.ts";
 
 const P = "/20231130/models";
 const ADAPTER_FILES = ["adapter_config.json", "adapter_model.safetensors", "sprig_adapter.json"];
-const objectPath = (ns: string, bucket: string, name: string) => `/n/${encodeURIComponent(ns)}/b/${encodeURIComponent(bucket)}/o/${name.split("/").map(encodeURIComponent).join("/")}`;
+const objectPath = (ns: string, bucket: string, name: string) =>
+  `/n/${encodeURIComponent(ns)}/b/${encodeURIComponent(bucket)}/o/${name.split("/").map(encodeURIComponent).join("/")}`;
 
 async function putFile(client: SprigClient, path: string, file: string, compartmentId: string): Promise<void> {
   await client.raw("PUT", path, Readable.toWeb(createReadStream(file)) as unknown as BodyInit, {
@@ -40,16 +41,26 @@ type ExportFlags = ConnectionFlags & { format: string; type?: string; out: strin
 /** One bar per file on a terminal; one line per finished file otherwise (stderr, so --json stays clean). */
 function pullBars(json: boolean): { onProgress: (p: PullProgress) => void; stop: () => void } {
   const tty = process.stderr.isTTY && !json;
-  const multi = tty ? new cliProgress.MultiBar({ format: "{file} |{bar}| {percentage}% · {done}/{size} · {phase}", hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  const multi = tty
+    ? new cliProgress.MultiBar(
+        { format: "{file} |{bar}| {percentage}% · {done}/{size} · {phase}", hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
   const bars = new Map<string, cliProgress.SingleBar>();
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   return {
     onProgress: (p) => {
       if (multi) {
         let bar = bars.get(p.file);
-        if (!bar) bars.set(p.file, (bar = multi.create(p.total, 0, { file: p.file.padEnd(32).slice(0, 32), done: mb(0), size: mb(p.total), phase: p.phase })));
+        if (!bar)
+          bars.set(
+            p.file,
+            (bar = multi.create(p.total, 0, { file: p.file.padEnd(32).slice(0, 32), done: mb(0), size: mb(p.total), phase: p.phase })),
+          );
         bar.update(p.done, { done: mb(p.done), phase: p.phase });
-      } else if (!json && p.done === p.total && p.phase !== "download") process.stderr.write(`${p.file}: ${mb(p.total)} ${p.phase === "cached" ? "(cached)" : "verified"}\n`);
+      } else if (!json && p.done === p.total && p.phase !== "download")
+        process.stderr.write(`${p.file}: ${mb(p.total)} ${p.phase === "cached" ? "(cached)" : "verified"}\n`);
     },
     stop: () => multi?.stop(),
   };
@@ -57,14 +68,20 @@ function pullBars(json: boolean): { onProgress: (p: PullProgress) => void; stop:
 
 export function registerModelIo(m: Command): void {
   m.command("pull <model>")
-    .description("download ORG/NAME[@REVISION] from the Hugging Face Hub into the Hugging Face cache ($HF_HOME/hub) and print its snapshot directory")
+    .description(
+      "download ORG/NAME[@REVISION] from the Hugging Face Hub into the Hugging Face cache ($HF_HOME/hub) and print its snapshot directory",
+    )
     .option("--revision <rev>", "branch, tag or commit (default: the @REVISION of the name, else main)")
     .option("--refresh", "resolve the revision again even when the cache has it")
     .option("--json", "print only the result as JSON")
     .action(async (ref: string, f: { revision?: string; refresh?: boolean; json?: boolean }) => {
       const bars = pullBars(Boolean(f.json));
       try {
-        const r = await pullModel(ref, { ...(f.revision ? { revision: f.revision } : {}), refresh: Boolean(f.refresh), onProgress: bars.onProgress });
+        const r = await pullModel(ref, {
+          ...(f.revision ? { revision: f.revision } : {}),
+          refresh: Boolean(f.refresh),
+          onProgress: bars.onProgress,
+        });
         bars.stop();
         print(r);
       } catch (e) {
@@ -74,7 +91,9 @@ export function registerModelIo(m: Command): void {
       }
     });
   withConnection(m.command("import-adapter <dir>"))
-    .description("register a PEFT adapter directory (IA3 or LoRA, Sprig's or Python PEFT's) as a CUSTOM model of its base; uploads it through object storage")
+    .description(
+      "register a PEFT adapter directory (IA3 or LoRA, Sprig's or Python PEFT's) as a CUSTOM model of its base; uploads it through object storage",
+    )
     .requiredOption("--base-model-id <id>", "the model the adapter was trained on")
     .requiredOption("--compartment-id <id>", "compartment")
     .option("--name <name>", "display name")
@@ -82,7 +101,10 @@ export function registerModelIo(m: Command): void {
     .option("--bucket <name>", "bucket for the upload (created by the first upload)", "adapters")
     .action(async (dir: string, f: ImportFlags) => {
       const files = ADAPTER_FILES.filter((n) => existsSync(join(dir, n)));
-      if (!files.includes("adapter_config.json")) throw new CliError(`${dir}: no adapter_config.json (a PEFT adapter directory has adapter_config.json and adapter_model.safetensors)`);
+      if (!files.includes("adapter_config.json"))
+        throw new CliError(
+          `${dir}: no adapter_config.json (a PEFT adapter directory has adapter_config.json and adapter_model.safetensors)`,
+        );
       const client = connect(f);
       const prefix = `${basename(resolve(dir))}-${randomBytes(4).toString("hex")}/`;
       for (const n of files) await putFile(client, objectPath(f.namespace, f.bucket, `${prefix}${n}`), join(dir, n), f.compartmentId);
@@ -107,12 +129,16 @@ export function registerModelIo(m: Command): void {
       const type = (f.type ?? "f16").toUpperCase();
       if (!["F32", "F16", "Q8_0"].includes(type)) throw new CliError(`--type: expected f32, f16 or q8_0, got '${f.type}'`);
       const client = connect(f);
-      const { body } = await client.json<{ objects: { name: string; size: number }[]; prefix: string }>("POST", `${P}/${encodeURIComponent(id)}/actions/export`, {
-        format,
-        ...(format === "GGUF" ? { ggufType: type } : {}),
-        namespaceName: f.namespace,
-        bucketName: f.bucket,
-      });
+      const { body } = await client.json<{ objects: { name: string; size: number }[]; prefix: string }>(
+        "POST",
+        `${P}/${encodeURIComponent(id)}/actions/export`,
+        {
+          format,
+          ...(format === "GGUF" ? { ggufType: type } : {}),
+          namespaceName: f.namespace,
+          bucketName: f.bucket,
+        },
+      );
       const out = resolve(f.out);
       const written: string[] = [];
       for (const o of body.objects) {

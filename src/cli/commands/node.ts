@@ -20,7 +20,9 @@ function table(view: CapacityView): string {
         `${gib(n.memoryBytes - n.freeMemoryBytes)} of ${gib(n.memoryBytes)} memory; pinning ${n.pinning.enabled ? "on" : `off (${n.pinning.reason})`}`,
     );
     for (const u of n.units)
-      out.push(`  cores ${cpuList(u.cores).padEnd(6)} ${gib(u.memoryBytes).padStart(8)}  unit ${u.unitIndex} of ${u.type ?? "?"} cluster ${u.displayName ?? "?"} (${u.clusterId}, ${u.unitShape ?? "?"}, ${u.lifecycleState ?? "?"}) in ${u.compartmentId ?? "?"}`);
+      out.push(
+        `  cores ${cpuList(u.cores).padEnd(6)} ${gib(u.memoryBytes).padStart(8)}  unit ${u.unitIndex} of ${u.type ?? "?"} cluster ${u.displayName ?? "?"} (${u.clusterId}, ${u.unitShape ?? "?"}, ${u.lifecycleState ?? "?"}) in ${u.compartmentId ?? "?"}`,
+      );
   }
   return `${out.join("\n")}\n`;
 }

@@ -22,43 +22,73 @@ export function registerServe(program: Command): void {
     .option("--data-dir <dir>", "database, artifacts and uploaded data", DEFAULT_DATA_DIR)
     .option("--endpoint-capacity <n>", "endpoints per hosting cluster", "50")
     .option("--rate-limit <n>", "requests per second per API key (burst 4x)", "50")
-    .option("--import-root <dir>", "a directory whose models API keys may import (HUGGING_FACE_DIRECTORY); repeat for several; none: imports from this machine's disk are refused", (d: string, all: string[]) => [...all, resolve(d)], [] as string[])
-    .option("--metrics-port <p>", "serve Prometheus metrics at /metrics on this port (off by default; no key is asked: keep it on a private address)")
+    .option(
+      "--import-root <dir>",
+      "a directory whose models API keys may import (HUGGING_FACE_DIRECTORY); repeat for several; none: imports from this machine's disk are refused",
+      (d: string, all: string[]) => [...all, resolve(d)],
+      [] as string[],
+    )
+    .option(
+      "--metrics-port <p>",
+      "serve Prometheus metrics at /metrics on this port (off by default; no key is asked: keep it on a private address)",
+    )
     .option("--metrics-host <addr>", "address of the metrics listener", "127.0.0.1")
     .option("--metrics-per-tenant", "label metrics by endpoint and cluster id (every tenant's ids); by default they are totals")
     .option("--cores <list>", "CPU ids cluster units may reserve, e.g. 0-3 or 2,3 (default: every CPU this process may use)")
     .option("--memory <GiB>", "memory cluster units may reserve, in GiB (default: the machine's)")
     .option("--no-pinning", "do not pin unit processes to their reserved cores (they are still reserved and accounted)")
     .option("--quiet", "log warnings and errors only")
-    .action(async (f: { port: string; host: string; dataDir: string; endpointCapacity: string; rateLimit: string; importRoot: string[]; metricsPort?: string; metricsHost: string; metricsPerTenant?: boolean; cores?: string; memory?: string; pinning: boolean; quiet?: boolean }) => {
-      const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
-      const perSecond = parseNumber(f.rateLimit, "--rate-limit", { min: 0.001 });
-      const base = join(REPO_ROOT, "models", "sprig-base");
-      const cores = f.cores === undefined ? undefined : parseCpuList(f.cores);
-      if (cores === null || cores?.length === 0) throw new CliError(`--cores: '${f.cores}' is not a CPU list (e.g. 0-3 or 0,2)`);
-      const memory = f.memory === undefined ? undefined : Math.floor(parseNumber(f.memory, "--memory", { min: 0.125 }) * 1024 ** 3);
-      const svc = await startService({
-        dataDir: resolve(f.dataDir),
-        control: {
-          endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
-          defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
-          modelImportRoots: f.importRoot,
-        },
-        metrics: { perTenant: f.metricsPerTenant === true },
-        node: { cores, memoryBytes: memory, pinning: f.pinning },
-        server: { logger: { level: f.quiet ? "warn" : "info" }, rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) } },
-      });
-      const url = await svc.listen(port, f.host);
-      const metricsUrl = f.metricsPort === undefined ? null : await svc.listenMetrics(parseNumber(f.metricsPort, "--metrics-port", { int: true, min: 0, max: 65535 }), f.metricsHost);
-      svc.app.log.info({ url, console: `${url}/console`, dataDir: resolve(f.dataDir), ...(metricsUrl ? { metrics: metricsUrl } : {}) }, "sprig is serving");
-      let stopping = false;
-      const stop = (sig: string) => {
-        if (stopping) return;
-        stopping = true;
-        svc.app.log.info({ signal: sig }, "shutting down");
-        void svc.close().then(() => process.exit(0));
-      };
-      process.on("SIGINT", () => stop("SIGINT"));
-      process.on("SIGTERM", () => stop("SIGTERM"));
-    });
+    .action(
+      async (f: {
+        port: string;
+        host: string;
+        dataDir: string;
+        endpointCapacity: string;
+        rateLimit: string;
+        importRoot: string[];
+        metricsPort?: string;
+        metricsHost: string;
+        metricsPerTenant?: boolean;
+        cores?: string;
+        memory?: string;
+        pinning: boolean;
+        quiet?: boolean;
+      }) => {
+        const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
+        const perSecond = parseNumber(f.rateLimit, "--rate-limit", { min: 0.001 });
+        const base = join(REPO_ROOT, "models", "sprig-base");
+        const cores = f.cores === undefined ? undefined : parseCpuList(f.cores);
+        if (cores === null || cores?.length === 0) throw new CliError(`--cores: '${f.cores}' is not a CPU list (e.g. 0-3 or 0,2)`);
+        const memory = f.memory === undefined ? undefined : Math.floor(parseNumber(f.memory, "--memory", { min: 0.125 }) * 1024 ** 3);
+        const svc = await startService({
+          dataDir: resolve(f.dataDir),
+          control: {
+            endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
+            defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
+            modelImportRoots: f.importRoot,
+          },
+          metrics: { perTenant: f.metricsPerTenant === true },
+          node: { cores, memoryBytes: memory, pinning: f.pinning },
+          server: { logger: { level: f.quiet ? "warn" : "info" }, rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) } },
+        });
+        const url = await svc.listen(port, f.host);
+        const metricsUrl =
+          f.metricsPort === undefined
+            ? null
+            : await svc.listenMetrics(parseNumber(f.metricsPort, "--metrics-port", { int: true, min: 0, max: 65535 }), f.metricsHost);
+        svc.app.log.info(
+          { url, console: `${url}/console`, dataDir: resolve(f.dataDir), ...(metricsUrl ? { metrics: metricsUrl } : {}) },
+          "sprig is serving",
+        );
+        let stopping = false;
+        const stop = (sig: string) => {
+          if (stopping) return;
+          stopping = true;
+          svc.app.log.info({ signal: sig }, "shutting down");
+          void svc.close().then(() => process.exit(0));
+        };
+        process.on("SIGINT", () => stop("SIGINT"));
+        process.on("SIGTERM", () => stop("SIGTERM"));
+      },
+    );
 }

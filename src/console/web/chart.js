@@ -22,7 +22,16 @@ export function LineChart({ title, steps, series, yLabel }) {
         height: 260,
         scales: { x: { time: false } },
         axes: [{ label: "step" }, { label: yLabel }],
-        series: [{ label: "step" }, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: true, size: 4 } }))],
+        series: [
+          { label: "step" },
+          ...series.map((s, i) => ({
+            label: s.label,
+            stroke: COLORS[i % COLORS.length],
+            width: 2,
+            spanGaps: true,
+            points: { show: true, size: 4 },
+          })),
+        ],
       },
       data,
       box.current,

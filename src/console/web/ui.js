@@ -81,7 +81,12 @@ export function Loading({ what }) {
 
 export const short = (id) => (id ? `…${id.slice(-8)}` : "—");
 export const when = (t) => (t ? new Date(t).toLocaleString() : "—");
-export const num = (x, digits = 4) => (x == null || Number.isNaN(x) ? "—" : Number(x).toPrecision(digits).replace(/\.?0+$/, ""));
+export const num = (x, digits = 4) =>
+  x == null || Number.isNaN(x)
+    ? "—"
+    : Number(x)
+        .toPrecision(digits)
+        .replace(/\.?0+$/, "");
 export const pct = (x) => (x == null ? "—" : `${(100 * x).toFixed(1)}%`);
 export const count = (n) => (n == null ? "—" : Number(n).toLocaleString("en-US"));
 

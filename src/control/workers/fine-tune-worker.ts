@@ -15,7 +15,8 @@ import { sendHeartbeats } from "./watchdog.ts";
 
 const send = (m: FineTuneReport): void => void process.send?.(m);
 /** Resolves once the message is handed to the channel (so a disconnect cannot drop it). */
-const deliver = (m: FineTuneReport): Promise<void> => new Promise((res) => (process.send ? process.send(m, undefined, {}, () => res()) : res()));
+const deliver = (m: FineTuneReport): Promise<void> =>
+  new Promise((res) => (process.send ? process.send(m, undefined, {}, () => res()) : res()));
 const ac = new AbortController();
 
 process.on("message", (m: FineTuneCommand) => {
@@ -60,7 +61,17 @@ async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void
         {
           signal: ac.signal,
           onLog: (message) => send({ type: "log", message }),
-          onProgress: (p) => send({ type: "progress", progress: { step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, trainLoss: p.trainLoss, tokensPerSecond: p.tokensPerSecond } }),
+          onProgress: (p) =>
+            send({
+              type: "progress",
+              progress: {
+                step: p.step,
+                totalSteps: p.totalSteps,
+                epoch: p.epoch,
+                trainLoss: p.trainLoss,
+                tokensPerSecond: p.tokensPerSecond,
+              },
+            }),
           onEvaluation: (e) => send({ type: "progress", progress: e }),
         },
       );

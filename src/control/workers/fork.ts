@@ -16,12 +16,17 @@ export interface WorkerPlacement {
 }
 
 /** `execArgv`: more Node flags for the worker (tests preload fault injection this way). */
-export function forkWorker(file: string, at: WorkerPlacement = { cores: null, heapMb: null }, execArgv: readonly string[] = []): ChildProcess {
+export function forkWorker(
+  file: string,
+  at: WorkerPlacement = { cores: null, heapMb: null },
+  execArgv: readonly string[] = [],
+): ChildProcess {
   const path = fileURLToPath(new URL(file, import.meta.url));
   const node = [...(at.heapMb ? [`--max-old-space-size=${at.heapMb}`] : []), "--import", import.meta.resolve("tsx"), ...execArgv];
   const opts = { stdio: ["ignore", "inherit", "inherit", "ipc"] as ("ignore" | "inherit" | "ipc")[], serialization: "advanced" as const };
   // fork runs `execPath ...execArgv path`: with taskset as execPath, taskset execs node on the cores, and
   // the IPC channel (passed in the environment) reaches node unchanged
-  if (at.cores?.length) return fork(path, [], { ...opts, execPath: "taskset", execArgv: ["-c", cpuList(at.cores), process.execPath, ...node] });
+  if (at.cores?.length)
+    return fork(path, [], { ...opts, execPath: "taskset", execArgv: ["-c", cpuList(at.cores), process.execPath, ...node] });
   return fork(path, [], { ...opts, execArgv: node });
 }

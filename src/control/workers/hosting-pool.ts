@@ -4,7 +4,18 @@
 // and its endpoints re-activated; the requests it held fail with 503 so clients retry.
 
 import type { ChildProcess } from "node:child_process";
-import { type EmbedRequest, type EmbedResult, ExecutorError, type HostingPool, type InferenceRequest, type InferenceResult, type PoolSpec, type PoolStats, type ServedModel, type UnitSpec } from "../executors.ts";
+import {
+  type EmbedRequest,
+  type EmbedResult,
+  ExecutorError,
+  type HostingPool,
+  type InferenceRequest,
+  type InferenceResult,
+  type PoolSpec,
+  type PoolStats,
+  type ServedModel,
+  type UnitSpec,
+} from "../executors.ts";
 import { memoryBudget } from "../shapes.ts";
 import type { HostingCommand, HostingReport, WireError } from "./messages.ts";
 import { forkWorker } from "./fork.ts";
@@ -42,7 +53,10 @@ class Replica {
   static async start(spec: PoolProcessSpec, unit: UnitSpec, onExit: (r: Replica) => void): Promise<Replica> {
     const { baseModelDir } = spec;
     const budget = memoryBudget(unit.memoryBytes);
-    const r = new Replica(forkWorker("./hosting-worker.ts", { cores: unit.pin ? unit.cores : null, heapMb: budget.heapMb }, spec.execArgv), unit);
+    const r = new Replica(
+      forkWorker("./hosting-worker.ts", { cores: unit.pin ? unit.cores : null, heapMb: budget.heapMb }, spec.execArgv),
+      unit,
+    );
     const dog = watch(r.child, spec.heartbeatTimeoutMs ?? 60_000, () => undefined);
     await new Promise<void>((resolve, reject) => {
       r.child.on("message", (m: HostingReport) => {
@@ -77,7 +91,9 @@ class Replica {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onToken });
       this.child.send({ ...cmd, id } as HostingCommand);
-      signal?.addEventListener("abort", () => this.child.connected && this.child.send({ type: "cancel", id } satisfies HostingCommand), { once: true });
+      signal?.addEventListener("abort", () => this.child.connected && this.child.send({ type: "cancel", id } satisfies HostingCommand), {
+        once: true,
+      });
     });
   }
 
@@ -129,19 +145,27 @@ export class HostingPoolProcess implements HostingPool {
 
   async deactivate(endpointId: string, o: { cancelInFlight: boolean }): Promise<void> {
     this.served.delete(endpointId);
-    await Promise.all(this.replicas.map((r) => r.call({ type: "deactivate", endpointId, cancelInFlight: o.cancelInFlight }).catch(() => undefined)));
+    await Promise.all(
+      this.replicas.map((r) => r.call({ type: "deactivate", endpointId, cancelInFlight: o.cancelInFlight }).catch(() => undefined)),
+    );
   }
 
   generate(req: InferenceRequest, o: { onToken?: (delta: string) => void; signal?: AbortSignal }): Promise<InferenceResult> {
     const live = this.replicas.filter((r) => !r.dead);
-    if (!live.length) return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
+    if (!live.length)
+      return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
     const r = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    return r.call<InferenceResult>({ type: "generate", endpointId: req.endpointId, prompt: req.prompt, sampling: req.sampling }, o.onToken, o.signal);
+    return r.call<InferenceResult>(
+      { type: "generate", endpointId: req.endpointId, prompt: req.prompt, sampling: req.sampling },
+      o.onToken,
+      o.signal,
+    );
   }
 
   embed(req: EmbedRequest): Promise<EmbedResult> {
     const live = this.replicas.filter((r) => !r.dead);
-    if (!live.length) return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
+    if (!live.length)
+      return Promise.reject(new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"));
     const r = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     return r.call<EmbedResult>({ type: "embed", ...req });
   }

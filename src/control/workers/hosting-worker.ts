@@ -84,7 +84,9 @@ async function generate(e: HostingEngine, m: Extract<HostingCommand, { type: "ge
     });
     const vocab = e.tokenizer ? tokenBytes(e.tokenizer).bytes : null;
     const bytesOf = (id: number) => [...(vocab?.[id] ?? [])];
-    const top = g.topLogprobs?.map((list) => list.map((t) => ({ token: Buffer.from(bytesOf(t.id)).toString("utf8"), logprob: t.logprob, bytes: bytesOf(t.id) })));
+    const top = g.topLogprobs?.map((list) =>
+      list.map((t) => ({ token: Buffer.from(bytesOf(t.id)).toString("utf8"), logprob: t.logprob, bytes: bytesOf(t.id) })),
+    );
     return {
       ids: g.ids,
       logprobs: g.logprobs,
@@ -107,7 +109,10 @@ async function embed(e: HostingEngine, m: Extract<HostingCommand, { type: "embed
     m.inputs.map(async (x, i) => {
       const ids = x.kind === "ids" ? x.ids : await encode(e, x);
       if (ids.length <= limit) return ids;
-      if (m.truncate === "NONE") throw new InvalidRequestError(`inputs[${i}] has ${ids.length} tokens; the model's context is ${limit + 1}: shorten it or set truncate START or END`);
+      if (m.truncate === "NONE")
+        throw new InvalidRequestError(
+          `inputs[${i}] has ${ids.length} tokens; the model's context is ${limit + 1}: shorten it or set truncate START or END`,
+        );
       return m.truncate === "START" ? ids.slice(ids.length - limit) : ids.slice(0, limit);
     }),
   );
@@ -120,9 +125,19 @@ async function encode(e: HostingEngine, p: PromptInput): Promise<number[]> {
   const tok = e.tokenizer;
   if (!tok) throw new InvalidRequestError("this model has no tokenizer (no tokenizer.json): send the prompt as token ids");
   if (p.kind === "text") return tok.encode(p.text, { addSpecialTokens: true });
-  if (!p.tools?.length) return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true });
+  if (!p.tools?.length)
+    return tok.encodeChat(
+      p.messages.map((x) => ({ ...x })),
+      { addGenerationPrompt: true },
+    );
   // a template that renders tools gets them as transformers passes them; others get Sprig's default prompt
   if (templateTakesTools(tok.chatTemplate))
-    return tok.encodeChat(p.messages.map((x) => ({ ...x })), { addGenerationPrompt: true, variables: { tools: p.tools.map((t) => ({ type: "function", function: t })) } });
-  return tok.encodeChat(withDefaultToolPrompt(p.messages, p.tools).map((x) => ({ ...x })), { addGenerationPrompt: true });
+    return tok.encodeChat(
+      p.messages.map((x) => ({ ...x })),
+      { addGenerationPrompt: true, variables: { tools: p.tools.map((t) => ({ type: "function", function: t })) } },
+    );
+  return tok.encodeChat(
+    withDefaultToolPrompt(p.messages, p.tools).map((x) => ({ ...x })),
+    { addGenerationPrompt: true },
+  );
 }

@@ -1,7 +1,17 @@
 // The typed IPC messages between the control plane and its worker processes.
 
 import { dirname, join } from "node:path";
-import type { EmbedRequest, EmbedResult, FineTuneProgress, FineTuneSpec, InferenceResult, InferenceSampling, PoolStats, PromptInput, ServedModel } from "../executors.ts";
+import type {
+  EmbedRequest,
+  EmbedResult,
+  FineTuneProgress,
+  FineTuneSpec,
+  InferenceResult,
+  InferenceSampling,
+  PoolStats,
+  PromptInput,
+  ServedModel,
+} from "../executors.ts";
 
 /** An error crossing the process boundary: its class name, message, HTTP-like status and reason. */
 export interface WireError {
@@ -37,7 +47,14 @@ export function boundedResult(r: FineTuneResult): FineTuneResult {
   if (r.type === "done") return { ...r, history: undefined };
   const lines = r.error.lines;
   if (!lines || lines.length <= MAX_LINES_BY_MESSAGE) return r;
-  return { ...r, error: { ...r.error, message: `${r.error.message} (only the first ${MAX_LINES_BY_MESSAGE} of ${lines.length} bad lines are listed)`, lines: lines.slice(0, MAX_LINES_BY_MESSAGE) } };
+  return {
+    ...r,
+    error: {
+      ...r.error,
+      message: `${r.error.message} (only the first ${MAX_LINES_BY_MESSAGE} of ${lines.length} bad lines are listed)`,
+      lines: lines.slice(0, MAX_LINES_BY_MESSAGE),
+    },
+  };
 }
 
 export type HostingCommand =

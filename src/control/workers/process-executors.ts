@@ -5,7 +5,15 @@
 import { existsSync, rmSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { runDirFor } from "../../training/finetune.ts";
-import type { FineTuneEvents, FineTuneExecutor, FineTuneOutcome, FineTuneRun, FineTuneSpec, HostingExecutor, PoolSpec } from "../executors.ts";
+import type {
+  FineTuneEvents,
+  FineTuneExecutor,
+  FineTuneOutcome,
+  FineTuneRun,
+  FineTuneSpec,
+  HostingExecutor,
+  PoolSpec,
+} from "../executors.ts";
 import { memoryBudget } from "../shapes.ts";
 import { HostingPoolProcess } from "./hosting-pool.ts";
 import { watch } from "./watchdog.ts";
@@ -15,7 +23,13 @@ import { type FineTuneCommand, type FineTuneReport, type FineTuneResult, resultF
 const outcomeOf = (m: FineTuneResult): FineTuneOutcome =>
   m.type === "done"
     ? { ok: true, finalAccuracy: m.finalAccuracy, finalLoss: m.finalLoss, trainableParameters: m.trainableParameters, history: m.history }
-    : { ok: false, code: m.error.name === "DataError" ? "InvalidTrainingData" : m.error.name, message: m.error.message, lines: m.error.lines, canceled: m.canceled };
+    : {
+        ok: false,
+        code: m.error.name === "DataError" ? "InvalidTrainingData" : m.error.name,
+        message: m.error.message,
+        lines: m.error.lines,
+        canceled: m.canceled,
+      };
 
 /** The outcome the worker wrote to its result file (removed once read), or null when there is none. */
 async function takeResult(file: string): Promise<FineTuneOutcome | null> {
@@ -49,8 +63,14 @@ export class ProcessFineTune implements FineTuneExecutor {
     const resultFile = resultFileFor(spec);
     // an earlier attempt's result (its server died before reading it) would describe another run
     rmSync(resultFile, { force: true });
-    const child = forkWorker("./fine-tune-worker.ts", { cores: spec.unit.pin ? spec.unit.cores : null, heapMb: memoryBudget(spec.unit.memoryBytes).heapMb }, this.o.execArgv);
-    const dog = watch(child, this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, (ms) => ev.onLog(`the fine-tune worker sent no heartbeat for ${Math.round(ms / 1000)} s: killing it`));
+    const child = forkWorker(
+      "./fine-tune-worker.ts",
+      { cores: spec.unit.pin ? spec.unit.cores : null, heapMb: memoryBudget(spec.unit.memoryBytes).heapMb },
+      this.o.execArgv,
+    );
+    const dog = watch(child, this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, (ms) =>
+      ev.onLog(`the fine-tune worker sent no heartbeat for ${Math.round(ms / 1000)} s: killing it`),
+    );
     if (child.pid) this.pids.set(spec.jobId, child.pid);
     // an interrupted run leaves its staging directory beside the output: continue from its checkpoint
     const resume = existsSync(runDirFor(spec.outputDir));
@@ -71,7 +91,9 @@ export class ProcessFineTune implements FineTuneExecutor {
           (e: Error) => resolve({ ...crashed, message: `the fine-tune worker's result file is unreadable (${e.message})` }),
         );
       });
-      child.on("error", (e) => resolve({ ok: false, code: "WorkerCrashed", message: `the fine-tune worker failed: ${e.message}`, crashed: true }));
+      child.on("error", (e) =>
+        resolve({ ok: false, code: "WorkerCrashed", message: `the fine-tune worker failed: ${e.message}`, crashed: true }),
+      );
     });
     child.send({ type: "start", spec, resume } satisfies FineTuneCommand);
     return { done, cancel: () => child.connected && child.send({ type: "cancel" } satisfies FineTuneCommand) };
@@ -85,7 +107,11 @@ export class ProcessHosting implements HostingExecutor {
   constructor(private readonly o: WorkerOptions = {}) {}
 
   async startPool(spec: PoolSpec) {
-    const p = await HostingPoolProcess.start({ ...spec, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, execArgv: this.o.execArgv ?? [] });
+    const p = await HostingPoolProcess.start({
+      ...spec,
+      heartbeatTimeoutMs: this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      execArgv: this.o.execArgv ?? [],
+    });
     this.pools.set(spec.clusterId, p);
     return p;
   }

@@ -32,7 +32,9 @@ export async function loadPool(modelDir: string, units: UnitSpec[], clusterId = 
 
 /** A prompt the model can take: text when it has a tokenizer, else token ids from BOS. */
 export function loadPrompt(modelDir: string): PromptInput {
-  return existsSync(join(modelDir, "tokenizer.json")) ? { kind: "text", text: "Once upon a time, in a small town by the sea," } : { kind: "ids", ids: [1] };
+  return existsSync(join(modelDir, "tokenizer.json"))
+    ? { kind: "text", text: "Once upon a time, in a small town by the sea," }
+    : { kind: "ids", ids: [1] };
 }
 
 function sampling(maxTokens: number, seed: number): InferenceSampling {

@@ -24,7 +24,12 @@ export interface Watchdog {
  * Until its first message the worker is still loading its modules (seconds on a busy machine): it gets
  * the longer `startupMs`.
  */
-export function watch(child: ChildProcess, timeoutMs: number, onHung: (silentMs: number) => void, startupMs = Math.max(4 * timeoutMs, 30_000)): Watchdog {
+export function watch(
+  child: ChildProcess,
+  timeoutMs: number,
+  onHung: (silentMs: number) => void,
+  startupMs = Math.max(4 * timeoutMs, 30_000),
+): Watchdog {
   let last = Date.now();
   let up = false;
   const state = { hung: false };
@@ -32,13 +37,16 @@ export function watch(child: ChildProcess, timeoutMs: number, onHung: (silentMs:
     last = Date.now();
     up = true;
   });
-  const timer = setInterval(() => {
-    const silent = Date.now() - last;
-    if (silent <= (up ? timeoutMs : startupMs) || state.hung) return;
-    state.hung = true;
-    onHung(silent);
-    child.kill("SIGKILL");
-  }, Math.max(50, Math.min(HEARTBEAT_MS, timeoutMs / 4)));
+  const timer = setInterval(
+    () => {
+      const silent = Date.now() - last;
+      if (silent <= (up ? timeoutMs : startupMs) || state.hung) return;
+      state.hung = true;
+      onHung(silent);
+      child.kill("SIGKILL");
+    },
+    Math.max(50, Math.min(HEARTBEAT_MS, timeoutMs / 4)),
+  );
   timer.unref();
   child.once("exit", () => clearInterval(timer));
   return state;

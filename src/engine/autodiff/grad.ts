@@ -53,9 +53,7 @@ export function grad(y: Tensor, wrt: readonly Tensor[], opts: GradOptions = {}):
       const g = gx[k];
       if (!needs[k] || !g) return;
       if (g.rank !== t.rank || !g.shape.every((d, j) => dimEq(d, t.shape[j]!))) {
-        throw new GraphError(
-          `gradient rule for ${n.op} returned ${formatShape(g.shape)} for input ${k} of shape ${formatShape(t.shape)}`,
-        );
+        throw new GraphError(`gradient rule for ${n.op} returned ${formatShape(g.shape)} for input ${k} of shape ${formatShape(t.shape)}`);
       }
       const prev = grads.get(t.id);
       grads.set(t.id, prev ? op.add(prev, g) : g);

@@ -49,15 +49,10 @@ const fl = (t: Tensor, like: Tensor) => op.cast(t, like.dtype);
 
 /** Gradient of a binary broadcasting op from its two local derivatives. */
 function binaryRule(fa: (c: RuleContext) => Tensor, fb: (c: RuleContext) => Tensor) {
-  return (c: RuleContext) => [
-    c.needs[0] ? reduceTo(fa(c), x0(c.node).shape) : null,
-    c.needs[1] ? reduceTo(fb(c), x1(c.node).shape) : null,
-  ];
+  return (c: RuleContext) => [c.needs[0] ? reduceTo(fa(c), x0(c.node).shape) : null, c.needs[1] ? reduceTo(fb(c), x1(c.node).shape) : null];
 }
 
-const unaryRule = (f: (c: RuleContext, x: Tensor, y: Tensor) => Tensor) => (c: RuleContext) => [
-  f(c, x0(c.node), y0(c.node)),
-];
+const unaryRule = (f: (c: RuleContext, x: Tensor, y: Tensor) => Tensor) => (c: RuleContext) => [f(c, x0(c.node), y0(c.node))];
 
 /** Torch's rule for max/min: the winner takes the gradient; ties split it evenly. */
 function extremumRule(first: (a: Tensor, b: Tensor) => Tensor) {
@@ -171,10 +166,7 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
   Identity: (c) => [c.node.attrs.stopGradient ? null : c.gy],
   MatMul: (c) => {
     const [a, b] = c.node.inputs as [Tensor, Tensor];
-    return [
-      c.needs[0] ? reduceTo(op.matmul(c.gy, op.transposeLast(b)), a.shape) : null,
-      c.needs[1] ? matmulGradB(a, b, c.gy) : null,
-    ];
+    return [c.needs[0] ? reduceTo(op.matmul(c.gy, op.transposeLast(b)), a.shape) : null, c.needs[1] ? matmulGradB(a, b, c.gy) : null];
   },
   ReduceSum: (c) => [unreduce(c.gy, x0(c.node), c.node.attrs.axes, c.node.attrs.keepdims)],
   ReduceMean: (c) => {
@@ -226,7 +218,10 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     for (let i = 0; i < c.gy.rank; i++) if (i < ax || i >= ax + ir) gyPerm.push(i);
     const gyT = op.transpose(c.gy, gyPerm); // (I…, x without ax)
     const xPerm = [ax, ...[...Array(x.rank).keys()].filter((i) => i !== ax)];
-    const zerosT = op.zeros(x, xPerm.map((p) => x.shape[p]!));
+    const zerosT = op.zeros(
+      x,
+      xPerm.map((p) => x.shape[p]!),
+    );
     const ind = op.unsqueeze(op.cast(idx, "int64"), [ir]); // (I…, 1)
     const scattered = op.scatterNDAdd(zerosT, ind, gyT);
     const inv: number[] = [];
@@ -246,8 +241,18 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     return [c.gy, null, null];
   },
   Expand: (c) => [reduceTo(c.gy, x0(c.node).shape)],
-  Squeeze: (c) => [op.unsqueeze(c.gy, c.node.attrs.axes.map((a) => normAxis(a, x0(c.node).rank)))],
-  Unsqueeze: (c) => [op.squeeze(c.gy, c.node.attrs.axes.map((a) => normAxis(a, c.gy.rank)))],
+  Squeeze: (c) => [
+    op.unsqueeze(
+      c.gy,
+      c.node.attrs.axes.map((a) => normAxis(a, x0(c.node).rank)),
+    ),
+  ],
+  Unsqueeze: (c) => [
+    op.squeeze(
+      c.gy,
+      c.node.attrs.axes.map((a) => normAxis(a, c.gy.rank)),
+    ),
+  ],
   Pad: (c) => {
     const x = x0(c.node);
     let g = c.gy;
@@ -258,4 +263,3 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     return [g];
   },
 };
-

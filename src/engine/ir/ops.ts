@@ -22,8 +22,10 @@ function lift(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
   return [asT(a), asT(b)];
 }
 
-const bin = (op: "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Equal" | "Less" | "Greater" | "And" | "Or") =>
-  (a: TensorLike, b: TensorLike): Tensor => one(op, lift(a, b, op), NONE);
+const bin =
+  (op: "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Equal" | "Less" | "Greater" | "And" | "Or") =>
+  (a: TensorLike, b: TensorLike): Tensor =>
+    one(op, lift(a, b, op), NONE);
 
 export const add = bin("Add");
 export const sub = bin("Sub");
@@ -38,8 +40,10 @@ export const greater = bin("Greater");
 export const and = bin("And");
 export const or = bin("Or");
 
-const un = (op: "Neg" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Tanh" | "Sigmoid" | "Erf" | "Abs" | "Sign" | "Sin" | "Cos" | "Not") =>
-  (x: Tensor): Tensor => one(op, [x], NONE);
+const un =
+  (op: "Neg" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Tanh" | "Sigmoid" | "Erf" | "Abs" | "Sign" | "Sin" | "Cos" | "Not") =>
+  (x: Tensor): Tensor =>
+    one(op, [x], NONE);
 
 export const neg = un("Neg");
 export const exp = un("Exp");
@@ -67,7 +71,8 @@ export const stopGradient = (x: Tensor): Tensor => one("Identity", [x], { stopGr
 
 export const matmul = (a: Tensor, b: Tensor): Tensor => one("MatMul", [a, b], NONE);
 
-const red = (op: "ReduceSum" | "ReduceMean" | "ReduceMax") =>
+const red =
+  (op: "ReduceSum" | "ReduceMean" | "ReduceMax") =>
   (x: Tensor, axes: number | number[] = [...x.shape.keys()], keepdims = false): Tensor =>
     one(op, [x], { axes: typeof axes === "number" ? [axes] : axes, keepdims });
 
@@ -80,8 +85,7 @@ export function reshape(x: Tensor, shape: Dim[]): Tensor {
   return one("Reshape", [x], { shape });
 }
 
-export const transpose = (x: Tensor, perm: number[]): Tensor =>
-  perm.every((p, i) => p === i) ? x : one("Transpose", [x], { perm });
+export const transpose = (x: Tensor, perm: number[]): Tensor => (perm.every((p, i) => p === i) ? x : one("Transpose", [x], { perm }));
 
 /** Swap the last two axes. */
 export function transposeLast(x: Tensor): Tensor {
@@ -91,20 +95,17 @@ export function transposeLast(x: Tensor): Tensor {
   return transpose(x, perm);
 }
 
-export const slice = (x: Tensor, axis: number, start: Dim, end: Dim | null = null): Tensor =>
-  one("Slice", [x], { axis, start, end });
+export const slice = (x: Tensor, axis: number, start: Dim, end: Dim | null = null): Tensor => one("Slice", [x], { axis, start, end });
 
 export function concat(xs: Tensor[], axis: number): Tensor {
   return xs.length === 1 ? xs[0]! : one("Concat", xs, { axis });
 }
 
 export const gather = (x: Tensor, indices: Tensor, axis = 0): Tensor => one("Gather", [x, indices], { axis });
-export const gatherElements = (x: Tensor, indices: Tensor, axis: number): Tensor =>
-  one("GatherElements", [x, indices], { axis });
+export const gatherElements = (x: Tensor, indices: Tensor, axis: number): Tensor => one("GatherElements", [x, indices], { axis });
 export const scatterElementsAdd = (x: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor =>
   one("ScatterElementsAdd", [x, indices, updates], { axis });
-export const scatterNDAdd = (x: Tensor, indices: Tensor, updates: Tensor): Tensor =>
-  one("ScatterNDAdd", [x, indices, updates], NONE);
+export const scatterNDAdd = (x: Tensor, indices: Tensor, updates: Tensor): Tensor => one("ScatterNDAdd", [x, indices, updates], NONE);
 
 export function expand(x: Tensor, shape: Dim[]): Tensor {
   if (shape.length === x.rank && shape.every((d, i) => dimEq(d, x.shape[i]!))) return x;

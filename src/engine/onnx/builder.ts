@@ -58,7 +58,11 @@ export class OnnxBuilder {
 
   /** int64 constant; a vector unless `dims` says otherwise (e.g. [] for a scalar). */
   i64(values: ReadonlyArray<number | bigint>, dims: readonly number[] = [values.length]): string {
-    return this.constant("int64", dims, BigInt64Array.from(values, (v) => BigInt(v)), "i64");
+    return this.constant(
+      "int64",
+      dims,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      "i64",
+    );
   }
-
 }

@@ -59,7 +59,7 @@ export function writeExternalModel(
   try {
     for (const p of plan) {
       // writeSync may write less than asked for very large buffers
-      for (let done = 0; done < p.bytes.byteLength; ) {
+      for (let done = 0; done < p.bytes.byteLength;) {
         done += writeSync(fd, p.bytes, done, p.bytes.byteLength - done, p.offset + done);
       }
     }

@@ -137,7 +137,10 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredModel 
     signature,
     inputs,
     outputs,
-    unusedInputs: graph.inputNodes().filter((n) => !declared.has(n.id)).map((n) => n.attrs.name),
+    unusedInputs: graph
+      .inputNodes()
+      .filter((n) => !declared.has(n.id))
+      .map((n) => n.attrs.name),
     dims: [...dims],
     initializerBytes,
   };

@@ -52,8 +52,6 @@ export function attribute(name: string, v: AttrValue): AttributeProto {
  * ONNX spelling and a made-up name would only conflict with ORT's own inference.
  */
 export function valueInfo(name: string, dtype: DType, shape: Shape, symbolic: "param" | "unknown"): ValueInfoProto {
-  const dim = shape.map((d) =>
-    typeof d === "number" ? { dimValue: d } : symbolic === "param" ? { dimParam: d } : {},
-  );
+  const dim = shape.map((d) => (typeof d === "number" ? { dimValue: d } : symbolic === "param" ? { dimParam: d } : {}));
   return { name, type: { tensorType: { elemType: ELEM[dtype], shape: { dim } } } };
 }

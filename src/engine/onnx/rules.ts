@@ -85,8 +85,7 @@ export const LOWERING: { [O in OpName]: LowerRule<O> } = {
   Concat: (cx, n, ins) => cx.b.emit("Concat", ins, out0(cx, n), { axis: n.attrs.axis }),
   Gather: (cx, n, ins) => cx.b.emit("Gather", ins, out0(cx, n), { axis: n.attrs.axis }),
   GatherElements: (cx, n, ins) => cx.b.emit("GatherElements", ins, out0(cx, n), { axis: n.attrs.axis }),
-  ScatterElementsAdd: (cx, n, ins) =>
-    cx.b.emit("ScatterElements", ins, out0(cx, n), { axis: n.attrs.axis, reduction: "add" }),
+  ScatterElementsAdd: (cx, n, ins) => cx.b.emit("ScatterElements", ins, out0(cx, n), { axis: n.attrs.axis, reduction: "add" }),
   ScatterNDAdd: (cx, n, [x, idx, upd]) => {
     // ScatterND indices are int64 only
     const idx64 = n.inputs[1]!.dtype === "int64" ? idx! : cx.b.emit("Cast", [idx!], 1, { to: onnxElemType("int64") })[0]!;

@@ -106,7 +106,9 @@ function run(graph: Graph, feeds: Feeds, targets: readonly Tensor[], options: Ev
       throw new InterpreterError(`${describe(node)}: inferred shape ${formatShape(t.shape)}: ${(e as Error).message}`);
     }
     if (want.some((d) => d < 0)) {
-      fail(`${describe(node)}: inferred shape ${formatShape(t.shape)} is [${want.join(", ")}] under ${formatEnv(env)}; the feeds make it impossible`);
+      fail(
+        `${describe(node)}: inferred shape ${formatShape(t.shape)} is [${want.join(", ")}] under ${formatEnv(env)}; the feeds make it impossible`,
+      );
     }
     const ins = node.inputs.map((i) => values.get(i.id)!);
     const kernel = KERNELS[node.op] as (i: readonly NDArray[], a: unknown, c: KernelContext) => NDArray;
@@ -149,13 +151,20 @@ export function evaluate(
     return run(graph, feeds, outputs as readonly Tensor[], options);
   }
   const names = (outputs as readonly string[] | undefined) ?? [...graph.outputs.keys()];
-  const targets = names.map((n) => graph.outputs.get(n) ?? fail(`no graph output '${n}' (outputs: ${[...graph.outputs.keys()].join(", ")})`));
+  const targets = names.map(
+    (n) => graph.outputs.get(n) ?? fail(`no graph output '${n}' (outputs: ${[...graph.outputs.keys()].join(", ")})`),
+  );
   const vals = run(graph, feeds, targets, options);
   return Object.fromEntries(names.map((n, i) => [n, vals[i]!]));
 }
 
 /** `evaluate` with each result converted to a HostTensor in its declared dtype's storage type. */
-export function evaluateHost(graph: Graph, feeds: Feeds, outputs?: readonly string[], options?: EvaluateOptions): Record<string, HostTensor> {
+export function evaluateHost(
+  graph: Graph,
+  feeds: Feeds,
+  outputs?: readonly string[],
+  options?: EvaluateOptions,
+): Record<string, HostTensor> {
   const vals = evaluate(graph, feeds, outputs, options);
   return Object.fromEntries(Object.entries(vals).map(([k, v]) => [k, toHost(v)]));
 }

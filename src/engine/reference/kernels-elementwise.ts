@@ -8,8 +8,7 @@ import type { Kernel } from "./kernel-types.ts";
 import { type NDArray, broadcastOffsets, broadcastShape, fail, intFixer, ndarray } from "./ndarray.ts";
 
 type BinaryName = "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Equal" | "Less" | "Greater" | "And" | "Or";
-type UnaryName =
-  | "Neg" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Tanh" | "Sigmoid" | "Erf" | "Abs" | "Sign" | "Sin" | "Cos" | "Not";
+type UnaryName = "Neg" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Tanh" | "Sigmoid" | "Erf" | "Abs" | "Sign" | "Sin" | "Cos" | "Not";
 
 function sameDtype(a: NDArray, b: NDArray): DType {
   if (a.dtype !== b.dtype) fail(`dtype mismatch: ${a.dtype} vs ${b.dtype}`);

@@ -56,7 +56,11 @@ function elementOffsets(x: NDArray, idx: NDArray, axis: number, what: string): I
 /** out[j] = x[j with axis coordinate idx[j]]; out has idx's shape. */
 export const gatherElementsKernel: Kernel<"GatherElements"> = ([x, idx], { axis }) => {
   const offs = elementOffsets(x!, idx!, axis, "GatherElements");
-  return ndarray(x!.dtype, idx!.shape, Float64Array.from(offs, (o) => x!.data[o]!));
+  return ndarray(
+    x!.dtype,
+    idx!.shape,
+    Float64Array.from(offs, (o) => x!.data[o]!),
+  );
 };
 
 function sameDtype(x: NDArray, upd: NDArray): void {

@@ -50,9 +50,18 @@ export const reduceKernels: { [O in ReduceName]: Kernel<O> } = {
   ReduceMean: ([x], { axes, keepdims }) => {
     const { shape, acc, count } = reduce(x!, axes, keepdims, 0, (s, v) => s + v);
     // integer means truncate, as ONNX Runtime's integer ReduceMean divides in the integer type
-    if (!isInt(x!.dtype)) return ndarray(x!.dtype, shape, acc.map((s) => s / count));
+    if (!isInt(x!.dtype))
+      return ndarray(
+        x!.dtype,
+        shape,
+        acc.map((s) => s / count),
+      );
     if (count === 0 && acc.length) fail(`integer mean over an empty extent`);
-    return ndarray(x!.dtype, shape, acc.map((s) => Math.trunc(s / count) + 0));
+    return ndarray(
+      x!.dtype,
+      shape,
+      acc.map((s) => Math.trunc(s / count) + 0),
+    );
   },
   ReduceMax: ([x], { axes, keepdims }) => {
     // NaN propagates (numpy's max), since Math.max does

@@ -113,13 +113,21 @@ export const expandKernel: Kernel<"Expand"> = ([x], { shape }, { env }) => {
     fail(`cannot expand [${x!.shape.join(", ")}] to [${to.join(", ")}]`);
   }
   const offs = broadcastOffsets(x!.shape, to);
-  return ndarray(x!.dtype, to, Float64Array.from(offs, (o) => x!.data[o]!));
+  return ndarray(
+    x!.dtype,
+    to,
+    Float64Array.from(offs, (o) => x!.data[o]!),
+  );
 };
 
 export const squeezeKernel: Kernel<"Squeeze"> = ([x], { axes }) => {
   const ax = new Set(axes.map((a) => normAxis(a, x!.shape.length)));
   for (const a of ax) if (x!.shape[a] !== 1) fail(`axis ${a} has size ${x!.shape[a]}, not 1`);
-  return ndarray(x!.dtype, x!.shape.filter((_, i) => !ax.has(i)), x!.data);
+  return ndarray(
+    x!.dtype,
+    x!.shape.filter((_, i) => !ax.has(i)),
+    x!.data,
+  );
 };
 
 export const unsqueezeKernel: Kernel<"Unsqueeze"> = ([x], { axes }) => {
@@ -151,7 +159,11 @@ export const padKernel: Kernel<"Pad"> = ([x], { pads }, { env }) => {
 
 export const rangeKernel: Kernel<"Range"> = (_, { length, dtype }, { env }) => {
   const n = size(length, env, "range length");
-  return ndarray(dtype, [n], Float64Array.from({ length: n }, (_v, i) => i));
+  return ndarray(
+    dtype,
+    [n],
+    Float64Array.from({ length: n }, (_v, i) => i),
+  );
 };
 
 export const dimValueKernel: Kernel<"DimValue"> = (_, { dim }, { env }) => ndarray("int64", [], [evalDim(dim, env)]);

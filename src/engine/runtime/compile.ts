@@ -69,7 +69,17 @@ export class Compiled {
     return Object.fromEntries(
       this.outputs.map((o) => {
         const shape = shapes[o.name]!;
-        return [o.name, { dtype: o.dtype, shape, data: allocTyped(o.dtype, shape.reduce((a, b) => a * b, 1)) }];
+        return [
+          o.name,
+          {
+            dtype: o.dtype,
+            shape,
+            data: allocTyped(
+              o.dtype,
+              shape.reduce((a, b) => a * b, 1),
+            ),
+          },
+        ];
       }),
     );
   }

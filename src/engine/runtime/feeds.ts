@@ -120,7 +120,9 @@ export class FeedValidator {
       const want = shapes[name]!;
       if (t.dtype !== spec.dtype) throw new FeedError(`pre-allocated output '${name}': dtype ${t.dtype}, expected ${spec.dtype}`);
       if (!(t.data instanceof ARRAY_OF[spec.dtype])) {
-        throw new FeedError(`pre-allocated output '${name}': data is a ${t.data.constructor.name}, expected a ${ARRAY_OF[spec.dtype].name}`);
+        throw new FeedError(
+          `pre-allocated output '${name}': data is a ${t.data.constructor.name}, expected a ${ARRAY_OF[spec.dtype].name}`,
+        );
       }
       const n = want.reduce((a, b) => a * b, 1);
       if (t.shape.length !== want.length || t.shape.some((v, i) => v !== want[i]) || t.data.length !== n) {

@@ -57,7 +57,8 @@ export class OrtSession {
         },
       },
     };
-    const s = typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    const s =
+      typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     return new OrtSession(s);
   }
 

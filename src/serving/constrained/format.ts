@@ -25,7 +25,12 @@ export class FormatError extends Error {
 }
 
 /** The matcher for `format`, or null for free text. Throws FormatError (a 400) when it cannot be served. */
-export function constraintFor(format: ResponseFormat | null, tok: SprigTokenizer | null, stopIds: ReadonlySet<number>, maxNew: number): JsonMatcher | null {
+export function constraintFor(
+  format: ResponseFormat | null,
+  tok: SprigTokenizer | null,
+  stopIds: ReadonlySet<number>,
+  maxNew: number,
+): JsonMatcher | null {
   if (!format || format.type === "text") return null;
   if (!tok) throw new FormatError(`response format ${format.type} needs the model's tokenizer (tokenizer.json); this model has none`);
   let root;
@@ -36,6 +41,7 @@ export function constraintFor(format: ResponseFormat | null, tok: SprigTokenizer
     throw e;
   }
   const shortest = JsonMatcher.shortest(root);
-  if (shortest > maxNew) throw new FormatError(`max tokens (${maxNew}) is below the shortest output the ${format.type} format allows (${shortest} tokens)`);
+  if (shortest > maxNew)
+    throw new FormatError(`max tokens (${maxNew}) is below the shortest output the ${format.type} format allows (${shortest} tokens)`);
   return new JsonMatcher(tokenBytes(tok), root, stopIds);
 }

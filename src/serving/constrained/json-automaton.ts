@@ -27,7 +27,14 @@ interface StrState {
 
 export type Frame =
   | { t: "value"; node: SchemaNode; ws: number }
-  | { t: "obj"; node: ObjNode; seen: readonly string[]; phase: "first" | "after" | "next" | "colon" | "value"; cur: SchemaNode | null; ws: number }
+  | {
+      t: "obj";
+      node: ObjNode;
+      seen: readonly string[];
+      phase: "first" | "after" | "next" | "colon" | "value";
+      cur: SchemaNode | null;
+      ws: number;
+    }
   | { t: "key"; node: ObjNode; seen: readonly string[]; raw: string; s: StrState }
   | { t: "arr"; node: ArrNode; count: number; phase: "first" | "after" | "item"; ws: number }
   | { t: "str"; node: StrNode; s: StrState }
@@ -102,14 +109,15 @@ function wsStep<F extends Frame & { ws: number }>(s: Stack, f: F, b: number): St
   return ws < 0 ? [] : [swap(s, { ...f, ws } as Frame)];
 }
 
-
 /** The first byte of a value of `node`, whose parent is `up`. */
 function start(node: SchemaNode, b: number, up: Stack): Stack[] {
   switch (node.kind) {
     case "union":
       return node.options.flatMap((o) => start(o, b, up));
     case "literal":
-      return node.texts.filter((t) => t[0] === b).flatMap((text) => (text.length === 1 ? complete(up) : [push({ t: "lit", text, pos: 1 }, up)]));
+      return node.texts
+        .filter((t) => t[0] === b)
+        .flatMap((text) => (text.length === 1 ? complete(up) : [push({ t: "lit", text, pos: 1 }, up)]));
     case "object":
       return b === 0x7b && up.depth < MAX_DEPTH ? [push({ t: "obj", node, seen: [], phase: "first", cur: null, ws: 0 }, up)] : [];
     case "array":
@@ -155,14 +163,16 @@ function strByte(s: StrState, b: number, maxLength: number): StrState | null {
 }
 
 /** Property names the object may still take, in the bytes they are written with. */
-const namesLeft = (node: ObjNode, seen: readonly string[]) => [...node.props.keys()].filter((k) => !seen.includes(k)).map((k) => JSON.stringify(k).slice(1, -1));
+const namesLeft = (node: ObjNode, seen: readonly string[]) =>
+  [...node.props.keys()].filter((k) => !seen.includes(k)).map((k) => JSON.stringify(k).slice(1, -1));
 const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
 
 function keyStep(s: Stack, f: Extract<Frame, { t: "key" }>, b: number): Stack[] {
   const free = f.node.additional !== null;
   if (b === Q && f.s.cont === 0 && f.s.esc === 0) {
     const name = [...f.node.props.keys()].find((k) => latin1(JSON.stringify(k).slice(1, -1)) === f.raw && !f.seen.includes(k));
-    if (name !== undefined) return [swap(s, { t: "obj", node: f.node, seen: [...f.seen, name], phase: "colon", cur: f.node.props.get(name)!, ws: 0 })];
+    if (name !== undefined)
+      return [swap(s, { t: "obj", node: f.node, seen: [...f.seen, name], phase: "colon", cur: f.node.props.get(name)!, ws: 0 })];
     if (!free) return [];
     let key: string;
     try {
@@ -252,7 +262,8 @@ function arrStep(s: Stack, f: Extract<Frame, { t: "arr" }>, b: number): Stack[] 
       return f.node.maxItems > 0 ? item() : [];
     case "after":
       if (isWs(b)) return wsStep(s, f, b);
-      if (b === 0x2c) return f.count < f.node.maxItems ? [push({ t: "value", node: f.node.items, ws: 0 }, swap(s, { ...f, phase: "item", ws: 0 }))] : [];
+      if (b === 0x2c)
+        return f.count < f.node.maxItems ? [push({ t: "value", node: f.node.items, ws: 0 }, swap(s, { ...f, phase: "item", ws: 0 }))] : [];
       return b === 0x5d && f.count >= f.node.minItems ? complete(s.up!) : [];
     case "item":
       throw new Error("json automaton: an array in phase item is never on top");
@@ -322,7 +333,11 @@ const memberMemo = new WeakMap<ObjNode, number[]>();
 /** bytes of `"name":` plus the shortest value, per required member */
 function memberCosts(node: ObjNode): number[] {
   let c = memberMemo.get(node);
-  if (!c) memberMemo.set(node, (c = node.required.map((r) => Buffer.byteLength(JSON.stringify(r)) + 1 + minLen(node.props.get(r) ?? node.additional!))));
+  if (!c)
+    memberMemo.set(
+      node,
+      (c = node.required.map((r) => Buffer.byteLength(JSON.stringify(r)) + 1 + minLen(node.props.get(r) ?? node.additional!))),
+    );
   return c;
 }
 

@@ -130,7 +130,12 @@ export class JsonMatcher implements TokenConstraint {
       };
       // inside a string with room for any token, plain bytes only lengthen it: no state is built for them
       // (this is where most of a document's tokens are, and most of a vocabulary)
-      const visitString = (node: TrieNode, at: Stack, k: number, plain = Math.max(-NO + 1, Math.min(NO - 1, minClose(at) - base))): void => {
+      const visitString = (
+        node: TrieNode,
+        at: Stack,
+        k: number,
+        plain = Math.max(-NO + 1, Math.min(NO - 1, minClose(at) - base)),
+      ): void => {
         for (const [b, child] of node.children) {
           if (b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c) {
             for (const id of child.ids) w[id] = plain;

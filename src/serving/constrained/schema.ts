@@ -17,8 +17,36 @@ export class SchemaError extends Error {
   override name = "SchemaError";
 }
 
-const ANNOTATIONS = new Set(["title", "description", "default", "examples", "$schema", "$id", "$comment", "$defs", "definitions", "deprecated", "readOnly", "writeOnly"]);
-const SUPPORTED = new Set([...ANNOTATIONS, "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "enum", "const", "anyOf", "$ref"]);
+const ANNOTATIONS = new Set([
+  "title",
+  "description",
+  "default",
+  "examples",
+  "$schema",
+  "$id",
+  "$comment",
+  "$defs",
+  "definitions",
+  "deprecated",
+  "readOnly",
+  "writeOnly",
+]);
+const SUPPORTED = new Set([
+  ...ANNOTATIONS,
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "minItems",
+  "maxItems",
+  "minLength",
+  "maxLength",
+  "enum",
+  "const",
+  "anyOf",
+  "$ref",
+]);
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -28,7 +56,17 @@ const utf8 = (s: string) => new Uint8Array(Buffer.from(s, "utf8"));
 export const ANY: SchemaNode = (() => {
   const obj = { kind: "object" as const, props: new Map<string, SchemaNode>(), required: [], additional: null as SchemaNode | null };
   const arr = { kind: "array" as const, items: null as unknown as SchemaNode, minItems: 0, maxItems: Infinity };
-  const any: SchemaNode = { kind: "union", options: [obj, arr, { kind: "string", minLength: 0, maxLength: Infinity }, { kind: "number", integer: false }, { kind: "boolean" }, { kind: "null" }] };
+  const any: SchemaNode = {
+    kind: "union",
+    options: [
+      obj,
+      arr,
+      { kind: "string", minLength: 0, maxLength: Infinity },
+      { kind: "number", integer: false },
+      { kind: "boolean" },
+      { kind: "null" },
+    ],
+  };
   obj.additional = any;
   arr.items = any;
   return any;
@@ -48,7 +86,10 @@ export function compileSchema(root: unknown): SchemaNode {
     if (s === false) throw new SchemaError(`${at || "/"}: the schema \`false\` matches nothing`);
     if (!isObj(s)) throw new SchemaError(`${at || "/"}: a schema must be an object or a boolean`);
     for (const k of Object.keys(s)) {
-      if (!SUPPORTED.has(k)) throw new SchemaError(`${at || "/"}: keyword "${k}" is not supported by constrained decoding (supported: ${[...SUPPORTED].filter((x) => !ANNOTATIONS.has(x)).join(", ")})`);
+      if (!SUPPORTED.has(k))
+        throw new SchemaError(
+          `${at || "/"}: keyword "${k}" is not supported by constrained decoding (supported: ${[...SUPPORTED].filter((x) => !ANNOTATIONS.has(x)).join(", ")})`,
+        );
     }
     if (typeof s.$ref === "string") return ref(s.$ref, at);
     if ("const" in s) return { kind: "literal", texts: [utf8(JSON.stringify(s.const))] };
@@ -86,11 +127,13 @@ export function compileSchema(root: unknown): SchemaNode {
         if (s.properties !== undefined && !isObj(s.properties)) throw new SchemaError(`${at}/properties: must be an object`);
         for (const [k, v] of Object.entries((s.properties as Json | undefined) ?? {})) props.set(k, compile(v, `${at}/properties/${k}`));
         const required = s.required ?? [];
-        if (!Array.isArray(required) || required.some((r) => typeof r !== "string")) throw new SchemaError(`${at}/required: must be a list of names`);
+        if (!Array.isArray(required) || required.some((r) => typeof r !== "string"))
+          throw new SchemaError(`${at}/required: must be a list of names`);
         const ap = s.additionalProperties;
         const additional = ap === undefined || ap === true ? ANY : ap === false ? null : compile(ap, `${at}/additionalProperties`);
         const missing = (required as string[]).find((r) => !props.has(r) && additional === null);
-        if (missing !== undefined) throw new SchemaError(`${at}/required: "${missing}" is required but additionalProperties is false and it is not in properties`);
+        if (missing !== undefined)
+          throw new SchemaError(`${at}/required: "${missing}" is required but additionalProperties is false and it is not in properties`);
         return { kind: "object", props, required: [...new Set(required as string[])], additional };
       }
       case "array": {

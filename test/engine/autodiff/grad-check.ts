@@ -42,7 +42,10 @@ export async function checkGrad(name: string, c: GradCase): Promise<void> {
   const inputs = g.inputNodes().filter((n) => n.attrs.name !== "loss_weight" && isFloat(n.attrs.dtype));
   const wrt = c.wrt ? inputs.filter((n) => c.wrt!.includes(n.attrs.name)) : inputs;
   assert.ok(wrt.length > 0, `${name}: nothing to differentiate`);
-  const grads = grad(loss, wrt.map((n) => n.outputs[0]!));
+  const grads = grad(
+    loss,
+    wrt.map((n) => n.outputs[0]!),
+  );
   g.output("y", y);
   g.output("loss", loss);
   grads.forEach((t, i) => g.output(`grad.${wrt[i]!.attrs.name}`, t));

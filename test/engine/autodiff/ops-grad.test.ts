@@ -10,7 +10,10 @@ const i64 = (g: Graph, name: string, shape: Dim[]) => g.input(name, "int64", sha
 const pos = { a: uniform(0.5, 2), b: uniform(0.5, 2) };
 const away = { a: uniform(0.3, 2) };
 const two = (fn: (a: Tensor, b: Tensor) => Tensor, sa: Dim[], sb: Dim[]) => (g: Graph) => fn(f(g, "a", sa), f(g, "b", sb));
-const one = (fn: (a: Tensor) => Tensor, sa: Dim[] = ["B", "T", 4]) => (g: Graph) => fn(f(g, "a", sa));
+const one =
+  (fn: (a: Tensor) => Tensor, sa: Dim[] = ["B", "T", 4]) =>
+  (g: Graph) =>
+    fn(f(g, "a", sa));
 
 // elementwise, with broadcasting over symbolic dims
 gradTest("Add (B,T,4)+(4)", { build: two(op.add, ["B", "T", 4], [4]) });
@@ -62,10 +65,20 @@ gradTest("Slice symbolic start", { build: (g) => op.slice(op.concat([f(g, "a", [
 gradTest("Concat P+T", { build: (g) => op.concat([f(g, "a", ["P", 2]), f(g, "b", ["T", 2])], 0) });
 gradTest("Concat last axis", { build: (g) => op.concat([f(g, "a", [2, 1]), f(g, "b", [2, 3]), f(g, "c", [2, 2])], 1) });
 gradTest("Gather rows (embedding)", { build: (g) => op.gather(f(g, "a", [6, 3]), i64(g, "i", ["B", "T"]), 0), data: { i: ints(0, 6) } });
-gradTest("Gather axis 1 repeated ids", { build: (g) => op.gather(f(g, "a", [2, 5, 3]), i64(g, "i", [4]), 1), data: { i: () => [1, 3, 1, 4] } });
+gradTest("Gather axis 1 repeated ids", {
+  build: (g) => op.gather(f(g, "a", [2, 5, 3]), i64(g, "i", [4]), 1),
+  data: { i: () => [1, 3, 1, 4] },
+});
 gradTest("GatherElements", { build: (g) => op.gatherElements(f(g, "a", [3, 5]), i64(g, "i", [3, 2]), 1), data: { i: ints(0, 5) } });
-gradTest("ScatterElementsAdd", { build: (g) => op.scatterElementsAdd(f(g, "a", [3, 5]), i64(g, "i", [3, 2]), f(g, "u", [3, 2]), 1), data: { i: ints(0, 5) } });
-gradTest("ScatterNDAdd (data)", { build: (g) => op.scatterNDAdd(f(g, "a", [5, 2]), i64(g, "i", [3, 1]), op.exp(g.input("u", "float32", [3, 2]))), wrt: ["a"], data: { i: ints(0, 5) } });
+gradTest("ScatterElementsAdd", {
+  build: (g) => op.scatterElementsAdd(f(g, "a", [3, 5]), i64(g, "i", [3, 2]), f(g, "u", [3, 2]), 1),
+  data: { i: ints(0, 5) },
+});
+gradTest("ScatterNDAdd (data)", {
+  build: (g) => op.scatterNDAdd(f(g, "a", [5, 2]), i64(g, "i", [3, 1]), op.exp(g.input("u", "float32", [3, 2]))),
+  wrt: ["a"],
+  data: { i: ints(0, 5) },
+});
 gradTest("Expand", { build: one((a) => op.expand(a, ["B", 2, 3]), [1, 3]) });
 gradTest("Squeeze", { build: one((a) => op.squeeze(a, [1]), ["B", 1, 3]) });
 gradTest("Unsqueeze", { build: one((a) => op.unsqueeze(a, [0, 3])) });
@@ -91,5 +104,8 @@ gradTest("causal-masked softmax (T, P+T)", {
     const scores = op.matmul(f(g, "q", ["T", 4]), op.transposeLast(keys)); // (T, P+T)
     return nn.softmax(op.add(scores, nn.causalMask(scores, "T", "P")), -1);
   },
-  bindings: [{ T: 3, P: 0 }, { T: 2, P: 2 }],
+  bindings: [
+    { T: 3, P: 0 },
+    { T: 2, P: 2 },
+  ],
 });

@@ -49,7 +49,9 @@ function unary(o: UnaryOp, dtype: DType, gen?: Gen): Case {
 const floatUnary = (o: UnaryOp, gen?: Gen): Case[] => [unary(o, "float32", gen), unary(o, "float16", gen)];
 const positive = uniform(0.05, 4);
 
-export const ELEMENTWISE_CASES: { [O in BinaryOp | UnaryOp | "Input" | "Initializer" | "Constant" | "Where" | "Cast" | "Identity"]: Case[] } = {
+export const ELEMENTWISE_CASES: {
+  [O in BinaryOp | UnaryOp | "Input" | "Initializer" | "Constant" | "Where" | "Cast" | "Identity"]: Case[];
+} = {
   Input: [
     { name: "input passed straight to an output", build: (g) => g.output("y", g.input("x", "float32", ["B", 2])) },
     { name: "scalar input", build: (g) => g.output("y", op.mul(g.input("s", "float32", []), 3)) },
@@ -81,7 +83,11 @@ export const ELEMENTWISE_CASES: { [O in BinaryOp | UnaryOp | "Input" | "Initiali
   Mul: numeric("Mul"),
   // integer division truncates toward zero (ONNX); divisors are kept away from zero
   Div: numeric("Div", { b: uniform(0.5, 3) }, { a: ints(-20, 21), b: nonzeroInts(5) }),
-  Pow: [binary("Pow", "float32", { a: positive }), binaryStatic("Pow", "float32", { a: positive }), binary("Pow", "float16", { a: positive, b: uniform(-1, 2) })],
+  Pow: [
+    binary("Pow", "float32", { a: positive }),
+    binaryStatic("Pow", "float32", { a: positive }),
+    binary("Pow", "float16", { a: positive, b: uniform(-1, 2) }),
+  ],
   Max: numeric("Max"),
   Min: numeric("Min"),
   Equal: [...numeric("Equal", { a: ints(0, 3), b: ints(0, 3) })],

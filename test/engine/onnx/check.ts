@@ -41,9 +41,18 @@ export function rngOf(seed: number): Rng {
   };
 }
 
-export const uniform = (lo: number, hi: number): Gen => (n, r) => Array.from({ length: n }, () => lo + (hi - lo) * r());
-export const ints = (lo: number, hi: number): Gen => (n, r) => Array.from({ length: n }, () => lo + Math.floor((hi - lo) * r()));
-export const nonzeroInts = (m: number): Gen => (n, r) => ints(1, m + 1)(n, r).map((v) => (r() < 0.5 ? -v : v));
+export const uniform =
+  (lo: number, hi: number): Gen =>
+  (n, r) =>
+    Array.from({ length: n }, () => lo + (hi - lo) * r());
+export const ints =
+  (lo: number, hi: number): Gen =>
+  (n, r) =>
+    Array.from({ length: n }, () => lo + Math.floor((hi - lo) * r()));
+export const nonzeroInts =
+  (m: number): Gen =>
+  (n, r) =>
+    ints(1, m + 1)(n, r).map((v) => (r() < 0.5 ? -v : v));
 export const bools: Gen = (n, r) => Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0));
 
 export function hostOf(dtype: DType, shape: number[], values: number[]): HostTensor {

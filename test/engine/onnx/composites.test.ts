@@ -25,7 +25,13 @@ const CASES: { [K in keyof typeof nn]: Case[] } = {
       data: { x: uniform(-50, 50) },
     },
   ],
-  logSoftmax: [{ name: "logSoftmax", build: (g) => g.output("y", nn.logSoftmax(g.input("x", "float32", ["B", "T", 7]))), data: { x: uniform(-30, 30) } }],
+  logSoftmax: [
+    {
+      name: "logSoftmax",
+      build: (g) => g.output("y", nn.logSoftmax(g.input("x", "float32", ["B", "T", 7]))),
+      data: { x: uniform(-30, 30) },
+    },
+  ],
   rmsNorm: [
     {
       name: "rmsNorm with and without weight",
@@ -48,7 +54,9 @@ const CASES: { [K in keyof typeof nn]: Case[] } = {
   ],
   silu: [{ name: "silu", build: (g) => g.output("y", nn.silu(g.input("x", "float32", ["B", "T"]))), data: { x: uniform(-8, 8) } }],
   gelu: [{ name: "gelu (erf)", build: (g) => g.output("y", nn.gelu(g.input("x", "float32", ["B", "T"]))), data: { x: uniform(-5, 5) } }],
-  geluTanh: [{ name: "geluTanh", build: (g) => g.output("y", nn.geluTanh(g.input("x", "float32", ["B", "T"]))), data: { x: uniform(-5, 5) } }],
+  geluTanh: [
+    { name: "geluTanh", build: (g) => g.output("y", nn.geluTanh(g.input("x", "float32", ["B", "T"]))), data: { x: uniform(-5, 5) } },
+  ],
   linear: [
     {
       name: "linear with and without bias",

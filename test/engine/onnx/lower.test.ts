@@ -43,7 +43,10 @@ describe("lowerGraph", () => {
     assert.deepEqual(low.inputNames, ["x"]);
     assert.deepEqual(low.outputNames, ["a"]);
     assert.deepEqual(low.unusedInputs, ["unused"]);
-    assert.deepEqual(m.graph.node.map((n) => n.opType), ["Exp"]);
+    assert.deepEqual(
+      m.graph.node.map((n) => n.opType),
+      ["Exp"],
+    );
     assert.equal(m.graph.initializer.length, 0);
     assert.equal(m.opset, 18);
     assert.equal(m.graph.input[0]!.type.tensorType.shape.dim[0]!.dimParam, "B");
@@ -74,7 +77,10 @@ describe("lowerGraph", () => {
     assert.equal(count(types, "Mul"), 1); // B*T
     assert.equal(count(types, "Add"), 2); // the user's Add and P+T
     const shapes = model.graph.node.filter((n) => n.opType === "Shape");
-    assert.deepEqual(shapes.map((n) => n.input[0]), ["x", "x", "past"]);
+    assert.deepEqual(
+      shapes.map((n) => n.input[0]),
+      ["x", "x", "past"],
+    );
     const reshape = model.graph.node.find((n) => n.opType === "Reshape" && n.input[0] === "x")!;
     assert.equal(Number(reshape.attribute.find((a) => a.name === "allowzero")!.i), 1);
   });
@@ -133,13 +139,22 @@ describe("lowerGraph", () => {
     const dir = mkdtempSync(join(tmpdir(), "sprig-ext-"));
     try {
       const g = new Graph();
-      const w = g.initializer("w", "float32", [512, 8], Float32Array.from({ length: 4096 }, (_, i) => (i % 7) - 3));
+      const w = g.initializer(
+        "w",
+        "float32",
+        [512, 8],
+        Float32Array.from({ length: 4096 }, (_, i) => (i % 7) - 3),
+      );
       g.output("y", op.matmul(g.input("x", "float32", ["B", 512]), w));
       const low = lowerGraph(g, { externalDataThreshold: 1000, cacheDir: dir });
       assert.ok(low.modelPath && existsSync(low.modelPath));
       const t = decode(low.model).graph.initializer[0]!;
       assert.equal(t.dataLocation, onnx.TensorProto.DataLocation.EXTERNAL);
-      const x = hostOf("float32", [2, 512], Array.from({ length: 1024 }, (_, i) => i / 512));
+      const x = hostOf(
+        "float32",
+        [2, 512],
+        Array.from({ length: 1024 }, (_, i) => i / 512),
+      );
       const ext = await compile(g, { externalDataThreshold: 1000, cacheDir: dir });
       const mem = await compile(g);
       assert.deepEqual((await ext.run({ x })).y, (await mem.run({ x })).y);

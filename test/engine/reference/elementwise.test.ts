@@ -66,8 +66,7 @@ describe("reference elementwise", () => {
     const g = new Graph();
     const x = g.input("x", "float32", [3]);
     const feeds = { x: f32([3], [-2, 0, 0.5]) };
-    const check = (t: ReturnType<typeof op.neg>, f: (v: number) => number) =>
-      assertClose(vals(ev(g, feeds, t)), [-2, 0, 0.5].map(f));
+    const check = (t: ReturnType<typeof op.neg>, f: (v: number) => number) => assertClose(vals(ev(g, feeds, t)), [-2, 0, 0.5].map(f));
     check(op.neg(x), (v) => -v);
     check(op.exp(x), Math.exp);
     check(op.abs(x), Math.abs);

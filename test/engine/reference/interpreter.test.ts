@@ -26,7 +26,13 @@ describe("reference interpreter", () => {
 
   it("binds symbols from the feeds", () => {
     const env = bindSymbols(twoInputs(), { a: f32([2, 3, 2]), b: f32([3]) });
-    assert.deepEqual([...env], [["B", 2], ["T", 3]]);
+    assert.deepEqual(
+      [...env],
+      [
+        ["B", 2],
+        ["T", 3],
+      ],
+    );
   });
 
   it("names the input, axis, symbol and both values on a binding conflict", () => {
@@ -65,7 +71,13 @@ describe("reference interpreter", () => {
     const g = twoInputs();
     const feeds = { a: f32([1, 2, 2], [1, 2, 3, 4]), b: f32([2], [10, 100]) };
     const { y } = evaluate(g, feeds);
-    assert.deepEqual([y!.shape, vals(y!)], [[1, 2], [30, 700]]);
+    assert.deepEqual(
+      [y!.shape, vals(y!)],
+      [
+        [1, 2],
+        [30, 700],
+      ],
+    );
     const sum = g.outputs.get("y")!.node.inputs[0]!;
     assert.deepEqual(vals(evaluate(g, feeds, [sum, g.outputs.get("y")!])[0]!), [3, 7]);
   });
@@ -98,7 +110,7 @@ describe("reference interpreter", () => {
     assert.deepEqual(vals(tenth), [1.0999755859375, -2]);
     const h = new Graph();
     h.output("n", op.add(h.input("n", "int64", [1]), 1));
-    assert.throws(() => evaluate(h, { n: i64([1], [2n ** 60n as unknown as number]) }), /not exact in float64/);
+    assert.throws(() => evaluate(h, { n: i64([1], [(2n ** 60n) as unknown as number]) }), /not exact in float64/);
   });
 
   it("asserts each node's shape against the IR's inference", () => {
@@ -106,7 +118,10 @@ describe("reference interpreter", () => {
     const x = g.input("x", "float32", ["T"]);
     const y = op.exp(x);
     (y.shape as Dim[])[0] = "T+1"; // simulate a wrong shape inference
-    assert.throws(() => ev(g, { x: f32([2]) }, y), /node #1 Exp\(float32\[T\]\): kernel produced float32\[2\] but the IR infers float32\[T\+1\] = \[3\] under \{T=2\} \(engine bug\)/);
+    assert.throws(
+      () => ev(g, { x: f32([2]) }, y),
+      /node #1 Exp\(float32\[T\]\): kernel produced float32\[2\] but the IR infers float32\[T\+1\] = \[3\] under \{T=2\} \(engine bug\)/,
+    );
   });
 
   it("reports an unbound symbol with the node", () => {
@@ -132,6 +147,12 @@ describe("reference interpreter", () => {
     h.input("past", "float32", ["P", 4]);
     const mask = nn.causalMask(q, "T", "P", -1);
     const m = ev(h, { q: f32([2, 4]), past: f32([1, 4]) }, mask);
-    assert.deepEqual([m.shape, vals(m)], [[2, 3], [0, 0, -1, 0, 0, 0]]);
+    assert.deepEqual(
+      [m.shape, vals(m)],
+      [
+        [2, 3],
+        [0, 0, -1, 0, 0, 0],
+      ],
+    );
   });
 });

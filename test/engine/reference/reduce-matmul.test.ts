@@ -16,7 +16,13 @@ describe("reference reductions", () => {
     const s0 = ev(g, feeds, op.sum(x, 0));
     assert.deepEqual([s0.shape, vals(s0)], [[3], [5, 7, 9]]);
     const s1 = ev(g, feeds, op.sum(x, -1, true));
-    assert.deepEqual([s1.shape, vals(s1)], [[2, 1], [6, 15]]);
+    assert.deepEqual(
+      [s1.shape, vals(s1)],
+      [
+        [2, 1],
+        [6, 15],
+      ],
+    );
     const all = ev(g, feeds, op.sum(x));
     assert.deepEqual([all.shape, vals(all)], [[], [21]]);
     const m = ev(g, feeds, op.mean(x, 1));
@@ -29,7 +35,13 @@ describe("reference reductions", () => {
     const h = new Graph();
     const y = h.input("y", "float32", [2, 2, 2]);
     const r = ev(h, { y: f32([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]) }, op.max(y, 1));
-    assert.deepEqual([r.shape, vals(r)], [[2, 2], [3, 4, 7, 8]]);
+    assert.deepEqual(
+      [r.shape, vals(r)],
+      [
+        [2, 2],
+        [3, 4, 7, 8],
+      ],
+    );
   });
 
   it("gives 0 for an empty sum, -Infinity for an empty max, NaN for an empty mean", () => {
@@ -43,7 +55,13 @@ describe("reference reductions", () => {
 
   it("reduces nothing for an empty axes list (op-specs semantics)", () => {
     const r = ev(g, feeds, op.sum(x, []));
-    assert.deepEqual([r.shape, vals(r)], [[2, 3], [1, 2, 3, 4, 5, 6]]);
+    assert.deepEqual(
+      [r.shape, vals(r)],
+      [
+        [2, 3],
+        [1, 2, 3, 4, 5, 6],
+      ],
+    );
   });
 
   it("truncates integer means and sums ints exactly", () => {
@@ -61,7 +79,13 @@ describe("reference matmul", () => {
     const a = g.input("a", "float32", [2, 3]);
     const b = g.input("b", "float32", [3, 2]);
     const r = ev(g, { a: f32([2, 3], [1, 2, 3, 4, 5, 6]), b: f32([3, 2], [7, 8, 9, 10, 11, 12]) }, op.matmul(a, b));
-    assert.deepEqual([r.shape, vals(r)], [[2, 2], [58, 64, 139, 154]]);
+    assert.deepEqual(
+      [r.shape, vals(r)],
+      [
+        [2, 2],
+        [58, 64, 139, 154],
+      ],
+    );
   });
 
   it("broadcasts batch dims: (B, 1, M, K) @ (H, K, N) → (B, H, M, N)", () => {
@@ -81,6 +105,12 @@ describe("reference matmul", () => {
     const a = g.input("a", "float32", [2, "K"]);
     const b = g.input("b", "float32", ["K", 1]);
     const r = ev(g, { a: f32([2, 0], []), b: f32([0, 1], []) }, op.matmul(a, b));
-    assert.deepEqual([r.shape, vals(r)], [[2, 1], [0, 0]]);
+    assert.deepEqual(
+      [r.shape, vals(r)],
+      [
+        [2, 1],
+        [0, 0],
+      ],
+    );
   });
 });

@@ -60,7 +60,10 @@ describe("reference shape ops", () => {
     const fresh = op.slice(kv, 0, "P");
     assert.deepEqual(fresh.shape, ["-P+S", 1]);
     assert.deepEqual(vals(ev(h, { kv: f32([4, 1], [1, 2, 3, 4]), q: f32([1, 1], [0]) }, fresh)), [2, 3, 4]);
-    assert.throws(() => ev(h, { kv: f32([2, 1], [1, 2]), q: f32([3, 1], [0, 0, 0]) }, fresh), /\[-1, 1\] under \{S=2, P=3\}; the feeds make it impossible/);
+    assert.throws(
+      () => ev(h, { kv: f32([2, 1], [1, 2]), q: f32([3, 1], [0, 0, 0]) }, fresh),
+      /\[-1, 1\] under \{S=2, P=3\}; the feeds make it impossible/,
+    );
   });
 
   it("concatenates along a symbolic axis", () => {
@@ -70,7 +73,13 @@ describe("reference shape ops", () => {
     const y = op.concat([past, cur], 1);
     assert.deepEqual(y.shape, [1, "P+T"]);
     const r = ev(g, { past: f32([1, 2], [1, 2]), cur: f32([1, 3], [3, 4, 5]) }, y);
-    assert.deepEqual([r.shape, vals(r)], [[1, 5], [1, 2, 3, 4, 5]]);
+    assert.deepEqual(
+      [r.shape, vals(r)],
+      [
+        [1, 5],
+        [1, 2, 3, 4, 5],
+      ],
+    );
     const h = new Graph();
     const a = h.input("a", "float32", [2, 1]);
     const b = h.input("b", "float32", [2, 2]);
@@ -83,7 +92,13 @@ describe("reference shape ops", () => {
     g.input("t", "float32", ["T"]); // binds T
     const y = op.expand(op.unsqueeze(x, [0]), ["T", 3]); // (T, 3)
     const r = ev(g, { x: f32([3], [1, 2, 3]), t: f32([2], [0, 0]) }, y);
-    assert.deepEqual([r.shape, vals(r)], [[2, 3], [1, 2, 3, 1, 2, 3]]);
+    assert.deepEqual(
+      [r.shape, vals(r)],
+      [
+        [2, 3],
+        [1, 2, 3, 1, 2, 3],
+      ],
+    );
     const z = op.zeros(x, ["T", 2]);
     assert.deepEqual(ev(g, { t: f32([4], [0, 0, 0, 0]) }, z).shape, [4, 2]);
     const u = op.unsqueeze(x, [0, -1]); // (1, 3, 1)
@@ -100,9 +115,21 @@ describe("reference shape ops", () => {
     const y = op.pad(op.add(x, 0), [0, "M-T", 0, 0]);
     assert.deepEqual(y.shape, [1, "M"]);
     const r = ev(g, { x: f32([1, 2], [7, 8]), m: f32([5], [0, 0, 0, 0, 0]) }, y);
-    assert.deepEqual([r.shape, vals(r)], [[1, 5], [0, 0, 0, 7, 8]]);
+    assert.deepEqual(
+      [r.shape, vals(r)],
+      [
+        [1, 5],
+        [0, 0, 0, 7, 8],
+      ],
+    );
     const both = ev(g, { x: f32([1, 2], [7, 8]) }, op.pad(x, [1, 1, 0, 2]));
-    assert.deepEqual([both.shape, vals(both)], [[2, 5], [0, 0, 0, 0, 0, 0, 7, 8, 0, 0]]);
+    assert.deepEqual(
+      [both.shape, vals(both)],
+      [
+        [2, 5],
+        [0, 0, 0, 0, 0, 0, 7, 8, 0, 0],
+      ],
+    );
   });
 
   it("crops with negative pads, as ONNX Pad", () => {

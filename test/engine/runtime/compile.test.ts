@@ -21,8 +21,14 @@ function build(): Graph {
 }
 
 const feeds = (B: number, T: number) => ({
-  x: f32([B, T, 4], Float32Array.from({ length: B * T * 4 }, (_, i) => i)),
-  ids: i64([B, T], Array.from({ length: B * T }, (_, i) => i % 3)),
+  x: f32(
+    [B, T, 4],
+    Float32Array.from({ length: B * T * 4 }, (_, i) => i),
+  ),
+  ids: i64(
+    [B, T],
+    Array.from({ length: B * T }, (_, i) => i % 3),
+  ),
 });
 
 describe("compile: feed validation", () => {
@@ -33,7 +39,10 @@ describe("compile: feed validation", () => {
     await rejects({ x: ok.x }, /missing feed for input 'ids' \(int64\[B, T\]\)/);
     await rejects({ ...ok, z: ok.x }, /feeds name no graph input: z \(inputs: x, ids\)/);
     await rejects({ ...ok, ids: { ...ok.ids, dtype: "int32" } }, /input 'ids': declared int64, fed int32/);
-    await rejects({ ...ok, ids: { ...ok.ids, data: new Int32Array(6) } }, /input 'ids': int64 data must be a BigInt64Array, fed a Int32Array/);
+    await rejects(
+      { ...ok, ids: { ...ok.ids, data: new Int32Array(6) } },
+      /input 'ids': int64 data must be a BigInt64Array, fed a Int32Array/,
+    );
     await rejects({ ...ok, x: f32([6, 4]) }, /input 'x': declared shape \[B, T, 4\] \(rank 3\), fed \[6, 4\]/);
     await rejects({ ...ok, x: f32([2, 3, 5]) }, /input 'x' axis 2: declared size 4, fed 5/);
     await rejects({ ...ok, ids: i64([2, 4]) }, /input 'ids' axis 1: symbol 'T' is 4 here but 3 from input 'x' axis 1/);
@@ -47,12 +56,19 @@ describe("compile: feed validation", () => {
 describe("compile: runs", () => {
   it("serves several shapes from one session and predicts output shapes", async () => {
     const m = await compile(build());
-    for (const [B, T] of [[2, 3], [1, 1], [3, 7]] as const) {
+    for (const [B, T] of [
+      [2, 3],
+      [1, 1],
+      [3, 7],
+    ] as const) {
       const f = feeds(B, T);
       const out = await m.run(f);
       assert.deepEqual(m.outputShapes(f), { y: [B * T, 4], pos: [T], rest: [T - 1, 4] });
       assert.deepEqual(out.y!.shape, [B * T, 4]);
-      assert.deepEqual([...out.pos!.data], Array.from({ length: T }, (_, i) => i));
+      assert.deepEqual(
+        [...out.pos!.data],
+        Array.from({ length: T }, (_, i) => i),
+      );
       const want = Array.from({ length: B * T * 4 }, (_, i) => i * ((i >> 2) % 3));
       assert.deepEqual([...out.y!.data], want);
     }
@@ -82,7 +98,10 @@ describe("compile: runs", () => {
     const partial = await m.run(f, { outputs: { y: dest.y! } });
     assert.equal(partial.y!.data, dest.y!.data);
     assert.deepEqual(partial.pos, fresh.pos);
-    await assert.rejects(m.run(f, { outputs: { y: f32([5, 4]) } }), /pre-allocated output 'y': shape \[5, 4\] \(20 values\), expected \[6, 4\]/);
+    await assert.rejects(
+      m.run(f, { outputs: { y: f32([5, 4]) } }),
+      /pre-allocated output 'y': shape \[5, 4\] \(20 values\), expected \[6, 4\]/,
+    );
     await assert.rejects(m.run(f, { outputs: { q: f32([1]) } }), /'q' is not an output/);
     await m.dispose();
   });
@@ -96,7 +115,10 @@ describe("compile: runs", () => {
 
   it("compiles a subset of outputs", async () => {
     const m = await compile(build(), { outputs: ["pos"] });
-    assert.deepEqual(m.inputs.map((s) => s.name), ["x"]);
+    assert.deepEqual(
+      m.inputs.map((s) => s.name),
+      ["x"],
+    );
     const out = await m.run({ x: f32([1, 2, 4]), ids: i64([1, 2]) }); // the unneeded feed is ignored
     assert.deepEqual(Object.keys(out), ["pos"]);
     await m.dispose();
@@ -108,7 +130,10 @@ describe("compile: runs", () => {
     g.output("p", nn.softmax(op.add(s, nn.causalMask(s, 3))));
     const m = await compile(g);
     const out = await m.run({ s: f32([3, 3]) });
-    assert.deepEqual(Array.from(out.p!.data as Float32Array, (v) => Math.round(v * 1000) / 1000), [1, 0, 0, 0.5, 0.5, 0, 0.333, 0.333, 0.333]);
+    assert.deepEqual(
+      Array.from(out.p!.data as Float32Array, (v) => Math.round(v * 1000) / 1000),
+      [1, 0, 0, 0.5, 0.5, 0, 0.333, 0.333, 0.333],
+    );
     await m.dispose();
   });
 });

@@ -81,19 +81,24 @@ function ClusterRow({ c, models, reload }) {
 
 export function ClustersPage() {
   const list = usePoll(async () => {
-    const [clusters, models] = await Promise.all([listAll(`${V}/dedicatedAiClusters?sortBy=timeCreated&sortOrder=DESC`), listAll(`${V}/models`)]);
+    const [clusters, models] = await Promise.all([
+      listAll(`${V}/dedicatedAiClusters?sortBy=timeCreated&sortOrder=DESC`),
+      listAll(`${V}/models`),
+    ]);
     return { clusters: clusters.filter((c) => c.lifecycleState !== "DELETED"), models };
   });
   return html`<h1>Dedicated AI clusters</h1>
     <p class="muted">A cluster's units are worker processes reserved for this compartment: FINE_TUNING clusters run fine-tunes (one per unit at a time), HOSTING clusters serve one base model and the custom models derived from it.</p>
     <${CreateCluster} onCreated=${list.reload} />
     <${ErrorBox} error=${list.error} />
-    ${list.data === undefined
-      ? html`<${Loading} what="clusters" />`
-      : list.data.clusters.length === 0
-        ? html`<p>No clusters yet.</p>`
-        : html`<table aria-label="Clusters">
+    ${
+      list.data === undefined
+        ? html`<${Loading} what="clusters" />`
+        : list.data.clusters.length === 0
+          ? html`<p>No clusters yet.</p>`
+          : html`<table aria-label="Clusters">
             <thead><tr><th>Name</th><th>Type</th><th>Shape</th><th>Units</th><th>State</th><th>Endpoints used / total</th><th>Base model</th><th>Created</th><th></th></tr></thead>
             <tbody>${list.data.clusters.map((c) => html`<${ClusterRow} key=${c.id} c=${c} models=${list.data.models} reload=${list.reload} />`)}</tbody>
-          </table>`}`;
+          </table>`
+    }`;
 }

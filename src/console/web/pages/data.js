@@ -7,7 +7,10 @@ import { ErrorBox, Field, Loading, bytes, html, useAction, usePoll, when } from 
 
 /** Where the console keeps training data: a namespace and bucket the user may change (kept per tab). */
 export function dataLocation() {
-  return { namespace: sessionStorage.getItem("sprig.namespace") ?? "sprig", bucket: sessionStorage.getItem("sprig.bucket") ?? "training-data" };
+  return {
+    namespace: sessionStorage.getItem("sprig.namespace") ?? "sprig",
+    bucket: sessionStorage.getItem("sprig.bucket") ?? "training-data",
+  };
 }
 
 const objectsPath = (l) => `/n/${encodeURIComponent(l.namespace)}/b/${encodeURIComponent(l.bucket)}/o`;
@@ -28,12 +31,14 @@ function Validation({ result }) {
   if (v.isValid) return html`<p class="ok" role="status"><strong>${name}</strong>: ${v.exampleCount} examples, ready to fine-tune.</p>`;
   return html`<div class="error" role="alert">
     <p><strong>${name}</strong>: ${v.message}</p>
-    ${v.errors.length
-      ? html`<table aria-label=${`Errors in ${name}`}>
+    ${
+      v.errors.length
+        ? html`<table aria-label=${`Errors in ${name}`}>
           <thead><tr><th>Line</th><th>Problem</th></tr></thead>
           <tbody>${v.errors.slice(0, 200).map((e) => html`<tr><td>${e.line}</td><td>${e.reason}</td></tr>`)}</tbody>
         </table>${v.errors.length > 200 ? html`<p>… and ${v.errors.length - 200} more</p>` : null}`
-      : null}
+        : null
+    }
   </div>`;
 }
 
@@ -63,7 +68,10 @@ export function DataPage() {
     act.run(async () => {
       setResult(null);
       for (const f of files) {
-        await call("PUT", `${objectsPath(loc)}/${encodeURIComponent(f.name)}`, { body: f, headers: { "content-type": "application/jsonl", "opc-compartment-id": session.compartment } });
+        await call("PUT", `${objectsPath(loc)}/${encodeURIComponent(f.name)}`, {
+          body: f,
+          headers: { "content-type": "application/jsonl", "opc-compartment-id": session.compartment },
+        });
         await validate(f.name);
       }
     });
@@ -104,11 +112,12 @@ export function DataPage() {
     </div>
     <h2>Objects in ${loc.namespace}/${loc.bucket}</h2>
     <${ErrorBox} error=${objects.error} />
-    ${objects.data === undefined
-      ? html`<${Loading} what="objects" />`
-      : objects.data.length === 0
-        ? html`<p>No objects yet.</p>`
-        : html`<table aria-label="Objects">
+    ${
+      objects.data === undefined
+        ? html`<${Loading} what="objects" />`
+        : objects.data.length === 0
+          ? html`<p>No objects yet.</p>`
+          : html`<table aria-label="Objects">
             <thead><tr><th>Name</th><th>Size</th><th>Modified</th><th></th></tr></thead>
             <tbody>
               ${objects.data.map(
@@ -121,5 +130,6 @@ export function DataPage() {
                 </tr>`,
               )}
             </tbody>
-          </table>`}`;
+          </table>`
+    }`;
 }

@@ -16,7 +16,12 @@ function CreateEndpoint({ models, clusters, onCreated }) {
   const submit = (ev) => {
     ev.preventDefault();
     void act.run(() =>
-      api.post(`${V}/endpoints`, { compartmentId: session.compartment, modelId: chosen.model, dedicatedAiClusterId: chosen.cluster, ...(name ? { displayName: name } : {}) }),
+      api.post(`${V}/endpoints`, {
+        compartmentId: session.compartment,
+        modelId: chosen.model,
+        dedicatedAiClusterId: chosen.cluster,
+        ...(name ? { displayName: name } : {}),
+      }),
     );
   };
   return html`<form class="card" onSubmit=${submit} aria-label="Create endpoint">
@@ -65,21 +70,31 @@ function EndpointRow({ e, usage, models, clusters, reload }) {
 
 export function EndpointsPage() {
   const list = usePoll(async () => {
-    const [endpoints, models, clusters] = await Promise.all([listAll(`${V}/endpoints?sortBy=timeCreated&sortOrder=ASC`), listAll(`${V}/models`), listAll(`${V}/dedicatedAiClusters`)]);
+    const [endpoints, models, clusters] = await Promise.all([
+      listAll(`${V}/endpoints?sortBy=timeCreated&sortOrder=ASC`),
+      listAll(`${V}/models`),
+      listAll(`${V}/dedicatedAiClusters`),
+    ]);
     const live = endpoints.filter((e) => e.lifecycleState !== "DELETED");
-    const usage = Object.fromEntries(await Promise.all(live.map(async (e) => [e.id, await api.get(`${V}/endpoints/${e.id}/usage`).catch(() => null)])));
+    const usage = Object.fromEntries(
+      await Promise.all(live.map(async (e) => [e.id, await api.get(`${V}/endpoints/${e.id}/usage`).catch(() => null)])),
+    );
     return { endpoints: live, models, clusters, usage };
   });
   return html`<h1>Endpoints</h1>
     <${ErrorBox} error=${list.error} />
-    ${list.data === undefined
-      ? html`<${Loading} what="endpoints" />`
-      : html`${list.data.endpoints.length === 0
-            ? html`<p>No endpoints yet.</p>`
-            : html`<table aria-label="Endpoints">
+    ${
+      list.data === undefined
+        ? html`<${Loading} what="endpoints" />`
+        : html`${
+            list.data.endpoints.length === 0
+              ? html`<p>No endpoints yet.</p>`
+              : html`<table aria-label="Endpoints">
                 <thead><tr><th>Name</th><th>Model</th><th>Cluster</th><th>State</th><th>Serving</th><th>Generations</th><th>Tokens in / out</th><th>Refused</th><th>Created</th><th></th></tr></thead>
                 <tbody>${list.data.endpoints.map((e) => html`<${EndpointRow} key=${e.id} e=${e} usage=${list.data.usage[e.id]} models=${list.data.models} clusters=${list.data.clusters} reload=${list.reload} />`)}</tbody>
               </table>
-              <p class="muted">Counters since the service started. Deactivating stops serving at once; requests then get a 409 and count as refused.</p>`}
-          <${CreateEndpoint} models=${list.data.models} clusters=${list.data.clusters} onCreated=${list.reload} />`}`;
+              <p class="muted">Counters since the service started. Deactivating stops serving at once; requests then get a 409 and count as refused.</p>`
+          }
+          <${CreateEndpoint} models=${list.data.models} clusters=${list.data.clusters} onCreated=${list.reload} />`
+    }`;
 }

@@ -58,8 +58,9 @@ export function ModelPage({ id }) {
       <dt>Created</dt><dd>${when(m.timeCreated)}</dd>
       <dt>Id</dt><dd><code>${m.id}</code></dd>
     </dl>
-    ${m.type === "CUSTOM"
-      ? html`<section aria-label="Progress" class="card">
+    ${
+      m.type === "CUSTOM"
+        ? html`<section aria-label="Progress" class="card">
           <h2>Progress</h2>
           ${wr ? html`<progress max="100" value=${wr.percentComplete} aria-label="Percent complete">${Math.round(wr.percentComplete)}%</progress> <span>${Math.round(wr.percentComplete)}% · work request ${wr.status}</span>` : null}
           <dl class="facts">
@@ -70,13 +71,15 @@ export function ModelPage({ id }) {
           </dl>
         </section>
         <section aria-label="Curves" class="charts">
-          ${points.length
-            ? html`<${LineChart} title="Loss" yLabel="loss" steps=${steps} series=${[
+          ${
+            points.length
+              ? html`<${LineChart} title="Loss" yLabel="loss" steps=${steps} series=${[
                   { label: "train loss", values: points.map((x) => x.trainLoss ?? x.loss ?? null) },
                   { label: "validation loss", values: points.map((x) => x.validationLoss ?? null) },
                 ]} />
                 <${LineChart} title="Validation accuracy" yLabel="accuracy" steps=${steps} series=${[{ label: "validation accuracy", values: points.map((x) => x.validationAccuracy ?? null) }]} />`
-            : html`<p class="muted">The curves appear with the first training step.</p>`}
+              : html`<p class="muted">The curves appear with the first training step.</p>`
+          }
         </section>
         <section aria-label="Results" class="card">
           <h2>Results</h2>
@@ -92,6 +95,7 @@ export function ModelPage({ id }) {
           <h2>Event log</h2>
           <ol class="log">${events.map((e) => html`<li class=${`level-${e.level.toLowerCase()}`}><time>${when(e.timestamp)}</time> <b>${e.level}</b> ${e.message}</li>`)}</ol>
         </section>`
-      : null}
+        : null
+    }
     <p><button type="button" class="danger" onClick=${remove} disabled=${act.busy}>Delete model</button></p>`;
 }

@@ -23,9 +23,15 @@ const HYPER = [
   ["validationSplit", "Validation split", "share of examples held out"],
   ["seed", "Seed", "shuffling and the split"],
 ];
-const ONLY = { loraR: "LORA_TRAINING_CONFIG", loraAlpha: "LORA_TRAINING_CONFIG", loraDropout: "LORA_TRAINING_CONFIG", numOfLastLayers: "VANILLA_TRAINING_CONFIG" };
+const ONLY = {
+  loraR: "LORA_TRAINING_CONFIG",
+  loraAlpha: "LORA_TRAINING_CONFIG",
+  loraDropout: "LORA_TRAINING_CONFIG",
+  numOfLastLayers: "VANILLA_TRAINING_CONFIG",
+};
 
-export const methodOf = (m) => (m.type === "BASE" ? "—" : METHODS[m.fineTuneDetails?.trainingConfig?.trainingConfigType ?? "TFEW_TRAINING_CONFIG"]);
+export const methodOf = (m) =>
+  m.type === "BASE" ? "—" : METHODS[m.fineTuneDetails?.trainingConfig?.trainingConfigType ?? "TFEW_TRAINING_CONFIG"];
 
 function CreateModel({ models, clusters, onCreated }) {
   const loc = dataLocation();
@@ -41,7 +47,11 @@ function CreateModel({ models, clusters, onCreated }) {
   const parents = models.filter((m) => m.lifecycleState === "ACTIVE" && m.capabilities.includes("FINE_TUNE"));
   const ftClusters = clusters.filter((c) => c.type === "FINE_TUNING" && c.lifecycleState === "ACTIVE");
   const d = defaults.data?.items.find((x) => x.trainingConfigType === type) ?? {};
-  const chosen = { base: base || parents[0]?.id || "", cluster: cluster || ftClusters[0]?.id || "", object: object || objects.data?.[0]?.name || "" };
+  const chosen = {
+    base: base || parents[0]?.id || "",
+    cluster: cluster || ftClusters[0]?.id || "",
+    object: object || objects.data?.[0]?.name || "",
+  };
 
   const submit = (ev) => {
     ev.preventDefault();
@@ -54,7 +64,12 @@ function CreateModel({ models, clusters, onCreated }) {
         ...(name ? { displayName: name } : {}),
         fineTuneDetails: {
           dedicatedAiClusterId: chosen.cluster,
-          trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: loc.namespace, bucketName: loc.bucket, objectName: chosen.object },
+          trainingDataset: {
+            datasetType: "OBJECT_STORAGE",
+            namespaceName: loc.namespace,
+            bucketName: loc.bucket,
+            objectName: chosen.object,
+          },
           trainingConfig,
         },
       });
@@ -105,15 +120,19 @@ function CreateModel({ models, clusters, onCreated }) {
 
 export function ModelsPage() {
   const list = usePoll(async () => {
-    const [models, clusters] = await Promise.all([listAll(`${V}/models?sortBy=timeCreated&sortOrder=DESC`), listAll(`${V}/dedicatedAiClusters`)]);
+    const [models, clusters] = await Promise.all([
+      listAll(`${V}/models?sortBy=timeCreated&sortOrder=DESC`),
+      listAll(`${V}/dedicatedAiClusters`),
+    ]);
     return { models: models.filter((m) => m.lifecycleState !== "DELETED"), clusters };
   });
   const models = list.data?.models ?? [];
   return html`<h1>Models</h1>
     <${ErrorBox} error=${list.error} />
-    ${list.data === undefined
-      ? html`<${Loading} what="models" />`
-      : html`<table aria-label="Models">
+    ${
+      list.data === undefined
+        ? html`<${Loading} what="models" />`
+        : html`<table aria-label="Models">
           <thead><tr><th>Name</th><th>Type</th><th>Fine-tuned from</th><th>Method</th><th>State</th><th>Accuracy</th><th>Loss</th><th>Created</th></tr></thead>
           <tbody>
             ${models.map(
@@ -129,6 +148,7 @@ export function ModelsPage() {
               </tr>`,
             )}
           </tbody>
-        </table>`}
+        </table>`
+    }
     ${list.data ? html`<${CreateModel} models=${models} clusters=${list.data.clusters} onCreated=${list.reload} />` : null}`;
 }

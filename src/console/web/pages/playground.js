@@ -38,21 +38,36 @@ export function PlaygroundPage() {
     abort.current = new AbortController();
     setRunning(true);
     setOuts(Object.fromEntries(columns.map((id) => [id, { text: "", state: "streaming" }])));
-    const sampling = { max_tokens: Number(s.max_tokens), temperature: Number(s.temperature), top_p: Number(s.top_p), ...(s.seed !== "" ? { seed: Number(s.seed) } : {}) };
+    const sampling = {
+      max_tokens: Number(s.max_tokens),
+      temperature: Number(s.temperature),
+      top_p: Number(s.top_p),
+      ...(s.seed !== "" ? { seed: Number(s.seed) } : {}),
+    };
     await Promise.all(
       columns.map(async (id) => {
         const t0 = performance.now();
         const body =
           mode === "chat"
-            ? { model: id, stream: true, messages: [...(system ? [{ role: "system", content: system }] : []), { role: "user", content: prompt }], ...sampling }
+            ? {
+                model: id,
+                stream: true,
+                messages: [...(system ? [{ role: "system", content: system }] : []), { role: "user", content: prompt }],
+                ...sampling,
+              }
             : { model: id, stream: true, prompt, ...sampling };
         try {
-          await stream(mode === "chat" ? "/v1/chat/completions" : "/v1/completions", body, (chunk) => {
-            const c = chunk.choices?.[0];
-            if (!c) return;
-            const delta = mode === "chat" ? (c.delta?.content ?? "") : (c.text ?? "");
-            update(id, (o) => ({ ...o, text: o.text + delta, finish: c.finish_reason ?? o.finish }));
-          }, abort.current.signal);
+          await stream(
+            mode === "chat" ? "/v1/chat/completions" : "/v1/completions",
+            body,
+            (chunk) => {
+              const c = chunk.choices?.[0];
+              if (!c) return;
+              const delta = mode === "chat" ? (c.delta?.content ?? "") : (c.text ?? "");
+              update(id, (o) => ({ ...o, text: o.text + delta, finish: c.finish_reason ?? o.finish }));
+            },
+            abort.current.signal,
+          );
           update(id, (o) => ({ ...o, state: "done", ms: performance.now() - t0 }));
         } catch (error) {
           update(id, (o) => ({ ...o, state: "error", error: error.name === "AbortError" ? { message: "stopped" } : error }));
@@ -62,7 +77,8 @@ export function PlaygroundPage() {
     setRunning(false);
   };
 
-  const setting = (k, label, attrs) => html`<${Field} label=${label}><input name=${k} type="number" step="any" ...${attrs} value=${s[k]} onInput=${(e) => setS({ ...s, [k]: e.currentTarget.value })} /><//>`;
+  const setting = (k, label, attrs) =>
+    html`<${Field} label=${label}><input name=${k} type="number" step="any" ...${attrs} value=${s[k]} onInput=${(e) => setS({ ...s, [k]: e.currentTarget.value })} /><//>`;
   return html`<h1>Playground</h1>
     <form class="card" onSubmit=${send} aria-label="Prompt">
       <fieldset>
@@ -71,7 +87,8 @@ export function PlaygroundPage() {
         ${all.length === 0 ? html`<p>No endpoints yet: create one on the Endpoints page.</p>` : null}
         <div class="row">
           ${all.map(
-            (e) => html`<label class="check"><input type="checkbox" checked=${picked.includes(e.id)} onChange=${() => toggle(e.id)} /> ${e.displayName} <small class="muted">${e.lifecycleState}</small></label>`,
+            (e) =>
+              html`<label class="check"><input type="checkbox" checked=${picked.includes(e.id)} onChange=${() => toggle(e.id)} /> ${e.displayName} <small class="muted">${e.lifecycleState}</small></label>`,
           )}
         </div>
       </fieldset>

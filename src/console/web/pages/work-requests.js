@@ -6,7 +6,10 @@ import { ErrorBox, Loading, State, html, short, usePoll, when } from "../ui.js";
 
 function Details({ id }) {
   const d = usePoll(async () => {
-    const [errors, logs] = await Promise.all([api.get(`${V}/workRequests/${id}/errors?limit=1000`), api.get(`${V}/workRequests/${id}/logs?limit=1000`)]);
+    const [errors, logs] = await Promise.all([
+      api.get(`${V}/workRequests/${id}/errors?limit=1000`),
+      api.get(`${V}/workRequests/${id}/logs?limit=1000`),
+    ]);
     return { errors: errors.items, logs: logs.items };
   }, [id]);
   if (!d.data) return html`<${ErrorBox} error=${d.error} /><${Loading} what="details" />`;
@@ -18,16 +21,18 @@ function Details({ id }) {
   </div>`;
 }
 
-const link = (r) => (r.entityType === "Model" ? html`<a href=${`#/models/${r.identifier}`}>${short(r.identifier)}</a>` : short(r.identifier));
+const link = (r) =>
+  r.entityType === "Model" ? html`<a href=${`#/models/${r.identifier}`}>${short(r.identifier)}</a>` : short(r.identifier);
 
 export function WorkRequestsPage() {
   const list = usePoll(() => listAll(`${V}/workRequests`, 200));
   const [open, setOpen] = useState(null);
   return html`<h1>Work requests</h1>
     <${ErrorBox} error=${list.error} />
-    ${list.data === undefined
-      ? html`<${Loading} what="work requests" />`
-      : html`<table aria-label="Work requests">
+    ${
+      list.data === undefined
+        ? html`<${Loading} what="work requests" />`
+        : html`<table aria-label="Work requests">
           <thead><tr><th>Operation</th><th>Status</th><th>Progress</th><th>Resources</th><th>Accepted</th><th>Finished</th><th></th></tr></thead>
           <tbody>
             ${list.data.map(
@@ -43,5 +48,6 @@ export function WorkRequestsPage() {
                 ${open === w.id ? html`<tr><td colspan="7"><${Details} id=${w.id} /></td></tr>` : null}`,
             )}
           </tbody>
-        </table>`}`;
+        </table>`
+    }`;
 }
