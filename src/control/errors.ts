@@ -1,6 +1,8 @@
 // The one error type of the service: an HTTP status, an OCI-style code and a message that names the
 // field or the rule. Everything the API returns as an error is a ServiceError (the API maps others to 500).
 
+import { SprigError } from "../errors/index.ts";
+
 export type ErrorCode =
   | "InvalidParameter"
   | "MissingParameter"
@@ -16,14 +18,15 @@ export type ErrorCode =
   | "InternalServerError"
   | "ServiceUnavailable";
 
-export class ServiceError extends Error {
+export class ServiceError extends SprigError {
   override name = "ServiceError";
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(status: number, code: ErrorCode, message: string, hint?: string) {
+    super(status, code, message, hint);
+  }
+
+  /** OCI's error code (the base error's reason) */
+  get code(): ErrorCode {
+    return this.reason as ErrorCode;
   }
 }
 

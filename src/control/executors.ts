@@ -3,6 +3,7 @@
 
 import type { FineTuneEvents as TrainingEvents, FineTuneProgress as TrainingProgress } from "../training/finetune.ts";
 import type { Method } from "../training/methods.ts";
+import { SprigError } from "../errors/index.ts";
 import type { TrainingConfig } from "./resources.ts";
 import type { ToolSpec } from "./tool-calls.ts";
 
@@ -186,13 +187,9 @@ export interface HostingExecutor {
 }
 
 /** A failure the executors report with an HTTP-like status (e.g. over capacity → 429). */
-export class ExecutorError extends Error {
+export class ExecutorError extends SprigError {
   override name = "ExecutorError";
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly reason: string,
-  ) {
-    super(message);
+  constructor(message: string, status: number, reason: string) {
+    super(status, reason, message);
   }
 }

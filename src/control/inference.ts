@@ -69,7 +69,7 @@ export class Inference {
       return { endpoint: e, result };
     } catch (err) {
       this.usage.failed(e.id);
-      throw toServiceError(err, e.id);
+      throw fromExecutorError(err, e.id);
     }
   }
 
@@ -86,7 +86,7 @@ export class Inference {
     try {
       return { endpoint: e, result: await p.embed({ endpointId: e.id, inputs: call.inputs, truncate: call.truncate }) };
     } catch (err) {
-      throw toServiceError(err, e.id);
+      throw fromExecutorError(err, e.id);
     }
   }
 
@@ -104,7 +104,7 @@ export class Inference {
 }
 
 /** Executor failures carry an HTTP-like status; keep it, with an OCI code that fits. */
-export function toServiceError(err: unknown, endpointId: string): ServiceError {
+export function fromExecutorError(err: unknown, endpointId: string): ServiceError {
   if (err instanceof ServiceError) return err;
   if (err instanceof ExecutorError || (err instanceof Error && typeof (err as { status?: unknown }).status === "number")) {
     const status = (err as ExecutorError).status;

@@ -26,7 +26,7 @@ const STATUS: Record<HubError["kind"], [number, ErrorCode]> = {
   integrity: [503, "ServiceUnavailable"],
 };
 
-const toServiceError = (e: unknown): unknown => {
+const hubToServiceError = (e: unknown): unknown => {
   if (!(e instanceof HubError)) return e;
   const [status, code] = STATUS[e.kind];
   return new ServiceError(status, code, `modelSource: ${e.message}`);
@@ -65,7 +65,7 @@ export class HubImports {
     });
     // answer with the pull's own error if it fails before the weights
     await Promise.race([gate, pulling.then(() => undefined)]).catch((e: unknown) => {
-      throw toServiceError(e);
+      throw hubToServiceError(e);
     });
     const { commit, files } = plan!;
     const t = now();

@@ -1,16 +1,16 @@
 // Typed failures of the hosting engine. Each carries an HTTP-like status and a machine-readable reason,
 // so that a server in front of the engine maps them to responses without parsing messages.
 
-export class HostingError extends Error {
+import { SprigError } from "../errors/index.ts";
+
+export class HostingError extends SprigError {
   override name = "HostingError";
-  constructor(
-    message: string,
-    /** HTTP-like status: 400 bad request, 404 unknown model, 409 conflict, 422 wrong base, 429/503 over capacity, 499 cancelled */
-    readonly status: number,
-    /** stable machine-readable code, e.g. "queue_full" */
-    readonly reason: string,
-  ) {
-    super(message);
+  /**
+   * status: HTTP-like — 400 bad request, 404 unknown model, 409 conflict, 422 wrong base, 429/503 over capacity, 499 cancelled;
+   * reason: stable machine-readable code, e.g. "queue_full"
+   */
+  constructor(message: string, status: number, reason: string) {
+    super(status, reason, message);
   }
 }
 

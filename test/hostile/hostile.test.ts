@@ -123,6 +123,23 @@ const CASES: Record<string, { params?: () => Record<string, string>; body?: () =
       chatRequest: { apiFormat: "GENERIC", messages: [{ role: "USER", content: [{ type: "TEXT", text: "x" }] }] },
     }),
   },
+  "POST /20231130/models/:modelId/actions/export": {
+    params: () => ({ modelId: a.custom }),
+    body: () => ({ format: "PEFT", namespaceName: "ns", bucketName: a.bucket }),
+  },
+  "POST /20231130/actions/validateTrainingData": {
+    body: () => ({
+      baseModelId: a.model,
+      trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: a.bucket, objectName: a.object },
+    }),
+  },
+  "GET /20231130/trainingConfigDefaults": {},
+  "GET /20231130/endpoints/:endpointId/usage": { params: () => ({ endpointId: a.endpoint }) },
+  "GET /20231130/admin/nodes": {},
+  "POST /20231130/actions/embedText": {
+    body: () => ({ compartmentId: "compB", servingMode: { servingType: "DEDICATED", endpointId: a.endpoint }, inputs: ["x"] }),
+  },
+  "POST /v1/embeddings": { body: () => ({ model: a.endpoint, input: "x" }) },
   "GET /v1/models": {},
   "GET /v1/models/:model": { params: () => ({ model: a.endpoint }) },
   "POST /v1/completions": { body: () => ({ model: a.endpoint, prompt: "x" }) },
@@ -228,7 +245,10 @@ test("another compartment's ids: 404 (or 400 for a body naming them), and nothin
     const url = fill(d.url, c.params?.() ?? {});
     const body = c.body ? JSON.stringify(c.body()) : d.method === "PUT" && url.startsWith("/n/") ? "overwrite" : undefined;
     const r = await send(d.method, url, h.keyB, body, url.startsWith("/n/") ? "application/jsonl" : "application/json");
-    if (!d.url.includes(":") && !c.body) {
+    if (keyOf(d) === "GET /20231130/admin/nodes") {
+      // the operator's view answers admin keys only: a tenant's key learns nothing
+      apiError(r, `B → ${keyOf(d)}`, [404]);
+    } else if (!d.url.includes(":") && !c.body) {
       // lists: B sees only its own (nothing of A's)
       assert.equal(r.statusCode, 200, `${keyOf(d)}: ${r.body.slice(0, 200)}`);
     } else if (keyOf(d) === "POST /20231130/dedicatedAiClusters") {

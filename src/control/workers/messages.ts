@@ -13,14 +13,10 @@ import type {
   ServedModel,
 } from "../executors.ts";
 
-/** An error crossing the process boundary: its class name, message, HTTP-like status and reason. */
-export interface WireError {
-  name: string;
-  message: string;
-  status?: number;
-  reason?: string;
-  lines?: { line: number; reason: string }[];
-}
+import type { WireError } from "../../errors/index.ts";
+
+/** An error crossing the process boundary (class name, message, HTTP-like status and reason): the errors leaf's wire form. */
+export { type WireError, toWire } from "../../errors/index.ts";
 
 export type FineTuneCommand = { type: "start"; spec: FineTuneSpec; resume: boolean } | { type: "cancel" };
 /** A fine-tune's outcome, as the worker writes it to the job's result file. */
@@ -74,7 +70,3 @@ export type HostingReport =
   | { type: "token"; id: number; text: string }
   | { type: "result"; id: number; value?: InferenceResult | PoolStats | EmbedResult | null; error?: WireError };
 
-export function toWire(e: unknown): WireError {
-  const err = e as Error & { status?: number; reason?: string; lines?: { line: number; reason: string }[] };
-  return { name: err?.name ?? "Error", message: err?.message ?? String(e), status: err?.status, reason: err?.reason, lines: err?.lines };
-}
