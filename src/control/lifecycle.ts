@@ -30,7 +30,8 @@ export const MODEL_LIFECYCLE: Table<z.infer<typeof ModelState>> = {
 
 /** Endpoints: UPDATING while their model is (de)activated in the cluster, INACTIVE when deactivated. */
 export const ENDPOINT_LIFECYCLE: Table<z.infer<typeof EndpointState>> = {
-  CREATING: ["ACTIVE", "FAILED", "DELETING"],
+  // UPDATING: start-up restores an endpoint whose model was still loading when the server stopped
+  CREATING: ["ACTIVE", "FAILED", "DELETING", "UPDATING"],
   ACTIVE: ["UPDATING", "DELETING", "FAILED"],
   INACTIVE: ["UPDATING", "DELETING"],
   UPDATING: ["ACTIVE", "INACTIVE", "FAILED", "DELETING"],
