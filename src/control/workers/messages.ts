@@ -69,4 +69,3 @@ export type HostingReport =
   | { type: "init-failed"; error: WireError }
   | { type: "token"; id: number; text: string }
   | { type: "result"; id: number; value?: InferenceResult | PoolStats | EmbedResult | null; error?: WireError };
-
