@@ -50,7 +50,7 @@ function CreateCluster({ onCreated }) {
           ${(options.data?.enum ?? []).map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
       <//>
-      <${Field} label="Units" hint="worker processes"><input name="unitCount" type="number" min="1" value=${units} onInput=${(e) => setUnits(e.currentTarget.value)} /><//>
+      <${Field} label="Units" hint="each reserves whole cores of a node"><input name="unitCount" type="number" min="1" value=${units} onInput=${(e) => setUnits(e.currentTarget.value)} /><//>
     </div>
     <button type="submit" disabled=${act.busy}>Create cluster</button>
     <${ErrorBox} error=${act.error} />
@@ -63,6 +63,8 @@ function ClusterRow({ c, models, reload }) {
   const resize = () => act.run(() => api.put(`${V}/dedicatedAiClusters/${c.id}`, { unitCount: Number(units) }));
   const remove = () => confirm(`Delete cluster ${c.displayName}?`) && act.run(() => api.del(`${V}/dedicatedAiClusters/${c.id}`));
   const cap = c.capacity ? `${c.capacity.usedEndpointCapacity} / ${c.capacity.totalEndpointCapacity}` : "—";
+  // where the reserved units run: node and cores of each (the API's `units`)
+  const where = (c.units ?? []).map((u) => `${u.nodeName ?? u.nodeId}: core${u.cores.length > 1 ? "s" : ""} ${u.cores.join(",")}${u.pinned ? "" : " (unpinned)"}`);
   return html`<tr data-id=${c.id}>
     <td>${c.displayName}</td>
     <td>${c.type}</td>
@@ -71,6 +73,7 @@ function ClusterRow({ c, models, reload }) {
       <input class="narrow" type="number" min="1" aria-label=${`Units of ${c.displayName}`} value=${units} onInput=${(e) => setUnits(e.currentTarget.value)} />
       <button type="button" onClick=${resize} disabled=${act.busy || Number(units) === c.unitCount}>Resize</button>
     </td>
+    <td class="runs-on">${where.length ? where.map((w) => html`<div>${w}</div>`) : "—"}</td>
     <td><${State} s=${c.lifecycleState} /></td>
     <td>${cap}</td>
     <td>${c.baseModelId ? nameOf(models, c.baseModelId) : "—"}</td>
@@ -97,7 +100,7 @@ export function ClustersPage() {
         : list.data.clusters.length === 0
           ? html`<p>No clusters yet.</p>`
           : html`<table aria-label="Clusters">
-            <thead><tr><th>Name</th><th>Type</th><th>Shape</th><th>Units</th><th>State</th><th>Endpoints used / total</th><th>Base model</th><th>Created</th><th></th></tr></thead>
+            <thead><tr><th>Name</th><th>Type</th><th>Shape</th><th>Units</th><th>Runs on</th><th>State</th><th>Endpoints used / total</th><th>Base model</th><th>Created</th><th></th></tr></thead>
             <tbody>${list.data.clusters.map((c) => html`<${ClusterRow} key=${c.id} c=${c} models=${list.data.models} reload=${list.reload} />`)}</tbody>
           </table>`
     }`;
