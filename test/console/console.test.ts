@@ -55,7 +55,10 @@ test("both seed workflows in the console alone", { skip: missing ?? false, timeo
   const ft = page.getByRole("table", { name: "Clusters" }).getByRole("row").filter({ hasText: "ft-cluster" });
   assert.match(await ft.innerText(), /FINE_TUNING\s+SPRIG_CPU_SMALL/);
   // where its unit runs: the node and the reserved core, once the reservation is made
-  await ft.locator("td.runs-on").filter({ hasText: /: core \d+/ }).waitFor();
+  await ft
+    .locator("td.runs-on")
+    .filter({ hasText: /: core \d+/ })
+    .waitFor();
 
   // training data: a good file (picked) and a bad one (dropped) with its bad lines by number
   await go(page, "data", "Training data");

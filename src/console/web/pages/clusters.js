@@ -64,7 +64,9 @@ function ClusterRow({ c, models, reload }) {
   const remove = () => confirm(`Delete cluster ${c.displayName}?`) && act.run(() => api.del(`${V}/dedicatedAiClusters/${c.id}`));
   const cap = c.capacity ? `${c.capacity.usedEndpointCapacity} / ${c.capacity.totalEndpointCapacity}` : "—";
   // where the reserved units run: node and cores of each (the API's `units`)
-  const where = (c.units ?? []).map((u) => `${u.nodeName ?? u.nodeId}: core${u.cores.length > 1 ? "s" : ""} ${u.cores.join(",")}${u.pinned ? "" : " (unpinned)"}`);
+  const where = (c.units ?? []).map(
+    (u) => `${u.nodeName ?? u.nodeId}: core${u.cores.length > 1 ? "s" : ""} ${u.cores.join(",")}${u.pinned ? "" : " (unpinned)"}`,
+  );
   return html`<tr data-id=${c.id}>
     <td>${c.displayName}</td>
     <td>${c.type}</td>
