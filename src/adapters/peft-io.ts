@@ -9,6 +9,7 @@ import { loadTensors, readSafetensorsSync, writeSafetensors, type TensorToWrite 
 import type { ModelConfig } from "../models/index.ts";
 import { type Adapter, expectedAdapterTensors } from "./adapter.ts";
 import { type PeftConfig, PeftConfigSchema } from "./peft-config.ts";
+import { formatIssues, listProblems } from "../errors/index.ts";
 
 export const ADAPTER_CONFIG = "adapter_config.json";
 export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
@@ -138,9 +139,7 @@ export function checkAdapterTensors(
 ): void {
   const problems = adapterTensorProblems(expected, stored);
   if (problems.length === 0) return;
-  const shown = problems.slice(0, 20);
-  const more = problems.length > shown.length ? `\n  … ${problems.length - shown.length} more` : "";
-  throw new AdapterFitError(where, `adapter made for another base model, it does not fit this one:\n  ${shown.join("\n  ")}${more}`);
+  throw new AdapterFitError(where, listProblems("adapter made for another base model, it does not fit this one:", problems, 20));
 }
 
 function readText(path: string, what: string): string {
@@ -155,7 +154,7 @@ function readText(path: string, what: string): string {
 export function parsePeftConfig(raw: unknown): { config: PeftConfig } | { error: string } {
   const parsed = PeftConfigSchema.safeParse(raw);
   if (parsed.success) return { config: parsed.data };
-  const why = parsed.error.issues.map((i) => `${i.path.join(".") || "peft_type"}: ${i.message}`).join("; ");
+  const why = formatIssues(parsed.error.issues, { whole: "peft_type" });
   return { error: `not a supported PEFT adapter (IA3 or LORA): ${why}` };
 }
 

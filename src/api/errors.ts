@@ -4,6 +4,7 @@
 import type { FastifyError } from "fastify";
 import { z } from "zod";
 import { ServiceError } from "../control/index.ts";
+import { formatIssues } from "../errors/index.ts";
 
 export function toServiceError(err: unknown): ServiceError {
   if (err instanceof ServiceError) return err;
@@ -17,16 +18,8 @@ export function toServiceError(err: unknown): ServiceError {
   return new ServiceError(500, "InternalServerError", "internal error; the request id identifies it in the server log");
 }
 
-/** zod issues as one message that names each field: `body.unitCount: expected number`. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], root = ""): string {
-  return issues
-    .map((i) => {
-      const path = [root, ...i.path.map(String)].filter(Boolean).join(".");
-      if (i.code === "unrecognized_keys") return i.keys.map((k) => `${[path, k].filter(Boolean).join(".")}: unknown field`).join("; ");
-      return `${path || "body"}: ${i.message}`;
-    })
-    .join("; ");
-}
+/** zod issues as one message that names each field (the errors leaf's formatter, used by every layer). */
+export { formatIssues };
 
 export function ociErrorBody(e: ServiceError): { code: string; message: string } {
   return { code: e.code, message: e.message };

@@ -32,6 +32,7 @@ import { Pools } from "./pools.ts";
 import type { ListQuery } from "./requests.ts";
 import type { WorkRequest } from "./resources.ts";
 import type { FineTuneEvent, MetricsPoint, WorkRequestEntry } from "../store/index.ts";
+import { formatIssues } from "../errors/index.ts";
 
 export interface ControlPlaneOptions {
   store: SprigStore;
@@ -60,8 +61,7 @@ export class ControlPlane {
 
   constructor(o: ControlPlaneOptions) {
     const parsed = ControlConfigSchema.safeParse(o.config ?? {});
-    if (!parsed.success)
-      throw new Error(`invalid control configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    if (!parsed.success) throw new Error(`invalid control configuration: ${formatIssues(parsed.error.issues, { whole: "config" })}`);
     const capacity = new Capacity(o.store.nodes, (id) => o.store.clusters.get(id)?.value ?? null);
     this.ctx = {
       bg: new Background(() => this.ctx.log),

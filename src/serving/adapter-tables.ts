@@ -11,6 +11,7 @@ import { loraScale } from "../adapters/lora.ts";
 import type { Ia3Config, LoraConfig, PeftConfig } from "../adapters/peft-config.ts";
 import type { ModelConfig, ModelHooks } from "../models/index.ts";
 import { AdapterMismatchError, OverCapacityError } from "./errors.ts";
+import { listProblems } from "../errors/index.ts";
 
 export interface TableOptions {
   /** IA3 rows besides row 0; 0 = no IA3 path in the graph */
@@ -268,10 +269,7 @@ export class AdapterTables {
     if (tables.capacity === 0)
       throw new AdapterMismatchError(`this engine hosts no ${kind.label} adapters (${c.peft_type}: ${tables.capacityOption} is 0)`);
     const problems = tables.problems(c);
-    if (problems.length)
-      throw new AdapterMismatchError(
-        `adapter cannot be hosted by this engine:\n  ${problems.slice(0, 8).join("\n  ")}${problems.length > 8 ? `\n  … ${problems.length - 8} more` : ""}`,
-      );
+    if (problems.length) throw new AdapterMismatchError(listProblems("adapter cannot be hosted by this engine:", problems, 8));
   }
 
   /** Write a checked adapter into a free row. */

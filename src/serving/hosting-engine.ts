@@ -17,6 +17,7 @@ import { ModelRunner } from "./model-runner.ts";
 import { Embedders } from "./embedder.ts";
 import { promptProblem } from "./sequence.ts";
 import { type EngineStats, Scheduler, type StreamEvent, type SubmitRequest, buildRequest, streamOf } from "./scheduler.ts";
+import { formatIssues } from "../errors/index.ts";
 
 export type { EngineStats, StreamEvent, SubmitRequest };
 
@@ -52,10 +53,7 @@ export class HostingEngine {
   static async create(init: HostingEngineInit): Promise<HostingEngine> {
     const { modelDir, model: given, ...rest } = init;
     const parsed = HostingOptionsSchema.safeParse(rest);
-    if (!parsed.success)
-      throw new InvalidRequestError(
-        `hosting options: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`,
-      );
+    if (!parsed.success) throw new InvalidRequestError(`hosting options: ${formatIssues(parsed.error.issues, { whole: "options" })}`);
     const opts = parsed.data;
     if ((modelDir === undefined) === (given === undefined))
       throw new InvalidRequestError("hosting options: give exactly one of modelDir or model");

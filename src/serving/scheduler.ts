@@ -13,6 +13,7 @@ import { type SamplingInput, samplingOptions } from "./sampling.ts";
 import { GenerationError, Sequence, promptProblem } from "./sequence.ts";
 import { capacityFor } from "./slot-cache.ts";
 import { Throughput } from "./throughput.ts";
+import { formatIssues } from "../errors/index.ts";
 
 export { streamOf, type StreamEvent } from "./stream.ts";
 
@@ -59,8 +60,7 @@ export function buildRequest(
   try {
     sampling = samplingOptions(req.sampling ?? {});
   } catch (e) {
-    if (e instanceof z.ZodError)
-      throw new InvalidRequestError(`sampling: ${e.issues.map((i) => `${i.path.join(".") || "sampling"}: ${i.message}`).join("; ")}`);
+    if (e instanceof z.ZodError) throw new InvalidRequestError(`sampling: ${formatIssues(e.issues, { whole: "sampling" })}`);
     throw e;
   }
   if (!Array.isArray(req.promptIds)) throw new InvalidRequestError("promptIds must be an array of token ids");
