@@ -19,7 +19,7 @@ async function traffic(c: Client, model: string, n: number, stop: Promise<void>)
       while (!done) {
         const r = await c.call("POST", "/v1/completions", { model, prompt: `Q${i % 5}:`, max_tokens: 4, temperature: 0 });
         seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
-        if (r.status === 503) assert.ok(r.headers.get("retry-after"), "a 503 says when to retry");
+        if (r.status === 503 || r.status === 429) assert.ok(r.headers.get("retry-after"), `a ${r.status} says when to retry`);
         if (r.status !== 200) await new Promise((res) => setTimeout(res, 100));
       }
     }),
@@ -58,7 +58,9 @@ for (const fault of ["SIGKILL", "SIGSTOP"] as const) {
       );
       release();
       const seen = await load;
-      for (const s of seen.keys()) assert.ok(s === 200 || s === 503, `status ${s} during the fault: ${JSON.stringify([...seen])}`);
+      // 429: the fast 503s of the fault can drain the key's rate limit; both say when to retry
+      for (const s of seen.keys())
+        assert.ok(s === 200 || s === 503 || s === 429, `status ${s} during the fault: ${JSON.stringify([...seen])}`);
       assert.ok((seen.get(200) ?? 0) > 0, "requests were served");
       assert.throws(() => process.kill(victim!, 0), "the old worker is gone");
       const e = await c.ok("GET", `/20231130/endpoints/${ep.id}`);
