@@ -117,7 +117,13 @@ export async function serveWorkers(
   o: WorkerOptions = {},
 ): Promise<{ svc: Service; c: Client; ex: ReturnType<typeof processExecutors> }> {
   const ex = processExecutors({ heartbeatTimeoutMs: 4000, ...o });
-  const svc = await startService({ dataDir: dir, executors: ex, control: { modelImportRoots: [FIXTURES] } });
+  // the clients retry fast while a fault lasts: a roomy rate limit keeps the test about faults, not throttling
+  const svc = await startService({
+    dataDir: dir,
+    executors: ex,
+    control: { modelImportRoots: [FIXTURES] },
+    server: { rateLimit: { perSecond: 1000, burst: 4000 } },
+  });
   const url = await svc.listen(0);
   return { svc, ex, c: new Client(url, svc.store.apiKeys.create(["compA"]).key) };
 }
