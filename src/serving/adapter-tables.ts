@@ -41,6 +41,8 @@ interface KindTables<C extends PeftConfig = PeftConfig> {
   readonly capacity: number;
   /** bytes the adapter in `row` occupies */
   bytesOf(row: number): number;
+  /** bytes an adapter of `config` would occupy */
+  bytesFor(config: C): number;
   /** bytes the largest adapter the tables take occupies */
   readonly maxRowBytes: number;
   /** bytes the tables hold now (rows written, step buffers); an upper bound for IA3 (untouched rows are not resident) */
@@ -88,6 +90,7 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
   return {
     capacity: tables.length ? opts.maxIa3 : 0,
     bytesOf: () => rowBytes,
+    bytesFor: () => rowBytes,
     maxRowBytes: rowBytes,
     heldBytes: () => rowBytes * rows,
     capacityOption: "maxAdapters",
@@ -132,6 +135,7 @@ function loraTables(model: ModelConfig, opts: TableOptions): KindTables<LoraConf
   return {
     capacity: t.capacity,
     bytesOf: (row) => t.bytesOf(row),
+    bytesFor: (c) => t.bytesFor(model, c),
     maxRowBytes: t.bytesAt(t.maxRank),
     heldBytes: () => t.heldBytes,
     capacityOption: "lora.maxAdapters",
@@ -199,13 +203,22 @@ export class AdapterTables {
 
   /** Throws AdapterMismatchError unless every module the adapter changes has a table of the same kind. */
   check(adapter: Adapter): void {
-    const c = adapter.config;
+    const problems = this.configProblems(adapter.config);
+    if (problems.length === 1 && problems[0]!.startsWith("this engine hosts no")) throw new AdapterMismatchError(problems[0]!);
+    if (problems.length) throw new AdapterMismatchError(listProblems("adapter cannot be hosted by this engine:", problems, 8));
+  }
+
+  /** Why an adapter of this config can never be held in these tables (empty: it can). */
+  configProblems(c: PeftConfig): string[] {
     const kind = ADAPTER_KINDS[c.peft_type];
     const tables = this.of(c);
-    if (tables.capacity === 0)
-      throw new AdapterMismatchError(`this engine hosts no ${kind.label} adapters (${c.peft_type}: ${tables.capacityOption} is 0)`);
-    const problems = tables.problems(c);
-    if (problems.length) throw new AdapterMismatchError(listProblems("adapter cannot be hosted by this engine:", problems, 8));
+    if (tables.capacity === 0) return [`this engine hosts no ${kind.label} adapters (${c.peft_type}: ${tables.capacityOption} is 0)`];
+    return tables.problems(c);
+  }
+
+  /** bytes an adapter of this (holdable) config would occupy */
+  bytesFor(c: PeftConfig): number {
+    return this.of(c).bytesFor(c);
   }
 
   /** Write a checked adapter into a free row. */

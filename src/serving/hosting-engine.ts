@@ -2,12 +2,10 @@
 // adapter tables in one session, full custom models in sessions of their own, all under continuous
 // batching with bounded KV memory, per-model queues admitted round-robin, streaming and cancellation.
 
-import { defaultIa3Config } from "../adapters/ia3.ts";
-import { loraConfig } from "../adapters/lora.ts";
 import { baseFingerprint } from "../adapters/fingerprint.ts";
 import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
-import { defaultBuckets } from "./lora-tables.ts";
+import { tableOptions } from "./hosting-capacity.ts";
 import { type ActivationSource, type Resolved, resolveSource } from "./activation-source.ts";
 import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
 import { ConflictError, InvalidRequestError, OverCapacityError, UnknownModelError } from "./errors.ts";
@@ -60,15 +58,7 @@ export class HostingEngine {
       throw new InvalidRequestError("hosting options: give exactly one of modelDir or model");
     const model = given ?? (await loadModel(modelDir!));
     const cfg = model.config;
-    const ia3Default = defaultIa3Config(cfg);
-    const tables = new AdapterTables(cfg, {
-      maxIa3: opts.maxAdapters,
-      ia3Targets: opts.ia3.targetModules ?? (ia3Default.target_modules as string[]),
-      ia3Feedforward: opts.ia3.feedforwardModules ?? (opts.ia3.targetModules ? [] : (ia3Default.feedforward_modules as string[])),
-      maxLora: opts.lora.maxAdapters,
-      loraBuckets: opts.lora.rankBuckets ?? defaultBuckets(opts.lora.rank),
-      loraTargets: opts.lora.targetModules ?? (loraConfig(cfg, { r: 1, alpha: 1, dropout: 0 }).target_modules as string[]),
-    });
+    const tables = new AdapterTables(cfg, tableOptions(cfg, opts));
     const fingerprint = baseFingerprint(cfg, model.weights);
     const bytes = weightBytes(model);
     const runner = await ModelRunner.create(model, {

@@ -167,6 +167,12 @@ export class LoraTables {
     return this.specs.reduce((s, m) => s + (m.inF + m.outF) * R * 4, 0);
   }
 
+  /** bytes an adapter of `c` occupies: each adapted module's Aᵀ and Bᵀ at its rank bucket */
+  bytesFor(model: ModelConfig, c: LoraConfig): number {
+    const R = this.bucketOf(c.r) ?? c.r;
+    return adaptedModules(model, c).reduce((s, a) => s + (a.module.inFeatures + a.module.outFeatures) * R * 4, 0);
+  }
+
   /** graph inputs per (bucket, group): rows `lora{R}_rows:{group}` (L), `lora{R}_a:{path}` (L, in, R), `lora{R}_b:{path}` (L, R, out) */
   hook(graph: Graph): (path: string, x: Tensor, inner: (x: Tensor) => Tensor) => Tensor {
     const rows = new Map<string, Tensor>();
