@@ -169,6 +169,15 @@ test("a fine-tune survives SIGKILL of the whole server: after a restart it resum
       messages.some((e) => /resumed from step [1-9]/.test(e)),
       JSON.stringify(messages),
     );
+    // the tenant's event log never shows where the server keeps its data
+    assert.ok(
+      messages.every((e) => !e.includes(dir)),
+      JSON.stringify(messages),
+    );
+    assert.ok(
+      messages.some((e) => e.startsWith("wrote <custom model>")),
+      JSON.stringify(messages),
+    );
   } finally {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
