@@ -1,6 +1,6 @@
 // Embeddings: OpenAI's POST /v1/embeddings and OCI's POST /20231130/actions/embedText, served by an
 // endpoint's model (base, T-Few/LoRA custom model through its table row, or full model): the mean over
-// the input's tokens of the final-norm hidden states, L2-normalised (src/serving/embedder.ts).
+// the input's tokens of the final-norm hidden states, L2-normalised (src/serving/hosting/embedder.ts).
 
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import type { Adapter } from "../../src/adapters/adapter.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { type LoadedModel, loadModel, weightBytes } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { resolveTrainingConfig } from "../../src/training/config.ts";
 import { fineTune } from "../../src/training/finetune.ts";
 import { isChoiceTask, readTask, taskAccuracy, withShots } from "./evaluate.ts";

@@ -6,9 +6,9 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { hostErrorBody } from "../../api/errors.ts";
 import { clientGone, openSse } from "../../api/sse.ts";
-import { InvalidRequestError } from "../../serving/errors.ts";
-import type { HostingEngine, SubmitRequest } from "../../serving/hosting-engine.ts";
-import type { HostedGeneration } from "../../serving/hosted-request.ts";
+import { InvalidRequestError } from "../../serving/hosting/errors.ts";
+import type { HostingEngine, SubmitRequest } from "../../serving/hosting/hosting-engine.ts";
+import type { HostedGeneration } from "../../serving/hosting/hosted-request.ts";
 
 const MAX_BODY = 1 << 20;
 
