@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { guardLifecycles } from "./lifecycle.ts";
+import { attentionResolved, needsAttention } from "./attention.ts";
 import { Capacity, type CapacityView } from "./capacity.ts";
 import { Clusters } from "./clusters.ts";
 import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
@@ -151,14 +152,17 @@ export class ControlPlane {
   private repairReservations(): void {
     const s = this.store;
     s.tx(() => {
-      const live = s.clusters.inStates(["CREATING", "ACTIVE", "UPDATING", "DELETING"]);
+      const live = s.clusters.inStates(["CREATING", "ACTIVE", "UPDATING", "NEEDS_ATTENTION", "DELETING"]);
       const short = new Map(this.ctx.capacity.repair(live).map((x) => [x.clusterId, x]));
       for (const c of live) {
         const miss = short.get(c.id);
-        const note = miss ? `${miss.missing} of ${c.unitCount} units have no reserved cores and do not run: ${miss.reason}` : null;
-        if (miss) this.ctx.log.warn({ clusterId: c.id, missing: miss.missing }, "cluster units without room");
-        if (note !== (c.lifecycleDetails ?? null) && (miss || c.lifecycleDetails?.includes("have no reserved cores")))
-          s.clusters.update({ ...c, lifecycleDetails: note });
+        if (miss) {
+          this.ctx.log.warn({ clusterId: c.id, missing: miss.missing }, "cluster units without room");
+          const note = `${miss.missing} of ${c.unitCount} units have no reserved cores and do not run: ${miss.reason}. Free cores on a node and restart, or resize the cluster to fewer units`;
+          if (c.lifecycleState === "DELETING") continue;
+          needsAttention(this.ctx, c.id, note);
+        } else if (c.lifecycleState === "NEEDS_ATTENTION" && c.lifecycleDetails?.includes("have no reserved cores"))
+          attentionResolved(this.ctx, c.id);
       }
     });
   }

@@ -61,7 +61,9 @@ export class FineTunes {
         `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`,
       );
     if (cluster.lifecycleState !== "ACTIVE")
-      throw incorrectState(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+      throw incorrectState(
+        `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE${cluster.lifecycleDetails ? ` (${cluster.lifecycleDetails})` : ""}`,
+      );
     const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId!);
     if (base.lifecycleState !== "ACTIVE")
       throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);

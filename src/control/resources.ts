@@ -7,7 +7,9 @@ import { TrainingConfigSchema } from "../training/config.ts";
 export const Tags = z.record(z.string(), z.string()).describe("free-form key/value tags");
 export const DefinedTags = z.record(z.string(), z.record(z.string(), z.unknown())).describe("tags by namespace");
 
-export const ClusterState = z.enum(["CREATING", "ACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED"]);
+// NEEDS_ATTENTION (OCI's): the cluster exists but some of its units cannot run (no node had room for them, or
+// its hosting workers could not be started); lifecycleDetails says why and what an operator can do
+export const ClusterState = z.enum(["CREATING", "ACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED", "NEEDS_ATTENTION"]);
 export const ModelState = z.enum(["CREATING", "ACTIVE", "DELETING", "DELETED", "FAILED"]);
 export const EndpointState = z.enum(["CREATING", "ACTIVE", "INACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED"]);
 export const ClusterType = z.enum(["FINE_TUNING", "HOSTING"]);
