@@ -17,6 +17,7 @@ import { ociInferenceRoutes } from "./oci-inference.ts";
 import { openApiDocument } from "./openapi.ts";
 import { embeddingRoutes } from "./embeddings.ts";
 import { openAiRoutes } from "./openai.ts";
+import { installRetryTokens } from "./retry-token.ts";
 import { documented } from "./routes.ts";
 
 export const ServerOptionsSchema = z.strictObject({
@@ -75,6 +76,7 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
   installAuth(app, cp.store.apiKeys, o.rateLimit as RateLimit);
   metrics.install(app);
   metrics.watch(cp);
+  installRetryTokens(app, cp.idempotency);
 
   app.setErrorHandler((err, req, reply) => {
     const e = toServiceError(err);

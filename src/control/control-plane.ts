@@ -25,6 +25,7 @@ import { Endpoints } from "./endpoints.ts";
 import { ServiceError, badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
 import { FineTunes } from "./fine-tunes.ts";
+import { Idempotency } from "./idempotency.ts";
 import { DatasetCheck } from "./dataset-check.ts";
 import { Inference, type InferenceCounters } from "./inference.ts";
 import { Models } from "./models.ts";
@@ -54,6 +55,8 @@ export class ControlPlane {
   readonly inference: Inference;
   /** checks training data with the reader a fine-tune uses, before anything trains */
   readonly datasets: DatasetCheck;
+  /** opc-retry-token answers of creates */
+  readonly idempotency: Idempotency;
   readonly store: SprigStore;
   private readonly ctx: ControlContext;
   private readonly wr: WorkRequests;
@@ -95,6 +98,7 @@ export class ControlPlane {
     this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
     this.datasets = new DatasetCheck(this.ctx);
+    this.idempotency = new Idempotency(o.store.retryTokens, parsed.data.retryTokenRetentionHours * 3_600_000);
   }
 
   get config() {

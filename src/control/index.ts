@@ -16,3 +16,4 @@ export { Capacity, type CapacityView } from "./capacity.ts";
 export { cpuList, parseCpuList, place, freeCapacity, type NodeCapacity, type UnitReservation, type Placement } from "./placement.ts";
 export { ExportModelDetails, ModelExport } from "./model-export.ts";
 export * from "./tool-calls.ts";
+export { Idempotency, type RetryDecision, type StoredAnswer } from "./idempotency.ts";
