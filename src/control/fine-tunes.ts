@@ -227,7 +227,12 @@ export class FineTunes {
       this.setModel(modelId, {
         lifecycleState: "ACTIVE",
         lifecycleDetails: null,
-        modelMetrics: { modelMetricsType: "TEXT_GENERATION_MODEL_METRICS", finalAccuracy: o.finalAccuracy, finalLoss: o.finalLoss },
+        modelMetrics: {
+          modelMetricsType: "TEXT_GENERATION_MODEL_METRICS",
+          finalAccuracy: o.finalAccuracy,
+          finalLoss: o.finalLoss,
+          ...(o.resolvedHyperparameters ? { resolvedHyperparameters: o.resolvedHyperparameters } : {}),
+        },
         trainableParameters: o.trainableParameters,
         artifactBytes: weightFileBytes(this.modelDir(modelId)),
       });

@@ -2,6 +2,7 @@
 // used for the stored documents, the API's responses and the OpenAPI document alike.
 
 import { z } from "zod";
+import { AUTO_KEYS } from "../training/auto-hyperparameters.ts";
 import { TrainingConfigSchema } from "../training/config.ts";
 
 export const Tags = z.record(z.string(), z.string()).describe("free-form key/value tags");
@@ -109,6 +110,10 @@ export const ModelMetrics = z.object({
   modelMetricsType: z.literal("TEXT_GENERATION_MODEL_METRICS"),
   finalAccuracy: z.number().nullable(),
   finalLoss: z.number().nullable(),
+  resolvedHyperparameters: z
+    .record(z.enum(AUTO_KEYS), z.number())
+    .optional()
+    .describe('Sprig: what the trainingConfig settings that were "auto" (given so or left out) resolved to for this dataset'),
 });
 
 export const Model = z

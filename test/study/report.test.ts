@@ -21,6 +21,8 @@ const method = (label: string, m: string, acc: number, params: number, secs: num
   steps: 10,
   learningRate: 1e-3,
   optimizer: "adamw",
+  batchSize: 8,
+  epochs: 1,
   validationCurve: [
     [5, 2],
     [10, 1.5],

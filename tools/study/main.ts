@@ -20,13 +20,14 @@ const { values: args } = parseArgs({
   options: {
     model: { type: "string", default: "models/sprig-base" },
     tasks: { type: "string", default: "story-mood,story-qa,char-record" },
-    epochs: { type: "string", default: "5" },
+    epochs: { type: "string", default: "auto" },
     "max-test": { type: "string", default: "200" },
     shots: { type: "string", default: "3" },
     out: { type: "string", default: "docs/study-tfew" },
   },
 });
 
+const epochsArg = (): number | "auto" => (args.epochs === "auto" ? "auto" : Number(args.epochs));
 const log = (m: string) => process.stderr.write(`[study ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const GEN_TOKENS = 48;
 
@@ -64,12 +65,14 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
     fewShotExact: few.exactMatch,
     methods: [],
   };
-  for (const m of studyMethods(base.config, Number(args.epochs))) {
+  const baseParameters = [...base.weights.values()].reduce((a, w) => a + w.data.length, 0);
+  for (const m of studyMethods(base.config, epochsArg())) {
     const out = join(work, `${task}-${m.method}-${result.methods.length}`);
     const t0 = performance.now();
     const { metrics } = await fineTune({ model: base, data: `data/tasks/${task}/train.jsonl`, method: m.method, out, config: m.config });
     const wallSeconds = (performance.now() - t0) / 1000;
-    const cfg = resolveTrainingConfig(m.method, m.config);
+    // what the run's "auto" settings resolved to (the same rule, on the run's own training split)
+    const cfg = resolveTrainingConfig(m.method, m.config, { trainExamples: metrics.trainExamples, baseParameters });
     const adapter = m.method === "vanilla" ? undefined : await loadAdapter(out, base.config);
     const full = m.method === "vanilla" ? await loadModel(out) : undefined;
     const shapes = adapter
@@ -89,6 +92,9 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
       steps: metrics.steps,
       learningRate: cfg.learningRate,
       optimizer: cfg.optimizer,
+      batchSize: cfg.trainingBatchSize,
+      epochs: cfg.totalTrainingEpochs,
+      ...(metrics.keptStep !== undefined ? { keptStep: metrics.keptStep } : {}),
       validationCurve: metrics.history
         .filter((h) => h.validationLoss !== undefined)
         .map((h) => [h.step, h.validationLoss!] as [number, number]),
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
     model: args.model!,
     baseParameters: [...base.weights.values()].reduce((a, w) => a + w.data.length, 0),
     baseBytes: weightBytes(base),
-    epochs: Number(args.epochs),
+    epochs: epochsArg(),
     started: started.toISOString(),
     minutes: (Date.now() - started.getTime()) / 60000,
     tasks,

@@ -34,6 +34,7 @@ const doneOf = (mt: FineTuneMetrics): FineTuneResult => ({
   finalLoss: mt.finalLoss,
   trainableParameters: mt.trainableParameters,
   history: mt.history as unknown as Record<string, unknown>[],
+  ...(mt.auto ? { resolvedHyperparameters: mt.auto.resolved } : {}),
 });
 
 async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void> {

@@ -22,7 +22,14 @@ import { type FineTuneCommand, type FineTuneReport, type FineTuneResult, resultF
 
 const outcomeOf = (m: FineTuneResult): FineTuneOutcome =>
   m.type === "done"
-    ? { ok: true, finalAccuracy: m.finalAccuracy, finalLoss: m.finalLoss, trainableParameters: m.trainableParameters, history: m.history }
+    ? {
+        ok: true,
+        finalAccuracy: m.finalAccuracy,
+        finalLoss: m.finalLoss,
+        trainableParameters: m.trainableParameters,
+        history: m.history,
+        ...(m.resolvedHyperparameters ? { resolvedHyperparameters: m.resolvedHyperparameters } : {}),
+      }
     : {
         ok: false,
         code: m.error.name === "DataError" ? "InvalidTrainingData" : m.error.name,
