@@ -2,6 +2,7 @@
 // rejected), with defaults per method: T-Few as in Liu et al. 2022, LoRA and vanilla as commonly used.
 
 import { z } from "zod";
+import { formatIssues } from "../errors/index.ts";
 import type { Method } from "./train-graph.ts";
 
 export const TrainingConfigSchema = z.strictObject({
@@ -98,11 +99,8 @@ export class TrainingConfigError extends Error {
 export function resolveTrainingConfig(method: Method, input: unknown = {}): TrainingConfig {
   const parsed = TrainingConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => {
-      if (i.code === "unrecognized_keys") return i.keys.map((k) => `unknown key "${k}"${suggest(k)}`).join("; ");
-      return i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message;
-    });
-    throw new TrainingConfigError(`invalid training config: ${why.join("; ")}`);
+    const why = formatIssues(parsed.error.issues, { whole: "", unknownKeyText: (k) => `unknown key "${k}"${suggest(k)}` });
+    throw new TrainingConfigError(`invalid training config: ${why}`);
   }
   const c = parsed.data;
   const wrong = (Object.keys(ONLY_FOR) as Array<keyof TrainingConfigInput>).filter((k) => c[k] !== undefined && ONLY_FOR[k] !== method);
