@@ -6,7 +6,7 @@ export { TrainingConfigDefaults, trainingConfigDefaults } from "./training-defau
 export { TrainingDataValidation, ValidateTrainingDataDetails } from "./dataset-check.ts";
 export { type ControlConfig, type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
 export { type Scope, type SprigStore, type Page } from "./context.ts";
-export { ServiceError, type ErrorCode, badRequest, notFound, conflict } from "./errors.ts";
+export { ServiceError, type ErrorCode, asServiceError, badRequest, notFound, conflict } from "./errors.ts";
 export * from "./executors.ts";
 export * from "./resources.ts";
 export * from "./requests.ts";

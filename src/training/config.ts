@@ -3,6 +3,7 @@
 // auto-hyperparameters.ts resolves from the training split's size, the method and the base model's size.
 
 import { z } from "zod";
+import { formatIssues } from "../errors/index.ts";
 import { AUTO, type AutoContext, type AutoKey, type AutoResolution, resolveAuto } from "./auto-hyperparameters.ts";
 import type { Method } from "./train-graph.ts";
 
@@ -120,11 +121,8 @@ export class TrainingConfigError extends Error {
 export function trainingConfigSpec(method: Method, input: unknown = {}): TrainingConfigSpec {
   const parsed = TrainingConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => {
-      if (i.code === "unrecognized_keys") return i.keys.map((k) => `unknown key "${k}"${suggest(k)}`).join("; ");
-      return i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message;
-    });
-    throw new TrainingConfigError(`invalid training config: ${why.join("; ")}`);
+    const why = formatIssues(parsed.error.issues, { whole: "", unknownKeyText: (k) => `unknown key "${k}"${suggest(k)}` });
+    throw new TrainingConfigError(`invalid training config: ${why}`);
   }
   const c = parsed.data;
   const wrong = (Object.keys(ONLY_FOR) as Array<keyof TrainingConfigInput>).filter((k) => c[k] !== undefined && ONLY_FOR[k] !== method);
