@@ -17,11 +17,9 @@ import { generateN, sampling } from "./generation.ts";
 import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts";
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
+import { ServingMode, endpointOf } from "./serving-mode.ts";
 import { clientGone, openSse } from "./sse.ts";
 
-const ServingMode = z
-  .strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) })
-  .meta({ id: "DedicatedServingMode" });
 const knobs = {
   maxTokens: z.number().int().min(1).max(32768).optional(),
   temperature: z.number().min(0).max(5).optional(),
@@ -128,6 +126,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
@@ -138,11 +137,11 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       });
       const n = r.numGenerations ?? 1;
       if (r.isStream) {
-        cp.inference.target(scope, body.servingMode.endpointId);
+        cp.inference.target(scope, endpoint);
         const sse = openSse(req, reply);
         try {
           const out = await generateN(cp, scope, {
-            endpoint: body.servingMode.endpointId,
+            endpoint,
             prompt,
             sampling: s,
             n,
@@ -157,7 +156,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
         }
         return reply.raw.end();
       }
-      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
+      const out = await generateN(cp, scope, { endpoint, prompt, sampling: s, n, signal: clientGone(reply) });
       const timeCreated = new Date().toISOString();
       const inferenceResponse =
         r.runtimeType === "COHERE"
@@ -201,6 +200,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"
@@ -232,11 +232,11 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
       const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
       if (r.isStream) {
-        cp.inference.target(scope, body.servingMode.endpointId);
+        cp.inference.target(scope, endpoint);
         const sse = openSse(req, reply);
         try {
           const out = await generateN(cp, scope, {
-            endpoint: body.servingMode.endpointId,
+            endpoint,
             prompt,
             sampling: s,
             n,
@@ -260,7 +260,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
         }
         return reply.raw.end();
       }
-      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
+      const out = await generateN(cp, scope, { endpoint, prompt, sampling: s, n, signal: clientGone(reply) });
       structured.check(out.results, s.stop);
       const timeCreated = new Date().toISOString();
       const g0 = out.results[0]!;

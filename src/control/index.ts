@@ -22,3 +22,4 @@ export {
   ChangeEndpointCompartmentDetails,
   ChangeModelCompartmentDetails,
 } from "./compartment-moves.ts";
+export { onDemandEndpoint } from "./on-demand.ts";
