@@ -7,6 +7,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
   type ControlPlane,
+  ChangeDedicatedAiClusterCompartmentDetails,
+  ChangeEndpointCompartmentDetails,
+  ChangeModelCompartmentDetails,
   CreateDedicatedAiClusterDetails,
   CreateEndpointDetails,
   CreateModelDetails,
@@ -347,6 +350,28 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
     },
     ({ scope, params, req, reply }) => one(reply, cp.endpoints.activate(scope, params.endpointId!, ifMatch(req))),
   );
+
+  // --- Change…Compartment (202 with a MOVE_* work request) ---
+  for (const [kind, name, tag, what, body] of [
+    ["cluster", "dedicatedAiCluster", "DedicatedAiCluster", "a dedicated AI cluster", ChangeDedicatedAiClusterCompartmentDetails],
+    ["model", "model", "Model", "a model", ChangeModelCompartmentDetails],
+    ["endpoint", "endpoint", "Endpoint", "an endpoint", ChangeEndpointCompartmentDetails],
+  ] as const)
+    route(
+      app,
+      {
+        method: "POST",
+        url: `${V}/${name}s/:${name}Id/actions/changeCompartment`,
+        tag,
+        summary: `Move ${what} to another compartment (the key must hold both)`,
+        params: ids(`${name}Id`),
+        body,
+        status: 202,
+        headers: H,
+        idempotent: true,
+      },
+      ({ scope, params, body, req, reply }) => accepted(reply, cp.moves.move(kind, scope, params[`${name}Id`]!, body, ifMatch(req))),
+    );
 
   // --- work requests ---
   route(

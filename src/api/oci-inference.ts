@@ -17,11 +17,9 @@ import { type StreamShape, answer, sampling } from "./generation.ts";
 import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts";
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
+import { ServingMode, endpointOf } from "./serving-mode.ts";
 import type { SseStream } from "./sse.ts";
 
-const ServingMode = z
-  .strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) })
-  .meta({ id: "DedicatedServingMode" });
 const knobs = {
   maxTokens: z.number().int().min(1).max(32768).optional(),
   temperature: z.number().min(0).max(5).optional(),
@@ -128,6 +126,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
@@ -144,7 +143,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
             sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
           ),
       });
-      const call = { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, stream: !!r.isStream, terminator: "end" } as const;
+      const call = { endpoint, prompt, sampling: s, n, stream: !!r.isStream, terminator: "end" } as const;
       return answer(cp, scope, { req, reply }, call, stream, (out) => {
         const timeCreated = new Date().toISOString();
         const inferenceResponse =
@@ -190,6 +189,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"
@@ -235,7 +235,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
           }),
       });
       const call = {
-        endpoint: body.servingMode.endpointId,
+        endpoint,
         prompt,
         sampling: s,
         n,

@@ -26,6 +26,7 @@ import { ServiceError, badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
 import { FineTunes } from "./fine-tunes.ts";
 import { Idempotency } from "./idempotency.ts";
+import { CompartmentMoves } from "./compartment-moves.ts";
 import { DatasetCheck } from "./dataset-check.ts";
 import { Inference, type InferenceCounters } from "./inference.ts";
 import { Models } from "./models.ts";
@@ -57,6 +58,8 @@ export class ControlPlane {
   readonly datasets: DatasetCheck;
   /** opc-retry-token answers of creates */
   readonly idempotency: Idempotency;
+  /** Change…Compartment actions */
+  readonly moves: CompartmentMoves;
   readonly store: SprigStore;
   private readonly ctx: ControlContext;
   private readonly wr: WorkRequests;
@@ -98,6 +101,7 @@ export class ControlPlane {
     this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
     this.datasets = new DatasetCheck(this.ctx);
+    this.moves = new CompartmentMoves(this.ctx, this.wr);
     this.idempotency = new Idempotency(o.store.retryTokens, parsed.data.retryTokenRetentionHours * 3_600_000);
   }
 

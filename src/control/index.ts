@@ -17,3 +17,9 @@ export { cpuList, parseCpuList, place, freeCapacity, type NodeCapacity, type Uni
 export { ExportModelDetails, ModelExport } from "./model-export.ts";
 export * from "./tool-calls.ts";
 export { Idempotency, type RetryDecision, type StoredAnswer } from "./idempotency.ts";
+export {
+  ChangeDedicatedAiClusterCompartmentDetails,
+  ChangeEndpointCompartmentDetails,
+  ChangeModelCompartmentDetails,
+} from "./compartment-moves.ts";
+export { onDemandEndpoint } from "./on-demand.ts";

@@ -169,6 +169,10 @@ export const OperationType = z.enum([
   "DELETE_ENDPOINT",
   "ACTIVATE_ENDPOINT",
   "DEACTIVATE_ENDPOINT",
+  // Change…Compartment (compartment-moves.ts)
+  "MOVE_DEDICATED_AI_CLUSTER",
+  "MOVE_MODEL",
+  "MOVE_ENDPOINT",
 ]);
 export type OperationType = z.infer<typeof OperationType>;
 export const WorkRequestStatus = z.enum(["ACCEPTED", "IN_PROGRESS", "WAITING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED"]);
