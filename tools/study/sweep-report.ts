@@ -8,7 +8,7 @@ import type { Method } from "../../src/training/methods.ts";
 
 export interface SweepRun {
   id: string;
-  stage: "reference" | "rate" | "epochs" | "batch" | "size";
+  stage: "reference" | "rate" | "choice" | "epochs" | "batch" | "size";
   dataset: string;
   kind: "generation" | "choice";
   trainExamples: number;
@@ -97,7 +97,7 @@ export function sweepMarkdown(s: SweepResult): string {
       ]),
     ),
     "",
-    "At each method's best rate: the auto batch size and epochs against twice the epochs (facts-96) and batch 8 (past-tense-32), and on 250 and 1000 examples:",
+    "At each method's best rate: the choice task, the auto batch size and epochs against twice the epochs (facts-96) and batch 8 (past-tense-32), and 250 and 1000 examples:",
     "",
   );
   const around: string[][] = [];
