@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     model: args.model!,
     seed: Number(args.seed),
     started: new Date(started).toISOString(),
-    minutes: (Date.now() - started) / 60000,
+    minutes: runs.reduce((a, r) => a + r.seconds, 0) / 60, // the runs' own time (cached runs keep theirs)
     runs,
   };
   await writeFile(args.json!, `${JSON.stringify(result, null, 1)}\n`);
