@@ -30,9 +30,9 @@ export function sizeClassOf(baseParameters: number): SizeClass {
  * towards 2e-5.
  */
 export const AUTO_LEARNING_RATE: Record<Method, Record<SizeClass, number>> = {
-  tfew: { small: 0.1, medium: 3e-2, large: 3e-3 },
-  lora: { small: 3e-3, medium: 1e-3, large: 2e-4 },
-  vanilla: { small: 3e-4, medium: 5e-5, large: 2e-5 },
+  tfew: { small: 0.3, medium: 3e-2, large: 3e-3 },
+  lora: { small: 1e-2, medium: 1e-3, large: 2e-4 },
+  vanilla: { small: 1e-3, medium: 5e-5, large: 2e-5 },
 };
 
 /** Optimizer steps an auto run aims for: epochs = ⌈TARGET_STEPS ÷ steps per epoch⌉, within the bounds. */

@@ -2,8 +2,10 @@
 // classes and methods, given settings kept, and what metrics.json records.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import {
+  AUTO_BATCH,
   AUTO_LEARNING_RATE,
   MAX_EPOCHS,
   MIN_EPOCHS,
@@ -87,4 +89,33 @@ test("resolution: only the auto settings change, and each is recorded with its r
   });
   assert.deepEqual([none.auto.resolved, none.auto.rules], [{}, []]);
   assert.deepEqual([none.config.learningRate, none.config.trainingBatchSize, none.config.totalTrainingEpochs], [1e-4, 8, 3]);
+});
+
+test("docs/hyperparameters.md states the rules the code applies", () => {
+  const doc = readFileSync("docs/hyperparameters.md", "utf8");
+  const rows = doc.split("\n").filter((l) => /^\| (small|medium|large) \(/.test(l));
+  assert.equal(rows.length, 3, "one row per size class");
+  for (const row of rows) {
+    const [name, ...rates] = row
+      .slice(1, -1)
+      .split("|")
+      .map((c) => c.trim());
+    const cls = name!.split(" ")[0] as "small" | "medium" | "large";
+    assert.deepEqual(
+      rates.map(Number),
+      [AUTO_LEARNING_RATE.tfew[cls], AUTO_LEARNING_RATE.lora[cls], AUTO_LEARNING_RATE.vanilla[cls]],
+      name,
+    );
+  }
+  const batch = AUTO_BATCH.map((r) => r.batch);
+  assert.ok(
+    doc.includes(
+      `| \`trainingBatchSize\` | ${batch[0]} up to ${AUTO_BATCH[0]!.upTo} training examples, ${batch[1]} up to 2,000, ${batch[2]} above |`,
+    ),
+  );
+  assert.ok(
+    doc.includes(
+      `about ${TARGET_STEPS} optimizer steps: ⌈${TARGET_STEPS} ÷ steps per epoch⌉, at least ${MIN_EPOCHS} and at most ${MAX_EPOCHS}`,
+    ),
+  );
 });

@@ -2,7 +2,7 @@
 // test accuracy, trainable parameters, wall time, training-state bytes and serving memory, and writes the
 // Markdown report, its JSON data and a PNG of the validation-loss curves.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     "max-test": { type: "string", default: "200" },
     shots: { type: "string", default: "3" },
     out: { type: "string", default: "docs/study-tfew" },
+    /** comma-separated study JSONs (e.g. one per task, run as separate processes): write their tasks as one report */
+    merge: { type: "string" },
   },
 });
 
@@ -107,7 +109,26 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
   return result;
 }
 
+/** One report from several runs' JSON: each task's figures stay those of the one process that measured them. */
+async function merge(files: string[]): Promise<void> {
+  const parts = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, "utf8")) as StudyResult));
+  const first = parts[0]!;
+  if (parts.some((p) => p.model !== first.model || p.epochs !== first.epochs))
+    throw new Error("--merge: the runs used other models or epochs");
+  const study: StudyResult = {
+    ...first,
+    started: parts.map((p) => p.started).sort()[0]!,
+    minutes: Math.max(...parts.map((p) => p.minutes)),
+    processes: parts.length,
+    tasks: parts.flatMap((p) => p.tasks),
+  };
+  await writeFile(`${args.out}.json`, `${JSON.stringify(study, null, 1)}\n`);
+  await writeReport(study, args.out!);
+  log(`merged ${files.length} runs into ${args.out}.md and ${args.out}.json`);
+}
+
 async function main(): Promise<void> {
+  if (args.merge) return merge(args.merge.split(","));
   const base = await loadModel(args.model!);
   if (!base.tokenizer) throw new Error(`${args.model} has no tokenizer: the study's tasks are text`);
   const work = await mkdtemp(join(tmpdir(), "sprig-study-"));

@@ -49,6 +49,8 @@ export interface StudyResult {
   epochs: number | "auto";
   started: string;
   minutes: number;
+  /** merged from this many runs (one process per task, side by side); absent: one process */
+  processes?: number;
   tasks: TaskResult[];
 }
 
@@ -66,8 +68,10 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
         ? "Every method with Sprig's defaults (`auto` epochs, learning rate and batch size, early stopping keeping the best evaluation; docs/hyperparameters.md) and checkpoints off, "
         : `Every method: ${s.epochs} epochs, the other settings Sprig's defaults, `) +
       "the trainer's default 80/20 train/validation split of each task's train file; " +
-      `test accuracy on the task's held-out test file. Run started ${s.started}, took ${s.minutes.toFixed(1)} min on this machine. ` +
-      "Regenerate with `npm run study-tfew`; raw numbers in `study-tfew.json`.",
+      `test accuracy on the task's held-out test file. Run started ${s.started}, took ${s.minutes.toFixed(1)} min on this machine` +
+      (s.processes ? ` (${s.processes} processes side by side, one per task: each task's wall times come from one process)` : "") +
+      ". " +
+      "Regenerate with `npm run study-tfew` (or one process per task, `--tasks T --out DIR/T`, then `--merge DIR/a.json,…`); raw numbers in `study-tfew.json`.",
     "",
     "Test accuracy: choice tasks by the highest length-normalized log-likelihood among the answer choices; generation tasks by " +
       "token accuracy — the share of the reference completion's tokens the model predicts exactly given the reference so far (the " +

@@ -8,7 +8,7 @@ import type { Method } from "../../src/training/methods.ts";
 
 export interface SweepRun {
   id: string;
-  stage: "reference" | "rate" | "epochs" | "batch" | "size";
+  stage: "reference" | "rate" | "choice" | "epochs" | "batch" | "size";
   dataset: string;
   kind: "generation" | "choice";
   trainExamples: number;
@@ -62,7 +62,7 @@ export function sweepMarkdown(s: SweepResult): string {
   const stage = (st: SweepRun["stage"]) => s.runs.filter((r) => r.stage === st);
   const cell = (r: SweepRun) => `${pct(r.heldOutAccuracy)}${r.choiceAccuracy !== undefined ? ` (choices ${pct(r.choiceAccuracy)})` : ""}`;
   const lines: string[] = [
-    `Sweep of ${s.runs.length} fine-tunes of \`${s.model}\` (seed ${s.seed}), ${s.minutes.toFixed(0)} min on the shared 2-core machine; raw numbers in \`hyperparameters-sweep.json\`. Accuracy: token accuracy on the dataset's held-out file after the last step (early stopping off). Regenerate with \`npm run study-hyperparameters\`.`,
+    `Sweep of ${s.runs.length} fine-tunes of \`${s.model}\` (seed ${s.seed}), ${s.minutes.toFixed(0)} min of fine-tuning on the shared 2-core machine (load average ~20); raw numbers in \`hyperparameters-sweep.json\`. Accuracy: token accuracy on the dataset's held-out file after the last step (early stopping off). Regenerate with \`npm run study-hyperparameters\`.`,
     "",
     "The previous fixed defaults on the 96-example facts task, 8 epochs, batch 8:",
     "",
@@ -97,7 +97,7 @@ export function sweepMarkdown(s: SweepResult): string {
       ]),
     ),
     "",
-    "At each method's best rate: the auto batch size and epochs against fewer and more epochs and other batch sizes, and on 250 and 1000 examples:",
+    "At each method's best rate: the choice task, the auto batch size and epochs against twice the epochs (facts-96) and batch 8 (past-tense-32), and 250 and 1000 examples:",
     "",
   );
   const around: string[][] = [];
