@@ -17,10 +17,10 @@ import { createLora, loraConfig } from "../src/adapters/lora.ts";
 import { loadAdapter, saveAdapter } from "../src/adapters/peft-io.ts";
 import { Rng } from "../src/engine/index.ts";
 import { type LoadedModel, loadModel } from "../src/models/index.ts";
-import { HostingEngine } from "../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../src/serving/hosting/hosting-engine.ts";
 import { ModelRunner } from "../src/serving/model-runner.ts";
-import { SlotCache } from "../src/serving/slot-cache.ts";
-import type { HostedGeneration } from "../src/serving/hosted-request.ts";
+import { SlotCache } from "../src/serving/hosting/slot-cache.ts";
+import type { HostedGeneration } from "../src/serving/hosting/hosted-request.ts";
 import { ensureSmolLMRandom } from "./smollm-random.ts";
 
 const ADAPTERS = 1000;

@@ -91,7 +91,7 @@ export async function loadAdapter(dir: string, model: ModelConfig): Promise<Adap
 
 /**
  * loadAdapter with two synchronous reads (config, whole weights file): for activations made between
- * inference steps, where every async hop would wait for the running step (see serving/adapter-file.ts).
+ * inference steps, where every async hop would wait for the running step (see serving/hosting/adapter-file.ts).
  */
 export function loadAdapterSync(dir: string, model: ModelConfig): Adapter {
   const cfgPath = join(dir, ADAPTER_CONFIG);

@@ -13,15 +13,13 @@ import {
   type ToolCall,
   badRequest,
 } from "../control/index.ts";
-import { generateN, sampling } from "./generation.ts";
+import { type StreamShape, answer, sampling } from "./generation.ts";
 import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts";
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
-import { clientGone, openSse } from "./sse.ts";
+import { ServingMode, endpointOf } from "./serving-mode.ts";
+import type { SseStream } from "./sse.ts";
 
-const ServingMode = z
-  .strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) })
-  .meta({ id: "DedicatedServingMode" });
 const knobs = {
   maxTokens: z.number().int().min(1).max(32768).optional(),
   temperature: z.number().min(0).max(5).optional(),
@@ -128,6 +126,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
@@ -137,56 +136,45 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
         logitBias: r.runtimeType === "LLAMA" ? r.logitBias : undefined,
       });
       const n = r.numGenerations ?? 1;
-      if (r.isStream) {
-        cp.inference.target(scope, body.servingMode.endpointId);
-        const sse = openSse(req, reply);
-        try {
-          const out = await generateN(cp, scope, {
-            endpoint: body.servingMode.endpointId,
-            prompt,
-            sampling: s,
-            n,
-            signal: sse.signal,
-            onToken: (index, text) => text && sse.send({ index, text }),
-          });
+      const stream = (sse: SseStream): StreamShape => ({
+        delta: (index, text) => sse.send({ index, text }),
+        end: (out) =>
           out.results.forEach((g, index) =>
             sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
-          );
-        } catch (e) {
-          sse.send({ error: { message: (e as Error).message } });
-        }
-        return reply.raw.end();
-      }
-      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
-      const timeCreated = new Date().toISOString();
-      const inferenceResponse =
-        r.runtimeType === "COHERE"
-          ? {
-              runtimeType: "COHERE",
-              timeCreated,
-              prompt: r.prompt,
-              generatedTexts: out.results.map((g, i) => ({
-                id: `${req.id}-${i}`,
-                text: g.text,
-                likelihood: g.logprobs.reduce((a, b) => a + b, 0),
-                finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
-                tokenLikelihoods:
-                  r.returnLikelihoods && r.returnLikelihoods !== "NONE"
-                    ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] }))
-                    : undefined,
-              })),
-            }
-          : {
-              runtimeType: "LLAMA",
-              created: timeCreated,
-              choices: out.results.map((g, index) => ({
-                index,
-                text: g.text,
-                finishReason: g.finishReason,
-                logprobs: r.logProbs ? ociLogprobs(g) : undefined,
-              })),
-            };
-      return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
+          ),
+      });
+      const call = { endpoint, prompt, sampling: s, n, stream: !!r.isStream, terminator: "end" } as const;
+      return answer(cp, scope, { req, reply }, call, stream, (out) => {
+        const timeCreated = new Date().toISOString();
+        const inferenceResponse =
+          r.runtimeType === "COHERE"
+            ? {
+                runtimeType: "COHERE",
+                timeCreated,
+                prompt: r.prompt,
+                generatedTexts: out.results.map((g, i) => ({
+                  id: `${req.id}-${i}`,
+                  text: g.text,
+                  likelihood: g.logprobs.reduce((a, b) => a + b, 0),
+                  finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
+                  tokenLikelihoods:
+                    r.returnLikelihoods && r.returnLikelihoods !== "NONE"
+                      ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] }))
+                      : undefined,
+                })),
+              }
+            : {
+                runtimeType: "LLAMA",
+                created: timeCreated,
+                choices: out.results.map((g, index) => ({
+                  index,
+                  text: g.text,
+                  finishReason: g.finishReason,
+                  logprobs: r.logProbs ? ociLogprobs(g) : undefined,
+                })),
+              };
+        return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
+      });
     },
   );
 
@@ -201,6 +189,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"
@@ -231,67 +220,61 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       });
       const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
       const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
-      if (r.isStream) {
-        cp.inference.target(scope, body.servingMode.endpointId);
-        const sse = openSse(req, reply);
-        try {
-          const out = await generateN(cp, scope, {
-            endpoint: body.servingMode.endpointId,
-            prompt,
-            sampling: s,
-            n,
-            signal: sse.signal,
-            onToken: (index, text) =>
-              text &&
-              sse.send(
-                r.apiFormat === "GENERIC"
-                  ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } }
-                  : { apiFormat: "COHERE", text },
-              ),
-          });
-          structured.check(out.results, s.stop);
+      const stream = (sse: SseStream): StreamShape => ({
+        delta: (index, text) =>
+          sse.send(
+            r.apiFormat === "GENERIC"
+              ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } }
+              : { apiFormat: "COHERE", text },
+          ),
+        end: (out) =>
           out.results.forEach((g, index) => {
             const calls = tools.calls(g);
             if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
             sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
-          });
-        } catch (e) {
-          sse.send({ error: { message: (e as Error).message } });
-        }
-        return reply.raw.end();
-      }
-      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
-      structured.check(out.results, s.stop);
-      const timeCreated = new Date().toISOString();
-      const g0 = out.results[0]!;
-      const usage = ociUsage(out.results);
-      const chatResponse =
-        r.apiFormat === "GENERIC"
-          ? {
-              apiFormat: "GENERIC",
-              timeCreated,
-              choices: out.results.map((g, index) => {
-                const calls = tools.calls(g);
-                const message = calls
-                  ? { role: "ASSISTANT", toolCalls: calls.map(ociCall) }
-                  : { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] };
-                return {
-                  index,
-                  message,
-                  finishReason: calls ? "tool_calls" : g.finishReason,
-                  logprobs: r.logProbs ? ociLogprobs(g) : undefined,
-                };
-              }),
-              usage,
-            }
-          : {
-              apiFormat: "COHERE",
-              text: g0.text,
-              finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
-              chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }],
-              usage,
-            };
-      return { modelId: out.modelId, modelVersion: "1", chatResponse };
+          }),
+      });
+      const call = {
+        endpoint,
+        prompt,
+        sampling: s,
+        n,
+        stream: !!r.isStream,
+        check: structured.check,
+        terminator: "end",
+      } as const;
+      return answer(cp, scope, { req, reply }, call, stream, (out) => {
+        const timeCreated = new Date().toISOString();
+        const g0 = out.results[0]!;
+        const usage = ociUsage(out.results);
+        const chatResponse =
+          r.apiFormat === "GENERIC"
+            ? {
+                apiFormat: "GENERIC",
+                timeCreated,
+                choices: out.results.map((g, index) => {
+                  const calls = tools.calls(g);
+                  const message = calls
+                    ? { role: "ASSISTANT", toolCalls: calls.map(ociCall) }
+                    : { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] };
+                  return {
+                    index,
+                    message,
+                    finishReason: calls ? "tool_calls" : g.finishReason,
+                    logprobs: r.logProbs ? ociLogprobs(g) : undefined,
+                  };
+                }),
+                usage,
+              }
+            : {
+                apiFormat: "COHERE",
+                text: g0.text,
+                finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
+                chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }],
+                usage,
+              };
+        return { modelId: out.modelId, modelVersion: "1", chatResponse };
+      });
     },
   );
 }

@@ -2,6 +2,7 @@
 // activates the model in it; deactivate/activate toggle serving without unloading the base weights.
 // Rules: one base model per cluster (custom models must derive from it) and a capacity per cluster.
 
+import { attentionResolved, needsAttention } from "./attention.ts";
 import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
@@ -30,8 +31,11 @@ export class Endpoints {
     const { value: model } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.modelId);
     if (cluster.type !== "HOSTING")
       throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; endpoints need a HOSTING cluster`);
-    if (cluster.lifecycleState !== "ACTIVE")
-      throw incorrectState(`dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+    // a NEEDS_ATTENTION cluster takes endpoints: creating one retries starting its hosting units
+    if (cluster.lifecycleState !== "ACTIVE" && cluster.lifecycleState !== "NEEDS_ATTENTION")
+      throw incorrectState(
+        `dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE${cluster.lifecycleDetails ? ` (${cluster.lifecycleDetails})` : ""}`,
+      );
     if (model.lifecycleState !== "ACTIVE") throw incorrectState(`modelId: model ${model.id} is ${model.lifecycleState}; it must be ACTIVE`);
     const t = now();
     const e: Endpoint = {
@@ -92,7 +96,19 @@ export class Endpoints {
       if (!model || model.lifecycleState !== "ACTIVE") throw new Error(`model ${e.modelId} is no longer ACTIVE`);
       const base = this.store.models.get(model.rootBaseModelId)?.value;
       if (!base?.artifactPath) throw new Error(`base model ${model.rootBaseModelId} is gone`);
-      const pool = await this.pools.ensure(cluster, base.artifactPath);
+      let pool;
+      try {
+        pool = await this.pools.ensure(cluster, base.artifactPath);
+      } catch (err) {
+        // the endpoint fails, and so would every other one: the cluster's units need an operator
+        needsAttention(
+          this.ctx,
+          cluster.id,
+          `the cluster's hosting units could not be started: ${(err as Error).message}. Fix the cause (free cores or memory on the node, see the server's log), then create the endpoint again (that retries starting the units) or resize the cluster`,
+        );
+        throw err;
+      }
+      attentionResolved(this.ctx, cluster.id);
       await pool.activate(e.id, this.served(model));
       this.setState(id, "ACTIVE", null);
       if (wrId) {

@@ -65,6 +65,8 @@ export type FineTuneOutcome =
       finalLoss: number | null;
       trainableParameters: number | null;
       history?: Record<string, unknown>[];
+      /** the hyperparameters that were "auto" and their values for this run */
+      resolvedHyperparameters?: Record<string, number>;
     }
   | { ok: false; code: string; message: string; lines?: { line: number; reason: string }[]; canceled?: boolean; crashed?: boolean };
 

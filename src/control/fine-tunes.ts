@@ -24,6 +24,17 @@ export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod
   VANILLA_TRAINING_CONFIG: "vanilla",
 };
 
+/** How a fine-tune run ends; `resumed` = crashed with attempts left (back to QUEUED, resumes from its checkpoint). */
+type Ending = "succeeded" | "canceled" | "resumed" | "failed";
+type OutcomeOf<K extends Ending> = Extract<FineTuneOutcome, { ok: K extends "succeeded" ? true : false }>;
+type Job = NonNullable<ReturnType<ControlContext["store"]["fineTunes"]["job"]>>;
+
+/** The ending of a run that did not succeed. */
+function endingOf(o: OutcomeOf<"failed">, canceled: boolean, attempts: number, maxAttempts: number): Exclude<Ending, "succeeded"> {
+  if (canceled) return "canceled";
+  return o.crashed && attempts < maxAttempts ? "resumed" : "failed";
+}
+
 export class FineTunes {
   private readonly running = new Map<string, FineTuneRun>();
   /** the unit each running job holds: job model id → { cluster, unit index } */
@@ -61,7 +72,9 @@ export class FineTunes {
         `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`,
       );
     if (cluster.lifecycleState !== "ACTIVE")
-      throw incorrectState(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+      throw incorrectState(
+        `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE${cluster.lifecycleDetails ? ` (${cluster.lifecycleDetails})` : ""}`,
+      );
     const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId!);
     if (base.lifecycleState !== "ACTIVE")
       throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
@@ -199,7 +212,8 @@ export class FineTunes {
     this.running.set(modelId, run);
     void run.done
       .catch((e: Error): FineTuneOutcome => ({ ok: false, code: "InternalError", message: e.message, crashed: true }))
-      .then((o) => this.finish(modelId, wrId, o));
+      .then((o) => this.finish(modelId, wrId, o))
+      .catch((e: unknown) => this.ctx.log.error({ err: String(e), modelId }, "fine-tune bookkeeping failed"));
   }
 
   private setModel(id: string, patch: Partial<Model>): void {
@@ -208,6 +222,7 @@ export class FineTunes {
       this.store.models.update({ ...row.value, ...patch, timeUpdated: now() });
   }
 
+  /** A run's outcome, whatever it is: one ending of ENDINGS, and never an unhandled exception. */
   private finish(modelId: string, wrId: string, o: FineTuneOutcome): void {
     this.running.delete(modelId);
     this.unitOf.delete(modelId);
@@ -215,7 +230,18 @@ export class FineTunes {
     const job = this.store.fineTunes.job(modelId);
     if (!job) return;
     const canceled = this.canceled.delete(modelId) || (!o.ok && o.canceled === true);
-    if (o.ok) {
+    try {
+      if (o.ok) this.endings.succeeded(modelId, wrId, o, job);
+      else this.endings[endingOf(o, canceled, job.attempts, this.ctx.config.maxFineTuneAttempts)](modelId, wrId, o, job);
+    } catch (e) {
+      this.failUnrecorded(modelId, wrId, e);
+    }
+    this.kick();
+  }
+
+  /** What each ending does to the job, its model, its events and its work request. */
+  private readonly endings: { [K in Ending]: (modelId: string, wrId: string, o: OutcomeOf<K>, job: Job) => void } = {
+    succeeded: (modelId, wrId, o) => {
       // the trainer's own history (with validation metrics) completes the per-step points seen live
       for (const h of o.history ?? []) {
         const { step, ...rest } = h as { step: number };
@@ -225,7 +251,12 @@ export class FineTunes {
       this.setModel(modelId, {
         lifecycleState: "ACTIVE",
         lifecycleDetails: null,
-        modelMetrics: { modelMetricsType: "TEXT_GENERATION_MODEL_METRICS", finalAccuracy: o.finalAccuracy, finalLoss: o.finalLoss },
+        modelMetrics: {
+          modelMetricsType: "TEXT_GENERATION_MODEL_METRICS",
+          finalAccuracy: o.finalAccuracy,
+          finalLoss: o.finalLoss,
+          ...(o.resolvedHyperparameters ? { resolvedHyperparameters: o.resolvedHyperparameters } : {}),
+        },
         trainableParameters: o.trainableParameters,
         artifactBytes: weightFileBytes(this.modelDir(modelId)),
       });
@@ -233,12 +264,14 @@ export class FineTunes {
       this.wr.action(wrId, "CREATED");
       this.wr.finish(wrId, "SUCCEEDED", "fine-tune succeeded");
       void rm(join(this.store.paths.artifacts, "jobs", modelId), { recursive: true, force: true });
-    } else if (canceled) {
+    },
+    canceled: (modelId, wrId) => {
       this.store.fineTunes.setState(modelId, "CANCELED");
       this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: "canceled by request" });
       this.store.fineTunes.addEvent(modelId, "WARN", "canceled");
       this.wr.finish(wrId, "CANCELED", "fine-tune canceled");
-    } else if (o.crashed && job.attempts < this.ctx.config.maxFineTuneAttempts) {
+    },
+    resumed: (modelId, wrId, o, job) => {
       this.store.fineTunes.setState(modelId, "QUEUED");
       this.store.fineTunes.addEvent(
         modelId,
@@ -246,7 +279,8 @@ export class FineTunes {
         `${o.message}; will resume (attempt ${job.attempts + 1} of ${this.ctx.config.maxFineTuneAttempts})`,
       );
       this.wr.log(wrId, `${o.message}; resuming from the last checkpoint`);
-    } else {
+    },
+    failed: (modelId, wrId, o, job) => {
       this.store.fineTunes.setState(modelId, "FAILED");
       // thousands of bad lines: one transaction, not one commit each
       this.store.tx(() => {
@@ -260,8 +294,28 @@ export class FineTunes {
       });
       this.store.fineTunes.addEvent(modelId, "ERROR", detail);
       this.wr.finish(wrId, "FAILED", "fine-tune failed");
+    },
+  };
+
+  /** An ending that threw (the store refused a write, the output vanished): the job and its model end FAILED
+   *  with the reason, as far as the store still takes writes; what it does not take is logged. */
+  private failUnrecorded(modelId: string, wrId: string, e: unknown): void {
+    const why = `the fine-tune's outcome could not be recorded: ${(e as Error)?.message ?? String(e)}`;
+    this.ctx.log.error({ err: String(e), modelId }, why);
+    const steps = [
+      () => this.store.fineTunes.setState(modelId, "FAILED"),
+      () => this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: why }),
+      () => this.store.fineTunes.addEvent(modelId, "ERROR", why),
+      () => this.wr.error(wrId, "InternalError", why),
+      () => this.wr.finish(wrId, "FAILED", "fine-tune failed"),
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch (again) {
+        this.ctx.log.error({ err: String(again), modelId }, "could not record a fine-tune's failure");
+      }
     }
-    this.kick();
   }
 
   /** Cancel a queued or running fine-tune (the model becomes FAILED, its work request CANCELED). */

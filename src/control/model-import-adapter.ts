@@ -13,6 +13,7 @@ import { type ModelConfig, loadHfConfig, loadModel } from "../models/index.ts";
 import { numel, readSafetensors } from "../models/io/safetensors.ts";
 import type { ControlContext, Scope, WorkRequests } from "./context.ts";
 import { fetchVisible, requireCompartment, visible } from "./context.ts";
+import { listProblems } from "../errors/index.ts";
 import { ServiceError, badRequest, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import type { ObjectStorageAdapterSource } from "./model-sources.ts";
@@ -148,7 +149,11 @@ export class AdapterImports {
     const { problems, checked } = await adapterProblems(files, baseConfig, () => this.fingerprint(base));
     if (!checked)
       throw badRequest(
-        `adapterSource: /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}* is not a PEFT adapter of model ${base.id}:\n  ${problems.join("\n  ")}`,
+        listProblems(
+          `adapterSource: /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}* is not a PEFT adapter of model ${base.id}:`,
+          problems,
+          problems.length,
+        ),
       );
 
     const id = ocid("generativeaimodel");

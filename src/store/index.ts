@@ -9,6 +9,7 @@ import { NodeRepo } from "./nodes.ts";
 import { ObjectRepo } from "./objects.ts";
 import { ResourceTable, type StoredResource } from "./resource-table.ts";
 import { type StoredWorkRequest, WorkRequestRepo } from "./work-requests.ts";
+import { RetryTokenRepo } from "./retry-tokens.ts";
 
 export { type Db, StoreError, openDatabase, migrate } from "./db.ts";
 export { type ApiKey, ApiKeyRepo, KEY_PREFIX } from "./api-keys.ts";
@@ -25,6 +26,7 @@ export {
   newEtag,
 } from "./resource-table.ts";
 export { type StoredWorkRequest, type WorkRequestEntry, WorkRequestRepo } from "./work-requests.ts";
+export { type RetryTokenRow, RetryTokenRepo } from "./retry-tokens.ts";
 export { TooLargeError, commitDir, tempDirFor, writeFileAtomic, writeStreamAtomic } from "./files.ts";
 
 /** The data directory's layout. */
@@ -48,6 +50,8 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
   readonly fineTunes: FineTuneRepo;
   /** nodes and the units reserved on them */
   readonly nodes: NodeRepo;
+  /** opc-retry-token answers of creates */
+  readonly retryTokens: RetryTokenRepo;
   readonly paths: ReturnType<typeof dataPaths>;
 
   private constructor(
@@ -63,6 +67,7 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
     this.objects = new ObjectRepo(db, this.paths.objects);
     this.fineTunes = new FineTuneRepo(db);
     this.nodes = new NodeRepo(db);
+    this.retryTokens = new RetryTokenRepo(db);
   }
 
   /** Open the store of a data directory (created if missing; refused when its database is lost but its files remain). */

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createIa3 } from "../../src/adapters/ia3.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { type HeldModel, capacityProblems, modelBytes } from "../../src/serving/hosting-capacity.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { type HeldModel, capacityProblems, modelBytes } from "../../src/serving/hosting/hosting-capacity.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { FIXTURES, randomLora } from "./hosting-helpers.ts";
 
 test("capacity: counts, ranks, modules and memory are refused with their reason; what fits passes", async () => {

@@ -9,7 +9,7 @@ import { mergeLora } from "../../src/adapters/lora.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { type LoadedModel, linearModules, loadModel } from "../../src/models/index.ts";
 import { generate } from "../../src/serving/generate.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { ModelRunner } from "../../src/serving/model-runner.ts";
 import { samplingOptions } from "../../src/serving/sampling.ts";
 import { FIXTURES, GOLDEN_ADAPTERS, prompts, randomLora } from "./hosting-helpers.ts";

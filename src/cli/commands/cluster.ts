@@ -32,7 +32,7 @@ export function registerCluster(program: Command): void {
           ...(f.unitShape ? { unitShape: f.unitShape } : {}),
           ...(f.name ? { displayName: f.name } : {}),
         });
-        print(f.wait ? await waitFor(client, `${P}/${body.id}`, ["ACTIVE", "FAILED"]) : body);
+        print(f.wait ? await waitFor(client, `${P}/${body.id}`, ["ACTIVE", "FAILED", "NEEDS_ATTENTION"]) : body);
       },
     );
   registerClusterSize(c);
@@ -56,7 +56,7 @@ export function registerCluster(program: Command): void {
       };
       const client = connect(f);
       await client.json("PUT", `${P}/${id}`, body);
-      print(await waitFor(client, `${P}/${id}`, ["ACTIVE", "FAILED"]));
+      print(await waitFor(client, `${P}/${id}`, ["ACTIVE", "FAILED", "NEEDS_ATTENTION"]));
     });
   withConnection(c.command("delete <id>"))
     .description("delete a cluster (refused while it has endpoints or fine-tunes)")

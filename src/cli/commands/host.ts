@@ -1,8 +1,8 @@
 // `sprig host`: load a base model once, activate adapters (or full custom models) beside it, and serve
-// them all from one continuous batch over a minimal HTTP interface (see src/serving/README.md).
+// them all from one continuous batch over a minimal HTTP interface (see src/serving/hosting/README.md).
 
 import type { Command } from "commander";
-import { HostingEngine } from "../../serving/hosting-engine.ts";
+import { HostingEngine } from "../../serving/hosting/hosting-engine.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";

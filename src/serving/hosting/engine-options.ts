@@ -1,5 +1,5 @@
 // The hosting engine's configuration, validated at the boundary (unknown keys are rejected), with the
-// defaults documented in src/serving/README.md.
+// defaults documented in src/serving/hosting/README.md.
 
 import { z } from "zod";
 

@@ -3,10 +3,10 @@
 // adapter tables as the generation session, so a T-Few or LoRA custom model embeds through its table
 // row); a batch of inputs is one run, right-padded (causal attention: padding never reaches real tokens).
 
-import { Graph, op } from "../engine/index.ts";
-import type { HostTensor } from "../engine/ir/host-tensor.ts";
-import { type Compiled, compile } from "../engine/runtime/compile.ts";
-import { type LoadedModel, buildCausalLM, loadModel, weightSource } from "../models/index.ts";
+import { Graph, op } from "../../engine/index.ts";
+import type { HostTensor } from "../../engine/ir/host-tensor.ts";
+import { type Compiled, compile } from "../../engine/runtime/compile.ts";
+import { type LoadedModel, buildCausalLM, loadModel, weightSource } from "../../models/index.ts";
 import type { AdapterTables, RowAdapter } from "./adapter-tables.ts";
 
 export class Embedder {

@@ -4,11 +4,11 @@
 // A row is copied when it joins a position and stays there while the batch keeps it (decode steps copy
 // nothing), so the graph needs no gather of weights (see src/serving/README.md for what was measured).
 
-import { type Graph, type HostTensor, type Tensor, op } from "../engine/index.ts";
-import { type Adapter, adaptedModules } from "../adapters/adapter.ts";
-import { loraScale } from "../adapters/lora.ts";
-import type { LoraConfig } from "../adapters/peft-config.ts";
-import type { ModelConfig } from "../models/index.ts";
+import { type Graph, type HostTensor, type Tensor, op } from "../../engine/index.ts";
+import { type Adapter, adaptedModules } from "../../adapters/adapter.ts";
+import { loraScale } from "../../adapters/lora.ts";
+import type { LoraConfig } from "../../adapters/peft-config.ts";
+import type { ModelConfig } from "../../models/index.ts";
 
 export interface LoraTableOptions {
   /** LoRA adapters held at once (rows besides row 0); 0 = no LoRA path in the graph */

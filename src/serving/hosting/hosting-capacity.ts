@@ -3,10 +3,10 @@
 // activation; the control plane runs this first, so an endpoint that could never be served is refused at
 // creation with the reason rather than failing when it is activated.
 
-import { defaultIa3Config } from "../adapters/ia3.ts";
-import { loraConfig } from "../adapters/lora.ts";
-import type { PeftConfig } from "../adapters/peft-config.ts";
-import { type ModelConfig, expectedTensors } from "../models/index.ts";
+import { defaultIa3Config } from "../../adapters/ia3.ts";
+import { loraConfig } from "../../adapters/lora.ts";
+import type { PeftConfig } from "../../adapters/peft-config.ts";
+import { type ModelConfig, expectedTensors } from "../../models/index.ts";
 import { AdapterTables, type TableOptions } from "./adapter-tables.ts";
 import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
 import { defaultBuckets } from "./lora-tables.ts";

@@ -2,7 +2,7 @@
 // batched prefill (past = none) writes their prompts' K/V into free slots; then every decode step feeds
 // each running row its last token. Finished and cancelled rows leave between steps (compaction).
 
-import type { ModelRunner, StepRow } from "./model-runner.ts";
+import type { ModelRunner, StepRow } from "../model-runner.ts";
 import type { AdapterTables, RowAdapter } from "./adapter-tables.ts";
 import type { HostedRequest } from "./hosted-request.ts";
 import { SlotCache, capacityFor, widthFor } from "./slot-cache.ts";

@@ -2,8 +2,8 @@
 // adapter tables in one session, full custom models in sessions of their own, all under continuous
 // batching with bounded KV memory, per-model queues admitted round-robin, streaming and cancellation.
 
-import { baseFingerprint } from "../adapters/fingerprint.ts";
-import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../models/index.ts";
+import { baseFingerprint } from "../../adapters/fingerprint.ts";
+import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
 import { tableOptions } from "./hosting-capacity.ts";
 import { type ActivationSource, type Resolved, resolveSource } from "./activation-source.ts";
@@ -12,11 +12,11 @@ import { ConflictError, InvalidRequestError, OverCapacityError, UnknownModelErro
 import { type HostedGeneration, HostedRequest } from "./hosted-request.ts";
 import { HostedModel, type ModelStats } from "./hosted-model.ts";
 import { Lane } from "./lane.ts";
-import { ModelRunner } from "./model-runner.ts";
+import { ModelRunner } from "../model-runner.ts";
 import { Embedders } from "./embedder.ts";
-import { promptProblem } from "./sequence.ts";
+import { promptProblem } from "../sequence.ts";
 import { type EngineStats, Scheduler, type StreamEvent, type SubmitRequest, buildRequest, streamOf } from "./scheduler.ts";
-import { formatIssues } from "../errors/index.ts";
+import { formatIssues } from "../../errors/index.ts";
 
 export type { EngineStats, StreamEvent, SubmitRequest };
 
@@ -166,7 +166,7 @@ export class HostingEngine {
 
   /**
    * Embeddings of token-id inputs by the base (`adapter` null), an adapter, or a full model: mean-pooled,
-   * L2-normalised final hidden states (src/serving/embedder.ts), batched up to maxBatchSize inputs and
+   * L2-normalised final hidden states (src/serving/hosting/embedder.ts), batched up to maxBatchSize inputs and
    * maxPrefillTokens padded tokens per run.
    */
   async embed(req: {

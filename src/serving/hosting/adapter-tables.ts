@@ -4,13 +4,13 @@
 // use a LoRA adapter, in rank buckets with A and B staged per step (lora-tables.ts). Each kind's tables
 // are one record (KIND_TABLES), keyed by PEFT type like the adapter kinds themselves.
 
-import { type Graph, type HostTensor, type Tensor, op } from "../engine/index.ts";
-import { type Adapter, adaptedModules } from "../adapters/adapter.ts";
-import { ADAPTER_KINDS, type AdapterKindName, KIND_ORDER, type PeftType } from "../adapters/kinds.ts";
-import type { Ia3Config, LoraConfig, PeftConfig } from "../adapters/peft-config.ts";
-import type { ModelConfig, ModelHooks } from "../models/index.ts";
+import { type Graph, type HostTensor, type Tensor, op } from "../../engine/index.ts";
+import { type Adapter, adaptedModules } from "../../adapters/adapter.ts";
+import { ADAPTER_KINDS, type AdapterKindName, KIND_ORDER, type PeftType } from "../../adapters/kinds.ts";
+import type { Ia3Config, LoraConfig, PeftConfig } from "../../adapters/peft-config.ts";
+import type { ModelConfig, ModelHooks } from "../../models/index.ts";
 import { AdapterMismatchError, OverCapacityError } from "./errors.ts";
-import { listProblems } from "../errors/index.ts";
+import { listProblems } from "../../errors/index.ts";
 import { LoraTables } from "./lora-tables.ts";
 
 export interface TableOptions {
