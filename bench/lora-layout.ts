@@ -143,9 +143,24 @@ function stagedLeft(name: string, what: string, bucketOf: (r: number) => number,
 
 const LAYOUTS: Layout[] = [
   gathered("buckets-gather", "tables per rank bucket (8, 16, 32, 64), A/B gathered per row in the graph", bucket, [8, 16, 32, 64]),
-  staged("buckets-staged", "per rank bucket (8, 16, 32, 64), A/B staged in batch order by JS (copied when a row joins)", bucket, [8, 16, 32, 64]),
-  stagedLeft("buckets-left", "per rank bucket, staged, A (R, in) and B (out, R) as MatMul's left operand (x is the packed side)", bucket, [8, 16, 32, 64]),
-  stagedLeft("two-left", "two paths (ranks ≤ 16, > 16), each at its rows' largest rank, staged, left operand", (r) => (r <= 16 ? 16 : 64), [16, 64]),
+  staged(
+    "buckets-staged",
+    "per rank bucket (8, 16, 32, 64), A/B staged in batch order by JS (copied when a row joins)",
+    bucket,
+    [8, 16, 32, 64],
+  ),
+  stagedLeft(
+    "buckets-left",
+    "per rank bucket, staged, A (R, in) and B (out, R) as MatMul's left operand (x is the packed side)",
+    bucket,
+    [8, 16, 32, 64],
+  ),
+  stagedLeft(
+    "two-left",
+    "two paths (ranks ≤ 16, > 16), each at its rows' largest rank, staged, left operand",
+    (r) => (r <= 16 ? 16 : 64),
+    [16, 64],
+  ),
   stagedLeft("one-left", "one path at the step's largest rank, staged, left operand", () => 0, [0]),
   staged("one-staged", "one path, rank = the step's largest, A/B staged in batch order", () => 0, [0]),
 ];

@@ -96,7 +96,10 @@ test("20 LoRA endpoints of ranks 1-64 serve at once; what a cluster can never se
     for (const e of eps) await state(`/20231130/endpoints/${e.id}`, "ACTIVE");
     // all 20 at once: every request in flight together, each answered as its own adapter
     const served = await Promise.all(
-      eps.map(async (ep) => (await ok("POST", "/v1/completions", { model: ep.id, prompt: PROMPT, max_tokens: 6, temperature: 0 })).choices[0].text as string),
+      eps.map(
+        async (ep) =>
+          (await ok("POST", "/v1/completions", { model: ep.id, prompt: PROMPT, max_tokens: 6, temperature: 0 })).choices[0].text as string,
+      ),
     );
     const want = [];
     for (const l of loras) want.push(await local(l.dir));
@@ -106,12 +109,20 @@ test("20 LoRA endpoints of ranks 1-64 serve at once; what a cluster can never se
     // never servable: refused at creation with the reason, nothing created
     const before = (await ok("GET", `/20231130/endpoints?compartmentId=compA`)).items.length;
     const r96 = await importLora("r96", 99, 96);
-    const tooHigh = await call("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: r96.model.id, dedicatedAiClusterId: hc.id });
+    const tooHigh = await call("POST", "/20231130/endpoints", {
+      compartmentId: "compA",
+      modelId: r96.model.id,
+      dedicatedAiClusterId: hc.id,
+    });
     assert.equal(tooHigh.status, 400, JSON.stringify(tooHigh.json));
     assert.equal(tooHigh.json.code, "InvalidParameter");
     assert.match(tooHigh.json.message, /can never be served by a hosting cluster: .*rank 96 exceeds this engine's LoRA rank 64/);
     const oProj = await importLora("oproj", 98, 8, ["o_proj"]);
-    const noTable = await call("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: oProj.model.id, dedicatedAiClusterId: hc.id });
+    const noTable = await call("POST", "/20231130/endpoints", {
+      compartmentId: "compA",
+      modelId: oProj.model.id,
+      dedicatedAiClusterId: hc.id,
+    });
     assert.equal(noTable.status, 400);
     assert.match(noTable.json.message, /o_proj is not a LoRA target/);
     assert.equal((await ok("GET", `/20231130/endpoints?compartmentId=compA`)).items.length, before, "nothing was created");

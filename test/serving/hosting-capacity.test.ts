@@ -17,10 +17,13 @@ test("capacity: counts, ranks, modules and memory are refused with their reason;
   const fits = [{ kind: "base" }, ia3, lora(1), lora(64), { kind: "full" }] as HeldModel[];
   assert.deepEqual(capacityProblems(cfg, {}, fits), []);
 
-  const msgs = (opts: object, models: HeldModel[], budget?: number) => capacityProblems(cfg, opts, models, budget).map((p) => `${p.scope}: ${p.message}`);
+  const msgs = (opts: object, models: HeldModel[], budget?: number) =>
+    capacityProblems(cfg, opts, models, budget).map((p) => `${p.scope}: ${p.message}`);
   assert.deepEqual(msgs({}, [lora(65)]), ["model: rank 65 exceeds this engine's LoRA rank 64"]);
   assert.match(msgs({}, [lora(8, ["o_proj"])]).join(), /model: .*o_proj is not a LoRA target/);
-  assert.deepEqual(msgs({ lora: { maxAdapters: 2 } }, [lora(8), lora(8), lora(16)]), ["capacity: 3 LoRA adapters, but a unit holds at most 2"]);
+  assert.deepEqual(msgs({ lora: { maxAdapters: 2 } }, [lora(8), lora(8), lora(16)]), [
+    "capacity: 3 LoRA adapters, but a unit holds at most 2",
+  ]);
   assert.deepEqual(msgs({}, [{ kind: "full" }, { kind: "full" }, { kind: "full" }]), [
     "capacity: 3 full custom models (each a whole copy of the weights), but a unit holds at most 2",
   ]);

@@ -22,7 +22,12 @@ for (const family of ["tiny-llama", "tiny-gpt2"]) {
     const adapters: Record<string, Adapter> = {
       "r64-qv": randomLora(cfg, 1, 64),
       "r32-all": randomLora(cfg, 2, 32, every),
-      "r8-mlp": randomLora(cfg, 3, 8, every.filter((m) => m.includes("mlp"))),
+      "r8-mlp": randomLora(
+        cfg,
+        3,
+        8,
+        every.filter((m) => m.includes("mlp")),
+      ),
       "r1-all": randomLora(cfg, 4, 1, every),
       "r12-all": randomLora(cfg, 5, 12, every),
       peft: await loadAdapter(`${GOLDEN_ADAPTERS}/${family}-lora/adapter`, cfg),

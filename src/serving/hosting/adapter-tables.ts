@@ -254,7 +254,14 @@ export class AdapterTables {
     for (const k of KIND_ORDER) {
       const t = this.kinds[k];
       const name = ADAPTER_KINDS[k].name;
-      if (t.capacity > 0) Object.assign(out, t.stepFeeds(rows.map((r) => r[name]), purpose));
+      if (t.capacity > 0)
+        Object.assign(
+          out,
+          t.stepFeeds(
+            rows.map((r) => r[name]),
+            purpose,
+          ),
+        );
     }
     return out;
   }

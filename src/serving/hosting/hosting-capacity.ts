@@ -49,7 +49,10 @@ export function capacityProblems(
 ): CapacityProblem[] {
   const opts = HostingOptionsSchema.parse(options);
   // two rows are enough to check configs and sizes; nothing is allocated for the rest
-  const tables = new AdapterTables(base, tableOptions(base, opts, { ia3: Math.min(1, opts.maxAdapters), lora: Math.min(1, opts.lora.maxAdapters) }));
+  const tables = new AdapterTables(
+    base,
+    tableOptions(base, opts, { ia3: Math.min(1, opts.maxAdapters), lora: Math.min(1, opts.lora.maxAdapters) }),
+  );
   const out: CapacityProblem[] = [];
   const count = { ia3: 0, lora: 0, full: 0 };
   let bytes = modelBytes(base);

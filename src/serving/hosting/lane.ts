@@ -74,10 +74,14 @@ export class Lane {
       this.maxLen(),
     );
     const rows: StepRow[] = take.map((r) => ({ ids: r.seq.prompt, pastLen: 0 }));
-    const out = await this.runner.forward(rows, null, this.tables?.feeds(
+    const out = await this.runner.forward(
+      rows,
+      null,
+      this.tables?.feeds(
         take.map((r) => r.target.rows),
         "prefill",
-      ));
+      ),
+    );
     const writes = take.map((r, i) => ({ from: i, slot: n0 + i, start: 0, count: r.seq.prompt.length }));
     for (let l = 0; l < this.cache.layers; l++) {
       this.cache.write("key", l, out.present("key", l), out.T, out.B, writes);
