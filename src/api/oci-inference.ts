@@ -18,6 +18,7 @@ import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
 import { ServingMode, endpointOf } from "./serving-mode.ts";
+import { type ContentModerator, type ModerationRun, moderationFor } from "./content-moderation.ts";
 import { clientGone, openSse } from "./sse.ts";
 
 const knobs = {
@@ -114,7 +115,7 @@ function inScope(scope: Scope, compartmentId: string): void {
   if (!scope.compartments.includes(compartmentId)) throw badRequest(`compartmentId: ${compartmentId} is not a compartment of this API key`);
 }
 
-export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void {
+export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moderator: ContentModerator): void {
   route(
     app,
     {
@@ -128,6 +129,8 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       inScope(scope, body.compartmentId);
       const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
+      const mod = moderationFor(moderator, cp.endpoints.resolve(scope, endpoint));
+      mod?.checkInput(r.prompt);
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
         ...r,
@@ -139,6 +142,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       if (r.isStream) {
         cp.inference.target(scope, endpoint);
         const sse = openSse(req, reply);
+        const held = holdFor(mod);
         try {
           const out = await generateN(cp, scope, {
             endpoint,
@@ -146,8 +150,9 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
             sampling: s,
             n,
             signal: sse.signal,
-            onToken: (index, text) => text && sse.send({ index, text }),
+            onToken: (index, text) => text && held.send(index, text, (t) => sse.send({ index, text: t })),
           });
+          moderateStream(mod, out.results, held, sse.send);
           out.results.forEach((g, index) =>
             sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
           );
@@ -157,6 +162,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
         return reply.raw.end();
       }
       const out = await generateN(cp, scope, { endpoint, prompt, sampling: s, n, signal: clientGone(reply) });
+      mod?.checkOutputs(out.results.map((g) => g.text));
       const timeCreated = new Date().toISOString();
       const inferenceResponse =
         r.runtimeType === "COHERE"
@@ -185,7 +191,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
                 logprobs: r.logProbs ? ociLogprobs(g) : undefined,
               })),
             };
-      return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
+      return { modelId: out.modelId, modelVersion: "1", inferenceResponse, ...(mod ? { contentModeration: mod.report() } : {}) };
     },
   );
 
@@ -201,6 +207,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
       const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
+      const mod = moderationFor(moderator, cp.endpoints.resolve(scope, endpoint));
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"
@@ -213,6 +220,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
               })),
               { role: "user", content: r.message },
             ];
+      mod?.checkInput(messages.map((m) => m.content).join("\n"));
       const generic = r.apiFormat === "GENERIC" ? r : null;
       const tools: ToolPlan = toolPlan(
         generic?.tools?.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
@@ -234,6 +242,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       if (r.isStream) {
         cp.inference.target(scope, endpoint);
         const sse = openSse(req, reply);
+        const held = holdFor(mod);
         try {
           const out = await generateN(cp, scope, {
             endpoint,
@@ -243,13 +252,16 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
             signal: sse.signal,
             onToken: (index, text) =>
               text &&
-              sse.send(
-                r.apiFormat === "GENERIC"
-                  ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } }
-                  : { apiFormat: "COHERE", text },
+              held.send(index, text, (t) =>
+                sse.send(
+                  r.apiFormat === "GENERIC"
+                    ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text: t }] } }
+                    : { apiFormat: "COHERE", text: t },
+                ),
               ),
           });
           structured.check(out.results, s.stop);
+          moderateStream(mod, out.results, held, sse.send);
           out.results.forEach((g, index) => {
             const calls = tools.calls(g);
             if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
@@ -262,6 +274,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       }
       const out = await generateN(cp, scope, { endpoint, prompt, sampling: s, n, signal: clientGone(reply) });
       structured.check(out.results, s.stop);
+      mod?.checkOutputs(out.results.map((g) => g.text));
       const timeCreated = new Date().toISOString();
       const g0 = out.results[0]!;
       const usage = ociUsage(out.results);
@@ -291,7 +304,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
               chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }],
               usage,
             };
-      return { modelId: out.modelId, modelVersion: "1", chatResponse };
+      return { modelId: out.modelId, modelVersion: "1", chatResponse, ...(mod ? { contentModeration: mod.report() } : {}) };
     },
   );
 }
@@ -334,4 +347,35 @@ function genericMessage(m: z.infer<typeof GenericChat>["messages"][number], i: n
     });
   if (m.toolCallId) out.tool_call_id = m.toolCallId;
   return out;
+}
+
+/**
+ * Streaming through a moderated endpoint: INFORM streams as usual; BLOCK holds every delta until the whole
+ * answer is checked (so nothing flagged is ever sent), then sends each choice's text in one event.
+ */
+interface Held {
+  send(index: number, text: string, out: (text: string) => void): void;
+  flush(): void;
+}
+function holdFor(mod: ModerationRun | null): Held {
+  if (mod?.mode !== "BLOCK") return { send: (_i, text, out) => out(text), flush() {} };
+  const held = new Map<number, { text: string; out: (text: string) => void }>();
+  return {
+    send(index, text, out) {
+      const h = held.get(index) ?? { text: "", out };
+      h.text += text;
+      held.set(index, h);
+    },
+    flush() {
+      for (const h of held.values()) h.out(h.text);
+    },
+  };
+}
+
+/** After a streamed generation: check the answers (BLOCK throws before anything held is sent), send the report. */
+function moderateStream(mod: ModerationRun | null, results: InferenceResult[], held: Held, send: (e: object) => void): void {
+  if (!mod) return;
+  mod.checkOutputs(results.map((g) => g.text));
+  held.flush();
+  send({ contentModeration: mod.report() });
 }
