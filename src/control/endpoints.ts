@@ -8,6 +8,7 @@ import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { conflict, incorrectState, notFound } from "./errors.ts";
 import type { ServedModel } from "./executors.ts";
+import { checkEndpointCapacity } from "./endpoint-capacity.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import type { Pools } from "./pools.ts";
 import type { CreateEndpointDetails, ListQuery, UpdateEndpointDetails } from "./requests.ts";
@@ -57,12 +58,22 @@ export class Endpoints {
         throw conflict(
           `modelId: cluster ${cluster.id} hosts base model ${base} and models derived from it; model ${model.id} derives from ${model.rootBaseModelId}. Use another HOSTING cluster`,
         );
-      const used = this.store.endpoints.count((x) => x.dedicatedAiClusterId === cluster.id && x.lifecycleState !== "DELETED");
+      const others: Endpoint[] = [];
+      const used = this.store.endpoints.count((x) => {
+        const mine = x.dedicatedAiClusterId === cluster.id && x.lifecycleState !== "DELETED";
+        if (mine) others.push(x);
+        return mine;
+      });
       const total = this.ctx.config.endpointCapacityPerCluster;
       if (used >= total)
         throw conflict(
           `dedicatedAiClusterId: cluster ${cluster.id} is full (${used} of ${total} endpoints); delete an endpoint or use another cluster`,
         );
+      const root = this.store.models.get(model.rootBaseModelId)?.value;
+      if (root) {
+        const models = others.map((x) => this.store.models.get(x.modelId)?.value).filter((m): m is Model => m !== undefined);
+        checkEndpointCapacity(cluster.id, c.value.unitShape, root, models, model);
+      }
       if (base === null) this.store.clusters.update({ ...c.value, baseModelId: model.rootBaseModelId, timeUpdated: t });
       this.store.endpoints.insert(e);
       return this.wr.create(e.compartmentId, "CREATE_ENDPOINT", "Endpoint", e.id, "IN_PROGRESS");

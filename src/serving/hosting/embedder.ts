@@ -47,7 +47,10 @@ export class Embedder {
       input_ids: { dtype: "int64", shape: [B, T], data: ids },
       position_ids: { dtype: "int64", shape: [B, T], data: positions },
       pool: { dtype: "float32", shape: [B, T], data: pool },
-      ...(this.tables?.feeds(inputs.map(() => rows)) ?? {}),
+      ...(this.tables?.feeds(
+        inputs.map(() => rows),
+        "embed",
+      ) ?? {}),
     };
     const out = (await this.compiled.run(feeds)).pooled!.data as Float32Array; // (B, C)
     const C = this.model.config.hiddenSize;
