@@ -18,6 +18,7 @@ import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
 import { ServingMode, endpointOf } from "./serving-mode.ts";
+import { type ContentModerator, type ModerationRun, moderationFor } from "./content-moderation.ts";
 import type { SseStream } from "./sse.ts";
 
 const knobs = {
@@ -114,7 +115,7 @@ function inScope(scope: Scope, compartmentId: string): void {
   if (!scope.compartments.includes(compartmentId)) throw badRequest(`compartmentId: ${compartmentId} is not a compartment of this API key`);
 }
 
-export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void {
+export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moderator: ContentModerator): void {
   route(
     app,
     {
@@ -128,6 +129,8 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       inScope(scope, body.compartmentId);
       const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
+      const mod = moderationFor(moderator, cp.endpoints.resolve(scope, endpoint));
+      mod?.checkInput(r.prompt);
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
         ...r,
@@ -136,15 +139,21 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
         logitBias: r.runtimeType === "LLAMA" ? r.logitBias : undefined,
       });
       const n = r.numGenerations ?? 1;
-      const stream = (sse: SseStream): StreamShape => ({
-        delta: (index, text) => sse.send({ index, text }),
-        end: (out) =>
-          out.results.forEach((g, index) =>
-            sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
-          ),
-      });
+      const stream = (sse: SseStream): StreamShape => {
+        const held = holdFor(mod);
+        return {
+          delta: (index, text) => held.send(index, text, (t) => sse.send({ index, text: t })),
+          end: (out) => {
+            moderateStream(mod, out.results, held, sse.send);
+            out.results.forEach((g, index) =>
+              sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
+            );
+          },
+        };
+      };
       const call = { endpoint, prompt, sampling: s, n, stream: !!r.isStream, terminator: "end" } as const;
       return answer(cp, scope, { req, reply }, call, stream, (out) => {
+        mod?.checkOutputs(out.results.map((g) => g.text));
         const timeCreated = new Date().toISOString();
         const inferenceResponse =
           r.runtimeType === "COHERE"
@@ -173,7 +182,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
                   logprobs: r.logProbs ? ociLogprobs(g) : undefined,
                 })),
               };
-        return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
+        return { modelId: out.modelId, modelVersion: "1", inferenceResponse, ...(mod ? { contentModeration: mod.report() } : {}) };
       });
     },
   );
@@ -190,6 +199,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
       const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
+      const mod = moderationFor(moderator, cp.endpoints.resolve(scope, endpoint));
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"
@@ -202,6 +212,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
               })),
               { role: "user", content: r.message },
             ];
+      mod?.checkInput(messages.map((m) => m.content).join("\n"));
       const generic = r.apiFormat === "GENERIC" ? r : null;
       const tools: ToolPlan = toolPlan(
         generic?.tools?.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
@@ -220,20 +231,27 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       });
       const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
       const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
-      const stream = (sse: SseStream): StreamShape => ({
-        delta: (index, text) =>
-          sse.send(
-            r.apiFormat === "GENERIC"
-              ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } }
-              : { apiFormat: "COHERE", text },
-          ),
-        end: (out) =>
-          out.results.forEach((g, index) => {
-            const calls = tools.calls(g);
-            if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
-            sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
-          }),
-      });
+      const stream = (sse: SseStream): StreamShape => {
+        const held = holdFor(mod);
+        return {
+          delta: (index, text) =>
+            held.send(index, text, (t) =>
+              sse.send(
+                r.apiFormat === "GENERIC"
+                  ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text: t }] } }
+                  : { apiFormat: "COHERE", text: t },
+              ),
+            ),
+          end: (out) => {
+            moderateStream(mod, out.results, held, sse.send);
+            out.results.forEach((g, index) => {
+              const calls = tools.calls(g);
+              if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
+              sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
+            });
+          },
+        };
+      };
       const call = {
         endpoint,
         prompt,
@@ -244,6 +262,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
         terminator: "end",
       } as const;
       return answer(cp, scope, { req, reply }, call, stream, (out) => {
+        mod?.checkOutputs(out.results.map((g) => g.text));
         const timeCreated = new Date().toISOString();
         const g0 = out.results[0]!;
         const usage = ociUsage(out.results);
@@ -273,7 +292,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
                 chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }],
                 usage,
               };
-        return { modelId: out.modelId, modelVersion: "1", chatResponse };
+        return { modelId: out.modelId, modelVersion: "1", chatResponse, ...(mod ? { contentModeration: mod.report() } : {}) };
       });
     },
   );
@@ -317,4 +336,35 @@ function genericMessage(m: z.infer<typeof GenericChat>["messages"][number], i: n
     });
   if (m.toolCallId) out.tool_call_id = m.toolCallId;
   return out;
+}
+
+/**
+ * Streaming through a moderated endpoint: INFORM streams as usual; BLOCK holds every delta until the whole
+ * answer is checked (so nothing flagged is ever sent), then sends each choice's text in one event.
+ */
+interface Held {
+  send(index: number, text: string, out: (text: string) => void): void;
+  flush(): void;
+}
+function holdFor(mod: ModerationRun | null): Held {
+  if (mod?.mode !== "BLOCK") return { send: (_i, text, out) => out(text), flush() {} };
+  const held = new Map<number, { text: string; out: (text: string) => void }>();
+  return {
+    send(index, text, out) {
+      const h = held.get(index) ?? { text: "", out };
+      h.text += text;
+      held.set(index, h);
+    },
+    flush() {
+      for (const h of held.values()) h.out(h.text);
+    },
+  };
+}
+
+/** After a streamed generation: check the answers (BLOCK throws before anything held is sent), send the report. */
+function moderateStream(mod: ModerationRun | null, results: InferenceResult[], held: Held, send: (e: object) => void): void {
+  if (!mod) return;
+  mod.checkOutputs(results.map((g) => g.text));
+  held.flush();
+  send({ contentModeration: mod.report() });
 }

@@ -18,6 +18,7 @@ import { openApiDocument } from "./openapi.ts";
 import { embeddingRoutes } from "./embeddings.ts";
 import { openAiRoutes } from "./openai.ts";
 import { installRetryTokens } from "./retry-token.ts";
+import { BlocklistModerator, type ContentModerator } from "./content-moderation.ts";
 import { documented } from "./routes.ts";
 
 export const ServerOptionsSchema = z.strictObject({
@@ -29,6 +30,15 @@ export const ServerOptionsSchema = z.strictObject({
     .default(1024 * 1024),
   /** per-key rate limit */
   rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }).default({ perSecond: 50, burst: 200 }),
+  /** content moderation of endpoints that enable it (content-moderation.ts) */
+  contentModeration: z
+    .strictObject({
+      /** terms the built-in moderator flags (whole words or phrases, any case) */
+      blocklist: z.array(z.string().min(1).max(200)).max(100_000).default([]),
+      /** another check in its place (an object with `name` and `check(text)`) */
+      moderator: z.custom<ContentModerator>((v) => typeof (v as ContentModerator | null)?.check === "function").optional(),
+    })
+    .default({ blocklist: [] }),
   /** pino logger options, or false for none */
   logger: z.union([z.boolean(), z.record(z.string(), z.unknown())]).default(false),
 });
@@ -68,7 +78,7 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
 
   managementRoutes(app, cp);
   objectStorageRoutes(app, cp);
-  ociInferenceRoutes(app, cp);
+  ociInferenceRoutes(app, cp, o.contentModeration.moderator ?? new BlocklistModerator(o.contentModeration.blocklist));
   openAiRoutes(app, cp);
   await consoleRoutes(app);
   adminRoutes(app, cp);

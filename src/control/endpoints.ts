@@ -14,6 +14,10 @@ import type { Pools } from "./pools.ts";
 import type { CreateEndpointDetails, ListQuery, UpdateEndpointDetails } from "./requests.ts";
 import type { DedicatedAiCluster, Endpoint, Model, OperationType } from "./resources.ts";
 
+/** The stored form: OCI's default mode (INFORM) made explicit. */
+const moderation = (c: CreateEndpointDetails["contentModerationConfig"]): Endpoint["contentModerationConfig"] =>
+  c ? { isEnabled: c.isEnabled, mode: c.mode ?? "INFORM" } : null;
+
 export class Endpoints {
   constructor(
     private readonly ctx: ControlContext,
@@ -42,7 +46,7 @@ export class Endpoints {
       ...commonFields(ocid("generativeaiendpoint"), d, `endpoint-${model.displayName}`.slice(0, 255), null, t),
       modelId: model.id,
       dedicatedAiClusterId: cluster.id,
-      contentModerationConfig: d.contentModerationConfig ?? null,
+      contentModerationConfig: moderation(d.contentModerationConfig),
       lifecycleState: "CREATING",
     };
     // the base-model and capacity checks and the insert are one transaction, so two racing creates
@@ -162,7 +166,7 @@ export class Endpoints {
       ...e,
       displayName: d.displayName ?? e.displayName,
       description: d.description ?? e.description,
-      contentModerationConfig: d.contentModerationConfig ?? e.contentModerationConfig,
+      contentModerationConfig: d.contentModerationConfig ? moderation(d.contentModerationConfig) : e.contentModerationConfig,
       freeformTags: d.freeformTags ?? e.freeformTags,
       definedTags: d.definedTags ?? e.definedTags,
       timeUpdated: now(),

@@ -151,7 +151,10 @@ export const Endpoint = z
     ...common,
     modelId: z.string(),
     dedicatedAiClusterId: z.string(),
-    contentModerationConfig: z.object({ isEnabled: z.boolean() }).nullable(),
+    contentModerationConfig: z
+      .object({ isEnabled: z.boolean(), mode: z.enum(["INFORM", "BLOCK"]).optional() })
+      .nullable()
+      .describe("checks of OCI chat and generateText through the endpoint (docs/api.md, Content moderation)"),
     lifecycleState: EndpointState,
   })
   .meta({ id: "Endpoint" });

@@ -10,7 +10,7 @@ import { Rng } from "../../src/engine/index.ts";
 import { compile } from "../../src/engine/runtime/compile.ts";
 import { loadTensors } from "../../src/models/io/safetensors.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { GraphOptimizer } from "../../src/training/graph-optimizer.ts";
+import { GraphOptimizer, PIECE } from "../../src/training/graph-optimizer.ts";
 import { DEFAULT_OPTIMIZER_SETTINGS, type OptimizerName, Optimizer } from "../../src/training/optim.ts";
 import { buildTrainGraph } from "../../src/training/train-graph.ts";
 import { batchFeeds } from "./helpers.ts";
@@ -78,11 +78,18 @@ function random(seed: number, scale: number): Map<string, Float32Array> {
   );
 }
 
-for (const name of ["sgd", "adamw", "adafactor"] as const) {
-  test(`graph ${name} equals the JS optimizer over 4 clipped steps on matrices, stacks and vectors, in place`, async () => {
+// pieces of 64 values: the elementwise rules update each tensor in flat pieces (PIECE in real runs), the last one short
+for (const [name, pieces] of [
+  ["sgd", PIECE],
+  ["adamw", PIECE],
+  ["adafactor", PIECE],
+  ["sgd", 64],
+  ["adamw", 64],
+] as const) {
+  test(`graph ${name} (pieces of ${pieces}) equals the JS optimizer over 4 clipped steps on matrices, stacks and vectors, in place`, async () => {
     const settings = { ...DEFAULT_OPTIMIZER_SETTINGS, name, weightDecay: 0.05 };
     const js = new Optimizer(settings, SHAPES);
-    const gr = await GraphOptimizer.create(settings, SHAPES, { intraOpThreads: 1 });
+    const gr = await GraphOptimizer.create(settings, SHAPES, { intraOpThreads: 1 }, pieces);
     const pj = random(1, 1);
     const pg = new Map([...pj].map(([k, v]) => [k, Float32Array.from(v)]));
     const arrays = [...pg.values()];
