@@ -16,3 +16,5 @@ export { Capacity, type CapacityView } from "./capacity.ts";
 export { cpuList, parseCpuList, place, freeCapacity, type NodeCapacity, type UnitReservation, type Placement } from "./placement.ts";
 export { ExportModelDetails, ModelExport } from "./model-export.ts";
 export * from "./tool-calls.ts";
+export { loadPool, loadPrompt, measure, unitsFor } from "./workers/unit-throughput.ts";
+export { processExecutors } from "./workers/process-executors.ts";

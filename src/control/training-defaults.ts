@@ -2,7 +2,7 @@
 // names: what `resolveTrainingConfig` fills in, so forms (the console's) show the real defaults.
 
 import { z } from "zod";
-import { resolveTrainingConfig } from "../training/config.ts";
+import { resolveTrainingConfig } from "../training/index.ts";
 import { METHOD } from "./fine-tunes.ts";
 import { TrainingConfig, TrainingConfigType } from "./resources.ts";
 

@@ -2,7 +2,7 @@
 // evaluation pass over the validation split that produces the loss and token accuracy.
 
 import type { HostTensor } from "../engine/index.ts";
-import type { Compiled } from "../engine/runtime/compile.ts";
+import type { Compiled } from "../engine/index.ts";
 import { type Batch, type BatchLayout, makeBatch, perExampleLoss } from "./batches.ts";
 import type { Example } from "./data.ts";
 

@@ -2,9 +2,9 @@
 // adapter tables in one session, full custom models in sessions of their own, all under continuous
 // batching with bounded KV memory, per-model queues admitted round-robin, streaming and cancellation.
 
-import { defaultIa3Config } from "../../adapters/ia3.ts";
-import { loraConfig } from "../../adapters/lora.ts";
-import { baseFingerprint } from "../../adapters/fingerprint.ts";
+import { defaultIa3Config } from "../../adapters/index.ts";
+import { loraConfig } from "../../adapters/index.ts";
+import { baseFingerprint } from "../../adapters/index.ts";
 import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
 import { type ActivationSource, type Resolved, resolveSource } from "./activation-source.ts";
