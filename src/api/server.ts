@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { consoleRoutes } from "../console/serve.ts";
+import { consoleRoutes } from "../console/index.ts";
 import type { ControlPlane } from "../control/index.ts";
 import { adminRoutes } from "./admin.ts";
 import { type RateLimit, installAuth } from "./auth.ts";

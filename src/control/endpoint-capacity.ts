@@ -5,9 +5,9 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ADAPTER_CONFIG, parsePeftConfig } from "../adapters/peft-io.ts";
+import { ADAPTER_CONFIG, parsePeftConfig } from "../adapters/index.ts";
 import { type ModelConfig, parseHfConfig } from "../models/index.ts";
-import { type HeldModel, capacityProblems } from "../serving/hosting/hosting-capacity.ts";
+import { type HeldModel, capacityProblems } from "../serving/index.ts";
 import { ServiceError } from "./errors.ts";
 import type { Model } from "./resources.ts";
 import { memoryBudget, shape } from "./shapes.ts";

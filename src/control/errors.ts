@@ -46,11 +46,12 @@ const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
 };
 
 /** Any SprigError as a ServiceError with its own status, message and hint, and an OCI code for the status;
- *  the original error (with its own reason, e.g. a worker's `adapter_mismatch`) is kept as the cause. */
-export function asServiceError(e: SprigError): ServiceError {
-  if (e instanceof ServiceError) return e;
+ *  the original error (with its own reason, e.g. a worker's `adapter_mismatch`) is kept as the cause.
+ *  `field` names the request field the error is about (prefixed to the message). */
+export function asServiceError(e: SprigError, field?: string): ServiceError {
+  if (e instanceof ServiceError && field === undefined) return e;
   const code = CODE_OF_STATUS[e.status] ?? (e.status >= 500 ? "InternalServerError" : "InvalidParameter");
-  const s = new ServiceError(e.status, code, e.message, e.hint);
+  const s = new ServiceError(e.status, code, field ? `${field}: ${e.message}` : e.message, e.hint);
   s.cause = e;
   return s;
 }

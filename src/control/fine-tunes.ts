@@ -15,8 +15,8 @@ import { commonFields, now, ocid } from "./ids.ts";
 import { weightFileBytes } from "./models.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
-import { runDirFor } from "../training/finetune.ts";
-import { METHODS } from "../training/methods.ts";
+import { runDirFor } from "../training/index.ts";
+import { METHODS } from "../training/index.ts";
 
 export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
   TFEW_TRAINING_CONFIG: "tfew",

@@ -23,3 +23,5 @@ export {
   ChangeModelCompartmentDetails,
 } from "./compartment-moves.ts";
 export { onDemandEndpoint } from "./on-demand.ts";
+export { loadPool, loadPrompt, measure, unitsFor } from "./workers/unit-throughput.ts";
+export { processExecutors } from "./workers/process-executors.ts";

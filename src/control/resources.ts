@@ -2,8 +2,7 @@
 // used for the stored documents, the API's responses and the OpenAPI document alike.
 
 import { z } from "zod";
-import { AUTO_KEYS } from "../training/auto-hyperparameters.ts";
-import { TrainingConfigSchema } from "../training/config.ts";
+import { AUTO_KEYS, TrainingConfigSchema } from "../training/index.ts";
 
 export const Tags = z.record(z.string(), z.string()).describe("free-form key/value tags");
 export const DefinedTags = z.record(z.string(), z.record(z.string(), z.unknown())).describe("tags by namespace");

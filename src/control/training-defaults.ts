@@ -3,7 +3,7 @@
 // epochs, learning rate and batch size, which the run resolves from its dataset).
 
 import { z } from "zod";
-import { trainingConfigSpec } from "../training/config.ts";
+import { trainingConfigSpec } from "../training/index.ts";
 import { METHOD } from "./fine-tunes.ts";
 import { TrainingConfig, TrainingConfigType } from "./resources.ts";
 

@@ -6,7 +6,7 @@
 // so checkpoints of either resume in the other.
 
 import { Graph, type Tensor, op } from "../engine/index.ts";
-import { type CompileOptions, type Compiled, compile } from "../engine/runtime/compile.ts";
+import { type CompileOptions, type Compiled, compile } from "../engine/index.ts";
 import type { HostTensor } from "../engine/index.ts";
 import type { TrainGraph } from "./train-graph.ts";
 import { ADAFACTOR, Optimizer, type OptimizerSettings, type Params, type StepOptimizer } from "./optim.ts";

@@ -1,11 +1,11 @@
 // Per-method setup of a run: which tensors train and their starting values (a fresh (IA)³ or LoRA
 // adapter, or copies of base weights), the training and evaluation graphs, and LoRA's dropout masks.
 
-import { type Adapter } from "../adapters/adapter.ts";
-import { createIa3, defaultIa3Config } from "../adapters/ia3.ts";
-import { createLora, loraConfig } from "../adapters/lora.ts";
+import { type Adapter } from "../adapters/index.ts";
+import { createIa3, defaultIa3Config } from "../adapters/index.ts";
+import { createLora, loraConfig } from "../adapters/index.ts";
 import { type HostTensor, Rng } from "../engine/index.ts";
-import type { CompileOptions } from "../engine/runtime/compile.ts";
+import type { CompileOptions } from "../engine/index.ts";
 import type { LoadedModel, ModelConfig } from "../models/index.ts";
 import { type BatchLayout, mixSeed } from "./batches.ts";
 import type { TrainingConfig } from "./config.ts";

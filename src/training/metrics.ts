@@ -3,7 +3,7 @@
 
 import type { HostTensor } from "../engine/index.ts";
 import type { AutoResolution } from "./auto-hyperparameters.ts";
-import type { Compiled } from "../engine/runtime/compile.ts";
+import type { Compiled } from "../engine/index.ts";
 import { type Batch, type BatchLayout, makeBatch, perExampleLoss } from "./batches.ts";
 import type { Example } from "./data.ts";
 

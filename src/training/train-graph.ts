@@ -3,8 +3,8 @@
 // and the counts that validation metrics need.
 
 import { Graph, type HostTensor, type Tensor, grad, nn, op } from "../engine/index.ts";
-import type { Adapter } from "../adapters/adapter.ts";
-import { adapterKind } from "../adapters/kinds.ts";
+import type { Adapter } from "../adapters/index.ts";
+import { adapterKind } from "../adapters/index.ts";
 import { type Method, METHODS } from "./methods.ts";
 import { choiceLosses } from "./tfew-losses.ts";
 import { packedChoiceOutputs } from "./packed-choices.ts";

@@ -8,7 +8,7 @@ import { ExecutorError, ServiceError } from "../../src/control/index.ts";
 import { fromExecutorError } from "../../src/control/inference.ts";
 import { toServiceError } from "../../src/api/errors.ts";
 import { SprigError } from "../../src/errors/index.ts";
-import { apiHarness, auth, hostedEndpoint } from "./helpers.ts";
+import { apiHarness, auth, failingEndpoint } from "./helpers.ts";
 
 test("an executor's 4xx keeps its status and message; the worker's error, with its reason, is the cause", () => {
   const worker = new ExecutorError("the adapter was made for another base model", 422, "adapter_mismatch");
@@ -37,10 +37,7 @@ test("the API maps any SprigError by its own status", () => {
 test("a worker's 422 reaches both inference APIs as a 422, streamed or not", async () => {
   const h = await apiHarness();
   try {
-    const { endpointId, clusterId } = await hostedEndpoint(h);
-    h.hosting.pools.get(clusterId)!.generate = async () => {
-      throw new ExecutorError("the adapter was made for another base model", 422, "adapter_mismatch");
-    };
+    const endpointId = await failingEndpoint(h, new ExecutorError("the adapter was made for another base model", 422, "adapter_mismatch"));
     const post = (url: string, payload: Record<string, unknown>) =>
       h.svc.app.inject({ method: "POST", url, headers: auth(h.keyA), payload });
     const v1 = await post("/v1/completions", { model: endpointId, prompt: "hi" });

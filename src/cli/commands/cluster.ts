@@ -1,7 +1,7 @@
 // `sprig cluster create|list|get|update|delete`: dedicated AI clusters over the API.
 
 import type { Command } from "commander";
-import { connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/index.ts";
 import { parseNumber } from "../parse.ts";
 import { registerClusterSize } from "./cluster-size.ts";
 

@@ -4,13 +4,13 @@
 import { readFileSync } from "node:fs";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { DataError } from "../../training/data.ts";
-import { type TrainingConfigInput, TrainingConfigError } from "../../training/config.ts";
-import { FineTuneAbortedError, FineTuneError, type FineTuneProgress, fineTune } from "../../training/finetune.ts";
+import { DataError } from "../../training/index.ts";
+import { type TrainingConfigInput, TrainingConfigError } from "../../training/index.ts";
+import { FineTuneAbortedError, FineTuneError, type FineTuneProgress, fineTune } from "../../training/index.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber, parseNumberOrAuto } from "../parse.ts";
-import { METHOD_NAMES } from "../../training/methods.ts";
+import { METHOD_NAMES } from "../../training/index.ts";
 
 interface Flags {
   model?: string;

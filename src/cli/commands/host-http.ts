@@ -4,11 +4,11 @@
 
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
-import { hostErrorBody, installHostErrorHandling } from "../../api/errors.ts";
-import { clientGone, openSse } from "../../api/sse.ts";
-import { InvalidRequestError } from "../../serving/hosting/errors.ts";
-import type { HostingEngine, SubmitRequest } from "../../serving/hosting/hosting-engine.ts";
-import type { HostedGeneration } from "../../serving/hosting/hosted-request.ts";
+import { hostErrorBody, installHostErrorHandling } from "../../api/index.ts";
+import { clientGone, openSse } from "../../api/index.ts";
+import { InvalidRequestError } from "../../serving/index.ts";
+import type { HostingEngine, SubmitRequest } from "../../serving/index.ts";
+import type { HostedGeneration } from "../../serving/index.ts";
 
 const MAX_BODY = 1 << 20;
 

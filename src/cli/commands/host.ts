@@ -2,7 +2,7 @@
 // them all from one continuous batch over a minimal HTTP interface (see src/serving/hosting/README.md).
 
 import type { Command } from "commander";
-import { HostingEngine } from "../../serving/hosting/hosting-engine.ts";
+import { HostingEngine } from "../../serving/index.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";

@@ -4,7 +4,7 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { type SprigClient, connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { type SprigClient, connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/index.ts";
 import { CliError } from "../errors.ts";
 import { parseNumberOrAuto } from "../parse.ts";
 import { registerModelIo } from "./model-io.ts";

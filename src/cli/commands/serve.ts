@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startService } from "../../api/service.ts";
+import { startService } from "../../api/index.ts";
 import { REPO_ROOT } from "../default-model.ts";
 import { parseCpuList } from "../../control/index.ts";
 import { CliError } from "../errors.ts";

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../store/index.ts";
-import { fineTune } from "../../training/finetune.ts";
-import type { FineTuneMetrics } from "../../training/metrics.ts";
-import { METRICS_FILE } from "../../training/outputs.ts";
+import { fineTune } from "../../training/index.ts";
+import type { FineTuneMetrics } from "../../training/index.ts";
+import { METRICS_FILE } from "../../training/index.ts";
 import type { FineTuneCommand, FineTuneReport, FineTuneResult } from "./messages.ts";
 import { boundedResult, resultFileFor, toWire } from "./messages.ts";
 import { pathRedactor, redactWire } from "./redact-paths.ts";

@@ -4,7 +4,7 @@
 
 import { existsSync, rmSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
-import { runDirFor } from "../../training/finetune.ts";
+import { runDirFor } from "../../training/index.ts";
 import type {
   FineTuneEvents,
   FineTuneExecutor,

@@ -5,9 +5,9 @@
 // are one record (KIND_TABLES), keyed by PEFT type like the adapter kinds themselves.
 
 import { type Graph, type HostTensor, type Tensor, op } from "../../engine/index.ts";
-import { type Adapter, adaptedModules } from "../../adapters/adapter.ts";
-import { ADAPTER_KINDS, type AdapterKindName, KIND_ORDER, type PeftType } from "../../adapters/kinds.ts";
-import type { Ia3Config, LoraConfig, PeftConfig } from "../../adapters/peft-config.ts";
+import { type Adapter, adaptedModules } from "../../adapters/index.ts";
+import { ADAPTER_KINDS, type AdapterKindName, KIND_ORDER, type PeftType } from "../../adapters/index.ts";
+import type { Ia3Config, LoraConfig, PeftConfig } from "../../adapters/index.ts";
 import type { ModelConfig, ModelHooks } from "../../models/index.ts";
 import { AdapterMismatchError, OverCapacityError } from "./errors.ts";
 import { listProblems } from "../../errors/index.ts";

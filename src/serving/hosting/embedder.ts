@@ -4,8 +4,8 @@
 // row); a batch of inputs is one run, right-padded (causal attention: padding never reaches real tokens).
 
 import { Graph, op } from "../../engine/index.ts";
-import type { HostTensor } from "../../engine/ir/host-tensor.ts";
-import { type Compiled, compile } from "../../engine/runtime/compile.ts";
+import type { HostTensor } from "../../engine/index.ts";
+import { type Compiled, compile } from "../../engine/index.ts";
 import { type LoadedModel, buildCausalLM, loadModel, weightSource } from "../../models/index.ts";
 import type { AdapterTables, RowAdapter } from "./adapter-tables.ts";
 

@@ -3,9 +3,9 @@
 // activation; the control plane runs this first, so an endpoint that could never be served is refused at
 // creation with the reason rather than failing when it is activated.
 
-import { defaultIa3Config } from "../../adapters/ia3.ts";
-import { loraConfig } from "../../adapters/lora.ts";
-import type { PeftConfig } from "../../adapters/peft-config.ts";
+import { defaultIa3Config } from "../../adapters/index.ts";
+import { loraConfig } from "../../adapters/index.ts";
+import type { PeftConfig } from "../../adapters/index.ts";
 import { type ModelConfig, expectedTensors } from "../../models/index.ts";
 import { AdapterTables, type TableOptions } from "./adapter-tables.ts";
 import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";

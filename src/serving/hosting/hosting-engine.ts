@@ -2,7 +2,7 @@
 // adapter tables in one session, full custom models in sessions of their own, all under continuous
 // batching with bounded KV memory, per-model queues admitted round-robin, streaming and cancellation.
 
-import { baseFingerprint } from "../../adapters/fingerprint.ts";
+import { baseFingerprint } from "../../adapters/index.ts";
 import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
 import { tableOptions } from "./hosting-capacity.ts";

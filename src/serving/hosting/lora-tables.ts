@@ -5,9 +5,9 @@
 // nothing), so the graph needs no gather of weights (see src/serving/README.md for what was measured).
 
 import { type Graph, type HostTensor, type Tensor, op } from "../../engine/index.ts";
-import { type Adapter, adaptedModules } from "../../adapters/adapter.ts";
-import { loraScale } from "../../adapters/lora.ts";
-import type { LoraConfig } from "../../adapters/peft-config.ts";
+import { type Adapter, adaptedModules } from "../../adapters/index.ts";
+import { loraScale } from "../../adapters/index.ts";
+import type { LoraConfig } from "../../adapters/index.ts";
 import type { ModelConfig } from "../../models/index.ts";
 
 export interface LoraTableOptions {
