@@ -64,7 +64,7 @@ export async function generateN(
   },
 ): Promise<{ endpointId: string; modelId: string; results: InferenceResult[] }> {
   // resolve first, so a bad endpoint is one error and not n
-  const e = cp.inference.target(scope, o.endpoint);
+  const e = await cp.inference.target(scope, o.endpoint);
   const runs = Array.from({ length: o.n }, (_, i) =>
     cp.inference.generate(scope, {
       endpoint: e.id,

@@ -138,7 +138,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       });
       const n = r.numGenerations ?? 1;
       if (r.isStream) {
-        cp.inference.target(scope, body.servingMode.endpointId);
+        await cp.inference.target(scope, body.servingMode.endpointId);
         const sse = openSse(req, reply);
         try {
           const out = await generateN(cp, scope, {
@@ -232,7 +232,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
       const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
       if (r.isStream) {
-        cp.inference.target(scope, body.servingMode.endpointId);
+        await cp.inference.target(scope, body.servingMode.endpointId);
         const sse = openSse(req, reply);
         try {
           const out = await generateN(cp, scope, {

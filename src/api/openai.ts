@@ -105,10 +105,10 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
     lifecycle_state: e.lifecycleState,
     model_id: e.modelId,
   });
-  route(app, { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" }, ({ scope }) => {
-    const eps = cp.endpoints
-      .list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })
-      .items.filter((e) => e.lifecycleState !== "DELETED");
+  route(app, { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" }, async ({ scope }) => {
+    const eps = (await cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })).items.filter(
+      (e) => e.lifecycleState !== "DELETED",
+    );
     return { object: "list", data: eps.map(asModel) };
   });
   route(
@@ -120,7 +120,7 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       summary: "One endpoint (by id or display name) as an OpenAI model",
       params: z.strictObject({ model: z.string().min(1).max(255) }),
     },
-    ({ scope, params }) => asModel(cp.endpoints.resolve(scope, params.model)),
+    async ({ scope, params }) => asModel(await cp.endpoints.resolve(scope, params.model)),
   );
 
   route(
@@ -155,7 +155,7 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
               text_offset: offsets(r.tokens),
             };
       if (b.stream) {
-        const target = cp.inference.target(scope, b.model);
+        const target = await cp.inference.target(scope, b.model);
         const sse = openSse(req, reply);
         try {
           const out = await generateN(cp, scope, {
@@ -244,7 +244,7 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       });
       const finishOf = (r: InferenceResult, calls: ToolCall[] | null) => (calls ? "tool_calls" : finish(r));
       if (b.stream) {
-        const target = cp.inference.target(scope, b.model);
+        const target = await cp.inference.target(scope, b.model);
         const sse = openSse(req, reply);
         const content = (index: number, delta: string) =>
           sse.send(chunk(target.id, [{ index, delta: { content: delta }, logprobs: null, finish_reason: null }]));

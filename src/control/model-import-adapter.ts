@@ -123,7 +123,7 @@ export class AdapterImports {
   ): Promise<{ value: Model; etag: string; workRequestId: string }> {
     requireCompartment(scope, d.compartmentId);
     if (!d.baseModelId) throw badRequest("baseModelId: required with adapterSource (the model the adapter was trained on)");
-    const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId);
+    const { value: base } = await fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId);
     if (base.lifecycleState !== "ACTIVE")
       throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
     if (base.artifactType !== "FULL" || !base.artifactPath)
@@ -131,12 +131,12 @@ export class AdapterImports {
         `baseModelId: model ${base.id} is itself an adapter; give the BASE (or vanilla CUSTOM) model the adapter was trained on`,
       );
     const src = d.adapterSource;
-    const bucket = this.store.objects.bucket(src.namespaceName, src.bucketName);
+    const bucket = await this.store.objects.bucket(src.namespaceName, src.bucketName);
     if (!bucket || !visible(scope, bucket.compartmentId))
       throw notFound("adapterSource: bucket", `/n/${src.namespaceName}/b/${src.bucketName}`);
     const files = new Map<string, string>();
     for (const f of [...FILES, SPRIG_META]) {
-      const p = this.store.objects.path(src.namespaceName, src.bucketName, `${src.prefix}${f}`);
+      const p = await this.store.objects.path(src.namespaceName, src.bucketName, `${src.prefix}${f}`);
       if (p) files.set(f, p);
     }
     let baseConfig: ModelConfig;
@@ -181,17 +181,17 @@ export class AdapterImports {
       trainableParameters: checked.parameters,
       artifactPath: dir,
     };
-    const w = this.store.tx(() => {
-      this.store.models.insert(m);
-      const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "CREATED");
-      this.wr.finish(
+    const w = await this.store.tx(async () => {
+      await this.store.models.insert(m);
+      const w = await this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "CREATED");
+      await this.wr.finish(
         w.id,
         "SUCCEEDED",
         `imported a ${checked.config.peft_type} adapter from /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}`,
       );
       return w;
     });
-    const row = this.store.models.get(id)!;
+    const row = (await this.store.models.get(id))!;
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 
