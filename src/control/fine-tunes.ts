@@ -57,7 +57,12 @@ export class FineTunes {
 
   async create(scope: Scope, d: CreateModelDetails): Promise<Mutation<Model>> {
     const ft = d.fineTuneDetails!;
-    const { value: cluster } = await fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", ft.dedicatedAiClusterId);
+    const { value: cluster } = await fetchVisible(
+      (x) => this.store.clusters.get(x),
+      scope,
+      "dedicated AI cluster",
+      ft.dedicatedAiClusterId,
+    );
     if (cluster.type !== "FINE_TUNING")
       throw conflict(
         `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`,
@@ -84,7 +89,11 @@ export class FineTunes {
     ] as const) {
       if (!ds) continue;
       const bucket = await this.store.objects.bucket(ds.namespaceName, ds.bucketName);
-      if (!bucket || !visible(scope, bucket.compartmentId) || !(await this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName)))
+      if (
+        !bucket ||
+        !visible(scope, bucket.compartmentId) ||
+        !(await this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName))
+      )
         throw notFound(`fineTuneDetails.${field}: object`, `/n/${ds.namespaceName}/b/${ds.bucketName}/o/${ds.objectName}`);
     }
     if (ft.validationDataset && ft.trainingConfig?.validationSplit !== undefined)

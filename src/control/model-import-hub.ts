@@ -96,7 +96,10 @@ export class HubImports {
       await this.store.models.insert(m);
       return this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "IN_PROGRESS");
     });
-    await this.wr.start(w.id, `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`);
+    await this.wr.start(
+      w.id,
+      `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`,
+    );
     wrId = w.id;
     this.ctx.bg.run("hub pull", () => this.finish(id, w.id, pulling, () => writes));
     const row = (await this.store.models.get(id))!;

@@ -60,7 +60,10 @@ export class ApiKeyRepo {
   }
 
   async revoke(id: string): Promise<boolean> {
-    const r = await this.db.run("UPDATE api_keys SET time_revoked = ? WHERE id = ? AND time_revoked IS NULL", [new Date().toISOString(), id]);
+    const r = await this.db.run("UPDATE api_keys SET time_revoked = ? WHERE id = ? AND time_revoked IS NULL", [
+      new Date().toISOString(),
+      id,
+    ]);
     return r.changes === 1;
   }
 }

@@ -46,7 +46,10 @@ export class FineTuneRepo {
   }
 
   async jobsInStates(states: readonly JobState[]): Promise<FineTuneJobRow[]> {
-    const rows = await this.db.all<JobRow>(`SELECT * FROM fine_tune_jobs WHERE ${inList("state", states.length)} ORDER BY time_updated`, states);
+    const rows = await this.db.all<JobRow>(
+      `SELECT * FROM fine_tune_jobs WHERE ${inList("state", states.length)} ORDER BY time_updated`,
+      states,
+    );
     return rows.map(toJob);
   }
 
@@ -89,7 +92,10 @@ export class FineTuneRepo {
   addMetrics(modelId: string, step: number, data: Record<string, unknown>, merge = false): Promise<void> {
     return this.db.tx(async () => {
       if (merge) {
-        const old = await this.db.get<{ data: string }>("SELECT data FROM fine_tune_metrics WHERE model_id = ? AND step = ?", [modelId, step]);
+        const old = await this.db.get<{ data: string }>("SELECT data FROM fine_tune_metrics WHERE model_id = ? AND step = ?", [
+          modelId,
+          step,
+        ]);
         if (old) data = { ...(JSON.parse(old.data) as Record<string, unknown>), ...data };
       }
       await this.db.run(

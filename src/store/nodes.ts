@@ -104,13 +104,10 @@ export class NodeRepo {
   async reserve(units: readonly Omit<UnitReservationRow, "timeCreated">[]): Promise<void> {
     const t = new Date().toISOString();
     for (const u of units) {
-      await this.db.run("INSERT INTO unit_reservations (cluster_id, unit_index, node_id, memory_bytes, time_created) VALUES (?, ?, ?, ?, ?)", [
-        u.clusterId,
-        u.unitIndex,
-        u.nodeId,
-        u.memoryBytes,
-        t,
-      ]);
+      await this.db.run(
+        "INSERT INTO unit_reservations (cluster_id, unit_index, node_id, memory_bytes, time_created) VALUES (?, ?, ?, ?, ?)",
+        [u.clusterId, u.unitIndex, u.nodeId, u.memoryBytes, t],
+      );
       for (const c of u.cores) {
         try {
           await this.db.run("INSERT INTO reserved_cores (node_id, core, cluster_id, unit_index) VALUES (?, ?, ?, ?)", [

@@ -51,7 +51,11 @@ export class ObjectRepo {
   }
 
   async head(namespace: string, bucket: string, name: string): Promise<ObjectMeta | null> {
-    const r = await this.db.get<ObjectRow>("SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND name = ?", [namespace, bucket, name]);
+    const r = await this.db.get<ObjectRow>("SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND name = ?", [
+      namespace,
+      bucket,
+      name,
+    ]);
     return r ? toMeta(r) : null;
   }
 

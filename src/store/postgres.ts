@@ -16,7 +16,9 @@ interface TxContext {
 // BIGINT (sizes, byte counts) as a JS number: every value the store keeps is far below 2^53
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    oid === pg.types.builtins.INT8
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
 export class PostgresDb implements SqlDb {

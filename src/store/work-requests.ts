@@ -27,14 +27,10 @@ export class WorkRequestRepo<T extends StoredWorkRequest> {
 
   async insert(w: T): Promise<void> {
     this.guard?.(null, w);
-    await this.db.run("INSERT INTO work_requests (id, compartment_id, status, operation_type, time_accepted, body) VALUES (?, ?, ?, ?, ?, ?)", [
-      w.id,
-      w.compartmentId,
-      w.status,
-      w.operationType,
-      w.timeAccepted,
-      JSON.stringify(w),
-    ]);
+    await this.db.run(
+      "INSERT INTO work_requests (id, compartment_id, status, operation_type, time_accepted, body) VALUES (?, ?, ?, ?, ?, ?)",
+      [w.id, w.compartmentId, w.status, w.operationType, w.timeAccepted, JSON.stringify(w)],
+    );
   }
 
   async get(id: string): Promise<T | null> {

@@ -73,7 +73,16 @@ for (const b of BACKENDS) {
       );
       assert.deepEqual(await migrate(db, MIGRATIONS), [], "a second run applies nothing");
       const have = await tables(db);
-      for (const t of ["dedicated_ai_clusters", "models", "endpoints", "work_requests", "api_keys", "objects", "fine_tune_metrics", "nodes"])
+      for (const t of [
+        "dedicated_ai_clusters",
+        "models",
+        "endpoints",
+        "work_requests",
+        "api_keys",
+        "objects",
+        "fine_tune_metrics",
+        "nodes",
+      ])
         assert.ok(have.includes(t), t);
       await db.run("INSERT INTO schema_migrations VALUES (999, 'future', 'x')");
       await assert.rejects(migrate(db, MIGRATIONS), /migrations 999 .* upgrade Sprig/);
@@ -82,7 +91,9 @@ for (const b of BACKENDS) {
 
     test("a failing migration leaves the schema as it was (the upgrade is one transaction)", async () => {
       const o = await b.options();
-      const db = o.database ? await openPostgres(o.database, MIGRATIONS.slice(0, 1)) : await openDatabase(":memory:", MIGRATIONS.slice(0, 1));
+      const db = o.database
+        ? await openPostgres(o.database, MIGRATIONS.slice(0, 1))
+        : await openDatabase(":memory:", MIGRATIONS.slice(0, 1));
       const broken = [...MIGRATIONS, { version: 99, name: "broken", sql: "CREATE TABLE nope (", postgres: "CREATE TABLE nope (" }];
       await assert.rejects(migrate(db, broken));
       assert.ok(!(await tables(db)).includes("nodes"), "migration 2 was rolled back with the broken one");
@@ -157,7 +168,9 @@ for (const b of BACKENDS) {
       );
       assert.equal(p3.more, false);
       assert.deepEqual(
-        (await s.endpoints.list({ compartmentIds: ["A"], includeGlobal: true, sortOrder: "ASC", limit: 10, offset: 0 })).items.map((r) => r.id),
+        (await s.endpoints.list({ compartmentIds: ["A"], includeGlobal: true, sortOrder: "ASC", limit: 10, offset: 0 })).items.map(
+          (r) => r.id,
+        ),
         ["a0", "a1", "a2", "a3", "a4", "g0"],
       );
       assert.deepEqual((await s.endpoints.list({ compartmentIds: [], limit: 10, offset: 0 })).items, []);
@@ -171,10 +184,7 @@ for (const b of BACKENDS) {
         ),
         ["Zeta", "beta"],
       );
-      assert.deepEqual(
-        (await s.endpoints.inStates(["ACTIVE"])).map((r) => r.id).slice(0, 2),
-        ["a0", "n1"],
-      );
+      assert.deepEqual((await s.endpoints.inStates(["ACTIVE"])).map((r) => r.id).slice(0, 2), ["a0", "n1"]);
       assert.equal(await s.endpoints.count((r) => r.compartmentId === "A"), 5);
       await s.close();
     });
@@ -417,9 +427,7 @@ for (const b of BACKENDS) {
         });
       await Promise.all([place("p1"), place("p2"), place("p3")]);
       assert.deepEqual(
-        (await s.nodes.reservations())
-          .flatMap((r) => r.cores)
-          .sort((x, y) => x - y),
+        (await s.nodes.reservations()).flatMap((r) => r.cores).sort((x, y) => x - y),
         [0, 1, 2],
       );
       await s.close();
