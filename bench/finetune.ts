@@ -1,10 +1,12 @@
 // Fine-tuning benchmark on the random SmolLM2-135M-shaped model, batch 8 × 128 tokens: time of one full
 // training step (graph run + clipping + optimizer) for T-Few, LoRA (r 8) and vanilla, peak RSS (each method
 // in its own process), training-state bytes, and GFLOP/s against an ONNX Runtime MatMul chain timed in the
-// same run, alternating with each method's steps (a ratio above 1 is possible: frozen weights are pre-packed
-// initializers, the chain's weights are inputs). Flags: --json, --steps=N (timed steps per method, default 3).
+// same run, alternating with each method's steps (the chain's weights are inputs, as the training graphs'
+// are), and the CPU seconds of each step. Flags: --json, --steps=N
+// (timed steps per method, default 3).
 
 import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { evalDim } from "../src/engine/ir/dim.ts";
 import { ancestors } from "../src/engine/ir/graph.ts";
 import { Rng } from "../src/engine/index.ts";
@@ -32,6 +34,8 @@ interface MethodResult {
   /** of the best step: the graph run, and clipping + optimizer */
   graphS: number;
   optimizerS: number;
+  /** CPU seconds (user + system, all threads) of the best step: less sensitive to other work on the machine than wall time */
+  cpuS: number;
   /** MatMul chain GFLOP/s, best of runs interleaved with this method's steps */
   peakGflops: number;
   peakRssBytes: number;
@@ -86,17 +90,20 @@ async function measure(method: Method, steps: number): Promise<MethodResult> {
   );
   const peak = await matmulPeak(flops);
   // steps and MatMul-chain runs alternate, so both see the same load from the rest of the machine
-  const times: Array<{ total: number; graph: number; optimizer: number }> = [];
+  const times: Array<{ total: number; graph: number; optimizer: number; cpu: number }> = [];
   let peakGflops = 0;
   for (let s = -1; s < steps; s++) {
     peakGflops = Math.max(peakGflops, await peak.run());
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const feeds = { ...batch.feeds, ...paramFeeds(tg, params), ...dropoutFeeds(tg, setup.dropout, batch.rows, batch.length, 0, s + 1) };
     await compiled.run(feeds, { outputs: into });
     const t1 = performance.now();
     await opt.update(params, grads, cfg.learningRate, cfg.maxGradNorm);
     const t2 = performance.now();
-    if (s >= 0) times.push({ total: (t2 - t0) / 1000, graph: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 });
+    const c = process.cpuUsage(c0);
+    if (s >= 0)
+      times.push({ total: (t2 - t0) / 1000, graph: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000, cpu: (c.user + c.system) / 1e6 });
   }
   await peak.dispose();
   await compiled.dispose();
@@ -109,6 +116,7 @@ async function measure(method: Method, steps: number): Promise<MethodResult> {
     medianS: times[Math.floor(times.length / 2)]!.total,
     graphS: times[0]!.graph,
     optimizerS: times[0]!.optimizer,
+    cpuS: times[0]!.cpu,
     peakGflops,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     stateBytes: 2 * paramBytes + opt.stateBytes(),
@@ -144,6 +152,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const json = args.includes("--json");
   await ensureSmolLMRandom();
+  const loadBefore = loadavg()[0]!;
   const results: MethodResult[] = [];
   for (const method of METHODS) {
     const r = spawnSync(process.execPath, ["--import", "tsx", "bench/main.ts", "finetune", `--method=${method}`, `--steps=${steps}`], {
@@ -160,12 +169,26 @@ export async function run(args: string[]): Promise<void> {
   const vsPeak = (r: MethodResult) => gflops(r) / r.peakGflops;
   console.log(`finetune: SmolLM2-135M-shaped random model, batch ${B}×${T}, ${steps} timed steps per method (best / median)`);
   console.log(
-    ["method", "step s", "median s", "graph s", "optim s", "GFLOP", "GFLOP/s", "MatMul", "ratio", "peak RSS MB", "state bytes", "trainable"]
+    [
+      "method",
+      "step s",
+      "median s",
+      "graph s",
+      "optim s",
+      "cpu s",
+      "GFLOP",
+      "GFLOP/s",
+      "MatMul",
+      "ratio",
+      "peak RSS MB",
+      "state bytes",
+      "trainable",
+    ]
       .map((h, i) => (i ? h.padStart(12) : h.padEnd(8)))
       .join(""),
   );
   for (const r of results) {
-    const cells = [r.stepS, r.medianS, r.graphS, r.optimizerS].map((v) => v.toFixed(3));
+    const cells = [r.stepS, r.medianS, r.graphS, r.optimizerS, r.cpuS].map((v) => v.toFixed(3));
     cells.push(
       r.gflop.toFixed(1),
       gflops(r).toFixed(1),
@@ -205,6 +228,13 @@ export async function run(args: string[]): Promise<void> {
         train_gemm_ratio: r3(vsPeak(by.tfew)),
         lora_gemm_ratio: r3(vsPeak(by.lora)),
         vanilla_gemm_ratio: r3(vsPeak(by.vanilla)),
+        tfew_optimizer_s: r3(by.tfew.optimizerS),
+        vanilla_optimizer_s: r3(by.vanilla.optimizerS),
+        tfew_step_cpu_s: r3(by.tfew.cpuS),
+        lora_step_cpu_s: r3(by.lora.cpuS),
+        vanilla_step_cpu_s: r3(by.vanilla.cpuS),
+        // 1-minute load average when the bench started and ended: wall times on a shared machine need it
+        load_avg: [r3(loadBefore), r3(loadavg()[0]!)],
       }),
     );
   }

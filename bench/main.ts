@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   finetune: () => import("./finetune.ts"),
   generate: () => import("./generate.ts"),
   isolation: () => import("./isolation.ts"),
+  "lora-layout": () => import("./lora-layout.ts"),
   serve: () => import("./serve.ts"),
   soak: () => import("./soak.ts"),
   structured: () => import("./structured.ts"),

@@ -1,6 +1,7 @@
 // Optimizer micro-bench: the JS rules (optim.ts) against the graph optimizer (graph-optimizer.ts) on
 // SmolLM2-135M-shaped tensors (embedding + 6 layers, 49.6 M values), the two alternating in one process so
-// both see the same load. Run: node --import tsx bench/optimizer.ts (ARENA=1: ORT memory arena on). Prints JSON lines.
+// both see the same load. Run: node --import tsx bench/optimizer.ts (ARENA=1: ORT memory arena on, as fineTune has it;
+// RULES=adamw: only those; STEPS=N: steps per side, default 4). Prints JSON lines.
 import { GraphOptimizer } from "../src/training/graph-optimizer.ts";
 import { DEFAULT_OPTIMIZER_SETTINGS, Optimizer } from "../src/training/optim.ts";
 const shapes = new Map<string, number[]>([["embed", [49152, 576]]]);
@@ -19,11 +20,13 @@ for (let l = 0; l < 6; l++)
     shapes.set(`${l}.${n}`, [...s]);
 const mk = () => new Map([...shapes].map(([k, s]) => [k, new Float32Array(s.reduce((a, b) => a * b, 1)).fill(0.01)]));
 const total = [...shapes.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
-for (const name of ["adamw", "adafactor"] as const) {
+const RULES = (process.env.RULES ?? "adamw,adafactor").split(",") as Array<"adamw" | "adafactor">;
+const STEPS = Number(process.env.STEPS ?? 4);
+for (const name of RULES) {
   const settings = { ...DEFAULT_OPTIMIZER_SETTINGS, name, weightDecay: 0.01 };
   const js = new Optimizer(settings, shapes);
   const gr = await GraphOptimizer.create(settings, shapes, {
-    intraOpThreads: 2,
+    intraOpThreads: Number(process.env.THREADS ?? 2),
     memArena: process.env.ARENA === "1",
     allowSpinning: false,
   });
@@ -32,7 +35,7 @@ for (const name of ["adamw", "adafactor"] as const) {
     g = mk();
   const tj: number[] = [],
     tg: number[] = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < STEPS; i++) {
     let t = performance.now();
     await js.update(p1, g, 1e-3, 1);
     tj.push(performance.now() - t);

@@ -2,8 +2,15 @@
 // with a T-Few and a LoRA custom model fine-tuned through the API at set-up, then N concurrent streaming
 // clients over the base, T-Few and LoRA endpoints for --minutes, with the T-Few/LoRA endpoints
 // deactivated and reactivated and ~5% of clients disconnecting mid-stream. Prints answers by status,
-// p50/p99 latency and TTFT, tokens/s, server and worker RSS at start (after warm-up), middle and end,
-// and the goals: no 5xx but retryable 503s during injected faults, RSS growth after warm-up ≤ 5%.
+// p50/p99 latency and TTFT, tokens/s, server and worker RSS through the run, and the goals: no 5xx but
+// retryable 503s during injected faults, RSS growth after warm-up ≤ 5%.
+// Memory is sampled every 1/30 of the run, each time after a full garbage collection of the server process
+// (so its figure is live memory, not garbage a collection had not reached yet). Warm-up is the first fifth of
+// the run, at most 60 s: V8 compiles the hot paths and sizes its heap, the fetch pools of the 64 clients and
+// ONNX Runtime's arenas and the KV cache of the worker grow to their working size (a 4-minute run measured
+// them flat from ~40 s on). Growth compares the first sample after warm-up with the last one under load,
+// and a least-squares slope over every sample after warm-up shows a trend the two ends could hide.
+// The server's process also runs the load clients (their state: a few counters and latency lists).
 // Flags: --minutes N (10), --clients N (64), --tokens N (24), --seed N (1), --json.
 
 import { readFileSync } from "node:fs";
@@ -11,6 +18,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { startService } from "../src/api/service.ts";
 import { processExecutors } from "../src/control/workers/process-executors.ts";
 import { Rng } from "../src/engine/index.ts";
@@ -41,11 +50,33 @@ function rssMb(pid: number): number {
   }
 }
 
+/** V8's full collection, without starting node with --expose-gc (the flag exposes gc in new contexts). */
+function collector(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den > 0 ? num / den : NaN;
+}
+
 interface Sample {
   atS: number;
   serverMb: number;
-  /** the server's V8 heap in use: tells a growing heap from memory the allocator merely keeps */
+  /** the server's V8 heap in use after a full collection: tells a growing heap from memory the allocator merely keeps */
   serverHeapMb: number;
+  /** the server's V8 heap committed (used + kept free by V8): RSS follows it, live data is serverHeapMb */
+  serverHeapCommittedMb: number;
   workersMb: number;
 }
 
@@ -137,7 +168,8 @@ export async function run(args: string[]): Promise<void> {
 
     // --- the soak
     const durationMs = minutes * 60_000;
-    const warmMs = Math.min(30_000, durationMs / 10);
+    const warmMs = Math.min(60_000, durationMs / 5);
+    const gc = collector();
     const start = performance.now();
     const elapsed = () => performance.now() - start;
     const statuses = new Map<string, number>();
@@ -150,13 +182,16 @@ export async function run(args: string[]): Promise<void> {
     const fivexx: string[] = [];
     const samples: Sample[] = [];
     const workers = () => ex.hosting.pools.get(hc.id)?.pids ?? [];
-    const sample = () =>
+    const sample = () => {
+      gc();
       samples.push({
         atS: elapsed() / 1000,
         serverMb: rssMb(process.pid),
         serverHeapMb: process.memoryUsage().heapUsed / 2 ** 20,
+        serverHeapCommittedMb: process.memoryUsage().heapTotal / 2 ** 20,
         workersMb: workers().reduce((a, p) => a + rssMb(p), 0),
       });
+    };
     const streamErrors = new Set<string>();
 
     const client = async (i: number) => {
@@ -252,20 +287,33 @@ export async function run(args: string[]): Promise<void> {
       }
       return n;
     })();
+    const every = durationMs / 30;
+    let sampling = true;
     const sampler = (async () => {
-      await new Promise((s) => setTimeout(s, warmMs));
-      sample();
-      await new Promise((s) => setTimeout(s, durationMs / 2 - warmMs));
-      sample();
+      for (let at = every; sampling && at < durationMs; at += every) {
+        await new Promise((s) => setTimeout(s, at - elapsed()));
+        if (sampling) sample();
+      }
     })();
     await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
-    sample();
+    sampling = false;
     const toggles = await toggler;
     await sampler;
+    sample(); // after the load: for the record (in-flight requests' memory is gone), not for the goal
 
     const measuredS = (durationMs - warmMs) / 1000;
-    const [s0, , s2] = samples;
-    const growth = (a: number, b: number) => (b - a) / a;
+    const loadSamples = samples.slice(0, -1);
+    const after = loadSamples.filter((x) => x.atS * 1000 >= warmMs);
+    const [first, last] = [after[0], after.at(-1)];
+    const growth = (k: "serverMb" | "workersMb") => (first && last ? (last[k] - first[k]) / first[k] : NaN);
+    const perMin = (k: "serverMb" | "workersMb") =>
+      after.length >= 3
+        ? slope(
+            after.map((x) => x.atS / 60),
+            after.map((x) => x[k]),
+          )
+        : NaN;
+    const round = (x: number, d = 3) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
     const result = {
       bench: "soak",
       note: "measured on the machine of the run; compare figures of one run only",
@@ -281,19 +329,31 @@ export async function run(args: string[]): Promise<void> {
       ttftMs: { p50: Math.round(pct(ttft, 50)), p99: Math.round(pct(ttft, 99)) },
       tokensPerS: Number((measuredTokens / measuredS).toFixed(1)),
       completionTokens,
-      rssMb: samples.map((s) => ({
-        atS: Math.round(s.atS),
-        server: Math.round(s.serverMb),
-        serverHeap: Math.round(s.serverHeapMb),
-        workers: Math.round(s.workersMb),
+      warmUp: {
+        seconds: Math.round(warmMs / 1000),
+        means:
+          "the first fifth of the run (at most 60 s): JIT, heap sizing, fetch pools, ORT arenas and KV cache reach their working size; figures after it are measured",
+      },
+      memorySampling: "every 1/30 of the run, after a full GC of the server process; the server process also runs the load clients",
+      rssMb: samples.map((x, i) => ({
+        atS: Math.round(x.atS),
+        ...(i === samples.length - 1 ? { afterLoad: true } : {}),
+        server: Math.round(x.serverMb),
+        serverHeap: Math.round(x.serverHeapMb),
+        serverHeapCommitted: Math.round(x.serverHeapCommittedMb),
+        workers: Math.round(x.workersMb),
       })),
-      rssGrowthAfterWarmup:
-        s0 && s2
-          ? { server: Number(growth(s0.serverMb, s2.serverMb).toFixed(3)), workers: Number(growth(s0.workersMb, s2.workersMb).toFixed(3)) }
-          : null,
+      rssGrowthAfterWarmup: {
+        fromS: first ? Math.round(first.atS) : null,
+        toS: last ? Math.round(last.atS) : null,
+        server: round(growth("serverMb")),
+        workers: round(growth("workersMb")),
+        serverMbPerMin: round(perMin("serverMb"), 2),
+        workersMbPerMin: round(perMin("workersMb"), 2),
+      },
       goals: {
         no5xxButRetryable503DuringFaults: fivexx.length === 0,
-        rssGrowthAtMost5Percent: s0 && s2 ? growth(s0.serverMb, s2.serverMb) <= 0.05 && growth(s0.workersMb, s2.workersMb) <= 0.05 : false,
+        rssGrowthAtMost5Percent: growth("serverMb") <= 0.05 && growth("workersMb") <= 0.05,
       },
       unexpected5xx: fivexx.slice(0, 5),
       streamErrors: [...streamErrors],
@@ -303,7 +363,14 @@ export async function run(args: string[]): Promise<void> {
       say(
         `latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; TTFT p50 ${result.ttftMs.p50} ms, p99 ${result.ttftMs.p99} ms; ${result.tokensPerS} tokens/s after warm-up`,
       );
-      say(`RSS MB (server/its heap/workers): ${result.rssMb.map((s) => `${s.atS}s ${s.server}/${s.serverHeap}/${s.workers}`).join(", ")}`);
+      say(`warm-up: ${result.warmUp.seconds} s (${result.warmUp.means})`);
+      say(
+        `RSS MB (server/its heap after GC/workers): ${result.rssMb.map((s) => `${s.atS}s ${s.server}/${s.serverHeap}/${s.workers}`).join(", ")}`,
+      );
+      const g = result.rssGrowthAfterWarmup;
+      say(
+        `RSS growth from ${g.fromS} s to ${g.toS} s: server ${g.server}, workers ${g.workers} (trend ${g.serverMbPerMin} and ${g.workersMbPerMin} MB/min)`,
+      );
       say(`goals: ${JSON.stringify(result.goals)}`);
     }
     console.log(JSON.stringify(result));

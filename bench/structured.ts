@@ -7,7 +7,7 @@
 // Flags: --json, --requests=N (16), --tokens=N (64), --rounds=N (3, best of), --threads=N.
 
 import { loadModel } from "../src/models/index.ts";
-import { HostingEngine } from "../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../src/serving/hosting/hosting-engine.ts";
 import type { SamplingInput } from "../src/serving/sampling.ts";
 
 const SCHEMA = {

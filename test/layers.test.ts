@@ -39,6 +39,17 @@ test("the checker reports an import its README does not allow", () => {
     assert.equal(bad.length, 2, bad.join("\n"));
     assert.ok(bad.some((b) => /low\/b\.ts imports \.\.\/high\/a\.ts/.test(b)));
     assert.ok(bad.some((b) => /low\/b\.ts imports onnxruntime-node/.test(b)));
+    // once low's README says so, high may import low only through low/index.ts
+    writeFileSync(
+      join(dir, "low", "README.md"),
+      "- May import: nothing. Must not import: high. Other layers import it only through `index.ts`.",
+    );
+    writeFileSync(join(dir, "low", "index.ts"), 'export { x } from "./b.ts";\n');
+    writeFileSync(join(dir, "high", "c.ts"), 'import { x } from "../low/index.ts";\nexport const z = x;\n');
+    const deep = importViolations(dir);
+    assert.equal(deep.length, 3, deep.join("\n"));
+    assert.ok(deep.some((b) => /high\/a\.ts imports \.\.\/low\/b\.ts: other layers import low only through low\/index\.ts/.test(b)));
+    assert.ok(!deep.some((b) => /high\/c\.ts/.test(b)), "an import through index.ts is allowed");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 // An adapter in memory: its PEFT config and its tensors under PEFT key names, in PEFT shapes.
 
-import type { HostWeight } from "../models/graph/weight-source.ts";
+import type { HostWeight } from "../models/index.ts";
 import { type LinearModule, type ModelConfig, linearModules } from "../models/index.ts";
 import { type ModuleTensors, adapterKind } from "./kinds.ts";
 import { type PeftConfig, matchesModule } from "./peft-config.ts";

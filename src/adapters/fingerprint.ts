@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { ModelConfig } from "../models/index.ts";
-import type { WeightMap } from "../models/graph/weight-source.ts";
+import type { WeightMap } from "../models/index.ts";
 
 /** values hashed per tensor, evenly strided: enough to tell bases apart, cheap for multi-GB models */
 const SAMPLES_PER_TENSOR = 65536;

@@ -2,7 +2,7 @@
 // so a fresh adapter is the base model exactly.
 
 import { Rng, type Tensor, op } from "../engine/index.ts";
-import type { WeightMap } from "../models/graph/weight-source.ts";
+import type { WeightMap } from "../models/index.ts";
 import type { ModelConfig, ModelHooks } from "../models/index.ts";
 import { type Adapter, adaptedModules } from "./adapter.ts";
 import type { LoraConfig } from "./peft-config.ts";

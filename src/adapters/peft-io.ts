@@ -4,8 +4,8 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ModelIoError } from "../models/io/errors.ts";
-import { loadTensors, readSafetensorsSync, writeSafetensors, type TensorToWrite } from "../models/io/safetensors.ts";
+import { ModelIoError } from "../models/index.ts";
+import { loadTensors, readSafetensorsSync, writeSafetensors, type TensorToWrite } from "../models/index.ts";
 import type { ModelConfig } from "../models/index.ts";
 import { type Adapter, expectedAdapterTensors } from "./adapter.ts";
 import { type PeftConfig, PeftConfigSchema } from "./peft-config.ts";
@@ -91,7 +91,7 @@ export async function loadAdapter(dir: string, model: ModelConfig): Promise<Adap
 
 /**
  * loadAdapter with two synchronous reads (config, whole weights file): for activations made between
- * inference steps, where every async hop would wait for the running step (see serving/adapter-file.ts).
+ * inference steps, where every async hop would wait for the running step (see serving/hosting/adapter-file.ts).
  */
 export function loadAdapterSync(dir: string, model: ModelConfig): Adapter {
   const cfgPath = join(dir, ADAPTER_CONFIG);

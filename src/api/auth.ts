@@ -12,23 +12,50 @@ export interface RateLimit {
   burst: number;
 }
 
-/** Buckets kept at most; full ones are forgotten first (they hold nothing a new bucket would not). */
+/** Buckets kept at most by default (a few MB); the least recently used one goes first. */
 const MAX_BUCKETS = 100_000;
 
-export function installAuth(app: FastifyInstance, keys: ApiKeyRepo, limit: RateLimit): void {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+/**
+ * Token buckets by id (a key, or a client address for failed authentications), kept in least-recently-used
+ * order so the map stays at most `max` long however many ids ever came: the one evicted is the bucket
+ * untouched the longest, which would have refilled by then unless `max` others were used since.
+ */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly max = MAX_BUCKETS,
+  ) {}
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private level(id: string, now: number): number {
+    const b = this.buckets.get(id);
+    return b ? Math.min(this.limit.burst, b.tokens + ((now - b.at) / 1000) * this.limit.perSecond) : this.limit.burst;
+  }
+
+  /** Whether `id` has less than one token now (nothing is taken). */
+  empty(id: string, now = Date.now()): boolean {
+    return this.level(id, now) < 1;
+  }
+
   /** Refill the bucket of `id` and take one token; false when it is empty. */
-  const take = (id: string): boolean => {
-    const now = Date.now();
-    const b = buckets.get(id) ?? { tokens: limit.burst, at: now };
-    b.tokens = Math.min(limit.burst, b.tokens + ((now - b.at) / 1000) * limit.perSecond);
-    b.at = now;
-    if (!buckets.has(id) && buckets.size >= MAX_BUCKETS) for (const [k, x] of buckets) if (x.tokens >= limit.burst - 1) buckets.delete(k);
-    buckets.set(id, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  };
+  take(id: string, now = Date.now()): boolean {
+    const tokens = this.level(id, now);
+    this.buckets.delete(id); // re-inserted last: the map's order is least recently used first
+    if (this.buckets.size >= this.max) this.buckets.delete(this.buckets.keys().next().value!);
+    const ok = tokens >= 1;
+    this.buckets.set(id, { tokens: ok ? tokens - 1 : tokens, at: now });
+    return ok;
+  }
+}
+
+export function installAuth(app: FastifyInstance, keys: ApiKeyRepo, limit: RateLimit): void {
+  const buckets = new TokenBuckets(limit);
+  const take = (id: string): boolean => buckets.take(id);
   const tooMany = (what: string) =>
     new ServiceError(
       429,
@@ -45,9 +72,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyRepo, limit: RateL
     if (req.routeOptions.config?.auth === false) return;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const ipBucket = buckets.get(`ip:${req.ip}`);
-    if (ipBucket && ipBucket.tokens < 1 && ipBucket.tokens + ((Date.now() - ipBucket.at) / 1000) * limit.perSecond < 1)
-      throw tooMany("client address for failed authentications");
+    if (buckets.empty(`ip:${req.ip}`)) throw tooMany("client address for failed authentications");
     if (!m)
       throw failed(
         req.ip,

@@ -1,11 +1,12 @@
 // Embeddings: OpenAI's POST /v1/embeddings and OCI's POST /20231130/actions/embedText, served by an
 // endpoint's model (base, T-Few/LoRA custom model through its table row, or full model): the mean over
-// the input's tokens of the final-norm hidden states, L2-normalised (src/serving/embedder.ts).
+// the input's tokens of the final-norm hidden states, L2-normalised (src/serving/hosting/embedder.ts).
 
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { type ControlPlane, type EmbedRequest, type Scope, badRequest } from "../control/index.ts";
 import { route } from "./routes.ts";
+import { ServingMode, endpointOf } from "./serving-mode.ts";
 
 export const EmbeddingRequest = z
   .strictObject({
@@ -30,7 +31,6 @@ export const EmbeddingRequest = z
   })
   .meta({ id: "CreateEmbeddingRequest" });
 
-const ServingMode = z.strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) });
 export const EmbedTextDetails = z
   .strictObject({
     compartmentId: z.string().min(1),
@@ -91,7 +91,7 @@ export function embeddingRoutes(app: FastifyInstance, cp: ControlPlane): void {
     async ({ scope, body, req }) => {
       inScope(scope, body.compartmentId);
       const { endpoint, result } = await cp.inference.embed(scope, {
-        endpoint: body.servingMode.endpointId,
+        endpoint: await endpointOf(cp, scope, body.compartmentId, body.servingMode),
         inputs: body.inputs.map((text) => ({ kind: "text", text })),
         truncate: body.truncate ?? "NONE",
       });

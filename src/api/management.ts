@@ -7,6 +7,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
   type ControlPlane,
+  ChangeDedicatedAiClusterCompartmentDetails,
+  ChangeEndpointCompartmentDetails,
+  ChangeModelCompartmentDetails,
   CreateDedicatedAiClusterDetails,
   CreateEndpointDetails,
   CreateModelDetails,
@@ -69,6 +72,7 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
       url: `${V}/dedicatedAiClusters`,
       tag: "DedicatedAiCluster",
       summary: "Create a dedicated AI cluster",
+      idempotent: true,
       body: CreateDedicatedAiClusterDetails,
       response: DedicatedAiCluster,
     },
@@ -134,6 +138,7 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
       url: `${V}/models`,
       tag: "Model",
       summary: "Create a model: fine-tune a CUSTOM model (fineTuneDetails) or register a BASE model (modelSource)",
+      idempotent: true,
       body: CreateModelDetails,
       response: Model,
     },
@@ -254,6 +259,7 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
       url: `${V}/endpoints`,
       tag: "Endpoint",
       summary: "Create an endpoint serving a model on a HOSTING cluster",
+      idempotent: true,
       body: CreateEndpointDetails,
       response: Endpoint,
     },
@@ -348,6 +354,28 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
     },
     ({ scope, params, req, reply }) => one(reply, cp.endpoints.activate(scope, params.endpointId!, ifMatch(req))),
   );
+
+  // --- Change…Compartment (202 with a MOVE_* work request) ---
+  for (const [kind, name, tag, what, body] of [
+    ["cluster", "dedicatedAiCluster", "DedicatedAiCluster", "a dedicated AI cluster", ChangeDedicatedAiClusterCompartmentDetails],
+    ["model", "model", "Model", "a model", ChangeModelCompartmentDetails],
+    ["endpoint", "endpoint", "Endpoint", "an endpoint", ChangeEndpointCompartmentDetails],
+  ] as const)
+    route(
+      app,
+      {
+        method: "POST",
+        url: `${V}/${name}s/:${name}Id/actions/changeCompartment`,
+        tag,
+        summary: `Move ${what} to another compartment (the key must hold both)`,
+        params: ids(`${name}Id`),
+        body,
+        status: 202,
+        headers: H,
+        idempotent: true,
+      },
+      ({ scope, params, body, req, reply }) => accepted(reply, cp.moves.move(kind, scope, params[`${name}Id`]!, body, ifMatch(req))),
+    );
 
   // --- work requests ---
   route(

@@ -7,7 +7,8 @@ import { type Server, createServer } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { z } from "zod";
-import type { ControlPlane, InferenceCounters, InferenceResult } from "../control/index.ts";
+import { type ControlPlane, type InferenceCounters, type InferenceResult, ServiceError } from "../control/index.ts";
+import { plainErrorResponse } from "./errors.ts";
 
 export const MetricsOptionsSchema = z.strictObject({
   /** label series by endpoint and cluster id (every tenant's ids on one page); otherwise totals */
@@ -127,15 +128,15 @@ export class Metrics implements InferenceCounters {
   /** Serve `GET /metrics` on a listener of its own; resolves with its URL and a close function. */
   async listen(port: number, host = "127.0.0.1"): Promise<{ url: string; close(): Promise<void> }> {
     const server: Server = createServer((req, res) => {
-      if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
-        res
-          .writeHead(404, { "content-type": "application/json" })
-          .end(JSON.stringify({ code: "NotAuthorizedOrNotFound", message: "this listener serves GET /metrics only" }));
-        return;
-      }
+      const fail = (e: ServiceError) => {
+        const r = plainErrorResponse(e);
+        res.writeHead(r.status, { "content-type": r.contentType }).end(r.body);
+      };
+      if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics")
+        return fail(new ServiceError(404, "NotAuthorizedOrNotFound", "this listener serves GET /metrics only"));
       this.registry.metrics().then(
         (text) => res.writeHead(200, { "content-type": this.registry.contentType }).end(text),
-        (e: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${e.message}`),
+        (e: Error) => fail(new ServiceError(500, "InternalServerError", `metrics failed: ${e.message}`)),
       );
     });
     await new Promise<void>((res, rej) => server.once("error", rej).listen(port, host, () => res()));

@@ -13,15 +13,14 @@ import {
   type ToolCall,
   badRequest,
 } from "../control/index.ts";
-import { generateN, sampling } from "./generation.ts";
+import { type StreamShape, answer, sampling } from "./generation.ts";
 import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts";
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
-import { clientGone, openSse } from "./sse.ts";
+import { ServingMode, endpointOf } from "./serving-mode.ts";
+import { type ContentModerator, type ModerationRun, moderationFor } from "./content-moderation.ts";
+import type { SseStream } from "./sse.ts";
 
-const ServingMode = z
-  .strictObject({ servingType: z.literal("DEDICATED"), endpointId: z.string().min(1) })
-  .meta({ id: "DedicatedServingMode" });
 const knobs = {
   maxTokens: z.number().int().min(1).max(32768).optional(),
   temperature: z.number().min(0).max(5).optional(),
@@ -116,7 +115,7 @@ function inScope(scope: Scope, compartmentId: string): void {
   if (!scope.compartments.includes(compartmentId)) throw badRequest(`compartmentId: ${compartmentId} is not a compartment of this API key`);
 }
 
-export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void {
+export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moderator: ContentModerator): void {
   route(
     app,
     {
@@ -128,7 +127,10 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = await endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
+      const mod = moderationFor(moderator, await cp.endpoints.resolve(scope, endpoint));
+      mod?.checkInput(r.prompt);
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
         ...r,
@@ -137,56 +139,51 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
         logitBias: r.runtimeType === "LLAMA" ? r.logitBias : undefined,
       });
       const n = r.numGenerations ?? 1;
-      if (r.isStream) {
-        await cp.inference.target(scope, body.servingMode.endpointId);
-        const sse = openSse(req, reply);
-        try {
-          const out = await generateN(cp, scope, {
-            endpoint: body.servingMode.endpointId,
-            prompt,
-            sampling: s,
-            n,
-            signal: sse.signal,
-            onToken: (index, text) => text && sse.send({ index, text }),
-          });
-          out.results.forEach((g, index) =>
-            sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
-          );
-        } catch (e) {
-          sse.send({ error: { message: (e as Error).message } });
-        }
-        return reply.raw.end();
-      }
-      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
-      const timeCreated = new Date().toISOString();
-      const inferenceResponse =
-        r.runtimeType === "COHERE"
-          ? {
-              runtimeType: "COHERE",
-              timeCreated,
-              prompt: r.prompt,
-              generatedTexts: out.results.map((g, i) => ({
-                id: `${req.id}-${i}`,
-                text: g.text,
-                likelihood: g.logprobs.reduce((a, b) => a + b, 0),
-                finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
-                tokenLikelihoods:
-                  r.returnLikelihoods && r.returnLikelihoods !== "NONE"
-                    ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] }))
-                    : undefined,
-              })),
-            }
-          : {
-              runtimeType: "LLAMA",
-              created: timeCreated,
-              choices: out.results.map((g, index) => ({
-                index,
-                text: g.text,
-                finishReason: g.finishReason,
-                logprobs: r.logProbs ? ociLogprobs(g) : undefined,
-              })),
-            };
-      return { modelId: out.modelId, modelVersion: "1", inferenceResponse };
+      const stream = (sse: SseStream): StreamShape => {
+        const held = holdFor(mod);
+        return {
+          delta: (index, text) => held.send(index, text, (t) => sse.send({ index, text: t })),
+          end: (out) => {
+            moderateStream(mod, out.results, held, sse.send);
+            out.results.forEach((g, index) =>
+              sse.send({ index, text: "", finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" }),
+            );
+          },
+        };
+      };
+      const call = { endpoint, prompt, sampling: s, n, stream: !!r.isStream, terminator: "end" } as const;
+      return answer(cp, scope, { req, reply }, call, stream, (out) => {
+        mod?.checkOutputs(out.results.map((g) => g.text));
+        const timeCreated = new Date().toISOString();
+        const inferenceResponse =
+          r.runtimeType === "COHERE"
+            ? {
+                runtimeType: "COHERE",
+                timeCreated,
+                prompt: r.prompt,
+                generatedTexts: out.results.map((g, i) => ({
+                  id: `${req.id}-${i}`,
+                  text: g.text,
+                  likelihood: g.logprobs.reduce((a, b) => a + b, 0),
+                  finishReason: g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
+                  tokenLikelihoods:
+                    r.returnLikelihoods && r.returnLikelihoods !== "NONE"
+                      ? g.tokens.map((t, k) => ({ token: t, likelihood: g.logprobs[k] }))
+                      : undefined,
+                })),
+              }
+            : {
+                runtimeType: "LLAMA",
+                created: timeCreated,
+                choices: out.results.map((g, index) => ({
+                  index,
+                  text: g.text,
+                  finishReason: g.finishReason,
+                  logprobs: r.logProbs ? ociLogprobs(g) : undefined,
+                })),
+              };
+        return { modelId: out.modelId, modelVersion: "1", inferenceResponse, ...(mod ? { contentModeration: mod.report() } : {}) };
+      });
     },
   );
 
@@ -201,6 +198,8 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
+      const endpoint = await endpointOf(cp, scope, body.compartmentId, body.servingMode);
+      const mod = moderationFor(moderator, await cp.endpoints.resolve(scope, endpoint));
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"
@@ -213,6 +212,7 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
               })),
               { role: "user", content: r.message },
             ];
+      mod?.checkInput(messages.map((m) => m.content).join("\n"));
       const generic = r.apiFormat === "GENERIC" ? r : null;
       const tools: ToolPlan = toolPlan(
         generic?.tools?.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
@@ -231,67 +231,69 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane): void
       });
       const n = r.apiFormat === "GENERIC" ? (r.numGenerations ?? 1) : 1;
       const prompt: PromptInput = { kind: "chat", messages, tools: tools.tools };
-      if (r.isStream) {
-        await cp.inference.target(scope, body.servingMode.endpointId);
-        const sse = openSse(req, reply);
-        try {
-          const out = await generateN(cp, scope, {
-            endpoint: body.servingMode.endpointId,
-            prompt,
-            sampling: s,
-            n,
-            signal: sse.signal,
-            onToken: (index, text) =>
-              text &&
+      const stream = (sse: SseStream): StreamShape => {
+        const held = holdFor(mod);
+        return {
+          delta: (index, text) =>
+            held.send(index, text, (t) =>
               sse.send(
                 r.apiFormat === "GENERIC"
-                  ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text }] } }
-                  : { apiFormat: "COHERE", text },
+                  ? { index, message: { role: "ASSISTANT", content: [{ type: "TEXT", text: t }] } }
+                  : { apiFormat: "COHERE", text: t },
               ),
-          });
-          structured.check(out.results, s.stop);
-          out.results.forEach((g, index) => {
-            const calls = tools.calls(g);
-            if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
-            sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
-          });
-        } catch (e) {
-          sse.send({ error: { message: (e as Error).message } });
-        }
-        return reply.raw.end();
-      }
-      const out = await generateN(cp, scope, { endpoint: body.servingMode.endpointId, prompt, sampling: s, n, signal: clientGone(reply) });
-      structured.check(out.results, s.stop);
-      const timeCreated = new Date().toISOString();
-      const g0 = out.results[0]!;
-      const usage = ociUsage(out.results);
-      const chatResponse =
-        r.apiFormat === "GENERIC"
-          ? {
-              apiFormat: "GENERIC",
-              timeCreated,
-              choices: out.results.map((g, index) => {
-                const calls = tools.calls(g);
-                const message = calls
-                  ? { role: "ASSISTANT", toolCalls: calls.map(ociCall) }
-                  : { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] };
-                return {
-                  index,
-                  message,
-                  finishReason: calls ? "tool_calls" : g.finishReason,
-                  logprobs: r.logProbs ? ociLogprobs(g) : undefined,
-                };
-              }),
-              usage,
-            }
-          : {
-              apiFormat: "COHERE",
-              text: g0.text,
-              finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
-              chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }],
-              usage,
-            };
-      return { modelId: out.modelId, modelVersion: "1", chatResponse };
+            ),
+          end: (out) => {
+            moderateStream(mod, out.results, held, sse.send);
+            out.results.forEach((g, index) => {
+              const calls = tools.calls(g);
+              if (calls) sse.send({ index, message: { role: "ASSISTANT", toolCalls: calls.map(ociCall) } });
+              sse.send({ index, finishReason: calls ? "tool_calls" : g.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE" });
+            });
+          },
+        };
+      };
+      const call = {
+        endpoint,
+        prompt,
+        sampling: s,
+        n,
+        stream: !!r.isStream,
+        check: structured.check,
+        terminator: "end",
+      } as const;
+      return answer(cp, scope, { req, reply }, call, stream, (out) => {
+        mod?.checkOutputs(out.results.map((g) => g.text));
+        const timeCreated = new Date().toISOString();
+        const g0 = out.results[0]!;
+        const usage = ociUsage(out.results);
+        const chatResponse =
+          r.apiFormat === "GENERIC"
+            ? {
+                apiFormat: "GENERIC",
+                timeCreated,
+                choices: out.results.map((g, index) => {
+                  const calls = tools.calls(g);
+                  const message = calls
+                    ? { role: "ASSISTANT", toolCalls: calls.map(ociCall) }
+                    : { role: "ASSISTANT", content: [{ type: "TEXT", text: g.text }] };
+                  return {
+                    index,
+                    message,
+                    finishReason: calls ? "tool_calls" : g.finishReason,
+                    logprobs: r.logProbs ? ociLogprobs(g) : undefined,
+                  };
+                }),
+                usage,
+              }
+            : {
+                apiFormat: "COHERE",
+                text: g0.text,
+                finishReason: g0.finishReason === "length" ? "MAX_TOKENS" : "COMPLETE",
+                chatHistory: [...(r.chatHistory ?? []), { role: "USER", message: r.message }, { role: "CHATBOT", message: g0.text }],
+                usage,
+              };
+        return { modelId: out.modelId, modelVersion: "1", chatResponse, ...(mod ? { contentModeration: mod.report() } : {}) };
+      });
     },
   );
 }
@@ -334,4 +336,35 @@ function genericMessage(m: z.infer<typeof GenericChat>["messages"][number], i: n
     });
   if (m.toolCallId) out.tool_call_id = m.toolCallId;
   return out;
+}
+
+/**
+ * Streaming through a moderated endpoint: INFORM streams as usual; BLOCK holds every delta until the whole
+ * answer is checked (so nothing flagged is ever sent), then sends each choice's text in one event.
+ */
+interface Held {
+  send(index: number, text: string, out: (text: string) => void): void;
+  flush(): void;
+}
+function holdFor(mod: ModerationRun | null): Held {
+  if (mod?.mode !== "BLOCK") return { send: (_i, text, out) => out(text), flush() {} };
+  const held = new Map<number, { text: string; out: (text: string) => void }>();
+  return {
+    send(index, text, out) {
+      const h = held.get(index) ?? { text: "", out };
+      h.text += text;
+      held.set(index, h);
+    },
+    flush() {
+      for (const h of held.values()) h.out(h.text);
+    },
+  };
+}
+
+/** After a streamed generation: check the answers (BLOCK throws before anything held is sent), send the report. */
+function moderateStream(mod: ModerationRun | null, results: InferenceResult[], held: Held, send: (e: object) => void): void {
+  if (!mod) return;
+  mod.checkOutputs(results.map((g) => g.text));
+  held.flush();
+  send({ contentModeration: mod.report() });
 }

@@ -14,11 +14,10 @@ import {
   type ToolCall,
   badRequest,
 } from "../control/index.ts";
-import { generateN, sampling } from "./generation.ts";
+import { answer, sampling } from "./generation.ts";
 import { OpenAiResponseFormat, openAiStructured, structuredFor } from "./structured.ts";
 import { OpenAiTool, OpenAiToolCall, OpenAiToolChoice, ToolStream, openAiToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
-import { clientGone, openSse } from "./sse.ts";
 
 const common = {
   model: z.string().min(1).describe("endpoint id or display name"),
@@ -105,16 +104,10 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
     lifecycle_state: e.lifecycleState,
     model_id: e.modelId,
   });
-  route(
-    app,
-    { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" },
-    async ({ scope }) => {
-      const eps = (await cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })).items.filter(
-        (e) => e.lifecycleState !== "DELETED",
-      );
-      return { object: "list", data: eps.map(asModel) };
-    },
-  );
+  route(app, { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" }, async ({ scope }) => {
+    const eps = (await cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })).items.filter((e) => e.lifecycleState !== "DELETED");
+    return { object: "list", data: eps.map(asModel) };
+  });
   route(
     app,
     {
@@ -158,53 +151,34 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
               ),
               text_offset: offsets(r.tokens),
             };
-      if (b.stream) {
-        const target = await cp.inference.target(scope, b.model);
-        const sse = openSse(req, reply);
-        try {
-          const out = await generateN(cp, scope, {
-            endpoint: b.model,
-            prompt,
-            sampling: s,
-            n,
-            signal: sse.signal,
-            onToken: (index, delta) =>
-              delta &&
-              sse.send({
-                id,
-                object: "text_completion",
-                created,
-                model: target.id,
-                choices: [{ index, text: delta, logprobs: null, finish_reason: null }],
-              }),
-          });
-          structured.check(out.results, s.stop);
-          out.results.forEach((r, index) =>
-            sse.send({
-              id,
-              object: "text_completion",
-              created,
-              model: target.id,
-              choices: [{ index, text: "", logprobs: null, finish_reason: finish(r) }],
-            }),
-          );
-          if (b.stream_options?.include_usage)
-            sse.send({ id, object: "text_completion", created, model: target.id, choices: [], usage: usage(out.results) });
-        } catch (e) {
-          sse.send({ error: { message: (e as Error).message } });
-        }
-        return sse.done();
-      }
-      const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: clientGone(reply) });
-      structured.check(out.results, s.stop);
-      return {
+      const chunk = (model: string, choices: unknown[], extra = {}) => ({
         id,
         object: "text_completion",
         created,
-        model: out.endpointId,
-        choices: out.results.map((r, index) => ({ index, text: r.text, logprobs: logprobs(r), finish_reason: finish(r) })),
-        usage: usage(out.results),
-      };
+        model,
+        choices,
+        ...extra,
+      });
+      return answer(
+        cp,
+        scope,
+        { req, reply },
+        { endpoint: b.model, prompt, sampling: s, n, stream: !!b.stream, check: structured.check, terminator: "done" },
+        (sse, model) => ({
+          delta: (index, text) => sse.send(chunk(model, [{ index, text, logprobs: null, finish_reason: null }])),
+          end: (out) => {
+            out.results.forEach((r, index) => sse.send(chunk(model, [{ index, text: "", logprobs: null, finish_reason: finish(r) }])));
+            if (b.stream_options?.include_usage) sse.send(chunk(model, [], { usage: usage(out.results) }));
+          },
+        }),
+        (out) => ({
+          ...chunk(
+            out.endpointId,
+            out.results.map((r, index) => ({ index, text: r.text, logprobs: logprobs(r), finish_reason: finish(r) })),
+          ),
+          usage: usage(out.results),
+        }),
+      );
     },
   );
 
@@ -247,84 +221,63 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
         ...extra,
       });
       const finishOf = (r: InferenceResult, calls: ToolCall[] | null) => (calls ? "tool_calls" : finish(r));
-      if (b.stream) {
-        const target = await cp.inference.target(scope, b.model);
-        const sse = openSse(req, reply);
-        const content = (index: number, delta: string) =>
-          sse.send(chunk(target.id, [{ index, delta: { content: delta }, logprobs: null, finish_reason: null }]));
-        const held = tools.tools && tools.mode.mode !== "none" ? new ToolStream(n, !!tools.format, content) : null;
-        try {
-          for (let index = 0; index < n; index++)
-            sse.send(chunk(target.id, [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
-          const out = await generateN(cp, scope, {
-            endpoint: b.model,
-            prompt,
-            sampling: s,
-            n,
-            signal: sse.signal,
-            onToken: (index, delta) => delta && (held ? held.delta(index, delta) : content(index, delta)),
-          });
-          structured.check(out.results, s.stop);
-          out.results.forEach((r, index) => {
-            const calls = tools.calls(r);
-            held?.flush(index, !!calls);
-            // as OpenAI streams calls: id, type and name first with empty arguments, then the arguments
-            calls?.forEach((c, k) => {
-              sse.send(
-                chunk(target.id, [
-                  {
-                    index,
-                    delta: { tool_calls: [{ index: k, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] },
-                    logprobs: null,
-                    finish_reason: null,
-                  },
-                ]),
-              );
-              sse.send(
-                chunk(target.id, [
-                  {
-                    index,
-                    delta: { tool_calls: [{ index: k, function: { arguments: c.arguments } }] },
-                    logprobs: null,
-                    finish_reason: null,
-                  },
-                ]),
-              );
-            });
-            sse.send(chunk(target.id, [{ index, delta: {}, logprobs: null, finish_reason: finishOf(r, calls) }]));
-          });
-          if (b.stream_options?.include_usage) sse.send(chunk(target.id, [], { usage: usage(out.results) }));
-        } catch (e) {
-          sse.send({ error: { message: (e as Error).message } });
-        }
-        return sse.done();
-      }
-      const out = await generateN(cp, scope, { endpoint: b.model, prompt, sampling: s, n, signal: clientGone(reply) });
-      structured.check(out.results, s.stop);
-      return {
-        id,
-        object: "chat.completion",
-        created,
-        model: out.endpointId,
-        system_fingerprint: null,
-        choices: out.results.map((r, index) => {
-          const calls = tools.calls(r);
+      return answer(
+        cp,
+        scope,
+        { req, reply },
+        { endpoint: b.model, prompt, sampling: s, n, stream: !!b.stream, check: structured.check, terminator: "done" },
+        (sse, model) => {
+          const content = (index: number, delta: string) =>
+            sse.send(chunk(model, [{ index, delta: { content: delta }, logprobs: null, finish_reason: null }]));
+          const held = tools.tools && tools.mode.mode !== "none" ? new ToolStream(n, !!tools.format, content) : null;
           return {
-            index,
-            message: calls
-              ? {
-                  role: "assistant",
-                  content: null,
-                  refusal: null,
-                  tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
-                }
-              : { role: "assistant", content: r.text, refusal: null },
-            logprobs: b.logprobs ? chatLogprobs(r) : null,
-            finish_reason: finishOf(r, calls),
+            open: () => {
+              for (let index = 0; index < n; index++)
+                sse.send(chunk(model, [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+            },
+            delta: (index, delta) => (held ? held.delta(index, delta) : content(index, delta)),
+            end: (out) => {
+              out.results.forEach((r, index) => {
+                const calls = tools.calls(r);
+                held?.flush(index, !!calls);
+                // as OpenAI streams calls: id, type and name first with empty arguments, then the arguments
+                calls?.forEach((c, k) => {
+                  const call = (toolCall: unknown) =>
+                    sse.send(chunk(model, [{ index, delta: { tool_calls: [toolCall] }, logprobs: null, finish_reason: null }]));
+                  call({ index: k, id: c.id, type: "function", function: { name: c.name, arguments: "" } });
+                  call({ index: k, function: { arguments: c.arguments } });
+                });
+                sse.send(chunk(model, [{ index, delta: {}, logprobs: null, finish_reason: finishOf(r, calls) }]));
+              });
+              if (b.stream_options?.include_usage) sse.send(chunk(model, [], { usage: usage(out.results) }));
+            },
           };
+        },
+        (out) => ({
+          id,
+          object: "chat.completion",
+          created,
+          model: out.endpointId,
+          system_fingerprint: null,
+          choices: out.results.map((r, index) => {
+            const calls = tools.calls(r);
+            return {
+              index,
+              message: calls
+                ? {
+                    role: "assistant",
+                    content: null,
+                    refusal: null,
+                    tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
+                  }
+                : { role: "assistant", content: r.text, refusal: null },
+              logprobs: b.logprobs ? chatLogprobs(r) : null,
+              finish_reason: finishOf(r, calls),
+            };
+          }),
+          usage: usage(out.results),
         }),
-        usage: usage(out.results),
-      };
+      );
     },
   );
 }

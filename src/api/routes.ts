@@ -24,6 +24,8 @@ export interface RouteDoc {
   headers?: string[];
   /** false: no API key needed */
   auth?: boolean;
+  /** honours opc-retry-token (retry-token.ts): a retry with the same token gets the first answer again */
+  idempotent?: boolean;
 }
 
 export interface Ctx<P, Q, B> {
@@ -49,11 +51,12 @@ export function route<P = undefined, Q = undefined, B = undefined>(
   doc: RouteDoc & { params?: z.ZodType<P>; query?: z.ZodType<Q>; body?: z.ZodType<B> },
   handler: (c: Ctx<P, Q, B>) => Promise<unknown> | unknown,
 ): void {
+  if (doc.idempotent) doc = { ...doc, headers: [...(doc.headers ?? []), "opc-retry-token"] };
   if (!documented.some((d) => d.method === doc.method && d.url === doc.url)) documented.push(doc);
   app.route({
     method: doc.method,
     url: doc.url,
-    config: { auth: doc.auth !== false },
+    config: { auth: doc.auth !== false, idempotent: doc.idempotent === true },
     handler: async (req, reply) => {
       const params = parse(doc.params, req.params, "path");
       const query = parse(doc.query, req.query, "query");
@@ -76,5 +79,6 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     auth?: boolean;
+    idempotent?: boolean;
   }
 }

@@ -1,14 +1,14 @@
 // The HTTP server: fastify with request ids (`opc-request-id`), API-key auth, rate limits, body limits,
 // every route family, the OpenAPI document, metrics, and the single error mapping.
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { consoleRoutes } from "../console/serve.ts";
-import { type ControlPlane, ServiceError } from "../control/index.ts";
+import { consoleRoutes } from "../console/index.ts";
+import type { ControlPlane } from "../control/index.ts";
 import { adminRoutes } from "./admin.ts";
 import { type RateLimit, installAuth } from "./auth.ts";
-import { ociErrorBody, openAiErrorBody, toServiceError } from "./errors.ts";
+import { installErrorHandling, routerRefusal, sendError } from "./errors.ts";
 import { installJsonBody } from "./json-body.ts";
 import { managementRoutes } from "./management.ts";
 import type { Metrics } from "./metrics.ts";
@@ -17,6 +17,8 @@ import { ociInferenceRoutes } from "./oci-inference.ts";
 import { openApiDocument } from "./openapi.ts";
 import { embeddingRoutes } from "./embeddings.ts";
 import { openAiRoutes } from "./openai.ts";
+import { installRetryTokens } from "./retry-token.ts";
+import { BlocklistModerator, type ContentModerator } from "./content-moderation.ts";
 import { documented } from "./routes.ts";
 
 export const ServerOptionsSchema = z.strictObject({
@@ -28,6 +30,15 @@ export const ServerOptionsSchema = z.strictObject({
     .default(1024 * 1024),
   /** per-key rate limit */
   rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }).default({ perSecond: 50, burst: 200 }),
+  /** content moderation of endpoints that enable it (content-moderation.ts) */
+  contentModeration: z
+    .strictObject({
+      /** terms the built-in moderator flags (whole words or phrases, any case) */
+      blocklist: z.array(z.string().min(1).max(200)).max(100_000).default([]),
+      /** another check in its place (an object with `name` and `check(text)`) */
+      moderator: z.custom<ContentModerator>((v) => typeof (v as ContentModerator | null)?.check === "function").optional(),
+    })
+    .default({ blocklist: [] }),
   /** pino logger options, or false for none */
   logger: z.union([z.boolean(), z.record(z.string(), z.unknown())]).default(false),
 });
@@ -37,13 +48,6 @@ export const VERSION = "0.1.0";
 
 /** Longest path parameter the router accepts: above every schema's limit (ids 255, object names 1024), so the schemas decide. */
 const MAX_PARAM_LENGTH = 2048;
-
-/** Every error response: the API's own shape (OpenAI's under /v1), the request id, Retry-After when retrying helps. */
-function sendError(req: FastifyRequest, reply: FastifyReply, e: ServiceError): void {
-  reply.header("opc-request-id", req.id);
-  if (e.status === 429 || e.status === 503) reply.header("retry-after", "1");
-  reply.code(e.status).send(req.url.startsWith("/v1/") ? openAiErrorBody(e) : ociErrorBody(e));
-}
 
 export async function buildServer(cp: ControlPlane, metrics: Metrics, input: ServerOptionsInput = {}): Promise<FastifyInstance> {
   const o = ServerOptionsSchema.parse(input);
@@ -60,14 +64,7 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
     // rate limits and errors must see the real route; don't 404 trailing slashes differently
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // what the router refuses before any hook runs still gets the API's error shape and a request id
-    frameworkErrors: (err, req, reply) =>
-      sendError(
-        req,
-        reply,
-        err.code === "FST_ERR_MAX_PARAM_LENGTH"
-          ? new ServiceError(414, "InvalidParameter", `path: a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
-          : new ServiceError(400, "InvalidParameter", "path: not a valid URL (a '%' must start an escape such as %2F)"),
-      ),
+    frameworkErrors: (err, req, reply) => sendError(req, reply, routerRefusal(err, MAX_PARAM_LENGTH)),
   });
   // SDKs and curl send action POSTs (…/actions/activate) with an empty body, often with a JSON content type
   installJsonBody(app);
@@ -75,23 +72,13 @@ export async function buildServer(cp: ControlPlane, metrics: Metrics, input: Ser
   installAuth(app, cp.store.apiKeys, o.rateLimit as RateLimit);
   metrics.install(app);
   metrics.watch(cp);
+  installRetryTokens(app, cp.idempotency);
 
-  app.setErrorHandler((err, req, reply) => {
-    const e = toServiceError(err);
-    if (e.status >= 500) req.log.error({ err }, "request failed");
-    sendError(req, reply, e);
-  });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(
-      req,
-      reply,
-      new ServiceError(404, "NotAuthorizedOrNotFound", `no route ${req.method} ${req.url.split("?")[0]!.slice(0, 200)}`),
-    ),
-  );
+  installErrorHandling(app);
 
   managementRoutes(app, cp);
   objectStorageRoutes(app, cp);
-  ociInferenceRoutes(app, cp);
+  ociInferenceRoutes(app, cp, o.contentModeration.moderator ?? new BlocklistModerator(o.contentModeration.blocklist));
   openAiRoutes(app, cp);
   await consoleRoutes(app);
   adminRoutes(app, cp);

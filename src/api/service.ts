@@ -43,7 +43,7 @@ export interface Service {
 export async function startService(o: ServiceOptions): Promise<Service> {
   const store = (await Store.open(o.dataDir, o.database === undefined ? {} : { database: o.database })) as SprigStore;
   const metrics = new Metrics(o.metrics);
-  const executors = o.executors ?? (await import("../control/workers/process-executors.ts")).processExecutors();
+  const executors = o.executors ?? (await import("../control/index.ts")).processExecutors();
   const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node });
   const app = await buildServer(control, metrics, o.server);
   control.setLogger(app.log as unknown as Logger);

@@ -1,10 +1,10 @@
 // `--adapter DIR` for commands that run a model: load a PEFT adapter (Sprig's or Python PEFT's), check it
 // was trained on this base when Sprig recorded that, and apply it unmerged through graph hooks.
 
-import type { Adapter } from "../adapters/adapter.ts";
-import { baseFingerprint } from "../adapters/fingerprint.ts";
-import { adapterKind } from "../adapters/kinds.ts";
-import { loadAdapter, otherBase, readAdapterMeta } from "../adapters/peft-io.ts";
+import type { Adapter } from "../adapters/index.ts";
+import { baseFingerprint } from "../adapters/index.ts";
+import { adapterKind } from "../adapters/index.ts";
+import { loadAdapter, otherBase, readAdapterMeta } from "../adapters/index.ts";
 import type { Graph } from "../engine/index.ts";
 import type { LoadedModel, ModelHooks } from "../models/index.ts";
 import { CliError } from "./errors.ts";

@@ -22,3 +22,8 @@ export function parseNumber(s: string, flag: string, o: { int?: boolean; min?: n
   if (o.max !== undefined && v > o.max) throw new CliError(`${flag}: must be ≤ ${o.max}, got ${s}`);
   return v;
 }
+
+/** A hyperparameter flag that takes a number or "auto" (resolved from the dataset when training starts). */
+export function parseNumberOrAuto(s: string, flag: string, o: { int?: boolean; min?: number; max?: number } = {}): number | "auto" {
+  return s.trim().toLowerCase() === "auto" ? "auto" : parseNumber(s, flag, o);
+}

@@ -123,8 +123,11 @@ export class Clusters {
     const { value: c, etag } = await fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
     checkEtag(id, etag, ifMatch);
     const resize = d.unitCount !== undefined && d.unitCount !== c.unitCount;
-    if (resize && c.lifecycleState !== "ACTIVE")
-      throw incorrectState(`dedicated AI cluster ${id} is ${c.lifecycleState}: unitCount can change only when it is ACTIVE`);
+    // an operator may resize a NEEDS_ATTENTION cluster to what the nodes can hold
+    if (resize && c.lifecycleState !== "ACTIVE" && c.lifecycleState !== "NEEDS_ATTENTION")
+      throw incorrectState(
+        `dedicated AI cluster ${id} is ${c.lifecycleState}: unitCount can change only when it is ACTIVE or NEEDS_ATTENTION`,
+      );
     const next: DedicatedAiCluster = {
       ...c,
       unitCount: d.unitCount ?? c.unitCount,

@@ -17,6 +17,12 @@ export const ControlConfigSchema = z.strictObject({
   modelImportRoots: z.array(z.string().min(1)).default([]),
   /** a BASE model every compartment sees, registered at start-up when its directory exists */
   defaultBaseModelDir: z.string().nullable().default(null),
+  /** how long a create's answer is kept for its opc-retry-token (a retry within it gets the same answer) */
+  retryTokenRetentionHours: z
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(24),
 });
 export type ControlConfig = z.infer<typeof ControlConfigSchema>;
 export type ControlConfigInput = z.input<typeof ControlConfigSchema>;

@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { guardLifecycles } from "./lifecycle.ts";
+import { attentionResolved, needsAttention } from "./attention.ts";
 import { Capacity, type CapacityView } from "./capacity.ts";
 import { Clusters } from "./clusters.ts";
 import { type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
@@ -24,6 +25,8 @@ import { Endpoints } from "./endpoints.ts";
 import { ServiceError, badRequest, notFound } from "./errors.ts";
 import type { FineTuneExecutor, HostingExecutor } from "./executors.ts";
 import { FineTunes } from "./fine-tunes.ts";
+import { Idempotency } from "./idempotency.ts";
+import { CompartmentMoves } from "./compartment-moves.ts";
 import { DatasetCheck } from "./dataset-check.ts";
 import { Inference, type InferenceCounters } from "./inference.ts";
 import { Models } from "./models.ts";
@@ -53,6 +56,10 @@ export class ControlPlane {
   readonly inference: Inference;
   /** checks training data with the reader a fine-tune uses, before anything trains */
   readonly datasets: DatasetCheck;
+  /** opc-retry-token answers of creates */
+  readonly idempotency: Idempotency;
+  /** Change…Compartment actions */
+  readonly moves: CompartmentMoves;
   readonly store: SprigStore;
   private readonly ctx: ControlContext;
   private readonly wr: WorkRequests;
@@ -94,6 +101,8 @@ export class ControlPlane {
     this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
     this.datasets = new DatasetCheck(this.ctx);
+    this.moves = new CompartmentMoves(this.ctx, this.wr);
+    this.idempotency = new Idempotency(o.store.retryTokens, parsed.data.retryTokenRetentionHours * 3_600_000);
   }
 
   get config() {
@@ -153,14 +162,17 @@ export class ControlPlane {
   private async repairReservations(): Promise<void> {
     const s = this.store;
     await s.tx(async () => {
-      const live = await s.clusters.inStates(["CREATING", "ACTIVE", "UPDATING", "DELETING"]);
+      const live = await s.clusters.inStates(["CREATING", "ACTIVE", "UPDATING", "NEEDS_ATTENTION", "DELETING"]);
       const short = new Map((await this.ctx.capacity.repair(live)).map((x) => [x.clusterId, x]));
       for (const c of live) {
         const miss = short.get(c.id);
-        const note = miss ? `${miss.missing} of ${c.unitCount} units have no reserved cores and do not run: ${miss.reason}` : null;
-        if (miss) this.ctx.log.warn({ clusterId: c.id, missing: miss.missing }, "cluster units without room");
-        if (note !== (c.lifecycleDetails ?? null) && (miss || c.lifecycleDetails?.includes("have no reserved cores")))
-          await s.clusters.update({ ...c, lifecycleDetails: note });
+        if (miss) {
+          this.ctx.log.warn({ clusterId: c.id, missing: miss.missing }, "cluster units without room");
+          const note = `${miss.missing} of ${c.unitCount} units have no reserved cores and do not run: ${miss.reason}. Free cores on a node and restart, or resize the cluster to fewer units`;
+          if (c.lifecycleState === "DELETING") continue;
+          await needsAttention(this.ctx, c.id, note);
+        } else if (c.lifecycleState === "NEEDS_ATTENTION" && c.lifecycleDetails?.includes("have no reserved cores"))
+          await attentionResolved(this.ctx, c.id);
       }
     });
   }

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { type ModelConfig, type SprigTokenizer, loadHfConfig, loadTokenizer } from "../models/index.ts";
-import { DataError, MIN_EXAMPLES, parseDataset } from "../training/data.ts";
+import { DataError, MIN_EXAMPLES, parseDataset } from "../training/index.ts";
 import type { ControlContext, Scope } from "./context.ts";
 import { fetchVisible, visible } from "./context.ts";
 import { notFound } from "./errors.ts";

@@ -2,15 +2,21 @@
 // activates the model in it; deactivate/activate toggle serving without unloading the base weights.
 // Rules: one base model per cluster (custom models must derive from it) and a capacity per cluster.
 
+import { attentionResolved, needsAttention } from "./attention.ts";
 import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { conflict, incorrectState, notFound } from "./errors.ts";
 import type { ServedModel } from "./executors.ts";
+import { checkEndpointCapacity } from "./endpoint-capacity.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import type { Pools } from "./pools.ts";
 import type { CreateEndpointDetails, ListQuery, UpdateEndpointDetails } from "./requests.ts";
 import type { DedicatedAiCluster, Endpoint, Model, OperationType } from "./resources.ts";
+
+/** The stored form: OCI's default mode (INFORM) made explicit. */
+const moderation = (c: CreateEndpointDetails["contentModerationConfig"]): Endpoint["contentModerationConfig"] =>
+  c ? { isEnabled: c.isEnabled, mode: c.mode ?? "INFORM" } : null;
 
 export class Endpoints {
   constructor(
@@ -29,15 +35,18 @@ export class Endpoints {
     const { value: model } = await fetchVisible((x) => this.store.models.get(x), scope, "model", d.modelId);
     if (cluster.type !== "HOSTING")
       throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; endpoints need a HOSTING cluster`);
-    if (cluster.lifecycleState !== "ACTIVE")
-      throw incorrectState(`dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+    // a NEEDS_ATTENTION cluster takes endpoints: creating one retries starting its hosting units
+    if (cluster.lifecycleState !== "ACTIVE" && cluster.lifecycleState !== "NEEDS_ATTENTION")
+      throw incorrectState(
+        `dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE${cluster.lifecycleDetails ? ` (${cluster.lifecycleDetails})` : ""}`,
+      );
     if (model.lifecycleState !== "ACTIVE") throw incorrectState(`modelId: model ${model.id} is ${model.lifecycleState}; it must be ACTIVE`);
     const t = now();
     const e: Endpoint = {
       ...commonFields(ocid("generativeaiendpoint"), d, `endpoint-${model.displayName}`.slice(0, 255), null, t),
       modelId: model.id,
       dedicatedAiClusterId: cluster.id,
-      contentModerationConfig: d.contentModerationConfig ?? null,
+      contentModerationConfig: moderation(d.contentModerationConfig),
       lifecycleState: "CREATING",
     };
     // the base-model and capacity checks and the insert are one transaction, so two racing creates
@@ -49,12 +58,24 @@ export class Endpoints {
         throw conflict(
           `modelId: cluster ${cluster.id} hosts base model ${base} and models derived from it; model ${model.id} derives from ${model.rootBaseModelId}. Use another HOSTING cluster`,
         );
-      const used = await this.store.endpoints.count((x) => x.dedicatedAiClusterId === cluster.id && x.lifecycleState !== "DELETED");
+      const others: Endpoint[] = [];
+      const used = await this.store.endpoints.count((x) => {
+        const mine = x.dedicatedAiClusterId === cluster.id && x.lifecycleState !== "DELETED";
+        if (mine) others.push(x);
+        return mine;
+      });
       const total = this.ctx.config.endpointCapacityPerCluster;
       if (used >= total)
         throw conflict(
           `dedicatedAiClusterId: cluster ${cluster.id} is full (${used} of ${total} endpoints); delete an endpoint or use another cluster`,
         );
+      const root = (await this.store.models.get(model.rootBaseModelId))?.value;
+      if (root) {
+        const models = (await Promise.all(others.map(async (x) => (await this.store.models.get(x.modelId))?.value))).filter(
+          (m): m is Model => m !== undefined,
+        );
+        checkEndpointCapacity(cluster.id, c.value.unitShape, root, models, model);
+      }
       if (base === null) await this.store.clusters.update({ ...c.value, baseModelId: model.rootBaseModelId, timeUpdated: t });
       await this.store.endpoints.insert(e);
       return this.wr.create(e.compartmentId, "CREATE_ENDPOINT", "Endpoint", e.id, "IN_PROGRESS");
@@ -81,7 +102,19 @@ export class Endpoints {
       if (!model || model.lifecycleState !== "ACTIVE") throw new Error(`model ${e.modelId} is no longer ACTIVE`);
       const base = (await this.store.models.get(model.rootBaseModelId))?.value;
       if (!base?.artifactPath) throw new Error(`base model ${model.rootBaseModelId} is gone`);
-      const pool = await this.pools.ensure(cluster, base.artifactPath);
+      let pool;
+      try {
+        pool = await this.pools.ensure(cluster, base.artifactPath);
+      } catch (err) {
+        // the endpoint fails, and so would every other one: the cluster's units need an operator
+        await needsAttention(
+          this.ctx,
+          cluster.id,
+          `the cluster's hosting units could not be started: ${(err as Error).message}. Fix the cause (free cores or memory on the node, see the server's log), then create the endpoint again (that retries starting the units) or resize the cluster`,
+        );
+        throw err;
+      }
+      await attentionResolved(this.ctx, cluster.id);
       await pool.activate(e.id, this.served(model));
       await this.setState(id, "ACTIVE", null);
       if (wrId) {
@@ -137,7 +170,7 @@ export class Endpoints {
       ...e,
       displayName: d.displayName ?? e.displayName,
       description: d.description ?? e.description,
-      contentModerationConfig: d.contentModerationConfig ?? e.contentModerationConfig,
+      contentModerationConfig: d.contentModerationConfig ? moderation(d.contentModerationConfig) : e.contentModerationConfig,
       freeformTags: d.freeformTags ?? e.freeformTags,
       definedTags: d.definedTags ?? e.definedTags,
       timeUpdated: now(),

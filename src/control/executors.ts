@@ -1,8 +1,8 @@
 // What the control plane needs from compute, as small interfaces: the real ones run fine-tunes and
 // hosting clusters in worker processes (src/control/workers); tests use in-process fakes.
 
-import type { FineTuneEvents as TrainingEvents, FineTuneProgress as TrainingProgress } from "../training/finetune.ts";
-import type { Method } from "../training/methods.ts";
+import type { FineTuneEvents as TrainingEvents, FineTuneProgress as TrainingProgress } from "../training/index.ts";
+import type { Method } from "../training/index.ts";
 import { SprigError } from "../errors/index.ts";
 import type { TrainingConfig } from "./resources.ts";
 import type { ToolSpec } from "./tool-calls.ts";
@@ -65,6 +65,8 @@ export type FineTuneOutcome =
       finalLoss: number | null;
       trainableParameters: number | null;
       history?: Record<string, unknown>[];
+      /** the hyperparameters that were "auto" and their values for this run */
+      resolvedHyperparameters?: Record<string, number>;
     }
   | { ok: false; code: string; message: string; lines?: { line: number; reason: string }[]; canceled?: boolean; crashed?: boolean };
 

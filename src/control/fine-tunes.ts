@@ -15,14 +15,25 @@ import { commonFields, now, ocid } from "./ids.ts";
 import { weightFileBytes } from "./models.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
-import { runDirFor } from "../training/finetune.ts";
-import { METHODS } from "../training/methods.ts";
+import { runDirFor } from "../training/index.ts";
+import { METHODS } from "../training/index.ts";
 
 export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod> = {
   TFEW_TRAINING_CONFIG: "tfew",
   LORA_TRAINING_CONFIG: "lora",
   VANILLA_TRAINING_CONFIG: "vanilla",
 };
+
+/** How a fine-tune run ends; `resumed` = crashed with attempts left (back to QUEUED, resumes from its checkpoint). */
+type Ending = "succeeded" | "canceled" | "resumed" | "failed";
+type OutcomeOf<K extends Ending> = Extract<FineTuneOutcome, { ok: K extends "succeeded" ? true : false }>;
+type Job = NonNullable<Awaited<ReturnType<ControlContext["store"]["fineTunes"]["job"]>>>;
+
+/** The ending of a run that did not succeed. */
+function endingOf(o: OutcomeOf<"failed">, canceled: boolean, attempts: number, maxAttempts: number): Exclude<Ending, "succeeded"> {
+  if (canceled) return "canceled";
+  return o.crashed && attempts < maxAttempts ? "resumed" : "failed";
+}
 
 export class FineTunes {
   private readonly running = new Map<string, FineTuneRun>();
@@ -68,7 +79,9 @@ export class FineTunes {
         `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`,
       );
     if (cluster.lifecycleState !== "ACTIVE")
-      throw incorrectState(`fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE`);
+      throw incorrectState(
+        `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE${cluster.lifecycleDetails ? ` (${cluster.lifecycleDetails})` : ""}`,
+      );
     const { value: base } = await fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId!);
     if (base.lifecycleState !== "ACTIVE")
       throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
@@ -227,7 +240,7 @@ export class FineTunes {
         await writes;
         await this.finish(modelId, wrId, o);
       })
-      .catch((e: unknown) => this.ctx.log.error({ jobId: modelId, err: String(e) }, "recording the fine-tune's outcome failed"));
+      .catch((e: unknown) => this.ctx.log.error({ err: String(e), modelId }, "fine-tune bookkeeping failed"));
   }
 
   private async setModel(id: string, patch: Partial<Model>): Promise<void> {
@@ -238,6 +251,7 @@ export class FineTunes {
     });
   }
 
+  /** A run's outcome, whatever it is: one ending of ENDINGS, and never an unhandled exception. */
   private async finish(modelId: string, wrId: string, o: FineTuneOutcome): Promise<void> {
     this.running.delete(modelId);
     this.unitOf.delete(modelId);
@@ -245,7 +259,19 @@ export class FineTunes {
     const job = await this.store.fineTunes.job(modelId);
     if (!job) return;
     const canceled = this.canceled.delete(modelId) || (!o.ok && o.canceled === true);
-    if (o.ok) {
+    try {
+      if (o.ok) await this.endings.succeeded(modelId, wrId, o, job);
+      else await this.endings[endingOf(o, canceled, job.attempts, this.ctx.config.maxFineTuneAttempts)](modelId, wrId, o, job);
+    } catch (e) {
+      await this.failUnrecorded(modelId, wrId, e);
+    }
+    // not awaited: finish runs inside a kick when a launch fails at once, and kicks run one after another
+    void this.kick().catch((e: unknown) => this.ctx.log.error({ err: String(e) }, "fine-tune schedule failed"));
+  }
+
+  /** What each ending does to the job, its model, its events and its work request. */
+  private readonly endings: { [K in Ending]: (modelId: string, wrId: string, o: OutcomeOf<K>, job: Job) => Promise<void> } = {
+    succeeded: async (modelId, wrId, o) => {
       // the trainer's own history (with validation metrics) completes the per-step points seen live
       for (const h of o.history ?? []) {
         const { step, ...rest } = h as { step: number };
@@ -255,7 +281,12 @@ export class FineTunes {
       await this.setModel(modelId, {
         lifecycleState: "ACTIVE",
         lifecycleDetails: null,
-        modelMetrics: { modelMetricsType: "TEXT_GENERATION_MODEL_METRICS", finalAccuracy: o.finalAccuracy, finalLoss: o.finalLoss },
+        modelMetrics: {
+          modelMetricsType: "TEXT_GENERATION_MODEL_METRICS",
+          finalAccuracy: o.finalAccuracy,
+          finalLoss: o.finalLoss,
+          ...(o.resolvedHyperparameters ? { resolvedHyperparameters: o.resolvedHyperparameters } : {}),
+        },
         trainableParameters: o.trainableParameters,
         artifactBytes: weightFileBytes(this.modelDir(modelId)),
       });
@@ -263,12 +294,14 @@ export class FineTunes {
       await this.wr.action(wrId, "CREATED");
       await this.wr.finish(wrId, "SUCCEEDED", "fine-tune succeeded");
       void rm(join(this.store.paths.artifacts, "jobs", modelId), { recursive: true, force: true });
-    } else if (canceled) {
+    },
+    canceled: async (modelId, wrId) => {
       await this.store.fineTunes.setState(modelId, "CANCELED");
       await this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: "canceled by request" });
       await this.store.fineTunes.addEvent(modelId, "WARN", "canceled");
       await this.wr.finish(wrId, "CANCELED", "fine-tune canceled");
-    } else if (o.crashed && job.attempts < this.ctx.config.maxFineTuneAttempts) {
+    },
+    resumed: async (modelId, wrId, o, job) => {
       await this.store.fineTunes.setState(modelId, "QUEUED");
       await this.store.fineTunes.addEvent(
         modelId,
@@ -276,7 +309,8 @@ export class FineTunes {
         `${o.message}; will resume (attempt ${job.attempts + 1} of ${this.ctx.config.maxFineTuneAttempts})`,
       );
       await this.wr.log(wrId, `${o.message}; resuming from the last checkpoint`);
-    } else {
+    },
+    failed: async (modelId, wrId, o, job) => {
       await this.store.fineTunes.setState(modelId, "FAILED");
       // thousands of bad lines: one transaction, not one commit each
       await this.store.tx(async () => {
@@ -290,9 +324,28 @@ export class FineTunes {
       });
       await this.store.fineTunes.addEvent(modelId, "ERROR", detail);
       await this.wr.finish(wrId, "FAILED", "fine-tune failed");
+    },
+  };
+
+  /** An ending that threw (the store refused a write, the output vanished): the job and its model end FAILED
+   *  with the reason, as far as the store still takes writes; what it does not take is logged. */
+  private async failUnrecorded(modelId: string, wrId: string, e: unknown): Promise<void> {
+    const why = `the fine-tune's outcome could not be recorded: ${(e as Error)?.message ?? String(e)}`;
+    this.ctx.log.error({ err: String(e), modelId }, why);
+    const steps = [
+      () => this.store.fineTunes.setState(modelId, "FAILED"),
+      () => this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: why }),
+      () => this.store.fineTunes.addEvent(modelId, "ERROR", why),
+      () => this.wr.error(wrId, "InternalError", why),
+      () => this.wr.finish(wrId, "FAILED", "fine-tune failed"),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (again) {
+        this.ctx.log.error({ err: String(again), modelId }, "could not record a fine-tune's failure");
+      }
     }
-    // not awaited: finish runs inside a kick when a launch fails at once, and kicks run one after another
-    void this.kick().catch((e: unknown) => this.ctx.log.error({ err: String(e) }, "fine-tune schedule failed"));
   }
 
   /** Cancel a queued or running fine-tune (the model becomes FAILED, its work request CANCELED). */

@@ -6,7 +6,7 @@ export { TrainingConfigDefaults, trainingConfigDefaults } from "./training-defau
 export { TrainingDataValidation, ValidateTrainingDataDetails } from "./dataset-check.ts";
 export { type ControlConfig, type ControlConfigInput, ControlConfigSchema, type Logger, silentLogger } from "./config.ts";
 export { type Scope, type SprigStore, type Page } from "./context.ts";
-export { ServiceError, type ErrorCode, badRequest, notFound, conflict } from "./errors.ts";
+export { ServiceError, type ErrorCode, asServiceError, badRequest, notFound, conflict } from "./errors.ts";
 export * from "./executors.ts";
 export * from "./resources.ts";
 export * from "./requests.ts";
@@ -16,3 +16,12 @@ export { Capacity, type CapacityView } from "./capacity.ts";
 export { cpuList, parseCpuList, place, freeCapacity, type NodeCapacity, type UnitReservation, type Placement } from "./placement.ts";
 export { ExportModelDetails, ModelExport } from "./model-export.ts";
 export * from "./tool-calls.ts";
+export { Idempotency, type RetryDecision, type StoredAnswer } from "./idempotency.ts";
+export {
+  ChangeDedicatedAiClusterCompartmentDetails,
+  ChangeEndpointCompartmentDetails,
+  ChangeModelCompartmentDetails,
+} from "./compartment-moves.ts";
+export { onDemandEndpoint } from "./on-demand.ts";
+export { loadPool, loadPrompt, measure, unitsFor } from "./workers/unit-throughput.ts";
+export { processExecutors } from "./workers/process-executors.ts";

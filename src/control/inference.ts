@@ -3,7 +3,8 @@
 
 import type { Scope } from "./context.ts";
 import type { Endpoints } from "./endpoints.ts";
-import { ServiceError, incorrectState } from "./errors.ts";
+import { SprigError } from "../errors/index.ts";
+import { ServiceError, asServiceError, incorrectState } from "./errors.ts";
 import {
   type EmbedRequest,
   type EmbedResult,
@@ -103,23 +104,31 @@ export class Inference {
   }
 }
 
-/** Executor failures carry an HTTP-like status; keep it, with an OCI code that fits. */
+type Translate = (e: SprigError, endpointId: string) => ServiceError;
+
+/** What a cancellation means to a client that is still there, by the worker's reason. */
+const CANCELLED: Partial<Record<string, Translate>> = {
+  model_deactivated: (_e, id) => incorrectState(`endpoint ${id} was deleted or deactivated while the request ran; the request was stopped`),
+  closed: () => new ServiceError(503, "ServiceUnavailable", `the service is shutting down or the endpoint's worker stopped; retry shortly`),
+};
+
+/** The executor statuses that mean something else to the caller of an endpoint; any other 4xx arrives as it
+ *  is (its own status and message, the worker's error as the cause), any 5xx as a 503 to retry. */
+const EXECUTOR_STATUS: Partial<Record<number, Translate>> = {
+  404: (e, id) => incorrectState(`endpoint ${id} is not active in its cluster (${e.message})`),
+  // the client is still there when its endpoint goes away or the service stops: tell it what happened
+  499: (e, id) => (CANCELLED[e.reason] ?? ((e) => new ServiceError(499, "ClientClosedRequest", `${e.message} (${e.reason})`)))(e, id),
+};
+
+/** An executor's failure as the ServiceError the caller sees: its status and reason kept (see EXECUTOR_STATUS). */
 export function fromExecutorError(err: unknown, endpointId: string): ServiceError {
   if (err instanceof ServiceError) return err;
-  if (err instanceof ExecutorError || (err instanceof Error && typeof (err as { status?: unknown }).status === "number")) {
-    const status = (err as ExecutorError).status;
-    const reason = (err as ExecutorError).reason;
-    if (status === 400 || status === 422) return new ServiceError(400, "InvalidParameter", err.message);
-    if (status === 404) return incorrectState(`endpoint ${endpointId} is not active in its cluster (${err.message})`);
-    if (status === 429) return new ServiceError(429, "TooManyRequests", err.message);
-    // the client is still there when its endpoint goes away or the service stops: tell it what happened
-    if (status === 499 && reason === "model_deactivated")
-      return incorrectState(`endpoint ${endpointId} was deleted or deactivated while the request ran; the request was stopped`);
-    if (status === 499 && reason === "closed")
-      return new ServiceError(503, "ServiceUnavailable", `the service is shutting down or the endpoint's worker stopped; retry shortly`);
-    if (status === 499) return new ServiceError(499, "ClientClosedRequest", `${err.message} (${reason})`);
-    if (status === 409) return new ServiceError(409, "Conflict", err.message);
-    return new ServiceError(503, "ServiceUnavailable", err.message);
-  }
-  return new ServiceError(500, "InternalServerError", `inference failed: ${(err as Error)?.message ?? String(err)}`);
+  const status = (err as { status?: unknown })?.status;
+  if (!(err instanceof Error) || typeof status !== "number")
+    return new ServiceError(500, "InternalServerError", `inference failed: ${(err as Error)?.message ?? String(err)}`);
+  const e =
+    err instanceof SprigError ? err : new ExecutorError(err.message, status, String((err as { reason?: unknown }).reason ?? err.name));
+  const translate = EXECUTOR_STATUS[status];
+  if (translate) return translate(e, endpointId);
+  return status >= 500 ? new ServiceError(503, "ServiceUnavailable", e.message) : asServiceError(e);
 }

@@ -9,11 +9,16 @@ import type { ClusterState, EndpointState, ModelState, WorkRequestStatus } from 
 
 type Table<S extends string> = { readonly [K in S]: readonly S[] };
 
-/** Dedicated AI clusters: created, resized (UPDATING), deleted; start-up settles CREATING/UPDATING/DELETING. */
+/**
+ * Dedicated AI clusters: created, resized (UPDATING), deleted; start-up settles CREATING/UPDATING/DELETING.
+ * NEEDS_ATTENTION (attention.ts): units that cannot run; it clears by itself once they can (ACTIVE), or an
+ * operator resizes (UPDATING) or deletes the cluster.
+ */
 export const CLUSTER_LIFECYCLE: Table<z.infer<typeof ClusterState>> = {
-  CREATING: ["ACTIVE", "FAILED", "DELETING"],
-  ACTIVE: ["UPDATING", "DELETING"],
-  UPDATING: ["ACTIVE", "FAILED", "DELETING"],
+  CREATING: ["ACTIVE", "FAILED", "DELETING", "NEEDS_ATTENTION"],
+  ACTIVE: ["UPDATING", "DELETING", "NEEDS_ATTENTION"],
+  UPDATING: ["ACTIVE", "FAILED", "DELETING", "NEEDS_ATTENTION"],
+  NEEDS_ATTENTION: ["ACTIVE", "UPDATING", "DELETING"],
   DELETING: ["DELETED"],
   DELETED: [],
   FAILED: ["DELETING"],

@@ -5,16 +5,18 @@
 
 import { copyFile, mkdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { expectedAdapterTensors } from "../adapters/adapter.ts";
-import { baseFingerprint } from "../adapters/fingerprint.ts";
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, SPRIG_META, adapterTensorProblems, parsePeftConfig } from "../adapters/peft-io.ts";
-import type { PeftConfig } from "../adapters/peft-config.ts";
+import { expectedAdapterTensors } from "../adapters/index.ts";
+import { baseFingerprint } from "../adapters/index.ts";
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, SPRIG_META, adapterTensorProblems, parsePeftConfig } from "../adapters/index.ts";
+import type { PeftConfig } from "../adapters/index.ts";
 import { type ModelConfig, loadHfConfig, loadModel } from "../models/index.ts";
-import { numel, readSafetensors } from "../models/io/safetensors.ts";
-import type { ControlContext, Scope, WorkRequests } from "./context.ts";
+import { numel, readSafetensors } from "../models/index.ts";
+import type { Scope } from "./context.ts";
 import { fetchVisible, requireCompartment, visible } from "./context.ts";
+import { listProblems } from "../errors/index.ts";
 import { ServiceError, badRequest, incorrectState, notFound } from "./errors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
+import { type Imported, ModelImport } from "./model-import.ts";
 import type { ObjectStorageAdapterSource } from "./model-sources.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
@@ -103,24 +105,12 @@ async function readJson(path: string, name: string, problems: string[]): Promise
   }
 }
 
-export class AdapterImports {
+export class AdapterImports extends ModelImport {
   /** fingerprints of base models by model id (a base's weights never change) */
   private readonly fingerprints = new Map<string, string>();
 
-  constructor(
-    private readonly ctx: ControlContext,
-    private readonly wr: WorkRequests,
-  ) {}
-
-  private get store() {
-    return this.ctx.store;
-  }
-
   /** Register the adapter named by `d.adapterSource` as an ACTIVE CUSTOM model of `d.baseModelId`. */
-  async create(
-    scope: Scope,
-    d: CreateModelDetails & { adapterSource: ObjectStorageAdapterSource },
-  ): Promise<{ value: Model; etag: string; workRequestId: string }> {
+  async create(scope: Scope, d: CreateModelDetails & { adapterSource: ObjectStorageAdapterSource }): Promise<Imported> {
     requireCompartment(scope, d.compartmentId);
     if (!d.baseModelId) throw badRequest("baseModelId: required with adapterSource (the model the adapter was trained on)");
     const { value: base } = await fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId);
@@ -148,7 +138,11 @@ export class AdapterImports {
     const { problems, checked } = await adapterProblems(files, baseConfig, () => this.fingerprint(base));
     if (!checked)
       throw badRequest(
-        `adapterSource: /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}* is not a PEFT adapter of model ${base.id}:\n  ${problems.join("\n  ")}`,
+        listProblems(
+          `adapterSource: /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}* is not a PEFT adapter of model ${base.id}:`,
+          problems,
+          problems.length,
+        ),
       );
 
     const id = ocid("generativeaimodel");
@@ -181,18 +175,13 @@ export class AdapterImports {
       trainableParameters: checked.parameters,
       artifactPath: dir,
     };
-    const w = await this.store.tx(async () => {
-      await this.store.models.insert(m);
-      const w = await this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "CREATED");
-      await this.wr.finish(
-        w.id,
+    return this.insert(m, "CREATED", (wrId) =>
+      this.wr.finish(
+        wrId,
         "SUCCEEDED",
         `imported a ${checked.config.peft_type} adapter from /n/${src.namespaceName}/b/${src.bucketName}/o/${src.prefix}`,
-      );
-      return w;
-    });
-    const row = (await this.store.models.get(id))!;
-    return { value: row.value, etag: row.etag, workRequestId: w.id };
+      ),
+    );
   }
 
   private async fingerprint(base: Model): Promise<string> {

@@ -7,46 +7,18 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadHfConfig } from "../models/index.ts";
-import { HubError, type PullResult, pullModel } from "../models/hub/pull.ts";
-import type { ControlContext, Scope, WorkRequests } from "./context.ts";
+import { HubError, type PullResult, pullModel } from "../models/index.ts";
+import type { Scope } from "./context.ts";
 import { requireCompartment } from "./context.ts";
-import { type ErrorCode, ServiceError } from "./errors.ts";
+import { asServiceError } from "./errors.ts";
+import { type Imported, ModelImport } from "./model-import.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import type { HuggingFaceHubModelSource } from "./model-sources.ts";
 import type { CreateModelDetails } from "./requests.ts";
 import type { Model } from "./resources.ts";
 
-/** How each pull failure reaches the API client. */
-const STATUS: Record<HubError["kind"], [number, ErrorCode]> = {
-  auth: [400, "InvalidParameter"],
-  not_found: [400, "InvalidParameter"],
-  unsupported: [400, "InvalidParameter"],
-  offline: [409, "IncorrectState"],
-  network: [503, "ServiceUnavailable"],
-  integrity: [503, "ServiceUnavailable"],
-};
-
-const hubToServiceError = (e: unknown): unknown => {
-  if (!(e instanceof HubError)) return e;
-  const [status, code] = STATUS[e.kind];
-  return new ServiceError(status, code, `modelSource: ${e.message}`);
-};
-
-export class HubImports {
-  constructor(
-    private readonly ctx: ControlContext,
-    private readonly wr: WorkRequests,
-  ) {}
-
-  private get store() {
-    return this.ctx.store;
-  }
-
-  async create(
-    scope: Scope,
-    d: CreateModelDetails,
-    src: HuggingFaceHubModelSource,
-  ): Promise<{ value: Model; etag: string; workRequestId: string }> {
+export class HubImports extends ModelImport {
+  async create(scope: Scope, d: CreateModelDetails, src: HuggingFaceHubModelSource): Promise<Imported> {
     requireCompartment(scope, d.compartmentId);
     const revision = src.revision ?? "main";
     let plan: { commit: string; files: string[] } | null = null;
@@ -69,7 +41,7 @@ export class HubImports {
     });
     // answer with the pull's own error if it fails before the weights
     await Promise.race([gate, pulling.then(() => undefined)]).catch((e: unknown) => {
-      throw hubToServiceError(e);
+      throw e instanceof HubError ? asServiceError(e, "modelSource") : e;
     });
     const { commit, files } = plan!;
     const t = now();
@@ -92,18 +64,11 @@ export class HubImports {
       trainableParameters: null,
       artifactPath: null,
     };
-    const w = await this.store.tx(async () => {
-      await this.store.models.insert(m);
-      return this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "IN_PROGRESS");
-    });
-    await this.wr.start(
-      w.id,
-      `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`,
-    );
-    wrId = w.id;
-    this.ctx.bg.run("hub pull", () => this.finish(id, w.id, pulling, () => writes));
-    const row = (await this.store.models.get(id))!;
-    return { value: row.value, etag: row.etag, workRequestId: w.id };
+    const created = await this.insert(m, "IN_PROGRESS");
+    const w = (wrId = created.workRequestId);
+    await this.wr.start(w, `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`);
+    this.ctx.bg.run("hub pull", () => this.finish(id, w, pulling, () => writes));
+    return created;
   }
 
   private async finish(id: string, wrId: string, pulling: Promise<PullResult>, progressWritten: () => Promise<void>): Promise<void> {

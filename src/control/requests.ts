@@ -90,14 +90,28 @@ export const UpdateModelDetails = z
   .meta({ id: "UpdateModelDetails" });
 export type UpdateModelDetails = z.infer<typeof UpdateModelDetails>;
 
-const ContentModerationConfig = z.strictObject({ isEnabled: z.boolean() });
+const ContentModerationConfig = z
+  .strictObject({
+    isEnabled: z.boolean(),
+    mode: z
+      .enum(["INFORM", "BLOCK"])
+      .optional()
+      .describe("INFORM (default): generate and report the scores; BLOCK: refuse flagged requests, withhold flagged answers"),
+    modelId: z
+      .undefined({ error: "Sprig's moderator is set on the server (a blocklist, or one given to the service): leave modelId out" })
+      .optional()
+      .describe("refused: the moderator is the server's"),
+  })
+  .meta({ id: "ContentModerationConfig" });
 
 export const CreateEndpointDetails = z
   .strictObject({
     compartmentId,
     modelId: z.string().min(1),
     dedicatedAiClusterId: z.string().min(1),
-    contentModerationConfig: ContentModerationConfig.optional().describe("stored for compatibility; Sprig does not moderate content"),
+    contentModerationConfig: ContentModerationConfig.optional().describe(
+      "moderate OCI chat and generateText through this endpoint with the server's moderator (docs/api.md)",
+    ),
     displayName: name.optional(),
     description: description.optional(),
     freeformTags: Tags.optional(),

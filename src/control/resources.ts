@@ -2,12 +2,14 @@
 // used for the stored documents, the API's responses and the OpenAPI document alike.
 
 import { z } from "zod";
-import { TrainingConfigSchema } from "../training/config.ts";
+import { AUTO_KEYS, TrainingConfigSchema } from "../training/index.ts";
 
 export const Tags = z.record(z.string(), z.string()).describe("free-form key/value tags");
 export const DefinedTags = z.record(z.string(), z.record(z.string(), z.unknown())).describe("tags by namespace");
 
-export const ClusterState = z.enum(["CREATING", "ACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED"]);
+// NEEDS_ATTENTION (OCI's): the cluster exists but some of its units cannot run (no node had room for them, or
+// its hosting workers could not be started); lifecycleDetails says why and what an operator can do
+export const ClusterState = z.enum(["CREATING", "ACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED", "NEEDS_ATTENTION"]);
 export const ModelState = z.enum(["CREATING", "ACTIVE", "DELETING", "DELETED", "FAILED"]);
 export const EndpointState = z.enum(["CREATING", "ACTIVE", "INACTIVE", "UPDATING", "DELETING", "DELETED", "FAILED"]);
 export const ClusterType = z.enum(["FINE_TUNING", "HOSTING"]);
@@ -107,6 +109,10 @@ export const ModelMetrics = z.object({
   modelMetricsType: z.literal("TEXT_GENERATION_MODEL_METRICS"),
   finalAccuracy: z.number().nullable(),
   finalLoss: z.number().nullable(),
+  resolvedHyperparameters: z
+    .record(z.enum(AUTO_KEYS), z.number())
+    .optional()
+    .describe('Sprig: what the trainingConfig settings that were "auto" (given so or left out) resolved to for this dataset'),
 });
 
 export const Model = z
@@ -144,7 +150,10 @@ export const Endpoint = z
     ...common,
     modelId: z.string(),
     dedicatedAiClusterId: z.string(),
-    contentModerationConfig: z.object({ isEnabled: z.boolean() }).nullable(),
+    contentModerationConfig: z
+      .object({ isEnabled: z.boolean(), mode: z.enum(["INFORM", "BLOCK"]).optional() })
+      .nullable()
+      .describe("checks of OCI chat and generateText through the endpoint (docs/api.md, Content moderation)"),
     lifecycleState: EndpointState,
   })
   .meta({ id: "Endpoint" });
@@ -162,6 +171,10 @@ export const OperationType = z.enum([
   "DELETE_ENDPOINT",
   "ACTIVATE_ENDPOINT",
   "DEACTIVATE_ENDPOINT",
+  // Change…Compartment (compartment-moves.ts)
+  "MOVE_DEDICATED_AI_CLUSTER",
+  "MOVE_MODEL",
+  "MOVE_ENDPOINT",
 ]);
 export type OperationType = z.infer<typeof OperationType>;
 export const WorkRequestStatus = z.enum(["ACCEPTED", "IN_PROGRESS", "WAITING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED"]);

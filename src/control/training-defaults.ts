@@ -1,8 +1,9 @@
 // The hyperparameters a fine-tune uses when a field is left out, per training method, under the API's
-// names: what `resolveTrainingConfig` fills in, so forms (the console's) show the real defaults.
+// names: what `trainingConfigSpec` fills in, so forms (the console's) show the real defaults ("auto" for
+// epochs, learning rate and batch size, which the run resolves from its dataset).
 
 import { z } from "zod";
-import { resolveTrainingConfig } from "../training/config.ts";
+import { trainingConfigSpec } from "../training/index.ts";
 import { METHOD } from "./fine-tunes.ts";
 import { TrainingConfig, TrainingConfigType } from "./resources.ts";
 
@@ -20,7 +21,7 @@ export const TrainingConfigDefaults = z.object({ items: z.array(TrainingConfig) 
 export function trainingConfigDefaults(): TrainingConfig[] {
   const keys = Object.keys(TrainingConfig.shape).filter((k) => k !== "trainingConfigType") as Array<keyof TrainingConfig>;
   return TrainingConfigType.options.map((type) => {
-    const resolved = resolveTrainingConfig(METHOD[type]) as Record<string, unknown>;
+    const resolved = trainingConfigSpec(METHOD[type]) as Record<string, unknown>;
     const out: Record<string, unknown> = { trainingConfigType: type };
     // a default of undefined (numOfLastLayers: every layer) is left out
     for (const k of keys) if ((ONLY[k] ?? type) === type && resolved[k] !== undefined) out[k] = resolved[k];

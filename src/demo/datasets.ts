@@ -3,8 +3,8 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { REPO_ROOT } from "../cli/default-model.ts";
-import { CliError } from "../cli/errors.ts";
+import { REPO_ROOT } from "../cli/index.ts";
+import { CliError } from "../cli/index.ts";
 
 /** The two bundled sets the demo fine-tunes on by default (see data/tasks/*). */
 export const DEFAULT_DATASETS = ["demo-mood", "demo-record"].map((t) => join(REPO_ROOT, "data", "tasks", t));

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { SprigClient } from "../api/client.ts";
-import { type Service, startService } from "../api/service.ts";
+import { SprigClient } from "../api/index.ts";
+import { type Service, startService } from "../api/index.ts";
 import { LOCAL_NODE_ID, shape } from "../control/index.ts";
 
 export const DEMO_COMPARTMENT = "demo";

@@ -4,8 +4,8 @@
 
 import cliProgress from "cli-progress";
 import { readFileSync } from "node:fs";
-import { type SprigClient, waitFor } from "../api/client.ts";
-import { CliError } from "../cli/errors.ts";
+import { type SprigClient, waitFor } from "../api/index.ts";
+import { CliError } from "../cli/index.ts";
 import type { DemoDataset } from "./datasets.ts";
 import { DEMO_COMPARTMENT } from "./embedded.ts";
 import { type Say, count } from "./say.ts";

@@ -2,7 +2,7 @@
 // the base weights in one worker), the memory each takes (from /metrics), and deactivating then
 // reactivating one endpoint while the others keep serving.
 
-import { ApiError, type SprigClient, waitFor } from "../api/client.ts";
+import { ApiError, type SprigClient, waitFor } from "../api/index.ts";
 import { DEMO_COMPARTMENT } from "./embedded.ts";
 import { type Say, clip } from "./say.ts";
 import { where } from "./fine-tune.ts";

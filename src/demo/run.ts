@@ -4,8 +4,8 @@
 
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CliError } from "../cli/errors.ts";
-import { loadTensors } from "../models/io/safetensors.ts";
+import { CliError } from "../cli/index.ts";
+import { loadTensors } from "../models/index.ts";
 import { type DemoDataset, resolveDatasets } from "./datasets.ts";
 import { type Embedded, startEmbedded } from "./embedded.ts";
 import { createFineTuningCluster, deleteCluster, fineTuneAll, upload, type TrainingPlan } from "./fine-tune.ts";

@@ -2,7 +2,7 @@
 // /v1/completions, greedy), so the base and custom models are batched together; the answers are scored,
 // a few are shown side by side, and the burst gives the throughput.
 
-import type { SprigClient } from "../api/client.ts";
+import type { SprigClient } from "../api/index.ts";
 import { type DemoDataset, type TaskExample, expected, isCorrect, wordF1 } from "./datasets.ts";
 import type { DemoEndpoint } from "./hosting.ts";
 import { type Say, clip, pct } from "./say.ts";

@@ -7,3 +7,9 @@ export { buildCausalLM, type CausalLM, type CausalLMOptions, embeddingName, lmHe
 export { type ModelHooks, type ProjectionCall } from "./graph/hooks.ts";
 export { type WeightSource, weightSource } from "./graph/weight-source.ts";
 export { type LinearModule, linearModules } from "./graph/modules.ts";
+export { exportGguf, ggufProblem } from "./gguf-export.ts";
+export { type HostWeight, type WeightMap } from "./graph/weight-source.ts";
+export { HubError, pullModel, type PullProgress, type PullResult } from "./hub/pull.ts";
+export { type ChatMessage } from "./io/chat-template.ts";
+export { ModelIoError } from "./io/errors.ts";
+export { loadTensors, numel, readSafetensors, readSafetensorsSync, type TensorToWrite, writeSafetensors } from "./io/safetensors.ts";

@@ -2,7 +2,7 @@
 // returning last-position logits per row. Adapters plug in through model hooks and extra feeds.
 
 import { Graph, type HostTensor, type Tensor } from "../engine/index.ts";
-import { type Compiled, compile } from "../engine/runtime/compile.ts";
+import { type Compiled, compile } from "../engine/index.ts";
 import { type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
 import { KvCache } from "./kv-cache.ts";
 

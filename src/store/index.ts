@@ -9,6 +9,7 @@ import { NodeRepo } from "./nodes.ts";
 import { ObjectRepo } from "./objects.ts";
 import { ResourceTable, type StoredResource } from "./resource-table.ts";
 import { type StoredWorkRequest, WorkRequestRepo } from "./work-requests.ts";
+import { RetryTokenRepo } from "./retry-tokens.ts";
 
 export { type Db, StoreError, isPostgresUrl, migrate, openDatabase, openPostgres, redactUrl } from "./db.ts";
 export type { Dialect, SqlDb, SqlValue } from "./sql.ts";
@@ -26,6 +27,7 @@ export {
   newEtag,
 } from "./resource-table.ts";
 export { type StoredWorkRequest, type WorkRequestEntry, WorkRequestRepo } from "./work-requests.ts";
+export { type RetryTokenRow, RetryTokenRepo } from "./retry-tokens.ts";
 export { TooLargeError, commitDir, tempDirFor, writeFileAtomic, writeStreamAtomic } from "./files.ts";
 
 /** The data directory's layout. */
@@ -49,6 +51,8 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
   readonly fineTunes: FineTuneRepo;
   /** nodes and the units reserved on them */
   readonly nodes: NodeRepo;
+  /** opc-retry-token answers of creates */
+  readonly retryTokens: RetryTokenRepo;
   readonly paths: ReturnType<typeof dataPaths>;
 
   private constructor(
@@ -64,6 +68,7 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
     this.objects = new ObjectRepo(db, this.paths.objects);
     this.fineTunes = new FineTuneRepo(db);
     this.nodes = new NodeRepo(db);
+    this.retryTokens = new RetryTokenRepo(db);
   }
 
   /**

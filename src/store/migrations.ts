@@ -263,4 +263,34 @@ CREATE TABLE reserved_cores (
 ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 3,
+    name: "opc-retry-token: the first answer to each create, per API key and token",
+    sql: `
+CREATE TABLE retry_tokens (
+  key_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  status INTEGER,
+  headers TEXT,
+  body TEXT,
+  time_created TEXT NOT NULL,
+  PRIMARY KEY (key_id, token)
+);
+CREATE INDEX retry_tokens_time ON retry_tokens (time_created);
+`,
+    postgres: `
+CREATE TABLE retry_tokens (
+  key_id ${T} NOT NULL,
+  token ${T} NOT NULL,
+  request_hash TEXT NOT NULL,
+  status INTEGER,
+  headers TEXT,
+  body TEXT,
+  time_created TEXT NOT NULL,
+  PRIMARY KEY (key_id, token)
+);
+CREATE INDEX retry_tokens_time ON retry_tokens (time_created);
+`,
+  },
 ];

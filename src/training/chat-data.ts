@@ -2,7 +2,7 @@
 // template (the one the chat endpoints use), tokenized, and marked so that the loss covers the assistant
 // turns only — each turn's text as the template writes it, its end-of-turn marker included.
 
-import type { ChatMessage } from "../models/io/chat-template.ts";
+import type { ChatMessage } from "../models/index.ts";
 import type { LoadedModel } from "../models/index.ts";
 
 export const CHAT_ROLES = ["system", "user", "assistant"] as const;

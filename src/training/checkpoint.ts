@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadTensors, writeSafetensors, type TensorToWrite } from "../models/io/safetensors.ts";
+import { loadTensors, writeSafetensors, type TensorToWrite } from "../models/index.ts";
 import type { HistoryEntry } from "./metrics.ts";
 
 export const CHECKPOINT_VERSION = 2;

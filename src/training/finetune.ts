@@ -6,13 +6,14 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { baseFingerprint } from "../adapters/fingerprint.ts";
-import { loadAdapter, otherBase, readAdapterMeta } from "../adapters/peft-io.ts";
-import { compile } from "../engine/runtime/compile.ts";
+import { baseFingerprint } from "../adapters/index.ts";
+import { loadAdapter, otherBase, readAdapterMeta } from "../adapters/index.ts";
+import { compile } from "../engine/index.ts";
 import { type LoadedModel, loadModel } from "../models/index.ts";
 import { splitExamples } from "./batches.ts";
 import { CHECKPOINT_VERSION, type LoopState, loadCheckpoint } from "./checkpoint.ts";
-import { TrainingConfigError, type TrainingConfigInput, resolveTrainingConfig } from "./config.ts";
+import { resolveAuto } from "./auto-hyperparameters.ts";
+import { TrainingConfigError, type TrainingConfigInput, trainingConfigSpec } from "./config.ts";
 import { DataError, parseDataset } from "./data.ts";
 import { FineTuneError } from "./errors.ts";
 import { type FineTuneMetrics, evaluate } from "./metrics.ts";
@@ -83,7 +84,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   if (!o.resume && existsSync(runDir))
     throw new FineTuneError(`an interrupted run for ${o.out} exists in ${runDir}: resume it, or delete that directory to start over`);
 
-  const cfg = resolveTrainingConfig(o.method, o.config ?? {});
+  const spec = trainingConfigSpec(o.method, o.config ?? {});
   if (o.validationData !== undefined && o.config?.validationSplit !== undefined)
     throw new TrainingConfigError("validationSplit applies only without a validation file (the validation file is the held-out set)");
   const model = typeof o.model === "string" ? await loadModel(o.model) : o.model;
@@ -92,11 +93,15 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const valBytes = o.validationData === undefined ? null : await readData(o.validationData, "validation data");
   const valExamples = valBytes && (await parseDataset(valBytes, model, { minExamples: 1, what: "validation data" }));
   const choices = METHODS[o.method].choiceLosses && [...examples, ...(valExamples ?? [])].some((e) => e.choices);
-  const split = valExamples ? { train: examples, validation: valExamples } : splitExamples(examples, cfg.validationSplit, cfg.seed);
+  const split = valExamples ? { train: examples, validation: valExamples } : splitExamples(examples, spec.validationSplit, spec.seed);
+  // "auto" epochs, learning rate and batch size follow from the training split and the base model's size
+  const baseParameters = [...model.weights.values()].reduce((a, w) => a + w.data.length, 0);
+  const { config: cfg, auto } = resolveAuto(spec, { method: o.method, trainExamples: split.train.length, baseParameters });
   const from = valExamples
     ? ` + ${valExamples.length} validation from ${o.validationData}`
     : ` (${split.train.length} train, ${split.validation.length} validation)`;
   log(`data: ${examples.length} examples${from}${choices ? ", with answer choices: T-Few losses on" : ""}`);
+  for (const r of auto.rules) log(`auto ${r}`);
 
   const fingerprint = baseFingerprint(model.config, model.weights);
   // what fixes the result: the checkpoint interval does not, so a resume may change it
@@ -178,6 +183,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
       trainExamples: split.train.length,
       validationExamples: split.validation.length,
       trainableParameters: trainable,
+      ...(auto.rules.length ? { auto } : {}),
     };
     const info = { method: o.method, config: cfg, baseFingerprint: fingerprint, baseModel: model.dir, metrics };
     await writeOutput(`${runDir}/output`, out, model, setup.adapter, params, info);

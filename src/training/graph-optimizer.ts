@@ -6,18 +6,22 @@
 // so checkpoints of either resume in the other.
 
 import { Graph, type Tensor, op } from "../engine/index.ts";
-import { type CompileOptions, type Compiled, compile } from "../engine/runtime/compile.ts";
+import { type CompileOptions, type Compiled, compile } from "../engine/index.ts";
 import type { HostTensor } from "../engine/index.ts";
 import type { TrainGraph } from "./train-graph.ts";
 import { ADAFACTOR, Optimizer, type OptimizerSettings, type Params, type StepOptimizer } from "./optim.ts";
 
 /**
- * Which implementation runs each rule in fineTune(), by measurement (bench/optimizer.ts: 49.6 M
- * SmolLM2-shaped values, JS and graph alternating in one process, on a heavily loaded 2-core machine): Adafactor's graph takes 0.64–0.73× the JS loop's time (the JS one has many passes and
- * a float64 scratch array); AdamW's graph takes 4.9–7.2× (its ~14 elementwise ORT kernels each stream the
- * tensors, where the JS loop is one fused pass), so AdamW and SGD stay in JS until a fused kernel exists.
+ * Which implementation runs each rule in fineTune(): every rule in the graph. The elementwise rules (SGD,
+ * AdamW) update each tensor in pieces of at most `PIECE` values (below), so one piece's ~14 kernels work on
+ * data that stays in the CPU caches; over whole tensors each kernel streams the weights through memory and
+ * AdamW took 4.9–7.2× the JS loop's time (src/training/README.md, Optimizer). Adafactor's factored moments
+ * need whole matrices, and its graph already beat the JS loop (0.64–0.73×).
  */
-const ENGINE: Record<OptimizerSettings["name"], "graph" | "js"> = { adafactor: "graph", adamw: "js", sgd: "js" };
+const ENGINE: Record<OptimizerSettings["name"], "graph" | "js"> = { adafactor: "graph", adamw: "graph", sgd: "graph" };
+
+/** values per piece of the elementwise rules: 2 MB of float32, a piece's inputs and temporaries fit in L2/L3 */
+export const PIECE = 1 << 19;
 
 /** The optimizer fineTune() uses for a training graph's trainable tensors (see ENGINE). */
 export async function createStepOptimizer(
@@ -28,6 +32,34 @@ export async function createStepOptimizer(
   if (ENGINE[settings.name] === "graph") return GraphOptimizer.forTrainGraph(settings, tg, session);
   const js = new Optimizer(settings, new Map(tg.trainable.map((k) => [k, tg.shapes.get(k)!])));
   return Object.assign(js, { dispose: async () => undefined });
+}
+
+/** One slice of a parameter that the update graph takes as its own inputs and outputs (a whole tensor, or a flat run of it). */
+interface Piece {
+  /** the parameter's name */
+  key: string;
+  /** the graph's name for it: the key, or key#i */
+  name: string;
+  offset: number;
+  length: number;
+  shape: number[];
+}
+
+/** Elementwise rules: flat pieces of at most `size` values; Adafactor: whole tensors (its moments factor over rows and columns). */
+function piecesOf(settings: OptimizerSettings, shapes: ReadonlyMap<string, readonly number[]>, size: number): Piece[] {
+  const pieces: Piece[] = [];
+  for (const [key, shape] of shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (settings.name === "adafactor" || n <= size) {
+      pieces.push({ key, name: key, offset: 0, length: n, shape: [...shape] });
+      continue;
+    }
+    for (let i = 0, offset = 0; offset < n; i++, offset += size) {
+      const length = Math.min(size, n - offset);
+      pieces.push({ key, name: `${key}#${i}`, offset, length, shape: [length] });
+    }
+  }
+  return pieces;
 }
 
 /** Per-step scalars the graph takes, as inputs (so one session serves every step). */
@@ -45,6 +77,7 @@ export class GraphOptimizer implements StepOptimizer {
   private constructor(
     readonly settings: OptimizerSettings,
     readonly shapes: ReadonlyMap<string, readonly number[]>,
+    private readonly pieces: readonly Piece[],
     private readonly compiled: Compiled,
   ) {
     // the JS optimizer defines the state layout; only its arrays are used here
@@ -60,14 +93,16 @@ export class GraphOptimizer implements StepOptimizer {
     return GraphOptimizer.create(settings, new Map(tg.trainable.map((k) => [k, tg.shapes.get(k)!])), session);
   }
 
-  /** Build and compile the update graph for tensors of `shapes`. */
+  /** Build and compile the update graph for tensors of `shapes`; `pieceValues` sets the elementwise rules' piece size (tests). */
   static async create(
     settings: OptimizerSettings,
     shapes: ReadonlyMap<string, readonly number[]>,
     session: CompileOptions = {},
+    pieceValues = PIECE,
   ): Promise<GraphOptimizer> {
-    const g = buildUpdateGraph(settings, shapes);
-    return new GraphOptimizer(settings, shapes, await compile(g, session));
+    const pieces = piecesOf(settings, shapes, pieceValues);
+    const g = buildUpdateGraph(settings, pieces);
+    return new GraphOptimizer(settings, shapes, pieces, await compile(g, session));
   }
 
   stateBytes(): number {
@@ -90,19 +125,21 @@ export class GraphOptimizer implements StepOptimizer {
     const feeds: Record<string, HostTensor> = {};
     const outputs: Record<string, HostTensor> = { grad_norm: { dtype: "float32", shape: [], data: this.norm } };
     for (const k of SCALARS) feeds[k] = { dtype: "float32", shape: [], data: s[k] };
-    for (const [k, shape] of this.shapes) {
-      const p = params.get(k);
-      const gr = grads.get(k);
-      if (!p || !gr) throw new Error(`optimizer: no ${p ? "gradient" : "parameter"} for ${k}`);
-      const t: HostTensor = { dtype: "float32", shape: [...shape], data: p };
-      feeds[`param.${k}`] = t;
-      outputs[`new.param.${k}`] = t;
-      feeds[`grad.${k}`] = { dtype: "float32", shape: [...shape], data: gr };
-    }
-    for (const [name, data] of this.slots) {
-      const t: HostTensor = { dtype: "float32", shape: slotShape(name, this.shapes), data };
-      feeds[`slot.${name}`] = t;
-      outputs[`new.slot.${name}`] = t;
+    for (const k of this.shapes.keys())
+      if (!params.get(k) || !grads.get(k)) throw new Error(`optimizer: no ${params.get(k) ? "gradient" : "parameter"} for ${k}`);
+    // zero-copy views: ORT reads each piece and writes its new value into the same memory
+    const view = (a: Float32Array, pc: Piece) => (pc.name === pc.key ? a : a.subarray(pc.offset, pc.offset + pc.length));
+    for (const pc of this.pieces) {
+      const t: HostTensor = { dtype: "float32", shape: pc.shape, data: view(params.get(pc.key)!, pc) };
+      feeds[`param.${pc.name}`] = t;
+      outputs[`new.param.${pc.name}`] = t;
+      feeds[`grad.${pc.name}`] = { dtype: "float32", shape: pc.shape, data: view(grads.get(pc.key)!, pc) };
+      for (const kind of slotKinds(this.settings, pc.shape)) {
+        const shape = slotShape(kind, pc.shape);
+        const s: HostTensor = { dtype: "float32", shape, data: view(this.slots.get(`${kind}.${pc.key}`)!, pc) };
+        feeds[`slot.${kind}.${pc.name}`] = s;
+        outputs[`new.slot.${kind}.${pc.name}`] = s;
+      }
     }
     await this.compiled.run(feeds, { outputs });
     return this.norm[0]!;
@@ -113,31 +150,37 @@ export class GraphOptimizer implements StepOptimizer {
   }
 }
 
+/** The state slots a rule keeps for a tensor of `shape` (the layout of optim.ts's Optimizer). */
+function slotKinds(settings: OptimizerSettings, shape: readonly number[]): string[] {
+  if (settings.name === "adamw") return ["exp_avg", "exp_avg_sq"];
+  if (settings.name === "adafactor") return shape.length >= 2 ? ["exp_avg_sq_row", "exp_avg_sq_col"] : ["exp_avg_sq"];
+  return [];
+}
+
 /** A slot's tensor shape: AdamW's and unfactored moments are the parameter's; factored rows/cols drop one axis. */
-function slotShape(name: string, shapes: ReadonlyMap<string, readonly number[]>): number[] {
-  const dot = name.indexOf(".");
-  const kind = name.slice(0, dot);
-  const shape = [...shapes.get(name.slice(dot + 1))!];
+function slotShape(kind: string, shape: readonly number[]): number[] {
   if (kind === "exp_avg_sq_row") return shape.slice(0, -1);
   if (kind === "exp_avg_sq_col") return [...shape.slice(0, -2), shape[shape.length - 1]!];
-  return shape;
+  return [...shape];
 }
 
 /**
- * Inputs: param.<k>, grad.<k>, slot.<slot> per tensor, and the scalars (lr, max_norm, step_size = lr/(1-β1^t),
- * bc2_sqrt = sqrt(1-β2^t), decay = 1-lr·wd, beta2t = 1-t^-0.8). Outputs: new.param.<k>, new.slot.<slot>, grad_norm.
+ * Inputs: param.<piece>, grad.<piece>, slot.<kind>.<piece> per piece, and the scalars (lr, max_norm, step_size = lr/(1-β1^t),
+ * bc2_sqrt = sqrt(1-β2^t), decay = 1-lr·wd, beta2t = 1-t^-0.8). Outputs: new.param.<piece>, new.slot.<kind>.<piece>, grad_norm.
  */
-export function buildUpdateGraph(settings: OptimizerSettings, shapes: ReadonlyMap<string, readonly number[]>): Graph {
+function buildUpdateGraph(settings: OptimizerSettings, pieces: readonly Piece[]): Graph {
   const g = new Graph();
   const sc = Object.fromEntries(SCALARS.map((k) => [k, g.input(k, "float32", [])])) as Record<(typeof SCALARS)[number], Tensor>;
   const params = new Map<string, Tensor>();
   const grads = new Map<string, Tensor>();
-  for (const [k, shape] of shapes) {
-    params.set(k, g.input(`param.${k}`, "float32", [...shape]));
-    grads.set(k, g.input(`grad.${k}`, "float32", [...shape]));
+  const shapes = new Map<string, number[]>();
+  for (const pc of pieces) {
+    params.set(pc.name, g.input(`param.${pc.name}`, "float32", pc.shape));
+    grads.set(pc.name, g.input(`grad.${pc.name}`, "float32", pc.shape));
+    shapes.set(pc.name, pc.shape);
   }
-  const slot = (name: string, k: string) => g.input(`slot.${name}.${k}`, "float32", slotShape(`${name}.${k}`, shapes));
-  const setSlot = (name: string, k: string, t: Tensor) => g.output(`new.slot.${name}.${k}`, t);
+  const slot = (kind: string, k: string) => g.input(`slot.${kind}.${k}`, "float32", slotShape(kind, shapes.get(k)!));
+  const setSlot = (kind: string, k: string, t: Tensor) => g.output(`new.slot.${kind}.${k}`, t);
 
   // torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), clamped at 1
   const squares = [...grads.values()].map((gr) => op.sum(op.mul(gr, gr)));

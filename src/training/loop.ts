@@ -4,7 +4,7 @@
 // resumed run takes exactly the steps the uninterrupted one would have.
 
 import type { HostTensor } from "../engine/index.ts";
-import type { Compiled } from "../engine/runtime/compile.ts";
+import type { Compiled } from "../engine/index.ts";
 import { type Split, epochOrder, makeBatch, perExampleLoss } from "./batches.ts";
 import { type LoopState, saveCheckpoint } from "./checkpoint.ts";
 import type { TrainingConfig } from "./config.ts";

@@ -1,11 +1,11 @@
 // Per-method setup of a run: which tensors train and their starting values (a fresh (IA)³ or LoRA
 // adapter, or copies of base weights), the training and evaluation graphs, and LoRA's dropout masks.
 
-import { type Adapter } from "../adapters/adapter.ts";
-import { createIa3, defaultIa3Config } from "../adapters/ia3.ts";
-import { createLora, loraConfig } from "../adapters/lora.ts";
+import { type Adapter } from "../adapters/index.ts";
+import { createIa3, defaultIa3Config } from "../adapters/index.ts";
+import { createLora, loraConfig } from "../adapters/index.ts";
 import { type HostTensor, Rng } from "../engine/index.ts";
-import type { CompileOptions } from "../engine/runtime/compile.ts";
+import type { CompileOptions } from "../engine/index.ts";
 import type { LoadedModel, ModelConfig } from "../models/index.ts";
 import { type BatchLayout, mixSeed } from "./batches.ts";
 import type { TrainingConfig } from "./config.ts";
@@ -27,13 +27,15 @@ export interface MethodSetup {
 }
 
 /**
- * Session options for training graphs: no ORT memory arena (a SmolLM2-135M T-Few step peaks GBs lower and
- * RSS no longer grows run after run), weights above 64 MiB handed to ORT as an external-data file rather
- * than one serialized buffer (about 1 GB less at session creation for SmolLM2-135M), and no spinning idle
- * threads: steps are seconds long, and a worker beside a server must not burn the cores it waits for.
+ * Session options for training graphs: ORT's memory arena on, so a step reuses the buffers of the last one
+ * (off, every intermediate is a fresh mmap and page faults each step), but no memory patterns: from the
+ * second run, a pattern asks the arena for one block of the planned peak on top of what the first run
+ * left in it (SmolLM2-135M T-Few: 3.6 → 7.2 GB). Weights above 64 MiB go to ORT as an external-data file
+ * rather than one serialized buffer; no spinning idle threads: steps are seconds long, and a worker beside
+ * a server must not burn the cores it waits for. What each choice bought: src/training/README.md.
  */
 export function trainingSessionOptions(threads?: number): CompileOptions {
-  return { intraOpThreads: threads, memArena: false, externalDataThreshold: 64 * 2 ** 20, allowSpinning: false };
+  return { intraOpThreads: threads, memArena: true, memPattern: false, externalDataThreshold: 64 * 2 ** 20, allowSpinning: false };
 }
 
 /** What a training step needs from the training graph: the loss and the gradients (no accuracy counts). */
@@ -90,7 +92,7 @@ export function setupMethod(
   const { adapter, trainableWeight, dropout } = FRESH[method](model, cfg, baseName);
   // a sliding window measures distances within one sequence, which a packed row does not keep: one row per choice then
   const packed = choices && model.config.slidingWindow === null;
-  const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices, packedChoices: packed };
+  const common = { method, adapter, trainableWeight, choices, scoredOnly: !choices, packedChoices: packed, frozenInputs: true };
   const train = buildTrainGraph(model, { ...common, loraDropout: dropout > 0, withGrads: true });
   const evaluation = buildTrainGraph(model, { ...common, loraDropout: false, withGrads: false });
   const initial = new Map<string, Float32Array>();
@@ -101,9 +103,9 @@ export function setupMethod(
   return { method, train, evaluation, initial, adapter, dropout, layout: packed ? "packed" : choices ? "choices" : "scored" };
 }
 
-/** Feeds of the trainable tensors (zero-copy views of `params`). */
+/** Feeds of the trainable tensors (zero-copy views of `params`) and of the frozen weights the graph takes as inputs. */
 export function paramFeeds(tg: TrainGraph, params: ReadonlyMap<string, Float32Array>): Record<string, HostTensor> {
-  const feeds: Record<string, HostTensor> = {};
+  const feeds: Record<string, HostTensor> = Object.fromEntries(tg.frozen);
   for (const k of tg.trainable) feeds[k] = { dtype: "float32", shape: tg.shapes.get(k)!, data: params.get(k)! };
   return feeds;
 }

@@ -2,7 +2,7 @@
 // each trains and what it produces. Plain data, no compute imports, so the control plane reads it too;
 // each method's setup (fresh adapter or trainable base weights) is keyed the same way in method-setup.ts.
 
-import type { PeftType } from "../adapters/kinds.ts";
+import type { PeftType } from "../adapters/index.ts";
 
 export const METHOD_NAMES = ["tfew", "lora", "vanilla"] as const;
 export type Method = (typeof METHOD_NAMES)[number];

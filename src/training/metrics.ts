@@ -2,7 +2,8 @@
 // evaluation pass over the validation split that produces the loss and token accuracy.
 
 import type { HostTensor } from "../engine/index.ts";
-import type { Compiled } from "../engine/runtime/compile.ts";
+import type { AutoResolution } from "./auto-hyperparameters.ts";
+import type { Compiled } from "../engine/index.ts";
 import { type Batch, type BatchLayout, makeBatch, perExampleLoss } from "./batches.ts";
 import type { Example } from "./data.ts";
 
@@ -44,6 +45,8 @@ export interface FineTuneMetrics {
   validationExamples: number;
   /** trainable values */
   trainableParameters: number;
+  /** the settings that were "auto" (given so, or left to default): what they resolved to and by which rule */
+  auto?: AutoResolution;
 }
 
 export interface Evaluation {

@@ -3,10 +3,10 @@
 
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Adapter } from "../adapters/adapter.ts";
-import { saveAdapter } from "../adapters/peft-io.ts";
+import type { Adapter } from "../adapters/index.ts";
+import { saveAdapter } from "../adapters/index.ts";
 import type { LoadedModel } from "../models/index.ts";
-import { type TensorToWrite, writeSafetensors } from "../models/io/safetensors.ts";
+import { type TensorToWrite, writeSafetensors } from "../models/index.ts";
 import type { TrainingConfig } from "./config.ts";
 import type { FineTuneMetrics } from "./metrics.ts";
 import type { Method } from "./train-graph.ts";

@@ -2,9 +2,9 @@
 // positions (HF convention: position t predicts labels[t+1]), gradients of every trainable tensor,
 // and the counts that validation metrics need.
 
-import { Graph, type Tensor, grad, nn, op } from "../engine/index.ts";
-import type { Adapter } from "../adapters/adapter.ts";
-import { adapterKind } from "../adapters/kinds.ts";
+import { Graph, type HostTensor, type Tensor, grad, nn, op } from "../engine/index.ts";
+import type { Adapter } from "../adapters/index.ts";
+import { adapterKind } from "../adapters/index.ts";
 import { type Method, METHODS } from "./methods.ts";
 import { choiceLosses } from "./tfew-losses.ts";
 import { packedChoiceOutputs } from "./packed-choices.ts";
@@ -32,6 +32,13 @@ export interface TrainGraphOptions {
   scoredOnly?: boolean;
   /** with `choices`: one row per example, its choices packed behind the prompt (packed-choices.ts) */
   packedChoices?: boolean;
+  /**
+   * Frozen base weights as graph inputs fed zero-copy from the model's arrays (`frozen`), not initializers:
+   * ORT then holds no copy of them (as initializers it keeps two, the weight and its folded transpose for
+   * the backward, 1.2 GB for SmolLM2-135M, per session), and the training and evaluation sessions share
+   * the one JS copy (src/training/README.md, Performance).
+   */
+  frozenInputs?: boolean;
 }
 
 export interface TrainGraph {
@@ -42,6 +49,8 @@ export interface TrainGraph {
   shapes: Map<string, number[]>;
   /** LoRA dropout mask inputs: name → input features */
   dropoutMasks: Map<string, number>;
+  /** with `frozenInputs`: the frozen base weights the graph takes as inputs (HF key → the model's tensor) */
+  frozen: Map<string, HostTensor>;
 }
 
 /**
@@ -85,7 +94,8 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
   }
   // the base weights train only for a method without an adapter (vanilla)
   const trainsBase = info.adapter === null;
-  const w = weightSource(g, model.weights, trainsBase ? (o.trainableWeight ?? (() => true)) : () => false);
+  const trains = trainsBase ? (o.trainableWeight ?? (() => true)) : () => false;
+  const w = weightSource(g, model.weights, o.frozenInputs ? () => true : trains);
   const packed = o.choices === true && o.packedChoices === true;
   const lm = buildCausalLM(g, cfg, w, { cache: false, logits: "none", hooks, segments: packed });
 
@@ -108,13 +118,18 @@ export function buildTrainGraph(model: LoadedModel, o: TrainGraphOptions): Train
     loss = lmOutputs(g, logits, op.reshape(op.slice(labels, 1, 1), ["B*T-B"]));
   }
 
-  const trainable = trainsBase ? [...w.trainable] : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
+  const trainable = trainsBase ? w.trainable.filter(trains) : [...inputs.keys()].filter((k) => !dropoutMasks.has(k));
   if (trainsBase) for (const k of trainable) shapes.set(k, model.weights.get(k)!.shape);
+  const frozen = new Map<string, HostTensor>();
+  for (const k of w.trainable) {
+    const m = model.weights.get(k)!;
+    if (!trains(k)) frozen.set(k, { dtype: "float32", shape: m.shape, data: m.data });
+  }
   if (o.withGrads) {
     const wrt = trainable.map((k) => (trainsBase ? w.get(k) : inputs.get(k)!));
     grad(loss, wrt).forEach((t, i) => g.output(`grad.${trainable[i]}`, t));
   }
-  return { graph: g, trainable, shapes, dropoutMasks };
+  return { graph: g, trainable, shapes, dropoutMasks, frozen };
 }
 
 /** Token-level LM loss and counts. logits: (N, V), target: (N) with -100 = not scored */

@@ -73,11 +73,18 @@ test("the CLI drives the whole workflow against sprig serve", async () => {
       "ns/b/train.jsonl",
       "--epochs",
       "1",
+      "--learning-rate",
+      "auto",
       "--name",
       "custom",
     );
     assert.equal(custom.lifecycleState, "ACTIVE");
     assert.equal(custom.modelMetrics.modelMetricsType, "TEXT_GENERATION_MODEL_METRICS");
+    assert.equal(custom.fineTuneDetails.trainingConfig.learningRate, "auto", "the request as given");
+    // what "auto" (given, or left out: the batch size) resolved to; the given epochs are not auto
+    assert.equal(typeof custom.modelMetrics.resolvedHyperparameters.learningRate, "number");
+    assert.equal(typeof custom.modelMetrics.resolvedHyperparameters.trainingBatchSize, "number");
+    assert.equal(custom.modelMetrics.resolvedHyperparameters.totalTrainingEpochs, undefined);
     const hc = await cli("cluster", "create", "--type", "HOSTING", "--compartment-id", "team");
     const ep = await cli(
       "endpoint",
@@ -167,6 +174,15 @@ test("a fine-tune survives SIGKILL of the whole server: after a restart it resum
     );
     assert.ok(
       messages.some((e) => /resumed from step [1-9]/.test(e)),
+      JSON.stringify(messages),
+    );
+    // the tenant's event log never shows where the server keeps its data
+    assert.ok(
+      messages.every((e) => !e.includes(dir)),
+      JSON.stringify(messages),
+    );
+    assert.ok(
+      messages.some((e) => e.startsWith("wrote <custom model>")),
       JSON.stringify(messages),
     );
   } finally {

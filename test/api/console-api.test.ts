@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { test } from "node:test";
 import { expectedTensors, loadHfConfig } from "../../src/models/index.ts";
-import { resolveTrainingConfig } from "../../src/training/config.ts";
+import { trainingConfigSpec } from "../../src/training/config.ts";
 import { until } from "../control/fakes.ts";
 import { type ApiHarness, apiHarness, auth } from "./helpers.ts";
 
@@ -126,10 +126,11 @@ test("trainingConfigDefaults: what a fine-tune uses for each left-out field, per
     );
     const methods = ["tfew", "lora", "vanilla"] as const;
     for (const [i, item] of items.entries()) {
-      const resolved = resolveTrainingConfig(methods[i]!) as unknown as Record<string, unknown>;
+      const resolved = trainingConfigSpec(methods[i]!) as unknown as Record<string, unknown>;
       for (const [k, v] of Object.entries(item)) if (k !== "trainingConfigType") assert.equal(v, resolved[k], `${methods[i]}.${k}`);
     }
-    assert.equal(items[0]!.learningRate, 3e-3);
+    assert.equal(items[0]!.learningRate, "auto", "auto: resolved from the dataset when the run starts");
+    assert.equal(items[0]!.earlyStoppingPatience, 15);
     assert.ok(!("loraR" in items[0]!) && items[1]!.loraR === 8 && !("loraR" in items[2]!), "LoRA's fields only for LoRA");
   } finally {
     await h.svc.close();

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { ExecutorError, type InferenceRequest, type InferenceResult } from "../../src/control/index.ts";
 import { until } from "../control/fakes.ts";
 import { A, activeCluster, harness, upload } from "../control/helpers.ts";
-import { apiHarness, auth, hostedEndpoint } from "./helpers.ts";
+import { apiHarness, auth, failingEndpoint, hostedEndpoint } from "./helpers.ts";
 
 const json = { "content-type": "application/json" };
 
@@ -129,10 +129,10 @@ test("ids up to the schema's 255 characters reach the API (404 after auth); long
 test("503s carry Retry-After", async () => {
   const h = await apiHarness();
   try {
-    const { endpointId, clusterId } = await hostedEndpoint(h);
-    h.hosting.pools.get(clusterId)!.generate = async () => {
-      throw new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica");
-    };
+    const endpointId = await failingEndpoint(
+      h,
+      new ExecutorError("no hosting worker is running (restarting); retry shortly", 503, "no_replica"),
+    );
     const r = await h.svc.app.inject({
       method: "POST",
       url: "/v1/completions",

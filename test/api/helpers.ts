@@ -78,3 +78,12 @@ export async function hostedEndpoint(
   );
   return { endpointId: e.id, modelId: m.id, clusterId: c.id };
 }
+
+/** An ACTIVE endpoint (hostedEndpoint) whose pool fails every generation with `err`, as a worker would report it. */
+export async function failingEndpoint(h: ApiHarness, err: Error): Promise<string> {
+  const { endpointId, clusterId } = await hostedEndpoint(h);
+  h.hosting.pools.get(clusterId)!.generate = async () => {
+    throw err;
+  };
+  return endpointId;
+}

@@ -4,49 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { until } from "../control/fakes.ts";
-import { type ApiHarness, apiHarness, auth } from "./helpers.ts";
-
-const TINY = "test/fixtures/models/tiny-llama";
-
-async function withEndpoint(h: ApiHarness): Promise<string> {
-  const app = h.svc.app;
-  const m = (
-    await app.inject({
-      method: "POST",
-      url: "/20231130/models",
-      headers: auth(h.keyA),
-      payload: { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } },
-    })
-  ).json();
-  const c = (
-    await app.inject({
-      method: "POST",
-      url: "/20231130/dedicatedAiClusters",
-      headers: auth(h.keyA),
-      payload: { compartmentId: "compA", type: "HOSTING", unitCount: 1 },
-    })
-  ).json();
-  await until(
-    async () =>
-      (await app.inject({ method: "GET", url: `/20231130/dedicatedAiClusters/${c.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
-      "ACTIVE",
-    "cluster",
-  );
-  const e = (
-    await app.inject({
-      method: "POST",
-      url: "/20231130/endpoints",
-      headers: auth(h.keyA),
-      payload: { compartmentId: "compA", modelId: m.id, dedicatedAiClusterId: c.id, displayName: "ep" },
-    })
-  ).json();
-  await until(
-    async () =>
-      (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState === "ACTIVE",
-    "endpoint",
-  );
-  return e.id;
-}
+import { apiHarness, auth, hostedEndpoint } from "./helpers.ts";
 
 test("object storage: put, head, get, list, delete; other compartments see 404; the size limit is 413", async () => {
   const h = await apiHarness({ control: { maxObjectBytes: 64 } });
@@ -91,7 +49,7 @@ test("object storage: put, head, get, list, delete; other compartments see 404; 
 test("OCI generateText and chat: LLAMA and COHERE shapes, GENERIC and COHERE chat, SSE streaming", async () => {
   const h = await apiHarness();
   const app = h.svc.app;
-  const endpointId = await withEndpoint(h);
+  const endpointId = (await hostedEndpoint(h)).endpointId;
   const servingMode = { servingType: "DEDICATED", endpointId };
   const gen = (inferenceRequest: object) =>
     app.inject({
@@ -150,7 +108,7 @@ test("OCI generateText and chat: LLAMA and COHERE shapes, GENERIC and COHERE cha
 test("OpenAI errors: 400 names the field in OpenAI's shape, unknown models 404, inactive endpoints 409", async () => {
   const h = await apiHarness();
   const app = h.svc.app;
-  const endpointId = await withEndpoint(h);
+  const endpointId = (await hostedEndpoint(h)).endpointId;
   const post = (payload: object, key = h.keyA) => app.inject({ method: "POST", url: "/v1/chat/completions", headers: auth(key), payload });
   const bad = (await post({ model: "ep", messages: [{ role: "user", content: "x" }], temperature: 9 })).json();
   assert.equal(bad.error.type, "invalid_request_error");

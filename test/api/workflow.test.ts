@@ -11,6 +11,7 @@ import { test } from "node:test";
 import OpenAI from "openai";
 import { type Service, startService } from "../../src/api/service.ts";
 import { processExecutors } from "../../src/control/workers/process-executors.ts";
+import { HttpClient, type Json } from "./http-client.ts";
 
 const TINY = join(process.cwd(), "test/fixtures/models/tiny-llama");
 
@@ -21,41 +22,7 @@ function dataset(seed: number, n = 40): string {
   );
 }
 
-// response bodies are read field by field and checked by the assertions themselves
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-class Client {
-  constructor(
-    readonly url: string,
-    readonly key: string,
-  ) {}
-
-  async call(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; json: Json; headers: Headers }> {
-    const r = await fetch(this.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.key}`,
-        ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : null, headers: r.headers };
-  }
-
-  async ok(method: string, path: string, body?: unknown): Promise<Json> {
-    const r = await this.call(method, path, body);
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-    return r.json;
-  }
-
+class Client extends HttpClient {
   /** Poll a resource until it reaches `state` (bounded; fails early on FAILED). */
   async state(path: string, state: string, tries = 1200): Promise<Json> {
     for (let i = 0; i < tries; i++) {

@@ -77,16 +77,19 @@ test("both seed workflows in the console alone", { skip: missing ?? false, timeo
   // fine-tune T-Few on the tiny model; the model page draws the curve while it trains and ends ACTIVE
   await go(page, "models", "Models");
   const form = page.getByRole("form", { name: "Create custom model" });
-  await waitText(form.locator('input[name="learningRate"]'), "0.003", { value: true }); // T-Few's default learning rate is shown
+  await waitText(form.locator('input[name="earlyStoppingPatience"]'), "15", { value: true }); // the defaults are shown
+  // epochs, learning rate and batch size default to "auto" (resolved from the dataset): an empty field saying so
+  assert.equal(await form.locator('input[name="learningRate"]').getAttribute("placeholder"), "auto");
+  assert.equal(await form.locator('input[name="learningRate"]').inputValue(), "");
   await form.getByLabel("Method").selectOption({ label: "LoRA" });
   await waitText(form.locator('input[name="loraR"]'), "8", { value: true }); // LoRA's own fields appear with their defaults
-  assert.equal(await form.locator('input[name="learningRate"]').inputValue(), "0.0002");
+  assert.equal(await form.locator('input[name="trainingBatchSize"]').getAttribute("placeholder"), "auto");
   await form.getByLabel("Method").selectOption({ label: "T-Few" });
   assert.equal(await form.locator('input[name="loraR"]').count(), 0);
   const modelId = await fineTune(page, {
     name: "tfew-1",
     object: "good.jsonl",
-    hyper: { totalTrainingEpochs: 3, logModelMetricsIntervalInSteps: 2 },
+    hyper: { totalTrainingEpochs: 3, trainingBatchSize: 8, logModelMetricsIntervalInSteps: 2 },
   });
   const loss = page.getByRole("figure", { name: "Loss" });
   await loss.locator("canvas").first().waitFor({ timeout: SLOW });

@@ -189,6 +189,18 @@ test("restart: reservations are kept; when the node shrinks, units are placed ag
     [[1]],
     "kept across a restart",
   );
+  // a fine-tune running on the second cluster when the server stops (it resumes at the next start)
+  same.ft.scripts.push("hold");
+  const base = await same.cp.models.create(A, {
+    compartmentId: "compA",
+    modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY },
+  });
+  const m = await same.cp.models.create(A, {
+    compartmentId: "compA",
+    baseModelId: base.value.id,
+    fineTuneDetails: { dedicatedAiClusterId: c2.id, trainingDataset: await upload(same) },
+  });
+  await until(() => same.ft.holding === 1, "the fine-tune to start");
   await same.cp.close();
   await same.store.close();
 
@@ -200,17 +212,17 @@ test("restart: reservations are kept; when the node shrinks, units are placed ag
   );
   const lost = (await narrow.cp.clusters.get(A, c2.id)).value;
   assert.deepEqual(lost.units, []);
+  assert.equal(lost.lifecycleState, "NEEDS_ATTENTION");
   assert.match(lost.lifecycleDetails!, /1 of 1 units have no reserved cores and do not run: unitCount: no room/);
-  // its fine-tunes wait rather than run outside a reservation
-  const base = await narrow.cp.models.create(A, {
-    compartmentId: "compA",
-    modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY },
-  });
-  const m = await narrow.cp.models.create(A, {
-    compartmentId: "compA",
-    baseModelId: base.value.id,
-    fineTuneDetails: { dedicatedAiClusterId: c2.id, trainingDataset: await upload(narrow) },
-  });
+  // new work is refused with the reason; queued fine-tunes wait rather than run outside a reservation
+  await assert.rejects(
+    narrow.cp.models.create(A, {
+      compartmentId: "compA",
+      baseModelId: base.value.id,
+      fineTuneDetails: { dedicatedAiClusterId: c2.id, trainingDataset: await upload(narrow) },
+    }),
+    /is NEEDS_ATTENTION; it must be ACTIVE \(1 of 1 units have no reserved cores/,
+  );
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(narrow.ft.started.length, 0);
   assert.equal((await narrow.cp.models.get(A, m.value.id)).value.lifecycleState, "CREATING");
@@ -220,6 +232,7 @@ test("restart: reservations are kept; when the node shrinks, units are placed ag
   const wide = await harness({}, h.dir, TWO_CORES);
   const back = (await wide.cp.clusters.get(A, c2.id)).value;
   assert.equal(back.units!.length, 1);
+  assert.equal(back.lifecycleState, "ACTIVE");
   assert.equal(back.lifecycleDetails, null);
   await waitModel(wide, m.value.id, "ACTIVE");
   await wide.store.close();

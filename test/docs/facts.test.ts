@@ -13,7 +13,7 @@ import { UNIT_SHAPES } from "../../src/control/shapes.ts";
 import { DEMO_EPOCHS, DEMO_LEARNING_RATE } from "../../src/demo/run.ts";
 import { SUPPORTED_MODEL_TYPES, loadModel, parseHfConfig } from "../../src/models/index.ts";
 import { expectedTensors } from "../../src/models/io/weights.ts";
-import { resolveTrainingConfig } from "../../src/training/config.ts";
+import { resolveTrainingConfig, trainingConfigSpec } from "../../src/training/config.ts";
 import { DataError, parseDataset } from "../../src/training/data.ts";
 import type { Method } from "../../src/training/train-graph.ts";
 import { TINY_MODEL } from "./tiny-data.ts";
@@ -36,7 +36,7 @@ test("hyperparameters.md: every default per method, and the fields the API accep
   const rows = table(read("docs/hyperparameters.md"), "setting");
   const api = new Set(Object.keys(ApiTrainingConfig.shape));
   const methods: Method[] = ["tfew", "lora", "vanilla"];
-  const resolved = methods.map((m) => resolveTrainingConfig(m, {}) as unknown as Record<string, unknown>);
+  const resolved = methods.map((m) => trainingConfigSpec(m, {}) as unknown as Record<string, unknown>);
   const documented = new Set<string>();
   for (const [name, apiCell, ...cells] of rows) {
     const key = unquote(name!);

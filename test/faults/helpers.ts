@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { type Service, startService } from "../../src/api/service.ts";
 import { type WorkerOptions, processExecutors } from "../../src/control/workers/process-executors.ts";
 import { Rng } from "../../src/engine/rng.ts";
+import { HttpClient, type Json } from "../api/http-client.ts";
+
+export type { Json };
 
 export const FIXTURES = join(process.cwd(), "test/fixtures/models");
 export const TINY = join(FIXTURES, "tiny-llama");
@@ -17,35 +20,7 @@ export const rng = (salt: number) => new Rng(SEED * 7919 + salt);
 /** An integer in [lo, hi]. */
 export const between = (r: Rng, lo: number, hi: number) => lo + Math.floor(r.next() * (hi - lo + 1));
 
-// response bodies are read field by field and checked by the assertions themselves
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
-
-export class Client {
-  constructor(
-    readonly url: string,
-    readonly key: string,
-  ) {}
-
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; headers: Headers }> {
-    const r = await fetch(this.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.key}`,
-        ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : null, headers: r.headers };
-  }
-
-  async ok(method: string, path: string, body?: unknown): Promise<Json> {
-    const r = await this.call(method, path, body);
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-    return r.json;
-  }
-
+export class Client extends HttpClient {
   /** Poll until the resource is in one of `states` (bounded). */
   async state(path: string, states: string | string[], ms = 120_000): Promise<Json> {
     const want = [states].flat();

@@ -99,6 +99,19 @@ const CASES: Record<string, { params?: () => Record<string, string>; body?: () =
   "DELETE /20231130/endpoints/:endpointId": { params: () => ({ endpointId: a.endpoint }) },
   "POST /20231130/endpoints/:endpointId/actions/deactivate": { params: () => ({ endpointId: a.endpoint }) },
   "POST /20231130/endpoints/:endpointId/actions/activate": { params: () => ({ endpointId: a.endpoint }) },
+  // B's key holds compB only: A's resources are not found, whatever the target
+  "POST /20231130/dedicatedAiClusters/:dedicatedAiClusterId/actions/changeCompartment": {
+    params: () => ({ dedicatedAiClusterId: a.cluster }),
+    body: () => ({ compartmentId: "compB" }),
+  },
+  "POST /20231130/models/:modelId/actions/changeCompartment": {
+    params: () => ({ modelId: a.custom }),
+    body: () => ({ compartmentId: "compB" }),
+  },
+  "POST /20231130/endpoints/:endpointId/actions/changeCompartment": {
+    params: () => ({ endpointId: a.endpoint }),
+    body: () => ({ compartmentId: "compB" }),
+  },
   "GET /20231130/workRequests": {},
   "GET /20231130/workRequests/:workRequestId": { params: () => ({ workRequestId: a.workRequest }) },
   "DELETE /20231130/workRequests/:workRequestId": { params: () => ({ workRequestId: a.workRequest }) },

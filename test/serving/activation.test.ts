@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Adapter } from "../../src/adapters/adapter.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { CancelledError, UnknownModelError } from "../../src/serving/errors.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
-import type { HostedGeneration } from "../../src/serving/hosted-request.ts";
+import { CancelledError, UnknownModelError } from "../../src/serving/hosting/errors.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
+import type { HostedGeneration } from "../../src/serving/hosting/hosted-request.ts";
 import { FIXTURES, Reference, prompts, randomIa3, randomLora } from "./hosting-helpers.ts";
 
 const greedy = (n: number) => ({ temperature: 0, maxTokens: n });

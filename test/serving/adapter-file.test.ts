@@ -12,9 +12,9 @@ import { createIa3 } from "../../src/adapters/ia3.ts";
 import { loadAdapter, otherBase } from "../../src/adapters/peft-io.ts";
 import { writeSafetensors } from "../../src/models/io/safetensors.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { resolveSource } from "../../src/serving/activation-source.ts";
-import { readAdapterDir } from "../../src/serving/adapter-file.ts";
-import { AdapterMismatchError, HostingError, InvalidRequestError } from "../../src/serving/errors.ts";
+import { resolveSource } from "../../src/serving/hosting/activation-source.ts";
+import { readAdapterDir } from "../../src/serving/hosting/adapter-file.ts";
+import { AdapterMismatchError, HostingError, InvalidRequestError } from "../../src/serving/hosting/errors.ts";
 
 const ADAPTER = "test/fixtures/golden/grad/tiny-llama-ia3/adapter";
 const WEIGHTS = "adapter_model.safetensors";

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type LoadedModel, loadModel } from "../../src/models/index.ts";
-import { CancelledError, OverCapacityError } from "../../src/serving/errors.ts";
-import { HostingEngine, type HostingEngineInit } from "../../src/serving/hosting-engine.ts";
-import type { HostedGeneration } from "../../src/serving/hosted-request.ts";
+import { CancelledError, OverCapacityError } from "../../src/serving/hosting/errors.ts";
+import { HostingEngine, type HostingEngineInit } from "../../src/serving/hosting/hosting-engine.ts";
+import type { HostedGeneration } from "../../src/serving/hosting/hosted-request.ts";
 import { FIXTURES, Reference, prompts, randomIa3 } from "./hosting-helpers.ts";
 
 let model: LoadedModel;

@@ -8,8 +8,8 @@ import { describe, test } from "node:test";
 import type { Adapter } from "../../src/adapters/adapter.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
-import type { HostedGeneration } from "../../src/serving/hosted-request.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
+import type { HostedGeneration } from "../../src/serving/hosting/hosted-request.ts";
 import type { SamplingInput } from "../../src/serving/sampling.ts";
 import { FIXTURES, GOLDEN_ADAPTERS, Reference, prompts, randomIa3, randomLora } from "./hosting-helpers.ts";
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { FIXTURES, GOLDEN_ADAPTERS } from "./hosting-helpers.ts";
 
 const MODEL = `${FIXTURES}/tiny-llama`;

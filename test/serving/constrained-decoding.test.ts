@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Ajv } from "ajv";
 import { loadModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import type { SamplingInput } from "../../src/serving/sampling.ts";
 import { FIXTURES } from "./hosting-helpers.ts";
 

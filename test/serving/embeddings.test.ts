@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createIa3 } from "../../src/adapters/ia3.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { FIXTURES, randomIa3 } from "./hosting-helpers.ts";
 
 const close = (a: Float32Array, b: Float32Array, tol = 1e-5) => a.every((x, i) => Math.abs(x - b[i]!) < tol);

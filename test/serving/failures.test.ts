@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadModel } from "../../src/models/index.ts";
-import { HostingError } from "../../src/serving/errors.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingError } from "../../src/serving/hosting/errors.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import type { ModelRunner } from "../../src/serving/model-runner.ts";
 import { FIXTURES, Reference, prompts, randomIa3 } from "./hosting-helpers.ts";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createHostServer } from "../../src/cli/commands/host-http.ts";
 import { type LoadedModel, loadModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { FIXTURES, GOLDEN_ADAPTERS, Reference } from "./hosting-helpers.ts";
 
 let model: LoadedModel;

@@ -8,7 +8,7 @@ import { mergeIa3 } from "../../src/adapters/ia3.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { type LoadedModel, loadModel, weightBytes } from "../../src/models/index.ts";
 import { generate } from "../../src/serving/generate.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { ModelRunner } from "../../src/serving/model-runner.ts";
 import { samplingOptions } from "../../src/serving/sampling.ts";
 import { FIXTURES, GOLDEN_ADAPTERS, prompts, randomIa3 } from "./hosting-helpers.ts";

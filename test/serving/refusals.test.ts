@@ -17,8 +17,8 @@ import {
   InvalidRequestError,
   OverCapacityError,
   UnknownModelError,
-} from "../../src/serving/errors.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+} from "../../src/serving/hosting/errors.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { FIXTURES, GOLDEN_ADAPTERS, randomIa3, randomLora } from "./hosting-helpers.ts";
 
 let model: LoadedModel;

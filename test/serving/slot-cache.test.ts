@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CAPACITY_STEP, SlotCache, capacityFor, widthFor } from "../../src/serving/slot-cache.ts";
+import { CAPACITY_STEP, SlotCache, capacityFor, widthFor } from "../../src/serving/hosting/slot-cache.ts";
 
 test("widths are 1, 2, 4, 8 and then multiples of 8; capacities are steps of 32 up to the context", () => {
   assert.deepEqual([0, 1, 2, 3, 5, 8, 9, 16, 17, 63].map(widthFor), [0, 1, 2, 4, 8, 8, 16, 16, 24, 64]);

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadModel } from "../../src/models/index.ts";
-import { UnknownModelError } from "../../src/serving/errors.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { UnknownModelError } from "../../src/serving/hosting/errors.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { FIXTURES, Reference, prompts } from "./hosting-helpers.ts";
 
 test("stream: events add up to the generation; breaking out cancels; refusals throw at once", async () => {

@@ -21,6 +21,8 @@ const method = (label: string, m: string, acc: number, params: number, secs: num
   steps: 10,
   learningRate: 1e-3,
   optimizer: "adamw",
+  batchSize: 8,
+  epochs: 1,
   validationCurve: [
     [5, 2],
     [10, 1.5],
@@ -68,6 +70,14 @@ test("report: goals met and not met are stated with the measured numbers", async
   assert.match(md, /\| bad \| trainable ≤ 0\.1% of base \| 0\.500% \| \*\*not met\*\* \|/);
   assert.match(md, /\| good \| wall time ≤ 0\.7 × vanilla's \| 6\.0 s vs 10\.0 s \(×0\.60\) \| met \|/);
   assert.ok(existsSync(`${out}-val-loss-good.png`) && readFileSync(`${out}-val-loss-good.png`).subarray(1, 4).toString() === "PNG");
+  assert.match(md, /Every method: 1 epochs, the other settings Sprig's defaults/);
+  assert.match(md, /\| 8 × 1 \(10\) \|$/m, "batch × epochs (steps) per method");
+  // merged from one process per task, and on the auto defaults: both said
+  const merged = join(mkdtempSync(join(tmpdir(), "study-")), "r");
+  await writeReport({ ...s, epochs: "auto", processes: 2 }, merged);
+  const mm = readFileSync(`${merged}.md`, "utf8");
+  assert.match(mm, /2 processes side by side, one per task: each task's wall times come from one process/);
+  assert.match(mm, /Every method with Sprig's defaults \(`auto` epochs, learning rate and batch size/);
 });
 
 test("training state: AdamW keeps 2 moments, Adafactor factors matrices, SGD keeps none", () => {

@@ -20,7 +20,7 @@ test("onEvaluation reports every validation pass of the history, between the tra
       data,
       method: "tfew",
       out: join(tmp, "out"),
-      config: { totalTrainingEpochs: 2, logModelMetricsIntervalInSteps: 3 },
+      config: { totalTrainingEpochs: 2, trainingBatchSize: 8, logModelMetricsIntervalInSteps: 3 },
     },
     {
       onProgress: (p) => seen.push({ kind: "step", step: p.step, totalSteps: p.totalSteps }),

@@ -162,7 +162,13 @@ test("early stopping ends the run when the validation loss stops improving by th
     data: TEXT,
     method: "tfew",
     out: outDir(),
-    config: { totalTrainingEpochs: 5, logModelMetricsIntervalInSteps: 1, earlyStoppingPatience: 2, earlyStoppingThreshold: 100 },
+    config: {
+      totalTrainingEpochs: 5,
+      trainingBatchSize: 8,
+      logModelMetricsIntervalInSteps: 1,
+      earlyStoppingPatience: 2,
+      earlyStoppingThreshold: 100,
+    },
   });
   assert.equal(r.metrics.stoppedEarly, true);
   assert.equal(r.metrics.steps, 3, "1 evaluation sets the best, 2 more without improvement stop");

@@ -1,5 +1,6 @@
 // The import rules the folder READMEs state, checked on the source: each layer's "May import:" line is
-// read from its README and every relative import of every file under src/ must stay within it.
+// read from its README and every relative import of every file under src/ must stay within it; a layer
+// whose README says other layers import it "only through `index.ts`" is imported by its index.ts alone.
 // `errors` is the leaf every layer may import; only engine/runtime/ort-session.ts imports onnxruntime-node.
 // Run by `npm run lint` (this file as a script) and by test/layers.test.ts.
 
@@ -30,6 +31,12 @@ export function allowedImports(layer: string, src = SRC): Set<string> {
   return new Set([...named, layer, "errors"]);
 }
 
+/** Whether a layer's README says other layers import it only through its index.ts. */
+export function onlyThroughIndex(layer: string, src = SRC): boolean {
+  const file = join(src, layer, "README.md");
+  return existsSync(file) && /only through `index\.ts`/i.test(readFileSync(file, "utf8").replace(/\s+/g, " "));
+}
+
 function imports(file: string): string[] {
   const text = readFileSync(file, "utf8");
   return [
@@ -41,6 +48,7 @@ function imports(file: string): string[] {
 /** Every import that breaks a README's rule, as one line each (empty when all is well). */
 export function importViolations(src = SRC): string[] {
   const bad: string[] = [];
+  const viaIndex = new Set(layersOf(src).filter((l) => onlyThroughIndex(l, src)));
   for (const layer of layersOf(src)) {
     if (!existsSync(join(src, layer, "README.md"))) bad.push(`src/${layer} has no README.md stating what it may import`);
     const ok = allowedImports(layer, src);
@@ -49,9 +57,12 @@ export function importViolations(src = SRC): string[] {
         if (spec === "onnxruntime-node" && relative(src, f) !== join("engine", "runtime", "ort-session.ts"))
           bad.push(`${relative(src, f)} imports onnxruntime-node`);
         if (!spec.startsWith(".")) continue;
-        const target = relative(src, resolve(dirname(f), spec)).split(sep)[0]!;
+        const path = relative(src, resolve(dirname(f), spec));
+        const target = path.split(sep)[0]!;
         if (!ok.has(target))
           bad.push(`${relative(src, f)} imports ${spec} (layer ${target}; ${layer} may import ${[...ok].sort().join(", ")})`);
+        else if (target !== layer && viaIndex.has(target) && path !== join(target, "index.ts"))
+          bad.push(`${relative(src, f)} imports ${spec}: other layers import ${target} only through ${target}/index.ts`);
       }
     }
   }

@@ -7,7 +7,7 @@ import type { Adapter } from "../../src/adapters/adapter.ts";
 import { createIa3 } from "../../src/adapters/ia3.ts";
 import { compile } from "../../src/engine/index.ts";
 import type { LoadedModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { type Example, parseDataset } from "../../src/training/data.ts";
 import { paramFeeds } from "../../src/training/method-setup.ts";
 import { evaluate } from "../../src/training/metrics.ts";

@@ -2,14 +2,14 @@
 // test accuracy, trainable parameters, wall time, training-state bytes and serving memory, and writes the
 // Markdown report, its JSON data and a PNG of the validation-loss curves.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Adapter } from "../../src/adapters/adapter.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { type LoadedModel, loadModel, weightBytes } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting-engine.ts";
+import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { resolveTrainingConfig } from "../../src/training/config.ts";
 import { fineTune } from "../../src/training/finetune.ts";
 import { isChoiceTask, readTask, taskAccuracy, withShots } from "./evaluate.ts";
@@ -20,13 +20,16 @@ const { values: args } = parseArgs({
   options: {
     model: { type: "string", default: "models/sprig-base" },
     tasks: { type: "string", default: "story-mood,story-qa,char-record" },
-    epochs: { type: "string", default: "5" },
+    epochs: { type: "string", default: "auto" },
     "max-test": { type: "string", default: "200" },
     shots: { type: "string", default: "3" },
     out: { type: "string", default: "docs/study-tfew" },
+    /** comma-separated study JSONs (e.g. one per task, run as separate processes): write their tasks as one report */
+    merge: { type: "string" },
   },
 });
 
+const epochsArg = (): number | "auto" => (args.epochs === "auto" ? "auto" : Number(args.epochs));
 const log = (m: string) => process.stderr.write(`[study ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const GEN_TOKENS = 48;
 
@@ -64,12 +67,14 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
     fewShotExact: few.exactMatch,
     methods: [],
   };
-  for (const m of studyMethods(base.config, Number(args.epochs))) {
+  const baseParameters = [...base.weights.values()].reduce((a, w) => a + w.data.length, 0);
+  for (const m of studyMethods(base.config, epochsArg())) {
     const out = join(work, `${task}-${m.method}-${result.methods.length}`);
     const t0 = performance.now();
     const { metrics } = await fineTune({ model: base, data: `data/tasks/${task}/train.jsonl`, method: m.method, out, config: m.config });
     const wallSeconds = (performance.now() - t0) / 1000;
-    const cfg = resolveTrainingConfig(m.method, m.config);
+    // what the run's "auto" settings resolved to (the same rule, on the run's own training split)
+    const cfg = resolveTrainingConfig(m.method, m.config, { trainExamples: metrics.trainExamples, baseParameters });
     const adapter = m.method === "vanilla" ? undefined : await loadAdapter(out, base.config);
     const full = m.method === "vanilla" ? await loadModel(out) : undefined;
     const shapes = adapter
@@ -89,6 +94,9 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
       steps: metrics.steps,
       learningRate: cfg.learningRate,
       optimizer: cfg.optimizer,
+      batchSize: cfg.trainingBatchSize,
+      epochs: cfg.totalTrainingEpochs,
+      ...(metrics.keptStep !== undefined ? { keptStep: metrics.keptStep } : {}),
       validationCurve: metrics.history
         .filter((h) => h.validationLoss !== undefined)
         .map((h) => [h.step, h.validationLoss!] as [number, number]),
@@ -101,7 +109,26 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
   return result;
 }
 
+/** One report from several runs' JSON: each task's figures stay those of the one process that measured them. */
+async function merge(files: string[]): Promise<void> {
+  const parts = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, "utf8")) as StudyResult));
+  const first = parts[0]!;
+  if (parts.some((p) => p.model !== first.model || p.epochs !== first.epochs))
+    throw new Error("--merge: the runs used other models or epochs");
+  const study: StudyResult = {
+    ...first,
+    started: parts.map((p) => p.started).sort()[0]!,
+    minutes: Math.max(...parts.map((p) => p.minutes)),
+    processes: parts.length,
+    tasks: parts.flatMap((p) => p.tasks),
+  };
+  await writeFile(`${args.out}.json`, `${JSON.stringify(study, null, 1)}\n`);
+  await writeReport(study, args.out!);
+  log(`merged ${files.length} runs into ${args.out}.md and ${args.out}.json`);
+}
+
 async function main(): Promise<void> {
+  if (args.merge) return merge(args.merge.split(","));
   const base = await loadModel(args.model!);
   if (!base.tokenizer) throw new Error(`${args.model} has no tokenizer: the study's tasks are text`);
   const work = await mkdtemp(join(tmpdir(), "sprig-study-"));
@@ -116,7 +143,7 @@ async function main(): Promise<void> {
     model: args.model!,
     baseParameters: [...base.weights.values()].reduce((a, w) => a + w.data.length, 0),
     baseBytes: weightBytes(base),
-    epochs: Number(args.epochs),
+    epochs: epochsArg(),
     started: started.toISOString(),
     minutes: (Date.now() - started.getTime()) / 60000,
     tasks,

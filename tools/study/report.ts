@@ -21,6 +21,10 @@ export interface MethodResult {
   steps: number;
   learningRate: number;
   optimizer: string;
+  batchSize: number;
+  epochs: number;
+  /** stopped early: the step whose parameters were kept */
+  keptStep?: number;
   /** [step, validation loss] */
   validationCurve: Array<[number, number]>;
 }
@@ -41,9 +45,12 @@ export interface StudyResult {
   model: string;
   baseParameters: number;
   baseBytes: number;
-  epochs: number;
+  /** "auto" (the default) or the epochs given for every method */
+  epochs: number | "auto";
   started: string;
   minutes: number;
+  /** merged from this many runs (one process per task, side by side); absent: one process */
+  processes?: number;
   tasks: TaskResult[];
 }
 
@@ -57,9 +64,14 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
     "# T-Few study",
     "",
     `Base model \`${s.model}\`: ${(s.baseParameters / 1e6).toFixed(2)} M parameters (${mb(s.baseBytes)} as float32). ` +
-      `Every method: ${s.epochs} epochs, batch 8, the trainer's default 80/20 train/validation split of each task's train file; ` +
-      `test accuracy on the task's held-out test file. Run started ${s.started}, took ${s.minutes.toFixed(1)} min on this machine. ` +
-      "Regenerate with `npm run study-tfew`; raw numbers in `study-tfew.json`.",
+      (s.epochs === "auto"
+        ? "Every method with Sprig's defaults (`auto` epochs, learning rate and batch size, early stopping keeping the best evaluation; docs/hyperparameters.md) and checkpoints off, "
+        : `Every method: ${s.epochs} epochs, the other settings Sprig's defaults, `) +
+      "the trainer's default 80/20 train/validation split of each task's train file; " +
+      `test accuracy on the task's held-out test file. Run started ${s.started}, took ${s.minutes.toFixed(1)} min on this machine` +
+      (s.processes ? ` (${s.processes} processes side by side, one per task: each task's wall times come from one process)` : "") +
+      ". " +
+      "Regenerate with `npm run study-tfew` (or one process per task, `--tasks T --out DIR/T`, then `--merge DIR/a.json,…`); raw numbers in `study-tfew.json`.",
     "",
     "Test accuracy: choice tasks by the highest length-normalized log-likelihood among the answer choices; generation tasks by " +
       "token accuracy — the share of the reference completion's tokens the model predicts exactly given the reference so far (the " +
@@ -77,14 +89,14 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
       "",
     );
     lines.push(
-      "| method | test accuracy | exact match | trainable parameters | share of base | training wall time | training state | 10 custom models served | optimizer, lr |",
+      "| method | test accuracy | exact match | trainable parameters | share of base | training wall time | training state | 10 custom models served | optimizer, lr | batch × epochs (steps) |",
     );
-    lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const m of t.methods) {
       const shared = m.method === "vanilla" ? 10 * m.servingBytesPerModel : s.baseBytes + 10 * m.servingBytesPerModel;
       lines.push(
         `| ${m.label} | ${pct(m.testAccuracy)} | ${m.exactMatch === null ? "—" : pct(m.exactMatch)} | ${m.trainableParameters.toLocaleString("en-US")} | ${((100 * m.trainableParameters) / s.baseParameters).toPrecision(3)}% | ` +
-          `${m.wallSeconds.toFixed(1)} s | ${bytes(m.stateBytes)} | ${mb(shared)} (vs ${mb(10 * s.baseBytes)} for 10 copies) | ${m.optimizer}, ${m.learningRate} |`,
+          `${m.wallSeconds.toFixed(1)} s | ${bytes(m.stateBytes)} | ${mb(shared)} (vs ${mb(10 * s.baseBytes)} for 10 copies) | ${m.optimizer}, ${m.learningRate} | ${m.batchSize} × ${m.epochs} (${m.steps}${m.keptStep !== undefined ? `, kept ${m.keptStep}` : ""}) |`,
       );
     }
     const png = `${out}-val-loss-${t.task}.png`;
@@ -127,8 +139,8 @@ export async function writeReport(s: StudyResult, out: string): Promise<void> {
     ...(choiceTasks.length
       ? [
           `- Wall time on choice tasks (${choiceTasks.join(", ")}): T-Few's unlikelihood and length-normalized losses score every answer ` +
-            "choice, so each example is as many training rows as it has choices; LoRA and vanilla train on the correct answer only. " +
-            "Packing an example's choices into one row behind a block attention mask would remove that factor; it is not done yet.",
+            "choice; LoRA and vanilla train on the correct answer only. T-Few packs an example's choices behind its prompt in one row " +
+            "(a block attention mask, `src/training/packed-choices.ts`), so an example costs one row, as long as the prompt plus all choices.",
         ]
       : []),
     "- Wall times include each run's graph compilation and validation passes, on a shared 2-core machine.",

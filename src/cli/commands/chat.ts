@@ -3,7 +3,7 @@
 
 import type { Command } from "commander";
 import { createInterface } from "node:readline/promises";
-import { type SprigClient, connect, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { type SprigClient, connect, withConnection, type ConnectionFlags } from "../../api/index.ts";
 import { parseNumber } from "../parse.ts";
 
 interface ChatFlags extends ConnectionFlags {

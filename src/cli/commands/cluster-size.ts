@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { UNIT_SHAPES, type UnitShape, localNode, shape } from "../../control/index.ts";
-import { loadPool, loadPrompt, measure, unitsFor } from "../../control/workers/unit-throughput.ts";
+import { loadPool, loadPrompt, measure, unitsFor } from "../../control/index.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
 

@@ -1,7 +1,7 @@
 // `sprig cluster create|list|get|update|delete`: dedicated AI clusters over the API.
 
 import type { Command } from "commander";
-import { connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/index.ts";
 import { parseNumber } from "../parse.ts";
 import { registerClusterSize } from "./cluster-size.ts";
 
@@ -32,7 +32,7 @@ export function registerCluster(program: Command): void {
           ...(f.unitShape ? { unitShape: f.unitShape } : {}),
           ...(f.name ? { displayName: f.name } : {}),
         });
-        print(f.wait ? await waitFor(client, `${P}/${body.id}`, ["ACTIVE", "FAILED"]) : body);
+        print(f.wait ? await waitFor(client, `${P}/${body.id}`, ["ACTIVE", "FAILED", "NEEDS_ATTENTION"]) : body);
       },
     );
   registerClusterSize(c);
@@ -56,7 +56,7 @@ export function registerCluster(program: Command): void {
       };
       const client = connect(f);
       await client.json("PUT", `${P}/${id}`, body);
-      print(await waitFor(client, `${P}/${id}`, ["ACTIVE", "FAILED"]));
+      print(await waitFor(client, `${P}/${id}`, ["ACTIVE", "FAILED", "NEEDS_ATTENTION"]));
     });
   withConnection(c.command("delete <id>"))
     .description("delete a cluster (refused while it has endpoints or fine-tunes)")

@@ -1,7 +1,7 @@
 // `sprig complete`: continue a prompt with an endpoint through the OpenAI-compatible API, streaming.
 
 import type { Command } from "commander";
-import { connect, print, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { connect, print, withConnection, type ConnectionFlags } from "../../api/index.ts";
 import { parseNumber } from "../parse.ts";
 
 export function registerComplete(program: Command): void {

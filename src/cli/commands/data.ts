@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
-import { connect, print, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { connect, print, withConnection, type ConnectionFlags } from "../../api/index.ts";
 import { CliError } from "../errors.ts";
 
 type Where = ConnectionFlags & { namespace: string; bucket: string };

@@ -3,8 +3,8 @@
 // endpoint off and on — and a report. Flags swap the model and datasets (e.g. a tiny model in tests).
 
 import type { Command } from "commander";
-import { DEFAULT_DATASETS } from "../../demo/datasets.ts";
-import { DEMO_LEARNING_RATE, runDemo } from "../../demo/run.ts";
+import { DEFAULT_DATASETS } from "../../demo/index.ts";
+import { DEMO_LEARNING_RATE, runDemo } from "../../demo/index.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { parseNumber } from "../parse.ts";
 

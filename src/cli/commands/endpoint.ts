@@ -1,7 +1,7 @@
 // `sprig endpoint create|list|get|update|delete|activate|deactivate`: endpoints over the API.
 
 import type { Command } from "commander";
-import { connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/index.ts";
 
 const P = "/20231130/endpoints";
 

@@ -4,13 +4,13 @@
 import { readFileSync } from "node:fs";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import { DataError } from "../../training/data.ts";
-import { type TrainingConfigInput, TrainingConfigError } from "../../training/config.ts";
-import { FineTuneAbortedError, FineTuneError, type FineTuneProgress, fineTune } from "../../training/finetune.ts";
+import { DataError } from "../../training/index.ts";
+import { type TrainingConfigInput, TrainingConfigError } from "../../training/index.ts";
+import { FineTuneAbortedError, FineTuneError, type FineTuneProgress, fineTune } from "../../training/index.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
-import { parseNumber } from "../parse.ts";
-import { METHOD_NAMES } from "../../training/methods.ts";
+import { parseNumber, parseNumberOrAuto } from "../parse.ts";
+import { METHOD_NAMES } from "../../training/index.ts";
 
 interface Flags {
   model?: string;
@@ -59,9 +59,9 @@ export function registerFinetune(program: Command): void {
     .requiredOption("--method <method>", "tfew | lora | vanilla")
     .requiredOption("--out <dir>", "output directory (must not exist; appears complete when training ends)")
     .option("--config <file>", "JSON training config with OCI's names (totalTrainingEpochs, learningRate, …); flags override it")
-    .option("--epochs <n>", "totalTrainingEpochs (default 3)")
-    .option("--learning-rate <x>", "peak learning rate (default: T-Few 3e-3, LoRA 2e-4, vanilla 2e-5)")
-    .option("--batch-size <n>", "trainingBatchSize (default 8)")
+    .option("--epochs <n>", "totalTrainingEpochs, or auto (default: about 150 optimizer steps, 2–40 epochs)")
+    .option("--learning-rate <x>", "peak learning rate, or auto (default: per method and base-model size; docs/hyperparameters.md)")
+    .option("--batch-size <n>", "trainingBatchSize, or auto (default: 4 up to 64 training examples, 8 up to 2000, then 16)")
     .option("--optimizer <name>", "adamw | adafactor | sgd (default: T-Few adafactor, else adamw)")
     .option("--seed <s>", "seed of the split, shuffling, LoRA init and dropout (default 0)")
     .option("--no-shuffle", "keep file order instead of reshuffling every epoch")
@@ -169,10 +169,12 @@ function trainingConfig(f: Flags): TrainingConfigInput {
   }
   const num = (v: string | undefined, flag: string, o: { int?: boolean; min?: number; max?: number } = {}) =>
     v === undefined ? undefined : parseNumber(v, flag, o);
+  const numOrAuto = (v: string | undefined, flag: string, o: { int?: boolean; min?: number } = {}) =>
+    v === undefined ? undefined : parseNumberOrAuto(v, flag, o);
   const flags: Record<string, unknown> = {
-    totalTrainingEpochs: num(f.epochs, "--epochs", { int: true, min: 1 }),
-    learningRate: num(f.learningRate, "--learning-rate", { min: 0 }),
-    trainingBatchSize: num(f.batchSize, "--batch-size", { int: true, min: 1 }),
+    totalTrainingEpochs: numOrAuto(f.epochs, "--epochs", { int: true, min: 1 }),
+    learningRate: numOrAuto(f.learningRate, "--learning-rate", { min: 0 }),
+    trainingBatchSize: numOrAuto(f.batchSize, "--batch-size", { int: true, min: 1 }),
     optimizer: f.optimizer === undefined ? undefined : choose(f.optimizer, OPTIMIZERS, "--optimizer"),
     seed: num(f.seed, "--seed", { int: true, min: 0 }),
     shuffle: f.shuffle === false ? false : undefined,

@@ -5,9 +5,9 @@ import { adapterHooks } from "../adapter-flag.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
 import { type LoadedModel, loadModel } from "../../models/index.ts";
-import { generate } from "../../serving/generate.ts";
-import { ModelRunner, forwardAll } from "../../serving/model-runner.ts";
-import { samplingOptions } from "../../serving/sampling.ts";
+import { generate } from "../../serving/index.ts";
+import { ModelRunner, forwardAll } from "../../serving/index.ts";
+import { samplingOptions } from "../../serving/index.ts";
 import { parseIds, parseNumber } from "../parse.ts";
 
 interface GenerateFlags {

@@ -4,11 +4,11 @@
 
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
-import { hostErrorBody } from "../../api/errors.ts";
-import { clientGone, openSse } from "../../api/sse.ts";
-import { InvalidRequestError } from "../../serving/errors.ts";
-import type { HostingEngine, SubmitRequest } from "../../serving/hosting-engine.ts";
-import type { HostedGeneration } from "../../serving/hosted-request.ts";
+import { hostErrorBody, installHostErrorHandling } from "../../api/index.ts";
+import { clientGone, openSse } from "../../api/index.ts";
+import { InvalidRequestError } from "../../serving/index.ts";
+import type { HostingEngine, SubmitRequest } from "../../serving/index.ts";
+import type { HostedGeneration } from "../../serving/index.ts";
 
 const MAX_BODY = 1 << 20;
 
@@ -49,14 +49,7 @@ export async function createHostServer(engine: HostingEngine): Promise<FastifyIn
       done(new InvalidRequestError("the body is not valid JSON"), undefined);
     }
   });
-  app.setErrorHandler((err, _req, reply) => {
-    const body = hostErrorBody(err);
-    reply.code(body.error.status).send(body);
-  });
-  app.setNotFoundHandler((req, reply) => {
-    const body = hostErrorBody({ status: 404, reason: "not_found", message: `no route ${req.method} ${req.url.split("?")[0]}` });
-    reply.code(404).send(body);
-  });
+  installHostErrorHandling(app);
 
   app.get("/health", async () => ({ ok: true }));
   app.get("/stats", async () => engine.stats());

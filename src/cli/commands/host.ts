@@ -1,8 +1,8 @@
 // `sprig host`: load a base model once, activate adapters (or full custom models) beside it, and serve
-// them all from one continuous batch over a minimal HTTP interface (see src/serving/README.md).
+// them all from one continuous batch over a minimal HTTP interface (see src/serving/hosting/README.md).
 
 import type { Command } from "commander";
-import { HostingEngine } from "../../serving/hosting-engine.ts";
+import { HostingEngine } from "../../serving/index.ts";
 import { defaultModelDir } from "../default-model.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
@@ -34,8 +34,12 @@ export function registerHost(program: Command): void {
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--max-batch-size <n>", "rows in the running batch", "32")
     .option("--max-adapters <n>", "T-Few adapters active at once", "256")
-    .option("--max-lora-adapters <n>", "LoRA adapters active at once (0 = no LoRA path)", "4")
-    .option("--lora-rank <r>", "LoRA table rank (lower ranks are zero-padded)", "16")
+    .option("--max-lora-adapters <n>", "LoRA adapters active at once (0 = no LoRA path)", "256")
+    .option(
+      "--lora-rank <r>",
+      "largest LoRA rank served (rank buckets 8, 16, 32, … up to it; lower ranks are zero-padded to their bucket)",
+      "64",
+    )
     .option("--lora-targets <modules>", "comma-separated LoRA target modules (default: q_proj,v_proj; GPT-2 c_attn)")
     .option("--max-full-models <n>", "full custom models hosted beside the base", "2")
     .option("--kv-cache-mb <mb>", "KV-cache memory across all sessions", "1024")

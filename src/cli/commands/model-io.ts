@@ -10,8 +10,8 @@ import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type SprigClient, connect, print, withConnection, type ConnectionFlags } from "../../api/client.ts";
-import { HubError, type PullProgress, pullModel } from "../../models/hub/pull.ts";
+import { type SprigClient, connect, print, withConnection, type ConnectionFlags } from "../../api/index.ts";
+import { HubError, type PullProgress, pullModel } from "../../models/index.ts";
 import { CliError } from "../errors.ts";
 
 const P = "/20231130/models";

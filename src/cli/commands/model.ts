@@ -4,9 +4,9 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { type SprigClient, connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/client.ts";
+import { type SprigClient, connect, print, waitFor, withConnection, type ConnectionFlags } from "../../api/index.ts";
 import { CliError } from "../errors.ts";
-import { parseNumber } from "../parse.ts";
+import { parseNumberOrAuto } from "../parse.ts";
 import { registerModelIo } from "./model-io.ts";
 
 const P = "/20231130/models";
@@ -70,9 +70,9 @@ export function registerModel(program: Command): void {
     .requiredOption("--dataset <ns/bucket/object>", "training data in object storage (upload with `sprig data put`)")
     .option("--validation-data <ns/bucket/object>", "validation data in object storage (default: 20% of --dataset held out)")
     .option("--method <m>", "tfew, lora or vanilla", "tfew")
-    .option("--epochs <n>", "totalTrainingEpochs")
-    .option("--learning-rate <x>", "learningRate")
-    .option("--batch-size <n>", "trainingBatchSize")
+    .option("--epochs <n>", "totalTrainingEpochs, or auto (default: from the dataset's size)")
+    .option("--learning-rate <x>", "learningRate, or auto (default: per method and base-model size)")
+    .option("--batch-size <n>", "trainingBatchSize, or auto (default: from the dataset's size)")
     .option("--config <json>", "further training config fields as JSON (OCI names, e.g. '{\"loraR\": 8}')")
     .option("--name <name>", "display name")
     .option("--no-wait", "return at once (CREATING)")
@@ -115,9 +115,9 @@ export function registerModel(program: Command): void {
         const trainingConfig = {
           trainingConfigType: type,
           ...extra,
-          ...(f.epochs ? { totalTrainingEpochs: parseNumber(f.epochs, "--epochs", { int: true, min: 1 }) } : {}),
-          ...(f.learningRate ? { learningRate: parseNumber(f.learningRate, "--learning-rate", { min: 0 }) } : {}),
-          ...(f.batchSize ? { trainingBatchSize: parseNumber(f.batchSize, "--batch-size", { int: true, min: 1 }) } : {}),
+          ...(f.epochs ? { totalTrainingEpochs: parseNumberOrAuto(f.epochs, "--epochs", { int: true, min: 1 }) } : {}),
+          ...(f.learningRate ? { learningRate: parseNumberOrAuto(f.learningRate, "--learning-rate", { min: 0 }) } : {}),
+          ...(f.batchSize ? { trainingBatchSize: parseNumberOrAuto(f.batchSize, "--batch-size", { int: true, min: 1 }) } : {}),
         };
         const client = connect(f);
         const { body, headers } = await client.json("POST", P, {

@@ -3,9 +3,9 @@
 // with the bundled base model registered when it exists. Ctrl-C / SIGTERM shut down gracefully.
 
 import type { Command } from "commander";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startService } from "../../api/service.ts";
+import { startService } from "../../api/index.ts";
 import { REPO_ROOT } from "../default-model.ts";
 import { parseCpuList } from "../../control/index.ts";
 import { redactUrl } from "../../store/index.ts";
@@ -39,6 +39,10 @@ export function registerServe(program: Command): void {
     .option("--cores <list>", "CPU ids cluster units may reserve, e.g. 0-3 or 2,3 (default: every CPU this process may use)")
     .option("--memory <GiB>", "memory cluster units may reserve, in GiB (default: the machine's)")
     .option("--no-pinning", "do not pin unit processes to their reserved cores (they are still reserved and accounted)")
+    .option(
+      "--content-blocklist <file>",
+      "terms (one a line; # comments) that endpoints with contentModerationConfig flag: INFORM reports them, BLOCK refuses",
+    )
     .option("--quiet", "log warnings and errors only")
     .action(
       async (f: {
@@ -55,6 +59,7 @@ export function registerServe(program: Command): void {
         cores?: string;
         memory?: string;
         pinning: boolean;
+        contentBlocklist?: string;
         quiet?: boolean;
       }) => {
         const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
@@ -64,6 +69,7 @@ export function registerServe(program: Command): void {
         if (cores === null || cores?.length === 0) throw new CliError(`--cores: '${f.cores}' is not a CPU list (e.g. 0-3 or 0,2)`);
         const memory = f.memory === undefined ? undefined : Math.floor(parseNumber(f.memory, "--memory", { min: 0.125 }) * 1024 ** 3);
         const database = databaseUrl(f);
+        const blocklist = f.contentBlocklist === undefined ? [] : readBlocklist(f.contentBlocklist);
         const svc = await startService({
           dataDir: resolve(f.dataDir),
           ...(database === undefined ? {} : { database }),
@@ -74,7 +80,11 @@ export function registerServe(program: Command): void {
           },
           metrics: { perTenant: f.metricsPerTenant === true },
           node: { cores, memoryBytes: memory, pinning: f.pinning },
-          server: { logger: { level: f.quiet ? "warn" : "info" }, rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) } },
+          server: {
+            logger: { level: f.quiet ? "warn" : "info" },
+            rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) },
+            contentModeration: { blocklist },
+          },
         });
         const url = await svc.listen(port, f.host);
         const metricsUrl =
@@ -102,4 +112,18 @@ export function registerServe(program: Command): void {
         process.on("SIGTERM", () => stop("SIGTERM"));
       },
     );
+}
+
+/** The blocklist file: one term or phrase a line; blank lines and lines starting with # are skipped. */
+function readBlocklist(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new CliError(`--content-blocklist: cannot read ${file}: ${(e as Error).message}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
 }

@@ -6,11 +6,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../store/index.ts";
-import { fineTune } from "../../training/finetune.ts";
-import type { FineTuneMetrics } from "../../training/metrics.ts";
-import { METRICS_FILE } from "../../training/outputs.ts";
+import { fineTune } from "../../training/index.ts";
+import type { FineTuneMetrics } from "../../training/index.ts";
+import { METRICS_FILE } from "../../training/index.ts";
 import type { FineTuneCommand, FineTuneReport, FineTuneResult } from "./messages.ts";
 import { boundedResult, resultFileFor, toWire } from "./messages.ts";
+import { pathRedactor, redactWire } from "./redact-paths.ts";
 import { sendHeartbeats } from "./watchdog.ts";
 
 const send = (m: FineTuneReport): void => void process.send?.(m);
@@ -33,19 +34,22 @@ const doneOf = (mt: FineTuneMetrics): FineTuneResult => ({
   finalLoss: mt.finalLoss,
   trainableParameters: mt.trainableParameters,
   history: mt.history as unknown as Record<string, unknown>[],
+  ...(mt.auto ? { resolvedHyperparameters: mt.auto.resolved } : {}),
 });
 
 async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void> {
   const { spec } = m;
+  const redact = pathRedactor(spec);
+  const log = (message: string): void => send({ type: "log", message: redact(message) });
   let result: FineTuneResult;
   try {
     // the run finished but the server died before recording it: the output is complete (it appears by rename)
     const metricsFile = join(spec.outputDir, METRICS_FILE);
     if (existsSync(metricsFile)) {
-      send({ type: "log", message: "the fine-tune had already finished; recording its result" });
+      log("the fine-tune had already finished; recording its result");
       result = doneOf(JSON.parse(readFileSync(metricsFile, "utf8")) as FineTuneMetrics);
     } else {
-      if (spec.initAdapterDir) send({ type: "log", message: `continuing the parent custom model's adapter ${spec.initAdapterDir}` });
+      if (spec.initAdapterDir) log("continuing the parent custom model's adapter");
       const r = await fineTune(
         {
           model: spec.baseModelDir,
@@ -60,7 +64,7 @@ async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void
         },
         {
           signal: ac.signal,
-          onLog: (message) => send({ type: "log", message }),
+          onLog: log,
           onProgress: (p) =>
             send({
               type: "progress",
@@ -78,14 +82,14 @@ async function run(m: Extract<FineTuneCommand, { type: "start" }>): Promise<void
       result = doneOf(r.metrics);
     }
   } catch (e) {
-    result = { type: "failed", error: toWire(e), canceled: ac.signal.aborted };
+    result = { type: "failed", error: redactWire(toWire(e), redact), canceled: ac.signal.aborted };
   }
   try {
     await writeFileAtomic(resultFileFor(spec), JSON.stringify(result));
     await deliver({ type: "finished" });
   } catch (e) {
     // the result file cannot be written (e.g. the disk is full): report a bounded summary by message
-    send({ type: "log", message: `could not write the result file: ${(e as Error).message}` });
+    log(`could not write the result file: ${(e as Error).message}`);
     await deliver(boundedResult(result));
   }
   process.disconnect?.();

@@ -27,6 +27,8 @@ export interface PoolProcessSpec extends PoolSpec {
   heartbeatTimeoutMs?: number;
   /** more Node flags for the workers */
   execArgv?: readonly string[];
+  /** called once close() has stopped every replica (the executor forgets the pool) */
+  onClosed?: () => void;
 }
 
 interface Pending {
@@ -196,6 +198,7 @@ export class HostingPoolProcess implements HostingPool {
     await Promise.all(this.replicas.map((r) => r.call({ type: "close" }).catch(() => undefined)));
     for (const r of this.replicas) r.kill();
     this.replicas = [];
+    this.spec.onClosed?.();
   }
 
   /** pids of the replicas (tests use them) */

@@ -1,9 +1,9 @@
 // Worker process of a HOSTING cluster unit: one HostingEngine on the cluster's base model, serving every
 // endpoint of the cluster (base, adapters, full models). Tokenization happens here, next to the model.
 
-import { HostingEngine } from "../../serving/hosting-engine.ts";
-import { InvalidRequestError, UnknownModelError } from "../../serving/errors.ts";
-import { tokenBytes } from "../../serving/constrained/token-bytes.ts";
+import { HostingEngine } from "../../serving/index.ts";
+import { InvalidRequestError, UnknownModelError } from "../../serving/index.ts";
+import { tokenBytes } from "../../serving/index.ts";
 import type { EmbedResult, InferenceResult, PoolStats, PromptInput } from "../executors.ts";
 import type { HostingCommand, HostingReport } from "./messages.ts";
 import { templateTakesTools, withDefaultToolPrompt } from "../tool-calls.ts";

@@ -21,7 +21,14 @@ export { type WireError, toWire } from "../../errors/index.ts";
 export type FineTuneCommand = { type: "start"; spec: FineTuneSpec; resume: boolean } | { type: "cancel" };
 /** A fine-tune's outcome, as the worker writes it to the job's result file. */
 export type FineTuneResult =
-  | { type: "done"; finalAccuracy: number; finalLoss: number; trainableParameters: number; history?: Record<string, unknown>[] }
+  | {
+      type: "done";
+      finalAccuracy: number;
+      finalLoss: number;
+      trainableParameters: number;
+      history?: Record<string, unknown>[];
+      resolvedHyperparameters?: Record<string, number>;
+    }
   | { type: "failed"; error: WireError; canceled: boolean };
 export type FineTuneReport =
   | { type: "progress"; progress: FineTuneProgress }

@@ -4,7 +4,7 @@
 
 import { existsSync, rmSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
-import { runDirFor } from "../../training/finetune.ts";
+import { runDirFor } from "../../training/index.ts";
 import type {
   FineTuneEvents,
   FineTuneExecutor,
@@ -22,7 +22,14 @@ import { type FineTuneCommand, type FineTuneReport, type FineTuneResult, resultF
 
 const outcomeOf = (m: FineTuneResult): FineTuneOutcome =>
   m.type === "done"
-    ? { ok: true, finalAccuracy: m.finalAccuracy, finalLoss: m.finalLoss, trainableParameters: m.trainableParameters, history: m.history }
+    ? {
+        ok: true,
+        finalAccuracy: m.finalAccuracy,
+        finalLoss: m.finalLoss,
+        trainableParameters: m.trainableParameters,
+        history: m.history,
+        ...(m.resolvedHyperparameters ? { resolvedHyperparameters: m.resolvedHyperparameters } : {}),
+      }
     : {
         ok: false,
         code: m.error.name === "DataError" ? "InvalidTrainingData" : m.error.name,
@@ -101,16 +108,21 @@ export class ProcessFineTune implements FineTuneExecutor {
 }
 
 export class ProcessHosting implements HostingExecutor {
-  /** the running pools by cluster id (tests find worker pids here) */
+  /** the running pools by cluster id (tests and benches find worker pids here); a closed pool leaves */
   readonly pools = new Map<string, HostingPoolProcess>();
 
   constructor(private readonly o: WorkerOptions = {}) {}
 
   async startPool(spec: PoolSpec) {
-    const p = await HostingPoolProcess.start({
+    let p: HostingPoolProcess | null = null;
+    p = await HostingPoolProcess.start({
       ...spec,
       heartbeatTimeoutMs: this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
       execArgv: this.o.execArgv ?? [],
+      // without this, every cluster that ever hosted anything would keep its closed pool here
+      onClosed: () => {
+        if (p && this.pools.get(spec.clusterId) === p) this.pools.delete(spec.clusterId);
+      },
     });
     this.pools.set(spec.clusterId, p);
     return p;

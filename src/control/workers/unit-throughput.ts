@@ -24,7 +24,7 @@ export interface LoadResult {
 }
 
 /** A pool on `units` serving the base model of `modelDir` as endpoint LOAD_ENDPOINT. */
-export async function loadPool(modelDir: string, units: UnitSpec[], clusterId = "measure"): Promise<HostingPool> {
+export async function loadPool(modelDir: string, units: UnitSpec[], clusterId = "measure"): Promise<HostingPoolProcess> {
   const pool = await HostingPoolProcess.start({ clusterId, baseModelDir: modelDir, units });
   await pool.activate(LOAD_ENDPOINT, { kind: "base" });
   return pool;

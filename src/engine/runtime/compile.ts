@@ -120,6 +120,7 @@ export async function compile(graph: Graph, opts: CompileOptions = {}): Promise<
     allowSpinning: opts.allowSpinning ?? true,
     denormalsAsZero: opts.denormalsAsZero ?? false,
     memArena: opts.memArena ?? true,
+    memPattern: opts.memPattern ?? opts.memArena ?? true,
   };
   const key = `${lowered.signature}|${JSON.stringify(sessionOpts)}`;
   let entry = sessions.get(key);

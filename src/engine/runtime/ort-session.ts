@@ -32,6 +32,11 @@ export interface SessionOptions {
    * growing between runs.
    */
   memArena?: boolean;
+  /**
+   * ORT's memory patterns (default: as `memArena`): from the second run with the same input shapes, one
+   * planned block per run instead of one allocation per tensor. Only has an effect with the arena on.
+   */
+  memPattern?: boolean;
 }
 
 export class OrtSession {
@@ -47,7 +52,8 @@ export class OrtSession {
       interOpNumThreads: o.interOpThreads ?? 1,
       executionMode: o.executionMode ?? "sequential",
       graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
-      ...(o.memArena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
+      enableCpuMemArena: o.memArena ?? true,
+      enableMemPattern: o.memPattern ?? o.memArena ?? true,
       ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
       ...(o.optimizedModelPath ? { optimizedModelFilePath: o.optimizedModelPath } : {}),
       extra: {

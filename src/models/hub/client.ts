@@ -7,17 +7,28 @@ import { createWriteStream } from "node:fs";
 import { stat, truncate } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { SprigError } from "../../errors/index.ts";
 
 /** What went wrong, so callers can map it (the API: 400/404/503) without parsing messages. */
 export type HubErrorKind = "auth" | "not_found" | "unsupported" | "offline" | "network" | "integrity";
 
-export class HubError extends Error {
+/** The HTTP-like status of each kind: the caller's mistake (400), the Hub unreachable in offline mode (409), the Hub failing (503). */
+const HUB_STATUS: Record<HubErrorKind, number> = {
+  auth: 400,
+  not_found: 400,
+  unsupported: 400,
+  offline: 409,
+  network: 503,
+  integrity: 503,
+};
+
+export class HubError extends SprigError {
   override name = "HubError";
   constructor(
     readonly kind: HubErrorKind,
     message: string,
   ) {
-    super(message);
+    super(HUB_STATUS[kind], kind, message);
   }
 }
 

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { issueList, listProblems } from "../../errors/index.ts";
 import { ModelIoError } from "./errors.ts";
 
 export const SUPPORTED_MODEL_TYPES = ["llama", "qwen2", "mistral", "gpt2"] as const;
@@ -143,15 +144,6 @@ const LLAMA_DEFAULTS: Record<Exclude<ModelFamily, "gpt2">, { maxPositions: numbe
   qwen2: { maxPositions: 32768, slidingWindow: null },
 };
 
-function describeIssues(raw: Record<string, unknown>, issues: z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
-    const field = issue.path.join(".");
-    const present = issue.path.length > 0 && issue.path[0] as string in raw;
-    if (!present) return `${field}: missing (required)`;
-    return `${field}: ${issue.message} (found ${JSON.stringify(raw[issue.path[0] as string])})`;
-  });
-}
-
 function eosList(eos: number | number[] | null | undefined): number[] {
   if (eos === null || eos === undefined) return [];
   return Array.isArray(eos) ? eos : [eos];
@@ -193,7 +185,7 @@ function activationOf(name: string, field: string, problems: string[]): Activati
 }
 
 function fail(source: string, problems: string[]): never {
-  throw new ModelIoError(source, `invalid model config:\n  ${problems.join("\n  ")}`);
+  throw new ModelIoError(source, listProblems("invalid model config:", problems, problems.length));
 }
 
 /** Validate a parsed config.json; `source` names the file in errors. */
@@ -211,7 +203,7 @@ export function parseHfConfig(raw: unknown, source: string): ModelConfig {
 
 function parseLlamaLike(family: Exclude<ModelFamily, "gpt2">, obj: Record<string, unknown>, source: string): ModelConfig {
   const parsed = llamaSchema.safeParse(obj);
-  if (!parsed.success) fail(source, describeIssues(obj, parsed.error.issues));
+  if (!parsed.success) fail(source, issueList(parsed.error.issues, { input: obj, whole: "config.json" }));
   const c = parsed.data;
   const problems: string[] = [];
   const numHeads = c.num_attention_heads;
@@ -262,7 +254,7 @@ function parseLlamaLike(family: Exclude<ModelFamily, "gpt2">, obj: Record<string
 
 function parseGpt2(obj: Record<string, unknown>, source: string): ModelConfig {
   const parsed = gpt2Schema.safeParse(obj);
-  if (!parsed.success) fail(source, describeIssues(obj, parsed.error.issues));
+  if (!parsed.success) fail(source, issueList(parsed.error.issues, { input: obj, whole: "config.json" }));
   const c = parsed.data;
   const problems: string[] = [];
   if (c.n_embd % c.n_head !== 0) problems.push(`n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);

@@ -8,6 +8,7 @@ import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { endianness } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
+import { listProblems } from "../../errors/index.ts";
 import { ModelIoError } from "./errors.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./float16.ts";
 
@@ -181,7 +182,7 @@ function parseHeader(path: string, json: Uint8Array, fileSize: number): { metada
   }
   if (problems.length === 0 && dataStart + cursor !== fileSize)
     problems.push(`tensors end at byte ${dataStart + cursor} but the file has ${fileSize} bytes`);
-  if (problems.length > 0) throw new ModelIoError(path, `invalid safetensors header:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0) throw new ModelIoError(path, listProblems("invalid safetensors header:", problems, problems.length));
   return { metadata, spans };
 }
 
@@ -282,7 +283,7 @@ export async function loadTensors(dirOrFile: string): Promise<Map<string, Tensor
     else if (basename(found.file) !== shard) problems.push(`${name} is listed in ${shard} but stored in ${basename(found.file)}`);
   }
   // Tensors stored but not listed are kept: the weight checker reports them if they matter.
-  if (problems.length > 0) throw new ModelIoError(indexPath, `shards disagree with the index:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0) throw new ModelIoError(indexPath, listProblems("shards disagree with the index:", problems, problems.length));
   return all;
 }
 

@@ -76,7 +76,7 @@ function ClusterRow({ c, models, reload }) {
       <button type="button" onClick=${resize} disabled=${act.busy || Number(units) === c.unitCount}>Resize</button>
     </td>
     <td class="runs-on">${where.length ? where.map((w) => html`<div>${w}</div>`) : "—"}</td>
-    <td><${State} s=${c.lifecycleState} /></td>
+    <td><${State} s=${c.lifecycleState} />${c.lifecycleDetails ? html` <small class=${c.lifecycleState === "NEEDS_ATTENTION" ? "attention" : "muted"}>${c.lifecycleDetails}</small>` : null}</td>
     <td>${cap}</td>
     <td>${c.baseModelId ? nameOf(models, c.baseModelId) : "—"}</td>
     <td>${when(c.timeCreated)}</td>

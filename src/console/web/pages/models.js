@@ -107,7 +107,7 @@ function CreateModel({ models, clusters, onCreated }) {
       <div class="row">
         ${HYPER.filter(([k]) => (ONLY[k] ?? type) === type).map(
           ([k, label, hint]) => html`<${Field} label=${label} hint=${`${hint}${hint ? "; " : ""}default ${d[k] ?? "—"}`}>
-            <input name=${k} type="number" step="any" value=${edited[k] ?? d[k] ?? ""} onInput=${(e) => setEdited({ ...edited, [k]: e.currentTarget.value })} />
+            <input name=${k} type="number" step="any" value=${edited[k] ?? (d[k] === "auto" ? "" : (d[k] ?? ""))} placeholder=${d[k] === "auto" ? "auto" : ""} onInput=${(e) => setEdited({ ...edited, [k]: e.currentTarget.value })} />
           <//>`,
         )}
       </div>

@@ -1,5 +1,5 @@
 // The hosting engine's configuration, validated at the boundary (unknown keys are rejected), with the
-// defaults documented in src/serving/README.md.
+// defaults documented in src/serving/hosting/README.md.
 
 import { z } from "zod";
 
@@ -23,9 +23,14 @@ export const HostingOptionsSchema = z
     lora: z
       .object({
         /** LoRA adapters that can be active at once; 0 = no LoRA path in the graph */
-        maxAdapters: z.number().int().min(0).max(100_000).default(4),
-        /** tables hold this rank; adapters of lower rank are zero-padded, higher ranks are refused */
-        rank: z.number().int().min(1).max(1024).default(16),
+        maxAdapters: z.number().int().min(0).max(100_000).default(256),
+        /** the largest LoRA rank served; higher ranks are refused */
+        rank: z.number().int().min(1).max(1024).default(64),
+        /**
+         * rank buckets, ascending, the last one = `rank`: an adapter is zero-padded to the first bucket ≥ its
+         * rank; each bucket adds one path per table module to every step. Default: 8, 16, 32, … up to `rank`
+         */
+        rankBuckets: z.array(z.number().int().min(1).max(1024)).min(1).max(16).optional(),
         /** modules with LoRA tables; default: q_proj, v_proj (GPT-2 c_attn), as PEFT and `sprig finetune` */
         targetModules: modules.optional(),
       })
@@ -53,7 +58,15 @@ export const HostingOptionsSchema = z
      */
     spinThreads: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    const b = o.lora.rankBuckets;
+    if (!b) return;
+    if (b.some((x, i) => i > 0 && x <= b[i - 1]!))
+      ctx.addIssue({ code: "custom", path: ["lora", "rankBuckets"], message: "must be strictly ascending" });
+    if (b[b.length - 1] !== o.lora.rank)
+      ctx.addIssue({ code: "custom", path: ["lora", "rankBuckets"], message: `the last bucket must equal lora.rank (${o.lora.rank})` });
+  });
 
 export type HostingOptions = z.infer<typeof HostingOptionsSchema>;
 export type HostingOptionsInput = z.input<typeof HostingOptionsSchema>;

@@ -3,10 +3,10 @@
 // adapter tables as the generation session, so a T-Few or LoRA custom model embeds through its table
 // row); a batch of inputs is one run, right-padded (causal attention: padding never reaches real tokens).
 
-import { Graph, op } from "../engine/index.ts";
-import type { HostTensor } from "../engine/ir/host-tensor.ts";
-import { type Compiled, compile } from "../engine/runtime/compile.ts";
-import { type LoadedModel, buildCausalLM, loadModel, weightSource } from "../models/index.ts";
+import { Graph, op } from "../../engine/index.ts";
+import type { HostTensor } from "../../engine/index.ts";
+import { type Compiled, compile } from "../../engine/index.ts";
+import { type LoadedModel, buildCausalLM, loadModel, weightSource } from "../../models/index.ts";
 import type { AdapterTables, RowAdapter } from "./adapter-tables.ts";
 
 export class Embedder {
@@ -47,7 +47,10 @@ export class Embedder {
       input_ids: { dtype: "int64", shape: [B, T], data: ids },
       position_ids: { dtype: "int64", shape: [B, T], data: positions },
       pool: { dtype: "float32", shape: [B, T], data: pool },
-      ...(this.tables?.feeds(inputs.map(() => rows)) ?? {}),
+      ...(this.tables?.feeds(
+        inputs.map(() => rows),
+        "embed",
+      ) ?? {}),
     };
     const out = (await this.compiled.run(feeds)).pooled!.data as Float32Array; // (B, C)
     const C = this.model.config.hiddenSize;

@@ -3,17 +3,17 @@
 // decodes each lane in turn between which requests join and leave, cancellation, draining, accounting.
 
 import { z } from "zod";
-import type { ModelConfig, SprigTokenizer } from "../models/index.ts";
+import type { ModelConfig, SprigTokenizer } from "../../models/index.ts";
 import type { HostingOptions } from "./engine-options.ts";
 import { CancelledError, HostingError, InvalidRequestError, OverCapacityError } from "./errors.ts";
 import { HostedRequest, type TokenEvent } from "./hosted-request.ts";
 import type { HostedModel, ModelStats } from "./hosted-model.ts";
 import type { Lane } from "./lane.ts";
-import { type SamplingInput, samplingOptions } from "./sampling.ts";
-import { GenerationError, Sequence, promptProblem } from "./sequence.ts";
+import { type SamplingInput, samplingOptions } from "../sampling.ts";
+import { GenerationError, Sequence, promptProblem } from "../sequence.ts";
 import { capacityFor } from "./slot-cache.ts";
 import { Throughput } from "./throughput.ts";
-import { formatIssues } from "../errors/index.ts";
+import { formatIssues } from "../../errors/index.ts";
 
 export { streamOf, type StreamEvent } from "./stream.ts";
 

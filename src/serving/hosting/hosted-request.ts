@@ -3,7 +3,7 @@
 
 import type { HostingError } from "./errors.ts";
 import type { RowAdapter } from "./adapter-tables.ts";
-import type { Generation, Sequence } from "./sequence.ts";
+import type { Generation, Sequence } from "../sequence.ts";
 
 export interface TokenEvent {
   /** position of this token in the output (0 = first generated token) */

@@ -4,10 +4,10 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Adapter, expectedAdapterTensors } from "../adapters/adapter.ts";
-import { ADAPTER_CONFIG, checkAdapterTensors } from "../adapters/peft-io.ts";
-import { type LoadedModel, type ModelConfig, loadModel } from "../models/index.ts";
-import { ModelIoError } from "../models/io/errors.ts";
+import { type Adapter, expectedAdapterTensors } from "../../adapters/index.ts";
+import { ADAPTER_CONFIG, checkAdapterTensors } from "../../adapters/index.ts";
+import { type LoadedModel, type ModelConfig, loadModel } from "../../models/index.ts";
+import { ModelIoError } from "../../models/index.ts";
 import { asHostingError, checkBase, readAdapterDir } from "./adapter-file.ts";
 import { AdapterMismatchError, InvalidRequestError } from "./errors.ts";
 

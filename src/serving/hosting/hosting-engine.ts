@@ -2,22 +2,21 @@
 // adapter tables in one session, full custom models in sessions of their own, all under continuous
 // batching with bounded KV memory, per-model queues admitted round-robin, streaming and cancellation.
 
-import { defaultIa3Config } from "../adapters/ia3.ts";
-import { loraConfig } from "../adapters/lora.ts";
-import { baseFingerprint } from "../adapters/fingerprint.ts";
-import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../models/index.ts";
+import { baseFingerprint } from "../../adapters/index.ts";
+import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
+import { tableOptions } from "./hosting-capacity.ts";
 import { type ActivationSource, type Resolved, resolveSource } from "./activation-source.ts";
 import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
 import { ConflictError, InvalidRequestError, OverCapacityError, UnknownModelError } from "./errors.ts";
 import { type HostedGeneration, HostedRequest } from "./hosted-request.ts";
 import { HostedModel, type ModelStats } from "./hosted-model.ts";
 import { Lane } from "./lane.ts";
-import { ModelRunner } from "./model-runner.ts";
+import { ModelRunner } from "../model-runner.ts";
 import { Embedders } from "./embedder.ts";
-import { promptProblem } from "./sequence.ts";
+import { promptProblem } from "../sequence.ts";
 import { type EngineStats, Scheduler, type StreamEvent, type SubmitRequest, buildRequest, streamOf } from "./scheduler.ts";
-import { formatIssues } from "../errors/index.ts";
+import { formatIssues } from "../../errors/index.ts";
 
 export type { EngineStats, StreamEvent, SubmitRequest };
 
@@ -59,15 +58,7 @@ export class HostingEngine {
       throw new InvalidRequestError("hosting options: give exactly one of modelDir or model");
     const model = given ?? (await loadModel(modelDir!));
     const cfg = model.config;
-    const ia3Default = defaultIa3Config(cfg);
-    const tables = new AdapterTables(cfg, {
-      maxIa3: opts.maxAdapters,
-      ia3Targets: opts.ia3.targetModules ?? (ia3Default.target_modules as string[]),
-      ia3Feedforward: opts.ia3.feedforwardModules ?? (opts.ia3.targetModules ? [] : (ia3Default.feedforward_modules as string[])),
-      maxLora: opts.lora.maxAdapters,
-      loraRank: opts.lora.rank,
-      loraTargets: opts.lora.targetModules ?? (loraConfig(cfg, { r: 1, alpha: 1, dropout: 0 }).target_modules as string[]),
-    });
+    const tables = new AdapterTables(cfg, tableOptions(cfg, opts));
     const fingerprint = baseFingerprint(cfg, model.weights);
     const bytes = weightBytes(model);
     const runner = await ModelRunner.create(model, {
@@ -110,7 +101,7 @@ export class HostingEngine {
       if (!(src instanceof Promise) && src.kind === "adapter") {
         const slot = this.tables.write(src.adapter);
         return Promise.resolve(
-          this.install(new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.rowBytes(slot.kind), src.dir), t0),
+          this.install(new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.slotBytes(slot), src.dir), t0),
         );
       }
       return this.activateFull(name, src, t0);
@@ -175,7 +166,7 @@ export class HostingEngine {
 
   /**
    * Embeddings of token-id inputs by the base (`adapter` null), an adapter, or a full model: mean-pooled,
-   * L2-normalised final hidden states (src/serving/embedder.ts), batched up to maxBatchSize inputs and
+   * L2-normalised final hidden states (src/serving/hosting/embedder.ts), batched up to maxBatchSize inputs and
    * maxPrefillTokens padded tokens per run.
    */
   async embed(req: {
@@ -223,16 +214,8 @@ export class HostingEngine {
     return this.scheduler.stats({
       base: { bytes: this.baseBytes, fingerprint: this.fingerprint, tokenizer: this.tokenizer !== null },
       tables: {
-        ia3: {
-          rowBytes: this.tables.ia3RowBytes,
-          ...this.tables.usage("ia3"),
-          reservedBytes: this.tables.ia3RowBytes * (this.tables.usage("ia3").capacity + 1),
-        },
-        lora: {
-          rowBytes: this.tables.loraRowBytes,
-          ...this.tables.usage("lora"),
-          reservedBytes: this.tables.loraRowBytes * (this.tables.usage("lora").capacity + 1),
-        },
+        ia3: { rowBytes: this.tables.maxRowBytes("ia3"), ...this.tables.usage("ia3"), reservedBytes: this.tables.heldBytes("ia3") },
+        lora: { rowBytes: this.tables.maxRowBytes("lora"), ...this.tables.usage("lora"), reservedBytes: this.tables.heldBytes("lora") },
       },
     });
   }

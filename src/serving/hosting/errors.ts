@@ -1,7 +1,7 @@
 // Typed failures of the hosting engine. Each carries an HTTP-like status and a machine-readable reason,
 // so that a server in front of the engine maps them to responses without parsing messages.
 
-import { SprigError } from "../errors/index.ts";
+import { SprigError } from "../../errors/index.ts";
 
 export class HostingError extends SprigError {
   override name = "HostingError";

@@ -2,7 +2,7 @@
 // batched prefill (past = none) writes their prompts' K/V into free slots; then every decode step feeds
 // each running row its last token. Finished and cancelled rows leave between steps (compaction).
 
-import type { ModelRunner, StepRow } from "./model-runner.ts";
+import type { ModelRunner, StepRow } from "../model-runner.ts";
 import type { AdapterTables, RowAdapter } from "./adapter-tables.ts";
 import type { HostedRequest } from "./hosted-request.ts";
 import { SlotCache, capacityFor, widthFor } from "./slot-cache.ts";
@@ -74,7 +74,14 @@ export class Lane {
       this.maxLen(),
     );
     const rows: StepRow[] = take.map((r) => ({ ids: r.seq.prompt, pastLen: 0 }));
-    const out = await this.runner.forward(rows, null, this.tables?.feeds(take.map((r) => r.target.rows)));
+    const out = await this.runner.forward(
+      rows,
+      null,
+      this.tables?.feeds(
+        take.map((r) => r.target.rows),
+        "prefill",
+      ),
+    );
     const writes = take.map((r, i) => ({ from: i, slot: n0 + i, start: 0, count: r.seq.prompt.length }));
     for (let l = 0; l < this.cache.layers; l++) {
       this.cache.write("key", l, out.present("key", l), out.T, out.B, writes);
@@ -102,7 +109,7 @@ export class Lane {
       rows.push(r ? { ids: [r.seq.lastId], pastLen: r.seq.len } : { ids: [0], pastLen: 0 });
       adapters.push(r ? r.target.rows : IDLE);
     }
-    const out = await this.runner.forward(rows, this.cache, this.tables?.feeds(adapters));
+    const out = await this.runner.forward(rows, this.cache, this.tables?.feeds(adapters, "decode"));
     const writes = this.running.map((r, s) => ({ from: s, slot: s, start: r.seq.len, count: 1 }));
     for (let l = 0; l < this.cache.layers; l++) {
       this.cache.write("key", l, out.present("key", l), 1, W, writes);

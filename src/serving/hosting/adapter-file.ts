@@ -4,10 +4,10 @@
 // waits for that step to end; read synchronously, an activation completes at the first step boundary.
 // The reading and checking is peft-io's (loadAdapterSync); here its errors become typed hosting errors.
 
-import type { Adapter } from "../adapters/adapter.ts";
-import { AdapterFitError, loadAdapterSync, otherBase, readAdapterMetaSync } from "../adapters/peft-io.ts";
-import type { ModelConfig } from "../models/index.ts";
-import { ModelIoError } from "../models/io/errors.ts";
+import type { Adapter } from "../../adapters/index.ts";
+import { AdapterFitError, loadAdapterSync, otherBase, readAdapterMetaSync } from "../../adapters/index.ts";
+import type { ModelConfig } from "../../models/index.ts";
+import { ModelIoError } from "../../models/index.ts";
 import { AdapterMismatchError, InvalidRequestError } from "./errors.ts";
 
 /** The adapter in `dir`, checked against `base`: AdapterMismatchError (422) when made for another base. */

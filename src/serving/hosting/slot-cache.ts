@@ -3,8 +3,8 @@
 // [0, n) (a leaving row's slot is filled by moving the last row), and the width is a bucket ≥ n, so a
 // decode step computes at most a few idle rows while the first P positions stay one zero-copy view.
 
-import type { HostTensor } from "../engine/index.ts";
-import type { PastKv } from "./model-runner.ts";
+import type { HostTensor } from "../../engine/index.ts";
+import type { PastKv } from "../model-runner.ts";
 
 /** Batch widths the cache takes: 1, 2, 4, 8, then multiples of 8 (few re-layouts, ≤ 7 idle rows past 8). */
 export function widthFor(n: number): number {

@@ -1,0 +1,5 @@
+// The api layer as other layers import it: everything here is what they may use.
+export { ApiError, connect, type ConnectionFlags, print, SprigClient, waitFor, withConnection } from "./client.ts";
+export { hostErrorBody, installHostErrorHandling } from "./errors.ts";
+export { type Service, startService } from "./service.ts";
+export { clientGone, openSse } from "./sse.ts";

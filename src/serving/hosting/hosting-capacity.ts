@@ -1,0 +1,86 @@
+// What a hosting engine with given options can hold, as one pure check: T-Few and LoRA table rows, LoRA
+// ranks and target modules, full custom models, and memory. The engine's tables refuse the same things on
+// activation; the control plane runs this first, so an endpoint that could never be served is refused at
+// creation with the reason rather than failing when it is activated.
+
+import { defaultIa3Config } from "../../adapters/index.ts";
+import { loraConfig } from "../../adapters/index.ts";
+import type { PeftConfig } from "../../adapters/index.ts";
+import { type ModelConfig, expectedTensors } from "../../models/index.ts";
+import { AdapterTables, type TableOptions } from "./adapter-tables.ts";
+import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
+import { defaultBuckets } from "./lora-tables.ts";
+
+/** A model an engine would hold: the base itself, an adapter (by its PEFT config), or a full custom model. */
+export type HeldModel = { kind: "base" } | { kind: "adapter"; config: PeftConfig } | { kind: "full" };
+
+export interface CapacityProblem {
+  /** "model": this model can never be served by such an engine; "capacity": not beside the others */
+  scope: "model" | "capacity";
+  message: string;
+}
+
+/** The adapter tables an engine with these options builds for `model`. */
+export function tableOptions(model: ModelConfig, opts: HostingOptions, rows?: { ia3: number; lora: number }): TableOptions {
+  const ia3Default = defaultIa3Config(model);
+  return {
+    maxIa3: rows?.ia3 ?? opts.maxAdapters,
+    ia3Targets: opts.ia3.targetModules ?? (ia3Default.target_modules as string[]),
+    ia3Feedforward: opts.ia3.feedforwardModules ?? (opts.ia3.targetModules ? [] : (ia3Default.feedforward_modules as string[])),
+    maxLora: rows?.lora ?? opts.lora.maxAdapters,
+    loraBuckets: opts.lora.rankBuckets ?? defaultBuckets(opts.lora.rank),
+    loraTargets: opts.lora.targetModules ?? (loraConfig(model, { r: 1, alpha: 1, dropout: 0 }).target_modules as string[]),
+  };
+}
+
+/** float32 bytes of a model of this config (the base, or a full custom model of it) */
+export const modelBytes = (model: ModelConfig): number =>
+  [...expectedTensors(model).values()].reduce((s, shape) => s + 4 * shape.reduce((a, b) => a * b, 1), 0);
+
+/**
+ * Why an engine on `base` with `options` cannot hold all of `models` at once (empty: it can). With
+ * `weightBudgetBytes`, the base, every full model and every adapter must also fit in it.
+ */
+export function capacityProblems(
+  base: ModelConfig,
+  options: HostingOptionsInput,
+  models: readonly HeldModel[],
+  weightBudgetBytes?: number,
+): CapacityProblem[] {
+  const opts = HostingOptionsSchema.parse(options);
+  // two rows are enough to check configs and sizes; nothing is allocated for the rest
+  const tables = new AdapterTables(
+    base,
+    tableOptions(base, opts, { ia3: Math.min(1, opts.maxAdapters), lora: Math.min(1, opts.lora.maxAdapters) }),
+  );
+  const out: CapacityProblem[] = [];
+  const count = { ia3: 0, lora: 0, full: 0 };
+  let bytes = modelBytes(base);
+  for (const m of models) {
+    if (m.kind === "base") continue;
+    if (m.kind === "full") {
+      count.full++;
+      bytes += modelBytes(base);
+      continue;
+    }
+    const why = tables.configProblems(m.config);
+    for (const message of why) out.push({ scope: "model", message });
+    if (why.length) continue;
+    count[m.config.peft_type === "IA3" ? "ia3" : "lora"]++;
+    bytes += tables.bytesFor(m.config);
+  }
+  const limits = [
+    { n: count.ia3, max: opts.maxAdapters, what: "T-Few adapters" },
+    { n: count.lora, max: opts.lora.maxAdapters, what: "LoRA adapters" },
+    { n: count.full, max: opts.maxFullModels, what: "full custom models (each a whole copy of the weights)" },
+  ];
+  for (const l of limits) if (l.n > l.max) out.push({ scope: "capacity", message: `${l.n} ${l.what}, but a unit holds at most ${l.max}` });
+  if (weightBudgetBytes !== undefined && bytes > weightBudgetBytes)
+    out.push({
+      scope: "capacity",
+      message: `the base, full models and adapters need ${mib(bytes)} of weights, but a unit's weight budget is ${mib(weightBudgetBytes)}`,
+    });
+  return out;
+}
+
+const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
