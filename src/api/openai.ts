@@ -104,10 +104,16 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
     lifecycle_state: e.lifecycleState,
     model_id: e.modelId,
   });
-  route(app, { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" }, async ({ scope }) => {
-    const eps = (await cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })).items.filter((e) => e.lifecycleState !== "DELETED");
-    return { object: "list", data: eps.map(asModel) };
-  });
+  route(
+    app,
+    { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" },
+    async ({ scope }) => {
+      const eps = (await cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })).items.filter(
+        (e) => e.lifecycleState !== "DELETED",
+      );
+      return { object: "list", data: eps.map(asModel) };
+    },
+  );
   route(
     app,
     {

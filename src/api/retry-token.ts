@@ -32,7 +32,11 @@ export function installRetryTokens(app: FastifyInstance, idem: Idempotency): voi
       const v = reply.getHeader(k);
       if (v !== undefined) headers[k] = String(v);
     }
-    await finish({ status: reply.statusCode, headers, body: typeof payload === "string" ? payload : payload == null ? "" : String(payload) });
+    await finish({
+      status: reply.statusCode,
+      headers,
+      body: typeof payload === "string" ? payload : payload == null ? "" : String(payload),
+    });
     return payload;
   });
   // a request that ends without sending (the client went away) gives its token back

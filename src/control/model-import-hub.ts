@@ -66,7 +66,10 @@ export class HubImports extends ModelImport {
     };
     const created = await this.insert(m, "IN_PROGRESS");
     const w = (wrId = created.workRequestId);
-    await this.wr.start(w, `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`);
+    await this.wr.start(
+      w,
+      `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`,
+    );
     this.ctx.bg.run("hub pull", () => this.finish(id, w, pulling, () => writes));
     return created;
   }

@@ -18,14 +18,14 @@ export async function onDemandEndpoint(store: SprigStore, scope: Scope, compartm
   const of = async (state?: string) =>
     (
       await store.endpoints.list({
-      compartmentIds: [compartmentId],
-      where: (x) =>
-        (x as Endpoint).modelId === modelId &&
-        (state ? (x as Endpoint).lifecycleState === state : (x as Endpoint).lifecycleState !== "DELETED"),
-      sortBy: "timeCreated",
-      sortOrder: "ASC",
-      limit: 1,
-      offset: 0,
+        compartmentIds: [compartmentId],
+        where: (x) =>
+          (x as Endpoint).modelId === modelId &&
+          (state ? (x as Endpoint).lifecycleState === state : (x as Endpoint).lifecycleState !== "DELETED"),
+        sortBy: "timeCreated",
+        sortOrder: "ASC",
+        limit: 1,
+        offset: 0,
       })
     ).items[0];
   const active = await of("ACTIVE");

@@ -21,7 +21,12 @@ after(async () => {
 
 test("the clusters page shows NEEDS_ATTENTION with its reason", { skip: missing ?? false, timeout: 120_000 }, async () => {
   const scope = { compartments: [h.compartment] };
-  const c = await h.svc.control.clusters.create(scope, { compartmentId: h.compartment, type: "FINE_TUNING", unitCount: 1, displayName: "sick" });
+  const c = await h.svc.control.clusters.create(scope, {
+    compartmentId: h.compartment,
+    type: "FINE_TUNING",
+    unitCount: 1,
+    displayName: "sick",
+  });
   await until(async () => (await h.svc.store.clusters.get(c.value.id))?.value.lifecycleState === "ACTIVE", "cluster ACTIVE");
   // what start-up does when a unit's cores are gone (control-plane.ts repairReservations), on the stored row
   const row = (await h.svc.store.clusters.get(c.value.id))!;
