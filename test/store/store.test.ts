@@ -1,5 +1,5 @@
 // Store: migrations, resource tables (etag compare-and-set, scoped listing, pagination), API keys,
-// object storage, fine-tune history, the node registry, transactions; atomic files. The same suite runs
+// object storage, fine-tune history, the node registry, retry tokens, transactions; atomic files. The same suite runs
 // on SQLite and on PostgreSQL (skipped, saying why, where no PostgreSQL server can be had).
 
 import assert from "node:assert/strict";
@@ -82,6 +82,7 @@ for (const b of BACKENDS) {
         "objects",
         "fine_tune_metrics",
         "nodes",
+        "retry_tokens",
       ])
         assert.ok(have.includes(t), t);
       await db.run("INSERT INTO schema_migrations VALUES (999, 'future', 'x')");
@@ -409,6 +410,30 @@ for (const b of BACKENDS) {
       });
       assert.ok(await s.clusters.get("k1"));
       assert.equal(await s.clusters.get("k2"), null);
+      await s.close();
+    });
+
+    test("retry tokens: one claim per key and token (the same statement on both dialects), answers kept, purged by age", async () => {
+      const s = await open();
+      const r = s.retryTokens;
+      assert.equal(await r.claim("k1", "t", "h1", "2024-01-01T00:00:00Z"), true);
+      assert.equal(await r.claim("k1", "t", "h2", "2024-01-01T00:00:01Z"), false, "taken: ON CONFLICT DO NOTHING changes no row");
+      assert.equal(await r.claim("k2", "t", "h1", "2024-01-01T00:00:00Z"), true, "per API key");
+      assert.deepEqual(await r.get("k1", "t"), {
+        keyId: "k1",
+        token: "t",
+        requestHash: "h1",
+        response: null,
+        timeCreated: "2024-01-01T00:00:00Z",
+      });
+      await r.complete("k1", "t", { status: 200, headers: { etag: "e" }, body: "{}" });
+      assert.deepEqual((await r.get("k1", "t"))?.response, { status: 200, headers: { etag: "e" }, body: "{}" });
+      await r.release("k2", "t");
+      assert.equal(await r.get("k2", "t"), null);
+      assert.equal(await r.claim("k1", "u", "h", "2024-01-02T00:00:00Z"), true);
+      assert.equal(await r.purge("2024-01-01T12:00:00Z"), 1);
+      assert.equal(await r.get("k1", "t"), null);
+      assert.ok(await r.get("k1", "u"));
       await s.close();
     });
 
