@@ -102,7 +102,7 @@ export async function run(args: string[]): Promise<void> {
     server: { rateLimit: { perSecond: 1e6, burst: 1e6 } },
   });
   const url = await svc.listen(0);
-  const key = svc.store.apiKeys.create(["soak"]).key;
+  const key = (await svc.store.apiKeys.create(["soak"])).key;
   const call = async (method: string, path: string, body?: unknown): Promise<Json> => {
     const r = await fetch(url + path, {
       method,

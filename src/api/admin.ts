@@ -48,6 +48,6 @@ export function adminRoutes(app: FastifyInstance, cp: ControlPlane): void {
       summary: "List nodes, their capacity and reservations (admin API keys only)",
       response: z.object({ items: z.array(NodeView) }).meta({ id: "NodeCollection" }),
     },
-    ({ scope }) => ({ items: cp.capacityView(scope).nodes }),
+    async ({ scope }) => ({ items: (await cp.capacityView(scope)).nodes }),
   );
 }

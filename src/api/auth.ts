@@ -82,7 +82,7 @@ export function installAuth(app: FastifyInstance, keys: ApiKeyRepo, limit: RateL
           "send an API key as 'Authorization: Bearer KEY' (create one with `npx sprig key create --compartment-id ID`)",
         ),
       );
-    const key = keys.verify(m[1]!);
+    const key = await keys.verify(m[1]!);
     if (!key) throw failed(req.ip, new ServiceError(401, "NotAuthenticated", "the API key is not valid (unknown or revoked)"));
     req.scope = { compartments: key.compartments, admin: key.admin };
     req.keyId = key.id;

@@ -91,7 +91,7 @@ export function embeddingRoutes(app: FastifyInstance, cp: ControlPlane): void {
     async ({ scope, body, req }) => {
       inScope(scope, body.compartmentId);
       const { endpoint, result } = await cp.inference.embed(scope, {
-        endpoint: endpointOf(cp, scope, body.compartmentId, body.servingMode),
+        endpoint: await endpointOf(cp, scope, body.compartmentId, body.servingMode),
         inputs: body.inputs.map((text) => ({ kind: "text", text })),
         truncate: body.truncate ?? "NONE",
       });

@@ -74,7 +74,7 @@ export async function generateN(
   },
 ): Promise<Generated> {
   // resolve first, so a bad endpoint is one error and not n
-  const e = cp.inference.target(scope, o.endpoint);
+  const e = await cp.inference.target(scope, o.endpoint);
   const runs = Array.from({ length: o.n }, (_, i) =>
     cp.inference.generate(scope, {
       endpoint: e.id,
@@ -126,7 +126,7 @@ export async function answer<T>(
     call.check?.(out.results, call.sampling.stop);
     return respond(out);
   }
-  const target = cp.inference.target(scope, call.endpoint);
+  const target = await cp.inference.target(scope, call.endpoint);
   const sse = openSse(http.req, http.reply);
   const s = shape(sse, target.id);
   try {

@@ -40,18 +40,22 @@ function ifMatch(req: FastifyRequest): string | undefined {
   return typeof v === "string" ? v.replace(/^W\//, "").replace(/^"|"$/g, "") : undefined;
 }
 
-function one<T>(reply: FastifyReply, r: { value: T; etag: string; workRequestId?: string }): T {
+// (these take the control plane's promise: a handler is then one expression)
+async function one<T>(reply: FastifyReply, pending: Promise<{ value: T; etag: string; workRequestId?: string }>): Promise<T> {
+  const r = await pending;
   reply.header("etag", r.etag);
   if (r.workRequestId) reply.header("opc-work-request-id", r.workRequestId);
   return r.value;
 }
 
-function list<T>(reply: FastifyReply, p: Page<T>): { items: T[] } {
+async function list<T>(reply: FastifyReply, pending: Promise<Page<T>>): Promise<{ items: T[] }> {
+  const p = await pending;
   if (p.nextPage) reply.header("opc-next-page", p.nextPage);
   return { items: p.items };
 }
 
-function accepted(reply: FastifyReply, r: { workRequestId: string }): void {
+async function accepted(reply: FastifyReply, pending: Promise<{ workRequestId: string }>): Promise<void> {
+  const r = await pending;
   reply.header("opc-work-request-id", r.workRequestId);
   reply.code(202).send();
 }
@@ -138,7 +142,7 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
       body: CreateModelDetails,
       response: Model,
     },
-    async ({ scope, body, reply }) => one(reply, await cp.models.create(scope, body)),
+    ({ scope, body, reply }) => one(reply, cp.models.create(scope, body)),
   );
   route(
     app,
@@ -207,7 +211,7 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
       params: ids("modelId"),
       response: z.object({ items: z.array(z.object({ step: z.number(), timestamp: z.string() }).catchall(z.unknown())) }),
     },
-    ({ scope, params }) => ({ items: cp.fineTuneMetrics(scope, params.modelId!) }),
+    async ({ scope, params }) => ({ items: await cp.fineTuneMetrics(scope, params.modelId!) }),
   );
   route(
     app,
@@ -322,7 +326,7 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
       params: ids("endpointId"),
       response: EndpointUsage,
     },
-    ({ scope, params }) => cp.inference.usage.get(cp.endpoints.get(scope, params.endpointId!).value.id),
+    async ({ scope, params }) => cp.inference.usage.get((await cp.endpoints.get(scope, params.endpointId!)).value.id),
   );
   route(
     app,
@@ -408,8 +412,8 @@ export function managementRoutes(app: FastifyInstance, cp: ControlPlane): void {
       params: ids("workRequestId"),
       status: 202,
     },
-    ({ scope, params, reply }) => {
-      cp.cancelWorkRequest(scope, params.workRequestId!);
+    async ({ scope, params, reply }) => {
+      await cp.cancelWorkRequest(scope, params.workRequestId!);
       reply.code(202).send();
     },
   );

@@ -22,14 +22,14 @@ const ObjectSummary = z
 
 export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): void {
   const objects = cp.store.objects;
-  const bucketFor = (scope: Scope, ns: string, b: string) => {
-    const bucket = objects.bucket(ns, b);
+  const bucketFor = async (scope: Scope, ns: string, b: string) => {
+    const bucket = await objects.bucket(ns, b);
     if (!bucket || !scope.compartments.includes(bucket.compartmentId)) throw notFound("bucket", `/n/${ns}/b/${b}`);
     return bucket;
   };
-  const found = (scope: Scope, p: z.infer<typeof ObjectPath>) => {
-    bucketFor(scope, p.namespace, p.bucket);
-    const meta = objects.head(p.namespace, p.bucket, p["*"]);
+  const found = async (scope: Scope, p: z.infer<typeof ObjectPath>) => {
+    await bucketFor(scope, p.namespace, p.bucket);
+    const meta = await objects.head(p.namespace, p.bucket, p["*"]);
     if (!meta) throw notFound("object", `/n/${p.namespace}/b/${p.bucket}/o/${p["*"]}`);
     return meta;
   };
@@ -60,9 +60,9 @@ export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): voi
         const wanted = req.headers["opc-compartment-id"];
         const compartment = typeof wanted === "string" ? wanted : scope.compartments[0]!;
         if (!scope.compartments.includes(compartment)) throw notFound("compartment", compartment);
-        const existing = objects.bucket(params.namespace, params.bucket);
-        if (existing) bucketFor(scope, params.namespace, params.bucket);
-        else objects.createBucket(params.namespace, params.bucket, compartment);
+        const existing = await objects.bucket(params.namespace, params.bucket);
+        if (existing) await bucketFor(scope, params.namespace, params.bucket);
+        else await objects.createBucket(params.namespace, params.bucket, compartment);
         try {
           const body = (req.body as Readable | undefined) ?? (req.raw as Readable);
           const meta = await objects.put(params.namespace, params.bucket, params["*"], body, {
@@ -79,17 +79,17 @@ export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): voi
     route(
       s,
       { method: "GET", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "Download an object", params: ObjectPath },
-      ({ scope, params, reply }) => {
-        const meta = found(scope, params);
+      async ({ scope, params, reply }) => {
+        const meta = await found(scope, params);
         reply.headers(headers(meta));
-        return reply.send(objects.read(params.namespace, params.bucket, params["*"]) as Readable);
+        return reply.send((await objects.read(params.namespace, params.bucket, params["*"])) as Readable);
       },
     );
     route(
       s,
       { method: "HEAD", url: "/n/:namespace/b/:bucket/o/*", tag: "ObjectStorage", summary: "An object's metadata", params: ObjectPath },
-      ({ scope, params, reply }) => {
-        reply.headers(headers(found(scope, params)));
+      async ({ scope, params, reply }) => {
+        reply.headers(headers(await found(scope, params)));
         return reply.send();
       },
     );
@@ -103,9 +103,9 @@ export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): voi
         params: ObjectPath,
         status: 204,
       },
-      ({ scope, params }) => {
-        found(scope, params);
-        objects.delete(params.namespace, params.bucket, params["*"]);
+      async ({ scope, params }) => {
+        await found(scope, params);
+        await objects.delete(params.namespace, params.bucket, params["*"]);
       },
     );
     route(
@@ -119,12 +119,16 @@ export function objectStorageRoutes(app: FastifyInstance, cp: ControlPlane): voi
         query: z.strictObject({ prefix: z.string().max(1024).optional() }),
         response: z.object({ objects: z.array(ObjectSummary) }),
       },
-      ({ scope, params, query }) => {
-        bucketFor(scope, params.namespace, params.bucket);
+      async ({ scope, params, query }) => {
+        await bucketFor(scope, params.namespace, params.bucket);
         return {
-          objects: objects
-            .list(params.namespace, params.bucket, query.prefix)
-            .map(({ name, size, md5, etag, timeModified }) => ({ name, size, md5, etag, timeModified })),
+          objects: (await objects.list(params.namespace, params.bucket, query.prefix)).map(({ name, size, md5, etag, timeModified }) => ({
+            name,
+            size,
+            md5,
+            etag,
+            timeModified,
+          })),
         };
       },
     );

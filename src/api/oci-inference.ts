@@ -127,9 +127,9 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moder
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
-      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
+      const endpoint = await endpointOf(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
-      const mod = moderationFor(moderator, cp.endpoints.resolve(scope, endpoint));
+      const mod = moderationFor(moderator, await cp.endpoints.resolve(scope, endpoint));
       mod?.checkInput(r.prompt);
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
@@ -198,8 +198,8 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moder
     },
     async ({ scope, body, req, reply }) => {
       inScope(scope, body.compartmentId);
-      const endpoint = endpointOf(cp, scope, body.compartmentId, body.servingMode);
-      const mod = moderationFor(moderator, cp.endpoints.resolve(scope, endpoint));
+      const endpoint = await endpointOf(cp, scope, body.compartmentId, body.servingMode);
+      const mod = moderationFor(moderator, await cp.endpoints.resolve(scope, endpoint));
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"

@@ -104,12 +104,16 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
     lifecycle_state: e.lifecycleState,
     model_id: e.modelId,
   });
-  route(app, { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" }, ({ scope }) => {
-    const eps = cp.endpoints
-      .list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })
-      .items.filter((e) => e.lifecycleState !== "DELETED");
-    return { object: "list", data: eps.map(asModel) };
-  });
+  route(
+    app,
+    { method: "GET", url: "/v1/models", tag: "OpenAI", summary: "Endpoints the key may use, as OpenAI models" },
+    async ({ scope }) => {
+      const eps = (await cp.endpoints.list(scope, { limit: 1000, sortBy: "timeCreated", sortOrder: "ASC" })).items.filter(
+        (e) => e.lifecycleState !== "DELETED",
+      );
+      return { object: "list", data: eps.map(asModel) };
+    },
+  );
   route(
     app,
     {
@@ -119,7 +123,7 @@ export function openAiRoutes(app: FastifyInstance, cp: ControlPlane): void {
       summary: "One endpoint (by id or display name) as an OpenAI model",
       params: z.strictObject({ model: z.string().min(1).max(255) }),
     },
-    ({ scope, params }) => asModel(cp.endpoints.resolve(scope, params.model)),
+    async ({ scope, params }) => asModel(await cp.endpoints.resolve(scope, params.model)),
   );
 
   route(

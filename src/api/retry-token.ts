@@ -9,13 +9,13 @@ import type { Idempotency, StoredAnswer } from "../control/index.ts";
 /** The headers of an answer that a replay repeats. */
 const KEPT = ["content-type", "etag", "opc-work-request-id", "location"];
 
-const pending = new WeakMap<FastifyRequest, (a: StoredAnswer) => void>();
+const pending = new WeakMap<FastifyRequest, (a: StoredAnswer) => Promise<void>>();
 
 export function installRetryTokens(app: FastifyInstance, idem: Idempotency): void {
   app.addHook("preHandler", async (req, reply) => {
     const token = req.headers["opc-retry-token"];
     if (!req.routeOptions.config.idempotent || token === undefined || req.keyId === null) return;
-    const d = idem.begin(req.keyId, String(token), { method: req.method, path: req.url.split("?")[0]!, body: req.body });
+    const d = await idem.begin(req.keyId, String(token), { method: req.method, path: req.url.split("?")[0]!, body: req.body });
     if (d.kind === "run") {
       pending.set(req, d.finish);
       return;
@@ -32,12 +32,17 @@ export function installRetryTokens(app: FastifyInstance, idem: Idempotency): voi
       const v = reply.getHeader(k);
       if (v !== undefined) headers[k] = String(v);
     }
-    finish({ status: reply.statusCode, headers, body: typeof payload === "string" ? payload : payload == null ? "" : String(payload) });
+    await finish({
+      status: reply.statusCode,
+      headers,
+      body: typeof payload === "string" ? payload : payload == null ? "" : String(payload),
+    });
     return payload;
   });
   // a request that ends without sending (the client went away) gives its token back
   app.addHook("onResponse", async (req) => {
-    pending.get(req)?.({ status: 499, headers: {}, body: "" });
+    const finish = pending.get(req);
     pending.delete(req);
+    await finish?.({ status: 499, headers: {}, body: "" });
   });
 }

@@ -17,6 +17,8 @@ import { type ServerOptionsInput, buildServer } from "./server.ts";
 
 export interface ServiceOptions {
   dataDir: string;
+  /** a PostgreSQL URL (postgres://…) for the control-plane state; default: the data directory's SQLite file */
+  database?: string;
   /** compute executors; the worker-process ones by default */
   executors?: { fineTune: FineTuneExecutor; hosting: HostingExecutor };
   control?: ControlConfigInput;
@@ -39,7 +41,7 @@ export interface Service {
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
-  const store = Store.open(o.dataDir) as SprigStore;
+  const store = (await Store.open(o.dataDir, o.database === undefined ? {} : { database: o.database })) as SprigStore;
   const metrics = new Metrics(o.metrics);
   const executors = o.executors ?? (await import("../control/index.ts")).processExecutors();
   const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node });
@@ -68,7 +70,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       for (const l of listeners) await l.close();
       await app.close();
       await control.close();
-      store.close();
+      await store.close();
     },
   };
 }

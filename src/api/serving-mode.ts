@@ -18,6 +18,6 @@ export const ServingMode = z
 export type ServingMode = z.infer<typeof ServingMode>;
 
 /** The endpoint id a request's servingMode goes to. */
-export function endpointOf(cp: ControlPlane, scope: Scope, compartmentId: string, mode: ServingMode): string {
-  return mode.servingType === "DEDICATED" ? mode.endpointId : onDemandEndpoint(cp.store, scope, compartmentId, mode.modelId).id;
+export async function endpointOf(cp: ControlPlane, scope: Scope, compartmentId: string, mode: ServingMode): Promise<string> {
+  return mode.servingType === "DEDICATED" ? mode.endpointId : (await onDemandEndpoint(cp.store, scope, compartmentId, mode.modelId)).id;
 }

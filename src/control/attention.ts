@@ -7,22 +7,22 @@ import type { ControlContext } from "./context.ts";
 import { now } from "./ids.ts";
 
 /** Put an ACTIVE (or UPDATING) cluster in NEEDS_ATTENTION with the reason; other states are left alone. */
-export function needsAttention(ctx: ControlContext, clusterId: string, reason: string): void {
+export async function needsAttention(ctx: ControlContext, clusterId: string, reason: string): Promise<void> {
   if (ctx.bg.closed) return;
-  const row = ctx.store.clusters.get(clusterId);
+  const row = await ctx.store.clusters.get(clusterId);
   if (!row) return;
   const c = row.value;
   if (c.lifecycleState !== "ACTIVE" && c.lifecycleState !== "UPDATING" && c.lifecycleState !== "NEEDS_ATTENTION") return;
   if (c.lifecycleState === "NEEDS_ATTENTION" && c.lifecycleDetails === reason) return;
   ctx.log.warn({ clusterId, reason }, "cluster needs attention");
-  ctx.store.clusters.update({ ...c, lifecycleState: "NEEDS_ATTENTION", lifecycleDetails: reason, timeUpdated: now() });
+  await ctx.store.clusters.update({ ...c, lifecycleState: "NEEDS_ATTENTION", lifecycleDetails: reason, timeUpdated: now() });
 }
 
 /** The units run again: a NEEDS_ATTENTION cluster is ACTIVE, its reason cleared. */
-export function attentionResolved(ctx: ControlContext, clusterId: string): void {
+export async function attentionResolved(ctx: ControlContext, clusterId: string): Promise<void> {
   if (ctx.bg.closed) return;
-  const row = ctx.store.clusters.get(clusterId);
+  const row = await ctx.store.clusters.get(clusterId);
   if (row?.value.lifecycleState !== "NEEDS_ATTENTION") return;
   ctx.log.info({ clusterId }, "cluster no longer needs attention");
-  ctx.store.clusters.update({ ...row.value, lifecycleState: "ACTIVE", lifecycleDetails: null, timeUpdated: now() });
+  await ctx.store.clusters.update({ ...row.value, lifecycleState: "ACTIVE", lifecycleDetails: null, timeUpdated: now() });
 }

@@ -33,7 +33,7 @@ const unitsText = (n: number): string => `${n} unit${n === 1 ? "" : "s"}`;
 export class Capacity {
   constructor(
     private readonly nodes: NodeRegistry,
-    private readonly clusterOf: (id: string) => DedicatedAiCluster | null,
+    private readonly clusterOf: (id: string) => Promise<DedicatedAiCluster | null>,
   ) {}
 
   /**
@@ -41,12 +41,14 @@ export class Capacity {
    * shape, the units and what is free, having reserved nothing. Call inside the store transaction that
    * writes the cluster, so a refusal leaves no trace.
    */
-  reserve(c: Pick<DedicatedAiCluster, "id" | "unitShape">, from: number, to: number): void {
+  async reserve(c: Pick<DedicatedAiCluster, "id" | "unitShape">, from: number, to: number): Promise<void> {
     if (to <= from) return;
     const s = shape(c.unitShape);
-    const nodes = this.nodes.list();
+    // what is free must not change between reading it and booking it (PostgreSQL: another API node)
+    await this.nodes.lockForPlacement();
+    const nodes = await this.nodes.list();
     const want = Array.from({ length: to - from }, (_, i) => from + i);
-    const p = place(nodes, this.nodes.reservations(), c.id, s, want);
+    const p = place(nodes, await this.nodes.reservations(), c.id, s, want);
     if (!p.ok) {
       const what = from === 0 ? `${unitsText(to)} of ${s.name}` : `${unitsText(to - from)} more of ${s.name} (${from} → ${to})`;
       const fits = p.fits ? ` Only ${unitsText(p.fits)} would fit.` : "";
@@ -56,18 +58,18 @@ export class Capacity {
         `unitCount: no room for ${what} (${s.cores} core${s.cores === 1 ? "" : "s"} and ${gib(s.memoryBytes)} each).${fits} Free now: ${describeFree(p.free)}. Delete or shrink another cluster, or ask for fewer units or a smaller shape`,
       );
     }
-    this.nodes.reserve(p.units);
+    await this.nodes.reserve(p.units);
   }
 
   /** Free a cluster's units from `fromIndex` on (all by default). */
-  release(clusterId: string, fromIndex = 0): void {
-    this.nodes.release(clusterId, fromIndex);
+  async release(clusterId: string, fromIndex = 0): Promise<void> {
+    await this.nodes.release(clusterId, fromIndex);
   }
 
   /** Where a cluster's units run, for its resource JSON. */
-  placement(clusterId: string): ClusterUnit[] {
-    const nodes = new Map(this.nodes.list().map((n) => [n.id, n]));
-    return this.nodes.reservations({ clusterId }).map((r) => ({
+  async placement(clusterId: string): Promise<ClusterUnit[]> {
+    const nodes = new Map((await this.nodes.list()).map((n) => [n.id, n]));
+    return (await this.nodes.reservations({ clusterId })).map((r) => ({
       unitIndex: r.unitIndex,
       nodeId: r.nodeId,
       nodeName: nodes.get(r.nodeId)?.name ?? r.nodeId,
@@ -78,8 +80,8 @@ export class Capacity {
   }
 
   /** A cluster's units as the executors start them (pinned when their node can pin). */
-  units(clusterId: string): UnitSpec[] {
-    return this.placement(clusterId).map((u) => ({
+  async units(clusterId: string): Promise<UnitSpec[]> {
+    return (await this.placement(clusterId)).map((u) => ({
       index: u.unitIndex,
       nodeId: u.nodeId,
       cores: u.cores,
@@ -93,27 +95,28 @@ export class Capacity {
    * units beyond unitCount (a shrink cut short) are freed, and missing units (a data directory from before
    * reservations, or a node that lost cores) are placed where there is room. Returns what could not be placed.
    */
-  repair(clusters: readonly DedicatedAiCluster[]): { clusterId: string; missing: number; reason: string }[] {
+  async repair(clusters: readonly DedicatedAiCluster[]): Promise<{ clusterId: string; missing: number; reason: string }[]> {
+    await this.nodes.lockForPlacement();
     const live = new Map(clusters.map((c) => [c.id, c]));
-    for (const r of this.nodes.reservations()) {
+    for (const r of await this.nodes.reservations()) {
       const c = live.get(r.clusterId);
-      if (!c) this.nodes.release(r.clusterId);
-      else if (r.unitIndex >= c.unitCount) this.nodes.release(r.clusterId, c.unitCount);
+      if (!c) await this.nodes.release(r.clusterId);
+      else if (r.unitIndex >= c.unitCount) await this.nodes.release(r.clusterId, c.unitCount);
     }
     // a unit whose cores left the node (the operator narrowed --cores) is placed again
-    const nodes = new Map(this.nodes.list().map((n) => [n.id, n]));
-    for (const r of this.nodes.reservations()) {
+    const nodes = new Map((await this.nodes.list()).map((n) => [n.id, n]));
+    for (const r of await this.nodes.reservations()) {
       const n = nodes.get(r.nodeId);
       // (release frees this unit and the cluster's later ones; all of them are placed again below)
-      if (!n || r.cores.some((x) => !n.cores.includes(x))) this.nodes.release(r.clusterId, r.unitIndex);
+      if (!n || r.cores.some((x) => !n.cores.includes(x))) await this.nodes.release(r.clusterId, r.unitIndex);
     }
     const short: { clusterId: string; missing: number; reason: string }[] = [];
     for (const c of clusters) {
-      const have = new Set(this.nodes.reservations({ clusterId: c.id }).map((r) => r.unitIndex));
+      const have = new Set((await this.nodes.reservations({ clusterId: c.id })).map((r) => r.unitIndex));
       const missing = Array.from({ length: c.unitCount }, (_, i) => i).filter((i) => !have.has(i));
       for (const i of missing) {
         try {
-          this.reserve(c, i, i + 1);
+          await this.reserve(c, i, i + 1);
         } catch (e) {
           short.push({ clusterId: c.id, missing: missing.length, reason: (e as Error).message });
           break;
@@ -124,10 +127,12 @@ export class Capacity {
   }
 
   /** The admin view: every node, its capacity, what is free, and which cluster holds which unit. */
-  view(): CapacityView {
-    const nodes = this.nodes.list();
-    const all = this.nodes.reservations();
+  async view(): Promise<CapacityView> {
+    const nodes = await this.nodes.list();
+    const all = await this.nodes.reservations();
     const free = new Map(freeCapacity(nodes, all).map((f) => [f.nodeId, f]));
+    const clusters = new Map<string, DedicatedAiCluster | null>();
+    for (const r of all) if (!clusters.has(r.clusterId)) clusters.set(r.clusterId, await this.clusterOf(r.clusterId));
     return {
       nodes: nodes.map((n) => ({
         ...n,
@@ -136,7 +141,7 @@ export class Capacity {
         units: all
           .filter((r) => r.nodeId === n.id)
           .map((r) => {
-            const c = this.clusterOf(r.clusterId);
+            const c = clusters.get(r.clusterId) ?? null;
             return {
               clusterId: r.clusterId,
               displayName: c?.displayName ?? null,

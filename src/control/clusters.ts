@@ -26,16 +26,16 @@ export class Clusters {
     private readonly wr: WorkRequests,
     private readonly pools: Pools,
     /** running or queued fine-tunes on a cluster */
-    private readonly fineTunesOn: (clusterId: string) => number,
+    private readonly fineTunesOn: (clusterId: string) => Promise<number>,
     /** units of a cluster a running fine-tune occupies */
     private readonly busyUnits: (clusterId: string) => number[],
   ) {}
 
   /** The cluster as stored, with its capacity computed now. */
-  private present(c: DedicatedAiCluster): DedicatedAiCluster {
-    const units = this.ctx.capacity.placement(c.id);
+  private async present(c: DedicatedAiCluster): Promise<DedicatedAiCluster> {
+    const units = await this.ctx.capacity.placement(c.id);
     if (c.type !== "HOSTING") return { ...c, capacity: null, units };
-    const used = this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === c.id && e.lifecycleState !== "DELETED");
+    const used = await this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === c.id && e.lifecycleState !== "DELETED");
     return {
       ...c,
       capacity: {
@@ -47,7 +47,7 @@ export class Clusters {
     };
   }
 
-  create(scope: Scope, d: CreateDedicatedAiClusterDetails): Mutation<DedicatedAiCluster> {
+  async create(scope: Scope, d: CreateDedicatedAiClusterDetails): Promise<Mutation<DedicatedAiCluster>> {
     requireCompartment(scope, d.compartmentId);
     const t = now();
     const id = ocid("generativeaidedicatedaicluster");
@@ -61,50 +61,50 @@ export class Clusters {
       baseModelId: null,
     };
     // a refusal (no room) throws before the transaction commits: no cluster, no work request, no reservation
-    const w = this.ctx.store.tx(() => {
-      this.ctx.store.clusters.insert(c);
-      this.ctx.capacity.reserve(c, 0, c.unitCount);
+    const w = await this.ctx.store.tx(async () => {
+      await this.ctx.store.clusters.insert(c);
+      await this.ctx.capacity.reserve(c, 0, c.unitCount);
       return this.wr.create(c.compartmentId, "CREATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
     });
     // nothing to load yet: hosting workers start on their reserved cores with the first endpoint, fine-tuning workers per job
     this.ctx.bg.run("cluster create", () => this.settle(id, w.id, "ACTIVE", "CREATED", "cluster is ready"));
-    const row = this.ctx.store.clusters.get(id)!;
-    return { value: this.present(row.value), etag: row.etag, workRequestId: w.id };
+    const row = (await this.ctx.store.clusters.get(id))!;
+    return { value: await this.present(row.value), etag: row.etag, workRequestId: w.id };
   }
 
   /** Move a cluster out of a transitional state and close its work request. */
-  settle(
+  async settle(
     id: string,
     wrId: string,
     state: "ACTIVE" | "FAILED" | "DELETED",
     action: "CREATED" | "UPDATED" | "DELETED" | "FAILED",
     msg: string,
-  ): void {
+  ): Promise<void> {
     if (this.ctx.bg.closed) return;
-    this.ctx.store.tx(() => {
-      const row = this.ctx.store.clusters.get(id);
+    await this.ctx.store.tx(async () => {
+      const row = await this.ctx.store.clusters.get(id);
       if (row)
-        this.ctx.store.clusters.update({
+        await this.ctx.store.clusters.update({
           ...row.value,
           lifecycleState: state,
           lifecycleDetails: state === "FAILED" ? msg : null,
           timeUpdated: now(),
         });
       // a cluster that is gone or failed holds nothing
-      if (state !== "ACTIVE") this.ctx.capacity.release(id);
+      if (state !== "ACTIVE") await this.ctx.capacity.release(id);
     });
-    this.wr.action(wrId, action);
-    this.wr.finish(wrId, state === "FAILED" ? "FAILED" : "SUCCEEDED", msg);
+    await this.wr.action(wrId, action);
+    await this.wr.finish(wrId, state === "FAILED" ? "FAILED" : "SUCCEEDED", msg);
   }
 
-  get(scope: Scope, id: string): { value: DedicatedAiCluster; etag: string } {
-    const r = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
-    return { value: this.present(r.value), etag: r.etag };
+  async get(scope: Scope, id: string): Promise<{ value: DedicatedAiCluster; etag: string }> {
+    const r = await fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
+    return { value: await this.present(r.value), etag: r.etag };
   }
 
-  list(scope: Scope, q: ListQuery): Page<DedicatedAiCluster> {
+  async list(scope: Scope, q: ListQuery): Promise<Page<DedicatedAiCluster>> {
     const offset = decodePage(q.page);
-    const r = this.ctx.store.clusters.list({
+    const r = await this.ctx.store.clusters.list({
       compartmentIds: listCompartments(scope, q.compartmentId),
       lifecycleState: q.lifecycleState,
       displayName: q.displayName,
@@ -114,11 +114,13 @@ export class Clusters {
       limit: q.limit,
       offset,
     });
-    return page({ items: r.items.map((c) => this.present(c)), more: r.more }, offset);
+    const items: DedicatedAiCluster[] = [];
+    for (const c of r.items) items.push(await this.present(c));
+    return page({ items, more: r.more }, offset);
   }
 
-  update(scope: Scope, id: string, d: UpdateDedicatedAiClusterDetails, ifMatch?: string): Mutation<DedicatedAiCluster> {
-    const { value: c, etag } = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
+  async update(scope: Scope, id: string, d: UpdateDedicatedAiClusterDetails, ifMatch?: string): Promise<Mutation<DedicatedAiCluster>> {
+    const { value: c, etag } = await fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
     checkEtag(id, etag, ifMatch);
     const resize = d.unitCount !== undefined && d.unitCount !== c.unitCount;
     // an operator may resize a NEEDS_ATTENTION cluster to what the nodes can hold
@@ -144,46 +146,46 @@ export class Clusters {
         );
     }
     // growing reserves the new units in the same transaction as the update: no room, nothing changes
-    const { w, newEtag } = this.ctx.store.tx(() => {
-      const newEtag = this.ctx.store.clusters.update(next, etag);
+    const { w, newEtag } = await this.ctx.store.tx(async () => {
+      const newEtag = await this.ctx.store.clusters.update(next, etag);
       if (newEtag === null) throw conflict(`dedicated AI cluster ${id} changed during the update: retry`);
-      if (resize) this.ctx.capacity.reserve(next, c.unitCount, next.unitCount);
-      return { newEtag, w: this.wr.create(c.compartmentId, "UPDATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS") };
+      if (resize) await this.ctx.capacity.reserve(next, c.unitCount, next.unitCount);
+      return { newEtag, w: await this.wr.create(c.compartmentId, "UPDATE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS") };
     });
-    if (!resize) this.wr.finish(w.id, "SUCCEEDED", "updated");
+    if (!resize) await this.wr.finish(w.id, "SUCCEEDED", "updated");
     else this.ctx.bg.run("cluster resize", () => this.resize(next, w.id));
-    return { value: this.present(next), etag: newEtag, workRequestId: w.id };
+    return { value: await this.present(next), etag: newEtag, workRequestId: w.id };
   }
 
   private async resize(c: DedicatedAiCluster, wrId: string): Promise<void> {
-    this.wr.start(wrId, `resizing to ${c.unitCount} units`);
+    await this.wr.start(wrId, `resizing to ${c.unitCount} units`);
     try {
       const pool = this.pools.get(c.id);
-      if (pool) await (await pool).resize(this.ctx.capacity.units(c.id).filter((u) => u.index < c.unitCount));
+      if (pool) await (await pool).resize((await this.ctx.capacity.units(c.id)).filter((u) => u.index < c.unitCount));
       // units past the new count are freed once their workers have stopped
-      this.ctx.capacity.release(c.id, c.unitCount);
-      this.settle(c.id, wrId, "ACTIVE", "UPDATED", `cluster has ${c.unitCount} units`);
+      await this.ctx.capacity.release(c.id, c.unitCount);
+      await this.settle(c.id, wrId, "ACTIVE", "UPDATED", `cluster has ${c.unitCount} units`);
     } catch (e) {
       this.ctx.log.error({ clusterId: c.id, err: String(e) }, "resize failed");
-      this.wr.error(wrId, "ResizeFailed", (e as Error).message);
+      await this.wr.error(wrId, "ResizeFailed", (e as Error).message);
       // the pool keeps whatever replicas it has; the cluster stays usable (a shrink has stopped its extra workers)
-      this.ctx.capacity.release(c.id, c.unitCount);
-      this.settle(c.id, wrId, "ACTIVE", "FAILED", `resize failed: ${(e as Error).message}`);
+      await this.ctx.capacity.release(c.id, c.unitCount);
+      await this.settle(c.id, wrId, "ACTIVE", "FAILED", `resize failed: ${(e as Error).message}`);
     }
   }
 
-  delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
-    const { value: c, etag } = fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
+  async delete(scope: Scope, id: string, ifMatch?: string): Promise<{ workRequestId: string }> {
+    const { value: c, etag } = await fetchVisible((x) => this.ctx.store.clusters.get(x), scope, "dedicated AI cluster", id);
     checkEtag(id, etag, ifMatch);
     if (c.lifecycleState === "DELETED" || c.lifecycleState === "DELETING")
       throw incorrectState(`dedicated AI cluster ${id} is already ${c.lifecycleState}`);
-    const endpoints = this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === id && e.lifecycleState !== "DELETED");
+    const endpoints = await this.ctx.store.endpoints.count((e) => e.dedicatedAiClusterId === id && e.lifecycleState !== "DELETED");
     if (endpoints > 0) throw conflict(`dedicated AI cluster ${id} still has ${endpoints} endpoint(s): delete them first`);
-    const jobs = this.fineTunesOn(id);
+    const jobs = await this.fineTunesOn(id);
     if (jobs > 0)
       throw conflict(`dedicated AI cluster ${id} is running or queueing ${jobs} fine-tune job(s): wait for them or cancel them first`);
-    const w = this.wr.create(c.compartmentId, "DELETE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
-    if (this.ctx.store.clusters.update({ ...c, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
+    const w = await this.wr.create(c.compartmentId, "DELETE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster", id, "IN_PROGRESS");
+    if ((await this.ctx.store.clusters.update({ ...c, lifecycleState: "DELETING", timeUpdated: now() }, etag)) === null)
       throw conflict(`dedicated AI cluster ${id} changed during the delete: retry`);
     this.ctx.bg.run("cluster delete", () =>
       this.pools.close(id).finally(() => this.settle(id, w.id, "DELETED", "DELETED", "cluster deleted")),

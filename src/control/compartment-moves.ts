@@ -50,10 +50,16 @@ export class CompartmentMoves {
   ) {}
 
   /** Move resource `id` of `kind` to `d.compartmentId`; the work request is in the target compartment. */
-  move(kind: keyof typeof KINDS, scope: Scope, id: string, d: ChangeCompartmentDetails, ifMatch?: string): { workRequestId: string } {
+  async move(
+    kind: keyof typeof KINDS,
+    scope: Scope,
+    id: string,
+    d: ChangeCompartmentDetails,
+    ifMatch?: string,
+  ): Promise<{ workRequestId: string }> {
     const k: Kind = KINDS[kind];
     const table = k.table(this.ctx) as ControlContext["store"]["endpoints"];
-    const { value: r, etag } = fetchVisible((x) => table.get(x), scope, k.what, id);
+    const { value: r, etag } = await fetchVisible((x) => table.get(x), scope, k.what, id);
     checkEtag(id, etag, ifMatch);
     requireCompartment(scope, d.compartmentId);
     if (r.compartmentId === null)
@@ -63,15 +69,15 @@ export class CompartmentMoves {
         `${k.what} ${id} is ${r.lifecycleState}; it can move once it is settled (ACTIVE, INACTIVE, FAILED or NEEDS_ATTENTION)`,
       );
     const from = r.compartmentId;
-    const w = this.ctx.store.tx(() => {
-      const w = this.wr.create(d.compartmentId, k.op, k.entity, id, "IN_PROGRESS");
-      if (from !== d.compartmentId && table.update({ ...r, compartmentId: d.compartmentId, timeUpdated: now() }, etag) === null)
+    const w = await this.ctx.store.tx(async () => {
+      const w = await this.wr.create(d.compartmentId, k.op, k.entity, id, "IN_PROGRESS");
+      if (from !== d.compartmentId && (await table.update({ ...r, compartmentId: d.compartmentId, timeUpdated: now() }, etag)) === null)
         throw conflict(`${k.what} ${id} changed during the move: retry`);
       return w;
     });
-    this.wr.start(w.id);
-    this.wr.action(w.id, "UPDATED");
-    this.wr.finish(
+    await this.wr.start(w.id);
+    await this.wr.action(w.id, "UPDATED");
+    await this.wr.finish(
       w.id,
       "SUCCEEDED",
       from === d.compartmentId ? `already in compartment ${from}` : `moved from compartment ${from} to ${d.compartmentId}`,

@@ -83,13 +83,13 @@ export function checkEtag(id: string, current: string, ifMatch: string | undefin
   if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== current) throw preconditionFailed(id);
 }
 
-export function fetchVisible<T extends { compartmentId: string | null; lifecycleState: string }>(
-  get: (id: string) => Versioned<T> | null,
+export async function fetchVisible<T extends { compartmentId: string | null; lifecycleState: string }>(
+  get: (id: string) => Promise<Versioned<T> | null>,
   scope: Scope,
   what: string,
   id: string,
-): Versioned<T> {
-  const row = get(id);
+): Promise<Versioned<T>> {
+  const row = await get(id);
   if (!row || !visible(scope, row.value.compartmentId)) throw notFound(what, id);
   return row;
 }
@@ -126,13 +126,13 @@ const URI: Record<WorkRequestResource["entityType"], string> = {
 export class WorkRequests {
   constructor(private readonly ctx: ControlContext) {}
 
-  create(
+  async create(
     compartmentId: string | null,
     op: OperationType,
     entityType: WorkRequestResource["entityType"],
     id: string,
     action: WorkRequestResource["actionType"],
-  ): WorkRequest {
+  ): Promise<WorkRequest> {
     const wr: WorkRequest = {
       id: ocid("generativeaiworkrequest"),
       compartmentId,
@@ -144,40 +144,43 @@ export class WorkRequests {
       timeStarted: null,
       timeFinished: null,
     };
-    this.ctx.store.workRequests.insert(wr);
+    await this.ctx.store.workRequests.insert(wr);
     return wr;
   }
 
-  private patch(id: string, f: (w: WorkRequest) => void): WorkRequest | null {
-    if (this.ctx.bg.closed) return null;
-    const w = this.ctx.store.workRequests.get(id);
-    if (!w) return null;
-    f(w);
-    this.ctx.store.workRequests.update(w);
-    return w;
+  /** Read, change and write a work request in one transaction (two patches at once must not lose one). */
+  private patch(id: string, f: (w: WorkRequest) => void): Promise<WorkRequest | null> {
+    if (this.ctx.bg.closed) return Promise.resolve(null);
+    return this.ctx.store.tx(async () => {
+      const w = await this.ctx.store.workRequests.get(id);
+      if (!w) return null;
+      f(w);
+      await this.ctx.store.workRequests.update(w);
+      return w;
+    });
   }
 
-  start(id: string, message?: string): void {
-    this.patch(id, (w) => {
+  async start(id: string, message?: string): Promise<void> {
+    await this.patch(id, (w) => {
       w.status = "IN_PROGRESS";
       w.timeStarted ??= now();
     });
-    if (message) this.log(id, message);
+    if (message) await this.log(id, message);
   }
 
-  progress(id: string, percent: number): void {
-    this.patch(id, (w) => {
+  async progress(id: string, percent: number): Promise<void> {
+    await this.patch(id, (w) => {
       w.percentComplete = Math.max(0, Math.min(100, Math.round(percent * 10) / 10));
     });
   }
 
-  status(id: string, status: WorkRequestStatus): void {
-    this.patch(id, (w) => void (w.status = status));
+  async status(id: string, status: WorkRequestStatus): Promise<void> {
+    await this.patch(id, (w) => void (w.status = status));
   }
 
-  finish(id: string, status: "SUCCEEDED" | "FAILED" | "CANCELED", message?: string): void {
-    if (message) this.log(id, message);
-    this.patch(id, (w) => {
+  async finish(id: string, status: "SUCCEEDED" | "FAILED" | "CANCELED", message?: string): Promise<void> {
+    if (message) await this.log(id, message);
+    await this.patch(id, (w) => {
       w.status = status;
       if (status === "SUCCEEDED") w.percentComplete = 100;
       w.timeFinished = now();
@@ -186,19 +189,19 @@ export class WorkRequests {
   }
 
   /** Mark the resource entry's action (e.g. CREATED once done). */
-  action(id: string, action: WorkRequestResource["actionType"]): void {
-    this.patch(id, (w) => {
+  async action(id: string, action: WorkRequestResource["actionType"]): Promise<void> {
+    await this.patch(id, (w) => {
       for (const r of w.resources) r.actionType = action;
     });
   }
 
-  log(id: string, message: string): void {
+  async log(id: string, message: string): Promise<void> {
     if (this.ctx.bg.closed) return;
-    this.ctx.store.workRequests.addLog(id, message);
+    await this.ctx.store.workRequests.addLog(id, message);
   }
 
-  error(id: string, code: string, message: string): void {
+  async error(id: string, code: string, message: string): Promise<void> {
     if (this.ctx.bg.closed) return;
-    this.ctx.store.workRequests.addError(id, code, message);
+    await this.ctx.store.workRequests.addError(id, code, message);
   }
 }

@@ -69,7 +69,7 @@ export class ControlPlane {
   constructor(o: ControlPlaneOptions) {
     const parsed = ControlConfigSchema.safeParse(o.config ?? {});
     if (!parsed.success) throw new Error(`invalid control configuration: ${formatIssues(parsed.error.issues, { whole: "config" })}`);
-    const capacity = new Capacity(o.store.nodes, (id) => o.store.clusters.get(id)?.value ?? null);
+    const capacity = new Capacity(o.store.nodes, async (id) => (await o.store.clusters.get(id))?.value ?? null);
     this.ctx = {
       bg: new Background(() => this.ctx.log),
       store: o.store,
@@ -119,64 +119,66 @@ export class ControlPlane {
    * resume fine-tunes and bring ACTIVE endpoints back. Resolves once endpoints are being restored (not loaded).
    */
   async start(): Promise<void> {
-    const node = this.store.nodes.upsert(localNode(this.nodeSettings));
+    const node = await this.store.nodes.upsert(localNode(this.nodeSettings));
     this.ctx.log.info(
       { nodeId: node.id, cores: node.cores, memoryBytes: node.memoryBytes, pinning: node.pinning },
       "registered the embedded node",
     );
     if (!node.pinning.enabled) this.ctx.log.warn({ reason: node.pinning.reason }, "units will not be pinned to their cores");
     const dir = this.ctx.config.defaultBaseModelDir;
-    if (dir && existsSync(resolve(dir, "config.json")) && !this.models.globalBase(resolve(dir))) {
+    if (dir && existsSync(resolve(dir, "config.json")) && !(await this.models.globalBase(resolve(dir)))) {
       const m = await this.models.registerBase(resolve(dir), null, { vendor: "sprig" });
       this.ctx.log.info({ modelId: m.id, dir: m.artifactPath }, "registered the default base model");
     }
-    this.recoverWorkRequests();
+    await this.recoverWorkRequests();
     const s = this.store;
-    for (const c of s.clusters.inStates(["CREATING", "UPDATING"])) s.clusters.update({ ...c, lifecycleState: "ACTIVE" });
-    for (const c of s.clusters.inStates(["DELETING"])) s.clusters.update({ ...c, lifecycleState: "DELETED" });
-    this.repairReservations();
-    for (const m of s.models.inStates(["DELETING"])) s.models.update({ ...m, lifecycleState: "DELETED" });
+    for (const c of await s.clusters.inStates(["CREATING", "UPDATING"])) await s.clusters.update({ ...c, lifecycleState: "ACTIVE" });
+    for (const c of await s.clusters.inStates(["DELETING"])) await s.clusters.update({ ...c, lifecycleState: "DELETED" });
+    await this.repairReservations();
+    for (const m of await s.models.inStates(["DELETING"])) await s.models.update({ ...m, lifecycleState: "DELETED" });
     // a CREATING model without a job can only be a half-registered one: nothing to resume
-    for (const m of s.models.inStates(["CREATING"]))
-      if (!s.fineTunes.job(m.id))
-        s.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: "the server stopped while the model was being created" });
-    for (const e of s.endpoints.inStates(["DELETING"])) this.ctx.bg.run("endpoint delete", () => this.endpoints.tearDown(e, null));
+    for (const m of await s.models.inStates(["CREATING"]))
+      if (!(await s.fineTunes.job(m.id)))
+        await s.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: "the server stopped while the model was being created" });
+    for (const e of await s.endpoints.inStates(["DELETING"])) this.ctx.bg.run("endpoint delete", () => this.endpoints.tearDown(e, null));
     // UPDATING endpoints were being toggled; their work request says which way
-    const toggled = new Map(s.workRequests.unfinished().flatMap((w) => w.resources.map((r) => [r.identifier, w.operationType] as const)));
-    for (const e of s.endpoints.inStates(["UPDATING"])) {
-      if (toggled.get(e.id) === "DEACTIVATE_ENDPOINT") s.endpoints.update({ ...e, lifecycleState: "INACTIVE" });
+    const toggled = new Map(
+      (await s.workRequests.unfinished()).flatMap((w) => w.resources.map((r) => [r.identifier, w.operationType] as const)),
+    );
+    for (const e of await s.endpoints.inStates(["UPDATING"])) {
+      if (toggled.get(e.id) === "DEACTIVATE_ENDPOINT") await s.endpoints.update({ ...e, lifecycleState: "INACTIVE" });
     }
-    this.fineTunes.recover();
-    const restore = s.endpoints.inStates(["ACTIVE", "CREATING", "UPDATING"]);
+    await this.fineTunes.recover();
+    const restore = await s.endpoints.inStates(["ACTIVE", "CREATING", "UPDATING"]);
     for (const e of restore) {
       this.ctx.log.info({ endpointId: e.id }, "restoring endpoint");
       // not ACTIVE until its model is loaded again, so requests get a clear 409 rather than a miss
-      s.endpoints.update({ ...e, lifecycleState: "UPDATING", lifecycleDetails: "restoring after a restart" });
+      await s.endpoints.update({ ...e, lifecycleState: "UPDATING", lifecycleDetails: "restoring after a restart" });
       this.ctx.bg.run("endpoint restore", () => this.endpoints.bringUp(e.id, null, "CREATE_ENDPOINT"));
     }
   }
 
   /** Reservations follow the clusters: freed for clusters gone, placed for units that lack one (with the reason when no room). */
-  private repairReservations(): void {
+  private async repairReservations(): Promise<void> {
     const s = this.store;
-    s.tx(() => {
-      const live = s.clusters.inStates(["CREATING", "ACTIVE", "UPDATING", "NEEDS_ATTENTION", "DELETING"]);
-      const short = new Map(this.ctx.capacity.repair(live).map((x) => [x.clusterId, x]));
+    await s.tx(async () => {
+      const live = await s.clusters.inStates(["CREATING", "ACTIVE", "UPDATING", "NEEDS_ATTENTION", "DELETING"]);
+      const short = new Map((await this.ctx.capacity.repair(live)).map((x) => [x.clusterId, x]));
       for (const c of live) {
         const miss = short.get(c.id);
         if (miss) {
           this.ctx.log.warn({ clusterId: c.id, missing: miss.missing }, "cluster units without room");
           const note = `${miss.missing} of ${c.unitCount} units have no reserved cores and do not run: ${miss.reason}. Free cores on a node and restart, or resize the cluster to fewer units`;
           if (c.lifecycleState === "DELETING") continue;
-          needsAttention(this.ctx, c.id, note);
+          await needsAttention(this.ctx, c.id, note);
         } else if (c.lifecycleState === "NEEDS_ATTENTION" && c.lifecycleDetails?.includes("have no reserved cores"))
-          attentionResolved(this.ctx, c.id);
+          await attentionResolved(this.ctx, c.id);
       }
     });
   }
 
   /** The operator's view of nodes, their capacity and reservations: admin keys only (`sprig node list` reads the data directory). */
-  capacityView(scope: Scope): CapacityView {
+  async capacityView(scope: Scope): Promise<CapacityView> {
     if (!scope.admin)
       throw new ServiceError(
         404,
@@ -187,11 +189,11 @@ export class ControlPlane {
   }
 
   /** Unfinished work requests of operations that do not resume are closed with the reason. */
-  private recoverWorkRequests(): void {
-    for (const w of this.store.workRequests.unfinished()) {
-      if (w.operationType === "CREATE_MODEL" && this.store.fineTunes.job(w.resources[0]!.identifier)) continue;
+  private async recoverWorkRequests(): Promise<void> {
+    for (const w of await this.store.workRequests.unfinished()) {
+      if (w.operationType === "CREATE_MODEL" && (await this.store.fineTunes.job(w.resources[0]!.identifier))) continue;
       const ok = w.operationType !== "CREATE_MODEL";
-      this.wr.finish(
+      await this.wr.finish(
         w.id,
         ok ? "SUCCEEDED" : "FAILED",
         `the server restarted during the operation; ${ok ? "it was completed at start-up" : "it did not complete"}`,
@@ -201,15 +203,15 @@ export class ControlPlane {
 
   // --- work requests ---
 
-  getWorkRequest(scope: Scope, id: string): WorkRequest {
-    const w = this.store.workRequests.get(id);
+  async getWorkRequest(scope: Scope, id: string): Promise<WorkRequest> {
+    const w = await this.store.workRequests.get(id);
     if (!w || w.compartmentId === null || !scope.compartments.includes(w.compartmentId)) throw notFound("work request", id);
     return w;
   }
 
-  listWorkRequests(scope: Scope, q: ListQuery): Page<WorkRequest> {
+  async listWorkRequests(scope: Scope, q: ListQuery): Promise<Page<WorkRequest>> {
     const offset = decodePage(q.page);
-    const r = this.store.workRequests.list({
+    const r = await this.store.workRequests.list({
       compartmentIds: listCompartments(scope, q.compartmentId),
       resourceId: q.resourceId,
       operationType: q.operationType,
@@ -220,37 +222,37 @@ export class ControlPlane {
     return page(r, offset);
   }
 
-  workRequestErrors(scope: Scope, id: string, q: ListQuery): Page<WorkRequestEntry> {
-    this.getWorkRequest(scope, id);
+  async workRequestErrors(scope: Scope, id: string, q: ListQuery): Promise<Page<WorkRequestEntry>> {
+    await this.getWorkRequest(scope, id);
     const offset = decodePage(q.page);
-    return page(this.store.workRequests.errors(id, q.limit, offset), offset);
+    return page(await this.store.workRequests.errors(id, q.limit, offset), offset);
   }
 
-  workRequestLogs(scope: Scope, id: string, q: ListQuery): Page<WorkRequestEntry> {
-    this.getWorkRequest(scope, id);
+  async workRequestLogs(scope: Scope, id: string, q: ListQuery): Promise<Page<WorkRequestEntry>> {
+    await this.getWorkRequest(scope, id);
     const offset = decodePage(q.page);
-    return page(this.store.workRequests.logs(id, q.limit, offset), offset);
+    return page(await this.store.workRequests.logs(id, q.limit, offset), offset);
   }
 
   /** Cancel a work request: only fine-tunes (CREATE_MODEL in progress) can be canceled. */
-  cancelWorkRequest(scope: Scope, id: string): void {
-    const w = this.getWorkRequest(scope, id);
-    if (w.operationType !== "CREATE_MODEL" || !this.store.fineTunes.job(w.resources[0]!.identifier))
+  async cancelWorkRequest(scope: Scope, id: string): Promise<void> {
+    const w = await this.getWorkRequest(scope, id);
+    if (w.operationType !== "CREATE_MODEL" || !(await this.store.fineTunes.job(w.resources[0]!.identifier)))
       throw badRequest(`work request ${id} is a ${w.operationType}; only fine-tunes (CREATE_MODEL of a CUSTOM model) can be canceled`);
-    this.fineTunes.cancel(w.resources[0]!.identifier);
+    await this.fineTunes.cancel(w.resources[0]!.identifier);
   }
 
   // --- fine-tune history (beyond OCI) ---
 
-  fineTuneMetrics(scope: Scope, modelId: string): MetricsPoint[] {
-    fetchVisible((x) => this.store.models.get(x), scope, "model", modelId);
+  async fineTuneMetrics(scope: Scope, modelId: string): Promise<MetricsPoint[]> {
+    await fetchVisible((x) => this.store.models.get(x), scope, "model", modelId);
     return this.store.fineTunes.metrics(modelId);
   }
 
-  fineTuneEvents(scope: Scope, modelId: string, q: ListQuery): Page<FineTuneEvent> {
-    fetchVisible((x) => this.store.models.get(x), scope, "model", modelId);
+  async fineTuneEvents(scope: Scope, modelId: string, q: ListQuery): Promise<Page<FineTuneEvent>> {
+    await fetchVisible((x) => this.store.models.get(x), scope, "model", modelId);
     const offset = decodePage(q.page);
-    return page(this.store.fineTunes.events(modelId, q.limit, offset), offset);
+    return page(await this.store.fineTunes.events(modelId, q.limit, offset), offset);
   }
 
   /** Stop workers and pools; running fine-tunes resume at the next start. */

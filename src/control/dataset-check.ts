@@ -52,13 +52,14 @@ export class DatasetCheck {
 
   async validate(scope: Scope, d: ValidateTrainingDataDetails): Promise<TrainingDataValidation> {
     const store = this.ctx.store;
-    const { value: model } = fetchVisible((x) => store.models.get(x), scope, "model", d.baseModelId);
+    const { value: model } = await fetchVisible((x) => store.models.get(x), scope, "model", d.baseModelId);
     const ds = d.trainingDataset;
-    const bucket = store.objects.bucket(ds.namespaceName, ds.bucketName);
-    const file = bucket && visible(scope, bucket.compartmentId) ? store.objects.path(ds.namespaceName, ds.bucketName, ds.objectName) : null;
+    const bucket = await store.objects.bucket(ds.namespaceName, ds.bucketName);
+    const file =
+      bucket && visible(scope, bucket.compartmentId) ? await store.objects.path(ds.namespaceName, ds.bucketName, ds.objectName) : null;
     if (!file) throw notFound("trainingDataset: object", `/n/${ds.namespaceName}/b/${ds.bucketName}/o/${ds.objectName}`);
     // the directory a fine-tune of this model reads its tokenizer from (fine-tunes.ts launch)
-    const root = store.models.get(model.rootBaseModelId)?.value;
+    const root = (await store.models.get(model.rootBaseModelId))?.value;
     const dir = model.artifactType === "FULL" ? model.artifactPath : (root?.artifactPath ?? null);
     if (!dir) throw notFound("baseModelId: model files of", model.id);
     const vocab = await this.vocab(dir);

@@ -29,10 +29,10 @@ export class Endpoints {
     return this.ctx.store;
   }
 
-  create(scope: Scope, d: CreateEndpointDetails): Mutation<Endpoint> {
+  async create(scope: Scope, d: CreateEndpointDetails): Promise<Mutation<Endpoint>> {
     requireCompartment(scope, d.compartmentId);
-    const { value: cluster } = fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", d.dedicatedAiClusterId);
-    const { value: model } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.modelId);
+    const { value: cluster } = await fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", d.dedicatedAiClusterId);
+    const { value: model } = await fetchVisible((x) => this.store.models.get(x), scope, "model", d.modelId);
     if (cluster.type !== "HOSTING")
       throw conflict(`dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; endpoints need a HOSTING cluster`);
     // a NEEDS_ATTENTION cluster takes endpoints: creating one retries starting its hosting units
@@ -50,16 +50,16 @@ export class Endpoints {
       lifecycleState: "CREATING",
     };
     // the base-model and capacity checks and the insert are one transaction, so two racing creates
-    // cannot both take the last slot or pin two different bases
-    const w = this.store.tx(() => {
-      const c = this.store.clusters.get(cluster.id)!;
+    // cannot both take the last slot or pin two different bases (the cluster's row is locked until the end)
+    const w = await this.store.tx(async () => {
+      const c = (await this.store.clusters.getForUpdate(cluster.id))!;
       const base = c.value.baseModelId;
       if (base !== null && base !== model.rootBaseModelId)
         throw conflict(
           `modelId: cluster ${cluster.id} hosts base model ${base} and models derived from it; model ${model.id} derives from ${model.rootBaseModelId}. Use another HOSTING cluster`,
         );
       const others: Endpoint[] = [];
-      const used = this.store.endpoints.count((x) => {
+      const used = await this.store.endpoints.count((x) => {
         const mine = x.dedicatedAiClusterId === cluster.id && x.lifecycleState !== "DELETED";
         if (mine) others.push(x);
         return mine;
@@ -69,17 +69,19 @@ export class Endpoints {
         throw conflict(
           `dedicatedAiClusterId: cluster ${cluster.id} is full (${used} of ${total} endpoints); delete an endpoint or use another cluster`,
         );
-      const root = this.store.models.get(model.rootBaseModelId)?.value;
+      const root = (await this.store.models.get(model.rootBaseModelId))?.value;
       if (root) {
-        const models = others.map((x) => this.store.models.get(x.modelId)?.value).filter((m): m is Model => m !== undefined);
+        const models = (await Promise.all(others.map(async (x) => (await this.store.models.get(x.modelId))?.value))).filter(
+          (m): m is Model => m !== undefined,
+        );
         checkEndpointCapacity(cluster.id, c.value.unitShape, root, models, model);
       }
-      if (base === null) this.store.clusters.update({ ...c.value, baseModelId: model.rootBaseModelId, timeUpdated: t });
-      this.store.endpoints.insert(e);
+      if (base === null) await this.store.clusters.update({ ...c.value, baseModelId: model.rootBaseModelId, timeUpdated: t });
+      await this.store.endpoints.insert(e);
       return this.wr.create(e.compartmentId, "CREATE_ENDPOINT", "Endpoint", e.id, "IN_PROGRESS");
     });
     this.ctx.bg.run("endpoint create", () => this.bringUp(e.id, w.id, "CREATE_ENDPOINT"));
-    const row = this.store.endpoints.get(e.id)!;
+    const row = (await this.store.endpoints.get(e.id))!;
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 
@@ -91,58 +93,60 @@ export class Endpoints {
 
   /** Start the pool if needed and activate the endpoint's model in it; ACTIVE on success, FAILED otherwise. */
   async bringUp(id: string, wrId: string | null, op: OperationType): Promise<void> {
-    if (wrId) this.wr.start(wrId, "loading the model into the cluster");
-    const e = this.store.endpoints.get(id)?.value;
+    if (wrId) await this.wr.start(wrId, "loading the model into the cluster");
+    const e = (await this.store.endpoints.get(id))?.value;
     if (!e) return;
     try {
-      const cluster = this.store.clusters.get(e.dedicatedAiClusterId)!.value;
-      const model = this.store.models.get(e.modelId)?.value;
+      const cluster = (await this.store.clusters.get(e.dedicatedAiClusterId))!.value;
+      const model = (await this.store.models.get(e.modelId))?.value;
       if (!model || model.lifecycleState !== "ACTIVE") throw new Error(`model ${e.modelId} is no longer ACTIVE`);
-      const base = this.store.models.get(model.rootBaseModelId)?.value;
+      const base = (await this.store.models.get(model.rootBaseModelId))?.value;
       if (!base?.artifactPath) throw new Error(`base model ${model.rootBaseModelId} is gone`);
       let pool;
       try {
         pool = await this.pools.ensure(cluster, base.artifactPath);
       } catch (err) {
         // the endpoint fails, and so would every other one: the cluster's units need an operator
-        needsAttention(
+        await needsAttention(
           this.ctx,
           cluster.id,
           `the cluster's hosting units could not be started: ${(err as Error).message}. Fix the cause (free cores or memory on the node, see the server's log), then create the endpoint again (that retries starting the units) or resize the cluster`,
         );
         throw err;
       }
-      attentionResolved(this.ctx, cluster.id);
+      await attentionResolved(this.ctx, cluster.id);
       await pool.activate(e.id, this.served(model));
-      this.setState(id, "ACTIVE", null);
+      await this.setState(id, "ACTIVE", null);
       if (wrId) {
-        this.wr.action(wrId, op === "CREATE_ENDPOINT" ? "CREATED" : "UPDATED");
-        this.wr.finish(wrId, "SUCCEEDED", "endpoint is serving");
+        await this.wr.action(wrId, op === "CREATE_ENDPOINT" ? "CREATED" : "UPDATED");
+        await this.wr.finish(wrId, "SUCCEEDED", "endpoint is serving");
       }
     } catch (err) {
       const msg = (err as Error).message;
       this.ctx.log.error({ endpointId: id, err: msg }, "endpoint activation failed");
-      this.setState(id, "FAILED", `activation failed: ${msg}`);
+      await this.setState(id, "FAILED", `activation failed: ${msg}`);
       if (wrId) {
-        this.wr.error(wrId, "ActivationFailed", msg);
-        this.wr.finish(wrId, "FAILED");
+        await this.wr.error(wrId, "ActivationFailed", msg);
+        await this.wr.finish(wrId, "FAILED");
       }
     }
   }
 
-  private setState(id: string, state: Endpoint["lifecycleState"], details: string | null): void {
+  private async setState(id: string, state: Endpoint["lifecycleState"], details: string | null): Promise<void> {
     if (this.ctx.bg.closed) return;
-    const row = this.store.endpoints.get(id);
-    if (row) this.store.endpoints.update({ ...row.value, lifecycleState: state, lifecycleDetails: details, timeUpdated: now() });
+    await this.store.tx(async () => {
+      const row = await this.store.endpoints.getForUpdate(id);
+      if (row) await this.store.endpoints.update({ ...row.value, lifecycleState: state, lifecycleDetails: details, timeUpdated: now() });
+    });
   }
 
-  get(scope: Scope, id: string): { value: Endpoint; etag: string } {
+  get(scope: Scope, id: string): Promise<{ value: Endpoint; etag: string }> {
     return fetchVisible((x) => this.store.endpoints.get(x), scope, "endpoint", id);
   }
 
-  list(scope: Scope, q: ListQuery): Page<Endpoint> {
+  async list(scope: Scope, q: ListQuery): Promise<Page<Endpoint>> {
     const offset = decodePage(q.page);
-    const r = this.store.endpoints.list({
+    const r = await this.store.endpoints.list({
       compartmentIds: listCompartments(scope, q.compartmentId),
       lifecycleState: q.lifecycleState,
       displayName: q.displayName,
@@ -158,8 +162,8 @@ export class Endpoints {
     return page(r, offset);
   }
 
-  update(scope: Scope, id: string, d: UpdateEndpointDetails, ifMatch?: string): Mutation<Endpoint> {
-    const { value: e, etag } = this.get(scope, id);
+  async update(scope: Scope, id: string, d: UpdateEndpointDetails, ifMatch?: string): Promise<Mutation<Endpoint>> {
+    const { value: e, etag } = await this.get(scope, id);
     checkEtag(id, etag, ifMatch);
     if (e.lifecycleState === "DELETED" || e.lifecycleState === "DELETING") throw incorrectState(`endpoint ${id} is ${e.lifecycleState}`);
     const next: Endpoint = {
@@ -171,29 +175,29 @@ export class Endpoints {
       definedTags: d.definedTags ?? e.definedTags,
       timeUpdated: now(),
     };
-    const newEtag = this.store.endpoints.update(next, etag);
+    const newEtag = await this.store.endpoints.update(next, etag);
     if (newEtag === null) throw conflict(`endpoint ${id} changed during the update: retry`);
-    const w = this.wr.create(e.compartmentId, "UPDATE_ENDPOINT", "Endpoint", id, "UPDATED");
-    this.wr.finish(w.id, "SUCCEEDED", "updated");
+    const w = await this.wr.create(e.compartmentId, "UPDATE_ENDPOINT", "Endpoint", id, "UPDATED");
+    await this.wr.finish(w.id, "SUCCEEDED", "updated");
     return { value: next, etag: newEtag, workRequestId: w.id };
   }
 
   /** Stop serving (in-flight requests finish); the endpoint keeps its slot and can be activated again. */
-  deactivate(scope: Scope, id: string, ifMatch?: string): Mutation<Endpoint> {
+  deactivate(scope: Scope, id: string, ifMatch?: string): Promise<Mutation<Endpoint>> {
     return this.toggle(scope, id, ifMatch, "DEACTIVATE_ENDPOINT");
   }
 
-  activate(scope: Scope, id: string, ifMatch?: string): Mutation<Endpoint> {
+  activate(scope: Scope, id: string, ifMatch?: string): Promise<Mutation<Endpoint>> {
     return this.toggle(scope, id, ifMatch, "ACTIVATE_ENDPOINT");
   }
 
-  private toggle(
+  private async toggle(
     scope: Scope,
     id: string,
     ifMatch: string | undefined,
     op: "ACTIVATE_ENDPOINT" | "DEACTIVATE_ENDPOINT",
-  ): Mutation<Endpoint> {
-    const { value: e, etag } = this.get(scope, id);
+  ): Promise<Mutation<Endpoint>> {
+    const { value: e, etag } = await this.get(scope, id);
     checkEtag(id, etag, ifMatch);
     const from = op === "ACTIVATE_ENDPOINT" ? "INACTIVE" : "ACTIVE";
     if (e.lifecycleState !== from)
@@ -201,38 +205,38 @@ export class Endpoints {
         `endpoint ${id} is ${e.lifecycleState}; ${op === "ACTIVATE_ENDPOINT" ? "activate" : "deactivate"} needs it ${from}`,
       );
     const next: Endpoint = { ...e, lifecycleState: "UPDATING", timeUpdated: now() };
-    const newEtag = this.store.endpoints.update(next, etag);
+    const newEtag = await this.store.endpoints.update(next, etag);
     if (newEtag === null) throw conflict(`endpoint ${id} changed meanwhile: retry`);
-    const w = this.wr.create(e.compartmentId, op, "Endpoint", id, "IN_PROGRESS");
+    const w = await this.wr.create(e.compartmentId, op, "Endpoint", id, "IN_PROGRESS");
     if (op === "ACTIVATE_ENDPOINT") this.ctx.bg.run("endpoint activate", () => this.bringUp(id, w.id, op));
     else this.ctx.bg.run("endpoint deactivate", () => this.bringDown(id, w.id));
     return { value: next, etag: newEtag, workRequestId: w.id };
   }
 
   private async bringDown(id: string, wrId: string): Promise<void> {
-    this.wr.start(wrId);
-    const e = this.store.endpoints.get(id)!.value;
+    await this.wr.start(wrId);
+    const e = (await this.store.endpoints.get(id))!.value;
     try {
       const pool = this.pools.get(e.dedicatedAiClusterId);
       if (pool) await (await pool).deactivate(id, { cancelInFlight: false });
-      this.setState(id, "INACTIVE", null);
-      this.wr.action(wrId, "UPDATED");
-      this.wr.finish(wrId, "SUCCEEDED", "endpoint deactivated");
+      await this.setState(id, "INACTIVE", null);
+      await this.wr.action(wrId, "UPDATED");
+      await this.wr.finish(wrId, "SUCCEEDED", "endpoint deactivated");
     } catch (err) {
-      this.setState(id, "FAILED", `deactivation failed: ${(err as Error).message}`);
-      this.wr.error(wrId, "DeactivationFailed", (err as Error).message);
-      this.wr.finish(wrId, "FAILED");
+      await this.setState(id, "FAILED", `deactivation failed: ${(err as Error).message}`);
+      await this.wr.error(wrId, "DeactivationFailed", (err as Error).message);
+      await this.wr.finish(wrId, "FAILED");
     }
   }
 
-  delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
-    const { value: e, etag } = this.get(scope, id);
+  async delete(scope: Scope, id: string, ifMatch?: string): Promise<{ workRequestId: string }> {
+    const { value: e, etag } = await this.get(scope, id);
     checkEtag(id, etag, ifMatch);
     if (e.lifecycleState === "DELETED" || e.lifecycleState === "DELETING")
       throw incorrectState(`endpoint ${id} is already ${e.lifecycleState}`);
-    if (this.store.endpoints.update({ ...e, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
+    if ((await this.store.endpoints.update({ ...e, lifecycleState: "DELETING", timeUpdated: now() }, etag)) === null)
       throw conflict(`endpoint ${id} changed meanwhile: retry`);
-    const w = this.wr.create(e.compartmentId, "DELETE_ENDPOINT", "Endpoint", id, "IN_PROGRESS");
+    const w = await this.wr.create(e.compartmentId, "DELETE_ENDPOINT", "Endpoint", id, "IN_PROGRESS");
     this.ctx.bg.run("endpoint delete", () => this.tearDown(e, w.id));
     return { workRequestId: w.id };
   }
@@ -245,25 +249,27 @@ export class Endpoints {
     } catch (err) {
       this.ctx.log.warn({ endpointId: e.id, err: String(err) }, "deactivate during delete failed");
     }
-    this.setState(e.id, "DELETED", null);
+    await this.setState(e.id, "DELETED", null);
     if (this.ctx.bg.closed) return;
-    const empty = this.store.tx(() => {
-      const left = this.store.endpoints.count((x) => x.dedicatedAiClusterId === e.dedicatedAiClusterId && x.lifecycleState !== "DELETED");
-      const c = this.store.clusters.get(e.dedicatedAiClusterId);
+    const empty = await this.store.tx(async () => {
+      const c = await this.store.clusters.getForUpdate(e.dedicatedAiClusterId);
+      const left = await this.store.endpoints.count(
+        (x) => x.dedicatedAiClusterId === e.dedicatedAiClusterId && x.lifecycleState !== "DELETED",
+      );
       // an empty cluster forgets its base model, so it can host another one
-      if (left === 0 && c) this.store.clusters.update({ ...c.value, baseModelId: null, timeUpdated: now() });
+      if (left === 0 && c) await this.store.clusters.update({ ...c.value, baseModelId: null, timeUpdated: now() });
       return left === 0;
     });
     if (empty) await this.pools.close(e.dedicatedAiClusterId);
     if (wrId) {
-      this.wr.action(wrId, "DELETED");
-      this.wr.finish(wrId, "SUCCEEDED", "endpoint deleted");
+      await this.wr.action(wrId, "DELETED");
+      await this.wr.finish(wrId, "SUCCEEDED", "endpoint deleted");
     }
   }
 
   /** Endpoints by id, or by display name in the caller's compartments (OpenAI's `model` field). */
-  resolve(scope: Scope, idOrName: string): Endpoint {
-    const byId = this.store.endpoints.get(idOrName);
+  async resolve(scope: Scope, idOrName: string): Promise<Endpoint> {
+    const byId = await this.store.endpoints.get(idOrName);
     if (
       byId &&
       byId.value.compartmentId !== null &&
@@ -272,19 +278,21 @@ export class Endpoints {
     )
       return byId.value;
     // DELETED ones are filtered before the limit: any number of deleted namesakes leaves the live one found
-    const named = this.store.endpoints.list({
-      compartmentIds: scope.compartments,
-      displayName: idOrName,
-      where: (x) => (x as Endpoint).lifecycleState !== "DELETED",
-      limit: 2,
-      offset: 0,
-    }).items;
+    const named = (
+      await this.store.endpoints.list({
+        compartmentIds: scope.compartments,
+        displayName: idOrName,
+        where: (x) => (x as Endpoint).lifecycleState !== "DELETED",
+        limit: 2,
+        offset: 0,
+      })
+    ).items;
     if (named.length === 1) return named[0]!;
     if (named.length > 1) throw conflict(`model: several endpoints are named '${idOrName}'; use the endpoint id`);
     throw notFound("endpoint", idOrName);
   }
 
-  cluster(e: Endpoint): DedicatedAiCluster | null {
-    return this.store.clusters.get(e.dedicatedAiClusterId)?.value ?? null;
+  async cluster(e: Endpoint): Promise<DedicatedAiCluster | null> {
+    return (await this.store.clusters.get(e.dedicatedAiClusterId))?.value ?? null;
   }
 }

@@ -27,7 +27,7 @@ export const METHOD: Record<TrainingConfig["trainingConfigType"], FineTuneMethod
 /** How a fine-tune run ends; `resumed` = crashed with attempts left (back to QUEUED, resumes from its checkpoint). */
 type Ending = "succeeded" | "canceled" | "resumed" | "failed";
 type OutcomeOf<K extends Ending> = Extract<FineTuneOutcome, { ok: K extends "succeeded" ? true : false }>;
-type Job = NonNullable<ReturnType<ControlContext["store"]["fineTunes"]["job"]>>;
+type Job = NonNullable<Awaited<ReturnType<ControlContext["store"]["fineTunes"]["job"]>>>;
 
 /** The ending of a run that did not succeed. */
 function endingOf(o: OutcomeOf<"failed">, canceled: boolean, attempts: number, maxAttempts: number): Exclude<Ending, "succeeded"> {
@@ -41,6 +41,8 @@ export class FineTunes {
   private readonly unitOf = new Map<string, { clusterId: string; unit: number }>();
   private readonly canceled = new Set<string>();
   private closed = false;
+  /** kicks run one after another: each reads which units are free, then takes one */
+  private kicking: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: ControlContext,
@@ -60,13 +62,18 @@ export class FineTunes {
   }
 
   /** Jobs running or queued on a cluster. */
-  onCluster(clusterId: string): number {
-    return this.store.fineTunes.jobsInStates(["QUEUED", "RUNNING"]).filter((j) => j.clusterId === clusterId).length;
+  async onCluster(clusterId: string): Promise<number> {
+    return (await this.store.fineTunes.jobsInStates(["QUEUED", "RUNNING"])).filter((j) => j.clusterId === clusterId).length;
   }
 
-  create(scope: Scope, d: CreateModelDetails): Mutation<Model> {
+  async create(scope: Scope, d: CreateModelDetails): Promise<Mutation<Model>> {
     const ft = d.fineTuneDetails!;
-    const { value: cluster } = fetchVisible((x) => this.store.clusters.get(x), scope, "dedicated AI cluster", ft.dedicatedAiClusterId);
+    const { value: cluster } = await fetchVisible(
+      (x) => this.store.clusters.get(x),
+      scope,
+      "dedicated AI cluster",
+      ft.dedicatedAiClusterId,
+    );
     if (cluster.type !== "FINE_TUNING")
       throw conflict(
         `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is a ${cluster.type} cluster; fine-tuning needs a FINE_TUNING cluster`,
@@ -75,7 +82,7 @@ export class FineTunes {
       throw incorrectState(
         `fineTuneDetails.dedicatedAiClusterId: cluster ${cluster.id} is ${cluster.lifecycleState}; it must be ACTIVE${cluster.lifecycleDetails ? ` (${cluster.lifecycleDetails})` : ""}`,
       );
-    const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId!);
+    const { value: base } = await fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId!);
     if (base.lifecycleState !== "ACTIVE")
       throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
     const config = ft.trainingConfig ?? { trainingConfigType: "TFEW_TRAINING_CONFIG" as const };
@@ -94,8 +101,12 @@ export class FineTunes {
       ["validationDataset", ft.validationDataset],
     ] as const) {
       if (!ds) continue;
-      const bucket = this.store.objects.bucket(ds.namespaceName, ds.bucketName);
-      if (!bucket || !visible(scope, bucket.compartmentId) || !this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName))
+      const bucket = await this.store.objects.bucket(ds.namespaceName, ds.bucketName);
+      if (
+        !bucket ||
+        !visible(scope, bucket.compartmentId) ||
+        !(await this.store.objects.head(ds.namespaceName, ds.bucketName, ds.objectName))
+      )
         throw notFound(`fineTuneDetails.${field}: object`, `/n/${ds.namespaceName}/b/${ds.bucketName}/o/${ds.objectName}`);
     }
     if (ft.validationDataset && ft.trainingConfig?.validationSplit !== undefined)
@@ -122,15 +133,15 @@ export class FineTunes {
       artifactBytes: null,
       artifactPath: this.modelDir(id),
     };
-    const w = this.store.tx(() => {
-      this.store.models.insert(m);
-      const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "IN_PROGRESS");
-      this.store.fineTunes.createJob({ modelId: id, workRequestId: w.id, clusterId: cluster.id, state: "QUEUED" });
-      this.store.fineTunes.addEvent(id, "INFO", `queued on cluster ${cluster.id} (${method})`);
+    const w = await this.store.tx(async () => {
+      await this.store.models.insert(m);
+      const w = await this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", id, "IN_PROGRESS");
+      await this.store.fineTunes.createJob({ modelId: id, workRequestId: w.id, clusterId: cluster.id, state: "QUEUED" });
+      await this.store.fineTunes.addEvent(id, "INFO", `queued on cluster ${cluster.id} (${method})`);
       return w;
     });
     this.ctx.bg.run("fine-tune schedule", () => this.kick());
-    const row = this.store.models.get(id)!;
+    const row = (await this.store.models.get(id))!;
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 
@@ -140,48 +151,59 @@ export class FineTunes {
   }
 
   /** Start queued jobs on every cluster that has a free unit (a reserved one no job holds). */
-  kick(): void {
+  kick(): Promise<void> {
+    const p = this.kicking.then(() => this.kickNow());
+    this.kicking = p.catch(() => {});
+    return p;
+  }
+
+  private async kickNow(): Promise<void> {
     if (this.closed || this.ctx.bg.closed) return;
-    for (const j of this.store.fineTunes.jobsInStates(["QUEUED"])) {
+    for (const j of await this.store.fineTunes.jobsInStates(["QUEUED"])) {
       // a launch that failed at once kicks again: this list may be stale by now
-      if (this.unitOf.has(j.modelId) || this.store.fineTunes.job(j.modelId)?.state !== "QUEUED") continue;
-      const cluster = this.store.clusters.get(j.clusterId)?.value;
+      if (this.unitOf.has(j.modelId) || (await this.store.fineTunes.job(j.modelId))?.state !== "QUEUED") continue;
+      const cluster = (await this.store.clusters.get(j.clusterId))?.value;
       if (!cluster) continue;
       const busy = new Set(this.busyUnits(cluster.id));
-      const unit = this.ctx.capacity.units(cluster.id).find((u) => u.index < cluster.unitCount && !busy.has(u.index));
+      const unit = (await this.ctx.capacity.units(cluster.id)).find((u) => u.index < cluster.unitCount && !busy.has(u.index));
       if (!unit) continue;
       this.unitOf.set(j.modelId, { clusterId: cluster.id, unit: unit.index });
-      this.launch(j.modelId, j.workRequestId, unit);
+      await this.launch(j.modelId, j.workRequestId, unit);
     }
   }
 
-  private launch(modelId: string, wrId: string, unit: UnitSpec): void {
-    const m = this.store.models.get(modelId)!.value;
-    const parent = this.store.models.get(m.baseModelId!)!.value;
+  private async launch(modelId: string, wrId: string, unit: UnitSpec): Promise<void> {
+    const m = (await this.store.models.get(modelId))!.value;
+    const parent = (await this.store.models.get(m.baseModelId!))!.value;
     const ds = m.fineTuneDetails!.trainingDataset;
-    const dataFile = this.store.objects.path(ds.namespaceName, ds.bucketName, ds.objectName);
+    const dataFile = await this.store.objects.path(ds.namespaceName, ds.bucketName, ds.objectName);
     const vs = m.fineTuneDetails!.validationDataset;
-    const validationDataFile = vs ? this.store.objects.path(vs.namespaceName, vs.bucketName, vs.objectName) : undefined;
+    const validationDataFile = vs ? await this.store.objects.path(vs.namespaceName, vs.bucketName, vs.objectName) : undefined;
     const { trainingConfigType, ...trainingConfig } = m.fineTuneDetails!.trainingConfig!;
-    const root = this.store.models.get(parent.rootBaseModelId)?.value;
-    this.store.fineTunes.setState(modelId, "RUNNING", true);
-    const attempt = this.store.fineTunes.job(modelId)!.attempts;
+    const root = (await this.store.models.get(parent.rootBaseModelId))?.value;
+    await this.store.fineTunes.setState(modelId, "RUNNING", true);
+    const attempt = (await this.store.fineTunes.job(modelId))!.attempts;
     // the trainer keeps its checkpoints in the run directory beside the output (as the executor checks)
     const resuming = existsSync(runDirFor(m.artifactPath!));
     const where = `on unit ${unit.index} (node ${unit.nodeId}, cores ${unit.cores.join(",")}${unit.pin ? "" : ", unpinned"})`;
-    this.wr.start(
+    await this.wr.start(
       wrId,
       attempt > 1
         ? `attempt ${attempt} ${where}: ${resuming ? "resuming from the last checkpoint" : "starting over (no checkpoint yet)"}`
         : `fine-tuning started ${where}`,
     );
-    this.setModel(modelId, { lifecycleDetails: "training" });
+    await this.setModel(modelId, { lifecycleDetails: "training" });
     if (!dataFile || (vs && !validationDataFile) || !root?.artifactPath)
-      return void this.finish(modelId, wrId, {
+      return this.finish(modelId, wrId, {
         ok: false,
         code: "InvalidInput",
         message: "the training data, the validation data or the base model is gone",
       });
+    // the worker reports progress synchronously; its writes are queued in order and drained before the outcome
+    let writes: Promise<void> = Promise.resolve();
+    const later = (f: () => Promise<void>): void => {
+      writes = writes.then(f).catch((e: unknown) => this.ctx.log.error({ jobId: modelId, err: String(e) }, "recording progress failed"));
+    };
     const run = this.ctx.fineTune.start(
       {
         jobId: modelId,
@@ -197,58 +219,66 @@ export class FineTunes {
         unit,
       },
       {
-        onProgress: (p) => {
-          this.wr.progress(wrId, (100 * p.step) / Math.max(1, p.totalSteps));
-          const { step, ...rest } = p;
-          // a step's validation point arrives after its training point: merge them
-          this.store.fineTunes.addMetrics(modelId, step, rest, true);
-        },
-        onLog: (msg) => {
-          this.store.fineTunes.addEvent(modelId, "INFO", msg);
-          this.wr.log(wrId, msg);
-        },
+        onProgress: (p) =>
+          later(async () => {
+            await this.wr.progress(wrId, (100 * p.step) / Math.max(1, p.totalSteps));
+            const { step, ...rest } = p;
+            // a step's validation point arrives after its training point: merge them
+            await this.store.fineTunes.addMetrics(modelId, step, rest, true);
+          }),
+        onLog: (msg) =>
+          later(async () => {
+            await this.store.fineTunes.addEvent(modelId, "INFO", msg);
+            await this.wr.log(wrId, msg);
+          }),
       },
     );
     this.running.set(modelId, run);
     void run.done
       .catch((e: Error): FineTuneOutcome => ({ ok: false, code: "InternalError", message: e.message, crashed: true }))
-      .then((o) => this.finish(modelId, wrId, o))
+      .then(async (o) => {
+        await writes;
+        await this.finish(modelId, wrId, o);
+      })
       .catch((e: unknown) => this.ctx.log.error({ err: String(e), modelId }, "fine-tune bookkeeping failed"));
   }
 
-  private setModel(id: string, patch: Partial<Model>): void {
-    const row = this.store.models.get(id);
-    if (row && row.value.lifecycleState !== "DELETING" && row.value.lifecycleState !== "DELETED")
-      this.store.models.update({ ...row.value, ...patch, timeUpdated: now() });
+  private async setModel(id: string, patch: Partial<Model>): Promise<void> {
+    await this.store.tx(async () => {
+      const row = await this.store.models.getForUpdate(id);
+      if (row && row.value.lifecycleState !== "DELETING" && row.value.lifecycleState !== "DELETED")
+        await this.store.models.update({ ...row.value, ...patch, timeUpdated: now() });
+    });
   }
 
   /** A run's outcome, whatever it is: one ending of ENDINGS, and never an unhandled exception. */
-  private finish(modelId: string, wrId: string, o: FineTuneOutcome): void {
+  private async finish(modelId: string, wrId: string, o: FineTuneOutcome): Promise<void> {
     this.running.delete(modelId);
     this.unitOf.delete(modelId);
     if (this.closed) return; // shutting down: the job stays RUNNING and resumes on the next start
-    const job = this.store.fineTunes.job(modelId);
+    const job = await this.store.fineTunes.job(modelId);
     if (!job) return;
     const canceled = this.canceled.delete(modelId) || (!o.ok && o.canceled === true);
     try {
-      if (o.ok) this.endings.succeeded(modelId, wrId, o, job);
-      else this.endings[endingOf(o, canceled, job.attempts, this.ctx.config.maxFineTuneAttempts)](modelId, wrId, o, job);
+      if (o.ok) await this.endings.succeeded(modelId, wrId, o, job);
+      else await this.endings[endingOf(o, canceled, job.attempts, this.ctx.config.maxFineTuneAttempts)](modelId, wrId, o, job);
     } catch (e) {
-      this.failUnrecorded(modelId, wrId, e);
+      await this.failUnrecorded(modelId, wrId, e);
     }
-    this.kick();
+    // not awaited: finish runs inside a kick when a launch fails at once, and kicks run one after another
+    void this.kick().catch((e: unknown) => this.ctx.log.error({ err: String(e) }, "fine-tune schedule failed"));
   }
 
   /** What each ending does to the job, its model, its events and its work request. */
-  private readonly endings: { [K in Ending]: (modelId: string, wrId: string, o: OutcomeOf<K>, job: Job) => void } = {
-    succeeded: (modelId, wrId, o) => {
+  private readonly endings: { [K in Ending]: (modelId: string, wrId: string, o: OutcomeOf<K>, job: Job) => Promise<void> } = {
+    succeeded: async (modelId, wrId, o) => {
       // the trainer's own history (with validation metrics) completes the per-step points seen live
       for (const h of o.history ?? []) {
         const { step, ...rest } = h as { step: number };
-        this.store.fineTunes.addMetrics(modelId, step, rest, true);
+        await this.store.fineTunes.addMetrics(modelId, step, rest, true);
       }
-      this.store.fineTunes.setState(modelId, "SUCCEEDED");
-      this.setModel(modelId, {
+      await this.store.fineTunes.setState(modelId, "SUCCEEDED");
+      await this.setModel(modelId, {
         lifecycleState: "ACTIVE",
         lifecycleDetails: null,
         modelMetrics: {
@@ -260,46 +290,46 @@ export class FineTunes {
         trainableParameters: o.trainableParameters,
         artifactBytes: weightFileBytes(this.modelDir(modelId)),
       });
-      this.store.fineTunes.addEvent(modelId, "INFO", `succeeded: accuracy ${o.finalAccuracy}, loss ${o.finalLoss}`);
-      this.wr.action(wrId, "CREATED");
-      this.wr.finish(wrId, "SUCCEEDED", "fine-tune succeeded");
+      await this.store.fineTunes.addEvent(modelId, "INFO", `succeeded: accuracy ${o.finalAccuracy}, loss ${o.finalLoss}`);
+      await this.wr.action(wrId, "CREATED");
+      await this.wr.finish(wrId, "SUCCEEDED", "fine-tune succeeded");
       void rm(join(this.store.paths.artifacts, "jobs", modelId), { recursive: true, force: true });
     },
-    canceled: (modelId, wrId) => {
-      this.store.fineTunes.setState(modelId, "CANCELED");
-      this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: "canceled by request" });
-      this.store.fineTunes.addEvent(modelId, "WARN", "canceled");
-      this.wr.finish(wrId, "CANCELED", "fine-tune canceled");
+    canceled: async (modelId, wrId) => {
+      await this.store.fineTunes.setState(modelId, "CANCELED");
+      await this.setModel(modelId, { lifecycleState: "FAILED", lifecycleDetails: "canceled by request" });
+      await this.store.fineTunes.addEvent(modelId, "WARN", "canceled");
+      await this.wr.finish(wrId, "CANCELED", "fine-tune canceled");
     },
-    resumed: (modelId, wrId, o, job) => {
-      this.store.fineTunes.setState(modelId, "QUEUED");
-      this.store.fineTunes.addEvent(
+    resumed: async (modelId, wrId, o, job) => {
+      await this.store.fineTunes.setState(modelId, "QUEUED");
+      await this.store.fineTunes.addEvent(
         modelId,
         "WARN",
         `${o.message}; will resume (attempt ${job.attempts + 1} of ${this.ctx.config.maxFineTuneAttempts})`,
       );
-      this.wr.log(wrId, `${o.message}; resuming from the last checkpoint`);
+      await this.wr.log(wrId, `${o.message}; resuming from the last checkpoint`);
     },
-    failed: (modelId, wrId, o, job) => {
-      this.store.fineTunes.setState(modelId, "FAILED");
+    failed: async (modelId, wrId, o, job) => {
+      await this.store.fineTunes.setState(modelId, "FAILED");
       // thousands of bad lines: one transaction, not one commit each
-      this.store.tx(() => {
-        for (const l of o.lines ?? []) this.wr.error(wrId, o.code, `line ${l.line}: ${l.reason}`);
+      await this.store.tx(async () => {
+        for (const l of o.lines ?? []) await this.wr.error(wrId, o.code, `line ${l.line}: ${l.reason}`);
       });
       const detail = o.lines?.length ? `${o.message} (${o.lines.length} bad line(s): see the work request's errors)` : o.message;
-      if (!o.lines?.length) this.wr.error(wrId, o.code, o.message);
-      this.setModel(modelId, {
+      if (!o.lines?.length) await this.wr.error(wrId, o.code, o.message);
+      await this.setModel(modelId, {
         lifecycleState: "FAILED",
         lifecycleDetails: o.crashed ? `${detail} (gave up after ${job.attempts} attempts)` : detail,
       });
-      this.store.fineTunes.addEvent(modelId, "ERROR", detail);
-      this.wr.finish(wrId, "FAILED", "fine-tune failed");
+      await this.store.fineTunes.addEvent(modelId, "ERROR", detail);
+      await this.wr.finish(wrId, "FAILED", "fine-tune failed");
     },
   };
 
   /** An ending that threw (the store refused a write, the output vanished): the job and its model end FAILED
    *  with the reason, as far as the store still takes writes; what it does not take is logged. */
-  private failUnrecorded(modelId: string, wrId: string, e: unknown): void {
+  private async failUnrecorded(modelId: string, wrId: string, e: unknown): Promise<void> {
     const why = `the fine-tune's outcome could not be recorded: ${(e as Error)?.message ?? String(e)}`;
     this.ctx.log.error({ err: String(e), modelId }, why);
     const steps = [
@@ -311,7 +341,7 @@ export class FineTunes {
     ];
     for (const step of steps) {
       try {
-        step();
+        await step();
       } catch (again) {
         this.ctx.log.error({ err: String(again), modelId }, "could not record a fine-tune's failure");
       }
@@ -319,35 +349,35 @@ export class FineTunes {
   }
 
   /** Cancel a queued or running fine-tune (the model becomes FAILED, its work request CANCELED). */
-  cancel(modelId: string): void {
-    const job = this.store.fineTunes.job(modelId);
+  async cancel(modelId: string): Promise<void> {
+    const job = await this.store.fineTunes.job(modelId);
     if (!job || (job.state !== "QUEUED" && job.state !== "RUNNING")) throw incorrectState(`model ${modelId} has no fine-tune in progress`);
-    this.wr.status(job.workRequestId, "CANCELING");
+    await this.wr.status(job.workRequestId, "CANCELING");
     const run = this.running.get(modelId);
     if (run) {
       this.canceled.add(modelId);
       run.cancel();
-    } else this.finish(modelId, job.workRequestId, { ok: false, code: "Canceled", message: "canceled", canceled: true });
+    } else await this.finish(modelId, job.workRequestId, { ok: false, code: "Canceled", message: "canceled", canceled: true });
   }
 
   /** Start-up: jobs that were RUNNING when the server stopped count as crashed; resume or fail them. */
-  recover(): void {
-    for (const j of this.store.fineTunes.jobsInStates(["RUNNING"])) {
+  async recover(): Promise<void> {
+    for (const j of await this.store.fineTunes.jobsInStates(["RUNNING"])) {
       const msg = "the server stopped while the fine-tune was running";
       if (j.attempts < this.ctx.config.maxFineTuneAttempts) {
-        this.store.fineTunes.setState(j.modelId, "QUEUED");
-        this.store.fineTunes.addEvent(j.modelId, "WARN", `${msg}; will resume from the last checkpoint`);
-        this.wr.log(j.workRequestId, `${msg}; resuming`);
-      } else this.finish(j.modelId, j.workRequestId, { ok: false, code: "WorkerCrashed", message: msg, crashed: true });
+        await this.store.fineTunes.setState(j.modelId, "QUEUED");
+        await this.store.fineTunes.addEvent(j.modelId, "WARN", `${msg}; will resume from the last checkpoint`);
+        await this.wr.log(j.workRequestId, `${msg}; resuming`);
+      } else await this.finish(j.modelId, j.workRequestId, { ok: false, code: "WorkerCrashed", message: msg, crashed: true });
     }
-    this.kick();
+    await this.kick();
   }
 
   /** Stop every worker without changing job states, so they resume on the next start. */
   async close(): Promise<void> {
     this.closed = true;
     // graceful: back to QUEUED, so the next start resumes them without counting a crash
-    for (const id of this.running.keys()) this.store.fineTunes.setState(id, "QUEUED");
+    for (const id of this.running.keys()) await this.store.fineTunes.setState(id, "QUEUED");
     const runs = [...this.running.values()];
     for (const r of runs) r.cancel();
     await Promise.allSettled(runs.map((r) => r.done));

@@ -21,7 +21,7 @@ export type RetryDecision =
   /** the first answer to this token: send it again */
   | { kind: "replay"; answer: StoredAnswer }
   /** run the request, then `finish` with its answer (kept only when it succeeded) */
-  | { kind: "run"; finish: (answer: StoredAnswer) => void };
+  | { kind: "run"; finish: (answer: StoredAnswer) => Promise<void> };
 
 /** A stable text of a JSON value: object keys sorted, so `{a, b}` and `{b, a}` are one request. */
 function canonical(v: unknown): string {
@@ -43,15 +43,15 @@ export class Idempotency {
   ) {}
 
   /** Decide what a request carrying `token` does. Throws 400 for a malformed token, 409 for a reused one. */
-  begin(keyId: string, token: string, request: { method: string; path: string; body: unknown }): RetryDecision {
+  async begin(keyId: string, token: string, request: { method: string; path: string; body: unknown }): Promise<RetryDecision> {
     if (!TOKEN.test(token)) throw badRequest("opc-retry-token: 1 to 64 visible ASCII characters (no spaces)");
     const now = this.clock();
-    this.repo.purge(new Date(now - this.retentionMs).toISOString());
+    await this.repo.purge(new Date(now - this.retentionMs).toISOString());
     const hash = createHash("sha256")
       .update(`${request.method} ${request.path}\n${canonical(request.body ?? null)}`)
       .digest("hex");
-    if (!this.repo.claim(keyId, token, hash, new Date(now).toISOString())) {
-      const row = this.repo.get(keyId, token);
+    if (!(await this.repo.claim(keyId, token, hash, new Date(now).toISOString()))) {
+      const row = await this.repo.get(keyId, token);
       // purged or released between the two statements: nothing else is racing for it now
       if (!row) return this.begin(keyId, token, request);
       const hours = Math.round((this.retentionMs / 3_600_000) * 100) / 100;
@@ -66,11 +66,11 @@ export class Idempotency {
     let done = false;
     return {
       kind: "run",
-      finish: (answer) => {
+      finish: async (answer) => {
         if (done) return;
         done = true;
-        if (answer.status >= 200 && answer.status < 300) this.repo.complete(keyId, token, answer);
-        else this.repo.release(keyId, token);
+        if (answer.status >= 200 && answer.status < 300) await this.repo.complete(keyId, token, answer);
+        else await this.repo.release(keyId, token);
       },
     };
   }

@@ -42,8 +42,8 @@ export class Inference {
   ) {}
 
   /** The endpoint a request would go to; throws the 4xx the caller should see. */
-  target(scope: Scope, idOrName: string): Endpoint {
-    const e = this.endpoints.resolve(scope, idOrName);
+  async target(scope: Scope, idOrName: string): Promise<Endpoint> {
+    const e = await this.endpoints.resolve(scope, idOrName);
     if (e.lifecycleState !== "ACTIVE") {
       this.usage.refused(e.id);
       const hint =
@@ -58,7 +58,7 @@ export class Inference {
   }
 
   async generate(scope: Scope, call: InferenceCall): Promise<{ endpoint: Endpoint; result: InferenceResult }> {
-    const e = this.target(scope, call.endpoint);
+    const e = await this.target(scope, call.endpoint);
     const pool = this.pools.get(e.dedicatedAiClusterId);
     if (!pool) throw new ServiceError(503, "ServiceUnavailable", `the cluster of endpoint ${e.id} is not running: retry shortly`);
     try {
@@ -79,7 +79,7 @@ export class Inference {
     scope: Scope,
     call: { endpoint: string; inputs: EmbedRequest["inputs"]; truncate: EmbedRequest["truncate"] },
   ): Promise<{ endpoint: Endpoint; result: EmbedResult }> {
-    const e = this.target(scope, call.endpoint);
+    const e = await this.target(scope, call.endpoint);
     const pool = this.pools.get(e.dedicatedAiClusterId);
     if (!pool) throw new ServiceError(503, "ServiceUnavailable", `the cluster of endpoint ${e.id} is not running: retry shortly`);
     const p = await pool;

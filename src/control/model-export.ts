@@ -62,13 +62,13 @@ export class ModelExports {
   }
 
   async export(scope: Scope, id: string, d: ExportModelDetails): Promise<ModelExport> {
-    const { value: m } = fetchVisible((x) => this.store.models.get(x), scope, "model", id);
+    const { value: m } = await fetchVisible((x) => this.store.models.get(x), scope, "model", id);
     if (m.lifecycleState !== "ACTIVE" || !m.artifactPath)
       throw incorrectState(`model ${id} is ${m.lifecycleState}; only ACTIVE models can be exported`);
     if (d.format === "PEFT" && m.artifactType !== "ADAPTER")
       throw badRequest(`format: model ${id} is not an adapter (artifactType ${m.artifactType}); export it as HF or GGUF`);
     if (d.format !== "GGUF" && d.ggufType) throw badRequest("ggufType: only with format GGUF");
-    const bucket = this.store.objects.bucket(d.namespaceName, d.bucketName);
+    const bucket = await this.store.objects.bucket(d.namespaceName, d.bucketName);
     if (bucket && !visible(scope, bucket.compartmentId)) throw notFound("bucket", `/n/${d.namespaceName}/b/${d.bucketName}`);
     const type = d.ggufType ?? "F16";
     const prefix = d.prefix ?? `exports/${id}/${d.format.toLowerCase()}/`;
@@ -97,7 +97,7 @@ export class ModelExports {
           });
         }
       }
-      if (!bucket) this.store.objects.createBucket(d.namespaceName, d.bucketName, m.compartmentId ?? scope.compartments[0]!);
+      if (!bucket) await this.store.objects.createBucket(d.namespaceName, d.bucketName, m.compartmentId ?? scope.compartments[0]!);
       const objects: ModelExport["objects"] = [];
       for (const f of (await readdir(stage)).sort()) {
         const meta = await this.store.objects.put(d.namespaceName, d.bucketName, `${prefix}${f}`, createReadStream(join(stage, f)), {
@@ -123,7 +123,7 @@ export class ModelExports {
   /** The model's full weights: its own directory, or its base's with the adapter folded in. */
   private async weights(m: Model): Promise<{ model: LoadedModel; merged: WeightMap | null }> {
     if (m.artifactType === "FULL") return { model: await loadModel(m.artifactPath!), merged: null };
-    const root = this.store.models.get(m.rootBaseModelId)?.value;
+    const root = (await this.store.models.get(m.rootBaseModelId))?.value;
     if (!root?.artifactPath) throw incorrectState(`the base model ${m.rootBaseModelId} of ${m.id} is gone`);
     const model = await loadModel(root.artifactPath);
     const adapter = await loadAdapter(m.artifactPath!, model.config);

@@ -113,7 +113,7 @@ export class AdapterImports extends ModelImport {
   async create(scope: Scope, d: CreateModelDetails & { adapterSource: ObjectStorageAdapterSource }): Promise<Imported> {
     requireCompartment(scope, d.compartmentId);
     if (!d.baseModelId) throw badRequest("baseModelId: required with adapterSource (the model the adapter was trained on)");
-    const { value: base } = fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId);
+    const { value: base } = await fetchVisible((x) => this.store.models.get(x), scope, "model", d.baseModelId);
     if (base.lifecycleState !== "ACTIVE")
       throw incorrectState(`baseModelId: model ${base.id} is ${base.lifecycleState}; it must be ACTIVE`);
     if (base.artifactType !== "FULL" || !base.artifactPath)
@@ -121,12 +121,12 @@ export class AdapterImports extends ModelImport {
         `baseModelId: model ${base.id} is itself an adapter; give the BASE (or vanilla CUSTOM) model the adapter was trained on`,
       );
     const src = d.adapterSource;
-    const bucket = this.store.objects.bucket(src.namespaceName, src.bucketName);
+    const bucket = await this.store.objects.bucket(src.namespaceName, src.bucketName);
     if (!bucket || !visible(scope, bucket.compartmentId))
       throw notFound("adapterSource: bucket", `/n/${src.namespaceName}/b/${src.bucketName}`);
     const files = new Map<string, string>();
     for (const f of [...FILES, SPRIG_META]) {
-      const p = this.store.objects.path(src.namespaceName, src.bucketName, `${src.prefix}${f}`);
+      const p = await this.store.objects.path(src.namespaceName, src.bucketName, `${src.prefix}${f}`);
       if (p) files.set(f, p);
     }
     let baseConfig: ModelConfig;

@@ -25,9 +25,13 @@ export class HubImports extends ModelImport {
     let planned: () => void = () => undefined;
     const gate = new Promise<void>((r) => (planned = r));
     let wrId: string | null = null;
+    // progress writes are queued in order (a later, larger figure must not be overtaken) and drained before the outcome
+    let writes: Promise<void> = Promise.resolve();
     const progress = (file: string, done: number, total: number) => {
       const i = plan?.files.indexOf(file) ?? -1;
-      if (wrId && i >= 0 && plan) this.wr.progress(wrId, (100 * (i + (total ? done / total : 1))) / plan.files.length);
+      if (!wrId || i < 0 || !plan) return;
+      const [id, percent] = [wrId, (100 * (i + (total ? done / total : 1))) / plan.files.length];
+      writes = writes.then(() => this.wr.progress(id, percent)).catch(() => undefined);
     };
     const pulling = pullModel(src.modelId, {
       revision,
@@ -60,34 +64,39 @@ export class HubImports extends ModelImport {
       trainableParameters: null,
       artifactPath: null,
     };
-    const created = this.insert(m, "IN_PROGRESS");
+    const created = await this.insert(m, "IN_PROGRESS");
     const w = (wrId = created.workRequestId);
-    this.wr.start(w, `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`);
-    this.ctx.bg.run("hub pull", () => this.finish(id, w, pulling));
+    await this.wr.start(
+      w,
+      `pulling ${src.modelId}@${revision} (commit ${commit}): ${files.length ? files.join(", ") : "all files cached"}`,
+    );
+    this.ctx.bg.run("hub pull", () => this.finish(id, w, pulling, () => writes));
     return created;
   }
 
-  private async finish(id: string, wrId: string, pulling: Promise<PullResult>): Promise<void> {
-    const current = () => {
-      const row = this.store.models.get(id);
+  private async finish(id: string, wrId: string, pulling: Promise<PullResult>, progressWritten: () => Promise<void>): Promise<void> {
+    const current = async () => {
+      const row = await this.store.models.get(id);
       return row && row.value.lifecycleState === "CREATING" ? row.value : null;
     };
     let r: PullResult;
     try {
       r = await pulling;
     } catch (e) {
+      await progressWritten();
       const msg = e instanceof Error ? e.message : String(e);
-      const m = current();
-      if (m) this.store.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: msg, timeUpdated: now() });
-      this.wr.error(wrId, "PullFailed", msg);
-      this.wr.finish(wrId, "FAILED", "pull failed");
+      const m = await current();
+      if (m) await this.store.models.update({ ...m, lifecycleState: "FAILED", lifecycleDetails: msg, timeUpdated: now() });
+      await this.wr.error(wrId, "PullFailed", msg);
+      await this.wr.finish(wrId, "FAILED", "pull failed");
       return;
     }
+    await progressWritten();
     const config = await loadHfConfig(r.dir);
     const hasTokenizer = existsSync(join(r.dir, "tokenizer.json"));
-    const m = current();
+    const m = await current();
     if (!m) return this.wr.finish(wrId, "CANCELED", "the model was deleted during the pull");
-    this.store.models.update({
+    await this.store.models.update({
       ...m,
       lifecycleState: "ACTIVE",
       lifecycleDetails: hasTokenizer ? null : "no tokenizer.json: serve it through token ids only",
@@ -96,8 +105,8 @@ export class HubImports extends ModelImport {
       artifactPath: r.dir,
       timeUpdated: now(),
     });
-    this.wr.action(wrId, "CREATED");
-    this.wr.finish(
+    await this.wr.action(wrId, "CREATED");
+    await this.wr.finish(
       wrId,
       "SUCCEEDED",
       `pulled ${r.repoId}@${r.revision} (commit ${r.commit}): ${r.downloadedBytes} bytes downloaded${r.fromCache ? ", all from the cache" : ""}`,

@@ -22,14 +22,18 @@ export abstract class ModelImport {
   }
 
   /** Insert `m` and its CREATE_MODEL work request (action `action`) at once; `alsoInTx` finishes it inside the same transaction. */
-  protected insert(m: Model, action: "CREATED" | "IN_PROGRESS", alsoInTx?: (workRequestId: string) => void): Imported {
-    const w = this.store.tx(() => {
-      this.store.models.insert(m);
-      const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, action);
-      alsoInTx?.(w.id);
+  protected async insert(
+    m: Model,
+    action: "CREATED" | "IN_PROGRESS",
+    alsoInTx?: (workRequestId: string) => Promise<void>,
+  ): Promise<Imported> {
+    const w = await this.store.tx(async () => {
+      await this.store.models.insert(m);
+      const w = await this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, action);
+      await alsoInTx?.(w.id);
       return w;
     });
-    const row = this.store.models.get(m.id)!;
+    const row = (await this.store.models.get(m.id))!;
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 }

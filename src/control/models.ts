@@ -37,8 +37,8 @@ export class Models {
     private readonly ctx: ControlContext,
     private readonly wr: WorkRequests,
     /** starts the fine-tune of a new CUSTOM model (fine-tunes.ts) */
-    private readonly createFineTune: (scope: Scope, d: CreateModelDetails) => Mutation<Model>,
-    private readonly cancelFineTune: (modelId: string) => void,
+    private readonly createFineTune: (scope: Scope, d: CreateModelDetails) => Promise<Mutation<Model>>,
+    private readonly cancelFineTune: (modelId: string) => Promise<void>,
   ) {}
 
   private get store() {
@@ -72,9 +72,9 @@ export class Models {
       forbidden: [dirname(this.store.paths.database)],
     });
     const m = await this.registerBase(dir, d.compartmentId, d, d.modelSource.path);
-    const w = this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, "CREATED");
-    this.wr.finish(w.id, "SUCCEEDED", `registered ${m.artifactPath}`);
-    const row = this.store.models.get(m.id)!;
+    const w = await this.wr.create(m.compartmentId, "CREATE_MODEL", "Model", m.id, "CREATED");
+    await this.wr.finish(w.id, "SUCCEEDED", `registered ${m.artifactPath}`);
+    const row = (await this.store.models.get(m.id))!;
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 
@@ -120,21 +120,20 @@ export class Models {
       artifactPath: dir,
     };
     m.rootBaseModelId = m.id;
-    this.store.models.insert(m);
+    await this.store.models.insert(m);
     return m;
   }
 
   /** The global BASE model registered from `dir`, if any (start-up registers the bundled model once). */
-  globalBase(dir: string): Model | null {
-    return (
-      this.store.models.list({
-        compartmentIds: [],
-        includeGlobal: true,
-        where: (x) => (x as Model).artifactPath === dir,
-        limit: 1,
-        offset: 0,
-      }).items[0] ?? null
-    );
+  async globalBase(dir: string): Promise<Model | null> {
+    const r = await this.store.models.list({
+      compartmentIds: [],
+      includeGlobal: true,
+      where: (x) => (x as Model).artifactPath === dir,
+      limit: 1,
+      offset: 0,
+    });
+    return r.items[0] ?? null;
   }
 
   /** Write the model's files as PEFT, a (merged) Hugging Face directory or GGUF to object storage (model-export.ts). */
@@ -143,13 +142,13 @@ export class Models {
     return this.exports.export(scope, id, d);
   }
 
-  get(scope: Scope, id: string): { value: Model; etag: string } {
+  get(scope: Scope, id: string): Promise<{ value: Model; etag: string }> {
     return fetchVisible((x) => this.store.models.get(x), scope, "model", id);
   }
 
-  list(scope: Scope, q: ListQuery): Page<Model> {
+  async list(scope: Scope, q: ListQuery): Promise<Page<Model>> {
     const offset = decodePage(q.page);
-    const r = this.store.models.list({
+    const r = await this.store.models.list({
       compartmentIds: listCompartments(scope, q.compartmentId),
       includeGlobal: true,
       lifecycleState: q.lifecycleState,
@@ -166,8 +165,8 @@ export class Models {
     return page(r, offset);
   }
 
-  update(scope: Scope, id: string, d: UpdateModelDetails, ifMatch?: string): Mutation<Model> {
-    const { value: m, etag } = this.get(scope, id);
+  async update(scope: Scope, id: string, d: UpdateModelDetails, ifMatch?: string): Promise<Mutation<Model>> {
+    const { value: m, etag } = await this.get(scope, id);
     if (m.compartmentId === null) throw notFound("model", id);
     checkEtag(id, etag, ifMatch);
     const next: Model = {
@@ -180,37 +179,37 @@ export class Models {
       definedTags: d.definedTags ?? m.definedTags,
       timeUpdated: now(),
     };
-    const newEtag = this.store.models.update(next, etag);
+    const newEtag = await this.store.models.update(next, etag);
     if (newEtag === null) throw conflict(`model ${id} changed during the update: retry`);
-    const w = this.wr.create(m.compartmentId, "UPDATE_MODEL", "Model", id, "UPDATED");
-    this.wr.finish(w.id, "SUCCEEDED", "updated");
+    const w = await this.wr.create(m.compartmentId, "UPDATE_MODEL", "Model", id, "UPDATED");
+    await this.wr.finish(w.id, "SUCCEEDED", "updated");
     return { value: next, etag: newEtag, workRequestId: w.id };
   }
 
-  delete(scope: Scope, id: string, ifMatch?: string): { workRequestId: string } {
-    const { value: m, etag } = this.get(scope, id);
+  async delete(scope: Scope, id: string, ifMatch?: string): Promise<{ workRequestId: string }> {
+    const { value: m, etag } = await this.get(scope, id);
     // the bundled base model belongs to no compartment, so no key may delete it
     if (m.compartmentId === null) throw notFound("model", id);
     checkEtag(id, etag, ifMatch);
     if (m.lifecycleState === "DELETED" || m.lifecycleState === "DELETING")
       throw incorrectState(`model ${id} is already ${m.lifecycleState}`);
-    const endpoints = this.store.endpoints.count((e) => e.modelId === id && e.lifecycleState !== "DELETED");
+    const endpoints = await this.store.endpoints.count((e) => e.modelId === id && e.lifecycleState !== "DELETED");
     if (endpoints > 0) throw conflict(`model ${id} is served by ${endpoints} endpoint(s): delete them first`);
-    const children = this.store.models.count(
+    const children = await this.store.models.count(
       (x) => x.baseModelId === id && x.lifecycleState !== "DELETED" && x.lifecycleState !== "FAILED",
     );
     if (children > 0) throw conflict(`model ${id} is the base of ${children} other model(s): delete them first`);
-    if (this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag) === null)
+    if ((await this.store.models.update({ ...m, lifecycleState: "DELETING", timeUpdated: now() }, etag)) === null)
       throw conflict(`model ${id} changed meanwhile: retry`);
-    const w = this.wr.create(m.compartmentId, "DELETE_MODEL", "Model", id, "IN_PROGRESS");
-    if (m.lifecycleState === "CREATING" && m.fineTuneDetails) this.cancelFineTune(id); // a pull from the Hub just finishes unused
+    const w = await this.wr.create(m.compartmentId, "DELETE_MODEL", "Model", id, "IN_PROGRESS");
+    if (m.lifecycleState === "CREATING" && m.fineTuneDetails) await this.cancelFineTune(id); // a pull from the Hub just finishes unused
     this.ctx.bg.run("model delete", async () => {
       // artifacts Sprig made are removed; a registered BASE directory belongs to the user and stays
       if (m.type === "CUSTOM" && m.artifactPath) await rm(m.artifactPath, { recursive: true, force: true });
-      const row = this.ctx.bg.closed ? null : this.store.models.get(id);
-      if (row) this.store.models.update({ ...row.value, lifecycleState: "DELETED", timeUpdated: now() });
-      this.wr.action(w.id, "DELETED");
-      this.wr.finish(w.id, "SUCCEEDED", "model deleted");
+      const row = this.ctx.bg.closed ? null : await this.store.models.get(id);
+      if (row) await this.store.models.update({ ...row.value, lifecycleState: "DELETED", timeUpdated: now() });
+      await this.wr.action(w.id, "DELETED");
+      await this.wr.finish(w.id, "SUCCEEDED", "model deleted");
     });
     return { workRequestId: w.id };
   }

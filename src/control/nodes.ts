@@ -1,5 +1,4 @@
-// Nodes: the registry interface the capacity rules use (the SQLite store implements it; a PostgreSQL store
-// and remote worker nodes will too), and the embedded node: this machine's cores (those this process may
+// Nodes: the registry interface the capacity rules use (the store implements it, on SQLite or PostgreSQL), and the embedded node: this machine's cores (those this process may
 // run on), memory and whether units can be pinned (Linux CPU affinity through util-linux's taskset).
 
 import { spawnSync } from "node:child_process";
@@ -11,13 +10,15 @@ import { cpuList, parseCpuList } from "./placement.ts";
 
 /** What placement needs from wherever nodes and reservations are kept. Writes run inside a store transaction. */
 export interface NodeRegistry {
-  upsert(n: Omit<NodeRow, "timeRegistered" | "timeHeartbeat">): NodeRow;
-  get(id: string): NodeRow | null;
-  list(): NodeRow[];
-  reservations(q?: { clusterId?: string; nodeId?: string }): UnitReservationRow[];
+  upsert(n: Omit<NodeRow, "timeRegistered" | "timeHeartbeat">): Promise<NodeRow>;
+  get(id: string): Promise<NodeRow | null>;
+  list(): Promise<NodeRow[]>;
+  /** inside a transaction: hold the nodes until it ends, so placements run one after the other */
+  lockForPlacement(): Promise<void>;
+  reservations(q?: { clusterId?: string; nodeId?: string }): Promise<UnitReservationRow[]>;
   /** books every unit or throws (a core already held) */
-  reserve(units: readonly Omit<UnitReservationRow, "timeCreated">[]): void;
-  release(clusterId: string, fromIndex?: number): number;
+  reserve(units: readonly Omit<UnitReservationRow, "timeCreated">[]): Promise<void>;
+  release(clusterId: string, fromIndex?: number): Promise<number>;
 }
 
 /** The embedded node's id: the machine the data directory's service runs on. */

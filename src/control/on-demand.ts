@@ -9,26 +9,28 @@ import { ServiceError, badRequest } from "./errors.ts";
 import type { Endpoint, Model } from "./resources.ts";
 
 /** The endpoint an ON_DEMAND request for `modelId` in `compartmentId` goes to. */
-export function onDemandEndpoint(store: SprigStore, scope: Scope, compartmentId: string, modelId: string): Endpoint {
-  const { value: model } = fetchVisible<Model>((x) => store.models.get(x), scope, "model", modelId);
+export async function onDemandEndpoint(store: SprigStore, scope: Scope, compartmentId: string, modelId: string): Promise<Endpoint> {
+  const { value: model } = await fetchVisible<Model>((x) => store.models.get(x), scope, "model", modelId);
   if (model.type !== "BASE")
     throw badRequest(
       `servingMode.modelId: ${modelId} is a CUSTOM model; ON_DEMAND serves BASE models. Call its endpoint with servingMode {servingType: "DEDICATED", endpointId}`,
     );
-  const of = (state?: string) =>
-    store.endpoints.list({
-      compartmentIds: [compartmentId],
-      where: (x) =>
-        (x as Endpoint).modelId === modelId &&
-        (state ? (x as Endpoint).lifecycleState === state : (x as Endpoint).lifecycleState !== "DELETED"),
-      sortBy: "timeCreated",
-      sortOrder: "ASC",
-      limit: 1,
-      offset: 0,
-    }).items[0];
-  const active = of("ACTIVE");
+  const of = async (state?: string) =>
+    (
+      await store.endpoints.list({
+        compartmentIds: [compartmentId],
+        where: (x) =>
+          (x as Endpoint).modelId === modelId &&
+          (state ? (x as Endpoint).lifecycleState === state : (x as Endpoint).lifecycleState !== "DELETED"),
+        sortBy: "timeCreated",
+        sortOrder: "ASC",
+        limit: 1,
+        offset: 0,
+      })
+    ).items[0];
+  const active = await of("ACTIVE");
   if (active) return active;
-  const other = of();
+  const other = await of();
   throw new ServiceError(
     404,
     "NotAuthorizedOrNotFound",

@@ -17,15 +17,17 @@ export class Pools {
   ensure(cluster: DedicatedAiCluster, baseModelDir: string): Promise<HostingPool> {
     let p = this.pools.get(cluster.id);
     if (!p) {
-      const units = this.capacity.units(cluster.id);
-      // every unit runs on its reservation; a cluster whose units found no room at start-up has none
-      p = units.length
-        ? this.executor.startPool({ clusterId: cluster.id, baseModelDir, units })
-        : Promise.reject(
-            new Error(
-              `cluster ${cluster.id} has no reserved units (no node had room for them at start-up; see the cluster's lifecycleDetails)`,
+      // set before anything is awaited, so two endpoints that start at once share one pool
+      p = this.capacity.units(cluster.id).then((units) =>
+        // every unit runs on its reservation; a cluster whose units found no room at start-up has none
+        units.length
+          ? this.executor.startPool({ clusterId: cluster.id, baseModelDir, units })
+          : Promise.reject(
+              new Error(
+                `cluster ${cluster.id} has no reserved units (no node had room for them at start-up; see the cluster's lifecycleDetails)`,
+              ),
             ),
-          );
+      );
       this.pools.set(cluster.id, p);
       // a pool that failed to start is forgotten, so the next endpoint tries again
       p.catch(() => {

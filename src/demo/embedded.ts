@@ -22,7 +22,7 @@ export interface Embedded {
   /** the registered BASE model's id */
   baseModelId: string;
   /** SPRIG_CPU_SMALL units that fit in the embedded node's free cores and memory now */
-  freeUnits(): number;
+  freeUnits(): Promise<number>;
   /** stop the service; remove the data directory unless it is to be kept */
   close(): Promise<void>;
 }
@@ -55,15 +55,15 @@ export async function startEmbedded(o: { modelDir: string; dataDir?: string; kee
   try {
     const url = await svc.listen(0, "127.0.0.1");
     const metricsUrl = await svc.listenMetrics(0, "127.0.0.1");
-    const key = svc.store.apiKeys.create([DEMO_COMPARTMENT], "sprig demo").key;
+    const key = (await svc.store.apiKeys.create([DEMO_COMPARTMENT], "sprig demo")).key;
     const client = new SprigClient({ url, apiKey: key });
     const models = await client.all<{ id: string; type: string; artifactPath: string | null }>("/20231130/models");
     const base = models.find((m) => m.type === "BASE" && m.artifactPath === modelDir);
     if (!base) throw new Error(`the service did not register ${modelDir} as a base model`);
     const small = shape("SPRIG_CPU_SMALL");
-    const freeUnits = () => {
+    const freeUnits = async () => {
       // the embedded service's own node, as the operator's admin view shows it
-      const node = svc.control.capacityView({ compartments: [], admin: true }).nodes.find((n) => n.id === LOCAL_NODE_ID);
+      const node = (await svc.control.capacityView({ compartments: [], admin: true })).nodes.find((n) => n.id === LOCAL_NODE_ID);
       return node ? Math.min(Math.floor(node.freeCores.length / small.cores), Math.floor(node.freeMemoryBytes / small.memoryBytes)) : 0;
     };
     return { svc, url, metricsUrl, key, client, dataDir, baseModelId: base.id, freeUnits, close };

@@ -78,7 +78,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
 
     say.heading("Create a FINE_TUNING cluster");
     // one unit (one reserved core) per dataset, as far as the machine has room
-    const ftCluster = await createFineTuningCluster(c, Math.max(1, Math.min(sets.length, emb.freeUnits())), say);
+    const ftCluster = await createFineTuningCluster(c, Math.max(1, Math.min(sets.length, await emb.freeUnits())), say);
     say.heading("Upload the training data (object storage)");
     await upload(c, sets, say);
     say.heading(`Fine-tune ${sets.length} custom model${sets.length > 1 ? "s" : ""} with T-Few, side by side`);
@@ -93,7 +93,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     say.heading("Create a HOSTING cluster with endpoints for the base model and every custom model");
     const { clusterId, endpoints } = await createHosting(
       c,
-      Math.max(1, Math.min(MAX_HOSTING_UNITS, emb.freeUnits())),
+      Math.max(1, Math.min(MAX_HOSTING_UNITS, await emb.freeUnits())),
       [{ name: "base", modelId: emb.baseModelId }, ...trained.map((t) => ({ name: t.dataset.name, modelId: t.model.id }))],
       say,
     );

@@ -24,7 +24,7 @@ export class ApiKeyRepo {
   constructor(private readonly db: Db) {}
 
   /** Create a key; the secret is returned here and never again. */
-  create(compartments: string[], displayName = "", o: { admin?: boolean } = {}): { key: string; record: ApiKey } {
+  async create(compartments: string[], displayName = "", o: { admin?: boolean } = {}): Promise<{ key: string; record: ApiKey }> {
     const id = `key_${randomBytes(8).toString("hex")}`;
     const key = `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
     const record: ApiKey = {
@@ -35,30 +35,36 @@ export class ApiKeyRepo {
       timeCreated: new Date().toISOString(),
       timeRevoked: null,
     };
-    this.db
-      .prepare("INSERT INTO api_keys (id, key_hash, compartments, display_name, time_created, admin) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(id, hash(key).toString("hex"), JSON.stringify(compartments), displayName, record.timeCreated, record.admin ? 1 : 0);
+    await this.db.run("INSERT INTO api_keys (id, key_hash, compartments, display_name, time_created, admin) VALUES (?, ?, ?, ?, ?, ?)", [
+      id,
+      hash(key).toString("hex"),
+      JSON.stringify(compartments),
+      displayName,
+      record.timeCreated,
+      record.admin ? 1 : 0,
+    ]);
     return { key, record };
   }
 
   /** The live key whose secret this is, or null. */
-  verify(key: string): ApiKey | null {
+  async verify(key: string): Promise<ApiKey | null> {
     const h = hash(key);
     // the lookup by hash is an index probe; the constant-time compare guards the final equality
-    const row = this.db.prepare("SELECT * FROM api_keys WHERE key_hash = ?").get(h.toString("hex")) as KeyRow | undefined;
+    const row = await this.db.get<KeyRow>("SELECT * FROM api_keys WHERE key_hash = ?", [h.toString("hex")]);
     if (!row || !timingSafeEqual(Buffer.from(row.key_hash, "hex"), h) || row.time_revoked) return null;
     return toKey(row);
   }
 
-  list(): ApiKey[] {
-    return (this.db.prepare("SELECT * FROM api_keys ORDER BY time_created, id").all() as KeyRow[]).map(toKey);
+  async list(): Promise<ApiKey[]> {
+    return (await this.db.all<KeyRow>("SELECT * FROM api_keys ORDER BY time_created, id")).map(toKey);
   }
 
-  revoke(id: string): boolean {
-    return (
-      this.db.prepare("UPDATE api_keys SET time_revoked = ? WHERE id = ? AND time_revoked IS NULL").run(new Date().toISOString(), id)
-        .changes === 1
-    );
+  async revoke(id: string): Promise<boolean> {
+    const r = await this.db.run("UPDATE api_keys SET time_revoked = ? WHERE id = ? AND time_revoked IS NULL", [
+      new Date().toISOString(),
+      id,
+    ]);
+    return r.changes === 1;
   }
 }
 

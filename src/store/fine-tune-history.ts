@@ -2,6 +2,7 @@
 // event log and their per-step metrics history.
 
 import type { Db } from "./db.ts";
+import { inList } from "./sql.ts";
 
 export type JobState = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
 
@@ -31,71 +32,85 @@ export interface MetricsPoint {
 export class FineTuneRepo {
   constructor(private readonly db: Db) {}
 
-  createJob(j: Omit<FineTuneJobRow, "attempts" | "timeUpdated">): void {
+  async createJob(j: Omit<FineTuneJobRow, "attempts" | "timeUpdated">): Promise<void> {
     this.guard?.(j.modelId, null, j.state);
-    this.db
-      .prepare(
-        "INSERT INTO fine_tune_jobs (model_id, work_request_id, cluster_id, state, attempts, time_updated) VALUES (?, ?, ?, ?, 0, ?)",
-      )
-      .run(j.modelId, j.workRequestId, j.clusterId, j.state, new Date().toISOString());
+    await this.db.run(
+      "INSERT INTO fine_tune_jobs (model_id, work_request_id, cluster_id, state, attempts, time_updated) VALUES (?, ?, ?, ?, 0, ?)",
+      [j.modelId, j.workRequestId, j.clusterId, j.state, new Date().toISOString()],
+    );
   }
 
-  job(modelId: string): FineTuneJobRow | null {
-    const r = this.db.prepare("SELECT * FROM fine_tune_jobs WHERE model_id = ?").get(modelId) as JobRow | undefined;
+  async job(modelId: string): Promise<FineTuneJobRow | null> {
+    const r = await this.db.get<JobRow>("SELECT * FROM fine_tune_jobs WHERE model_id = ?", [modelId]);
     return r ? toJob(r) : null;
   }
 
-  jobsInStates(states: readonly JobState[]): FineTuneJobRow[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM fine_tune_jobs WHERE state IN (${states.map(() => "?").join(",")}) ORDER BY time_updated`)
-      .all(...states) as JobRow[];
+  async jobsInStates(states: readonly JobState[]): Promise<FineTuneJobRow[]> {
+    const rows = await this.db.all<JobRow>(
+      `SELECT * FROM fine_tune_jobs WHERE ${inList("state", states.length)} ORDER BY time_updated`,
+      states,
+    );
     return rows.map(toJob);
   }
 
   /** the control plane's lifecycle check of a job's state (prev null: a new job) */
   guard: ((modelId: string, prev: JobState | null, next: JobState) => void) | null = null;
 
-  setState(modelId: string, state: JobState, bumpAttempts = false): void {
-    if (this.guard) {
-      const prev = this.job(modelId);
-      if (prev) this.guard(modelId, prev.state, state);
-    }
-    this.db
-      .prepare(`UPDATE fine_tune_jobs SET state = ?, time_updated = ?${bumpAttempts ? ", attempts = attempts + 1" : ""} WHERE model_id = ?`)
-      .run(state, new Date().toISOString(), modelId);
+  /** Move a job to `state`; the guard sees the stored state as it is when written (one transaction). */
+  setState(modelId: string, state: JobState, bumpAttempts = false): Promise<void> {
+    return this.db.tx(async () => {
+      if (this.guard) {
+        const lock = this.db.dialect === "postgres" ? " FOR UPDATE" : "";
+        const prev = await this.db.get<{ state: JobState }>(`SELECT state FROM fine_tune_jobs WHERE model_id = ?${lock}`, [modelId]);
+        if (prev) this.guard(modelId, prev.state, state);
+      }
+      await this.db.run(
+        `UPDATE fine_tune_jobs SET state = ?, time_updated = ?${bumpAttempts ? ", attempts = attempts + 1" : ""} WHERE model_id = ?`,
+        [state, new Date().toISOString(), modelId],
+      );
+    });
   }
 
-  addEvent(modelId: string, level: FineTuneEvent["level"], message: string): void {
-    this.db
-      .prepare("INSERT INTO fine_tune_events (model_id, timestamp, level, message) VALUES (?, ?, ?, ?)")
-      .run(modelId, new Date().toISOString(), level, message);
+  async addEvent(modelId: string, level: FineTuneEvent["level"], message: string): Promise<void> {
+    await this.db.run("INSERT INTO fine_tune_events (model_id, timestamp, level, message) VALUES (?, ?, ?, ?)", [
+      modelId,
+      new Date().toISOString(),
+      level,
+      message,
+    ]);
   }
 
-  events(modelId: string, limit: number, offset: number): { items: FineTuneEvent[]; more: boolean } {
-    const rows = this.db
-      .prepare("SELECT timestamp, level, message FROM fine_tune_events WHERE model_id = ? ORDER BY seq LIMIT ? OFFSET ?")
-      .all(modelId, limit + 1, offset) as FineTuneEvent[];
+  async events(modelId: string, limit: number, offset: number): Promise<{ items: FineTuneEvent[]; more: boolean }> {
+    const rows = await this.db.all<FineTuneEvent>(
+      "SELECT timestamp, level, message FROM fine_tune_events WHERE model_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+      [modelId, limit + 1, offset],
+    );
     return { items: rows.slice(0, limit), more: rows.length > limit };
   }
 
   /** Record a metrics point; a resumed job re-reporting a step overwrites it (`merge`: adds fields to it). */
-  addMetrics(modelId: string, step: number, data: Record<string, unknown>, merge = false): void {
-    if (merge) {
-      const old = this.db.prepare("SELECT data FROM fine_tune_metrics WHERE model_id = ? AND step = ?").get(modelId, step) as
-        { data: string } | undefined;
-      if (old) data = { ...(JSON.parse(old.data) as Record<string, unknown>), ...data };
-    }
-    this.db
-      .prepare("INSERT OR REPLACE INTO fine_tune_metrics (model_id, step, timestamp, data) VALUES (?, ?, ?, ?)")
-      .run(modelId, step, new Date().toISOString(), JSON.stringify(data));
+  addMetrics(modelId: string, step: number, data: Record<string, unknown>, merge = false): Promise<void> {
+    return this.db.tx(async () => {
+      if (merge) {
+        const old = await this.db.get<{ data: string }>("SELECT data FROM fine_tune_metrics WHERE model_id = ? AND step = ?", [
+          modelId,
+          step,
+        ]);
+        if (old) data = { ...(JSON.parse(old.data) as Record<string, unknown>), ...data };
+      }
+      await this.db.run(
+        `INSERT INTO fine_tune_metrics (model_id, step, timestamp, data) VALUES (?, ?, ?, ?)
+         ON CONFLICT (model_id, step) DO UPDATE SET timestamp = excluded.timestamp, data = excluded.data`,
+        [modelId, step, new Date().toISOString(), JSON.stringify(data)],
+      );
+    });
   }
 
-  metrics(modelId: string): MetricsPoint[] {
-    const rows = this.db.prepare("SELECT step, timestamp, data FROM fine_tune_metrics WHERE model_id = ? ORDER BY step").all(modelId) as {
-      step: number;
-      timestamp: string;
-      data: string;
-    }[];
+  async metrics(modelId: string): Promise<MetricsPoint[]> {
+    const rows = await this.db.all<{ step: number; timestamp: string; data: string }>(
+      "SELECT step, timestamp, data FROM fine_tune_metrics WHERE model_id = ? ORDER BY step",
+      [modelId],
+    );
     return rows.map((r) => ({ ...(JSON.parse(r.data) as Record<string, unknown>), step: r.step, timestamp: r.timestamp }));
   }
 }

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ApiKeyRepo } from "./api-keys.ts";
-import { type Db, StoreError, openDatabase } from "./db.ts";
+import { type Db, StoreError, isPostgresUrl, openDatabase, openPostgres } from "./db.ts";
 import { FineTuneRepo } from "./fine-tune-history.ts";
 import { NodeRepo } from "./nodes.ts";
 import { ObjectRepo } from "./objects.ts";
@@ -11,7 +11,8 @@ import { ResourceTable, type StoredResource } from "./resource-table.ts";
 import { type StoredWorkRequest, WorkRequestRepo } from "./work-requests.ts";
 import { RetryTokenRepo } from "./retry-tokens.ts";
 
-export { type Db, StoreError, openDatabase, migrate } from "./db.ts";
+export { type Db, StoreError, isPostgresUrl, migrate, openDatabase, openPostgres, redactUrl } from "./db.ts";
+export type { Dialect, SqlDb, SqlValue } from "./sql.ts";
 export { type ApiKey, ApiKeyRepo, KEY_PREFIX } from "./api-keys.ts";
 export { type FineTuneEvent, type FineTuneJobRow, type JobState, type MetricsPoint, FineTuneRepo } from "./fine-tune-history.ts";
 export { type NodeRow, NodeRepo, type UnitReservationRow } from "./nodes.ts";
@@ -70,24 +71,36 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
     this.retryTokens = new RetryTokenRepo(db);
   }
 
-  /** Open the store of a data directory (created if missing; refused when its database is lost but its files remain). */
-  static open<C extends StoredResource, M extends StoredResource, E extends StoredResource, W extends StoredWorkRequest>(
+  /**
+   * Open the store of a data directory (created if missing). The database is the directory's SQLite file
+   * (refused when it is lost but the directory's files remain), or, with `database` a postgres:// URL,
+   * that PostgreSQL database (artifacts and objects stay in the directory).
+   */
+  static async open<C extends StoredResource, M extends StoredResource, E extends StoredResource, W extends StoredWorkRequest>(
     dataDir: string,
-  ): Store<C, M, E, W> {
+    o: { database?: string } = {},
+  ): Promise<Store<C, M, E, W>> {
     const p = dataPaths(dataDir);
-    refuseLostDatabase(p);
+    const url = o.database;
+    if (url !== undefined && !isPostgresUrl(url))
+      throw new StoreError(`the database setting must be a postgres:// or postgresql:// URL (got "${url}"); leave it unset for SQLite`);
+    if (url === undefined) refuseLostDatabase(p);
     mkdirSync(p.artifacts, { recursive: true });
     mkdirSync(p.objects, { recursive: true });
-    return new Store<C, M, E, W>(openDatabase(p.database), dataDir);
+    const db = url === undefined ? await openDatabase(p.database) : await openPostgres(url);
+    return new Store<C, M, E, W>(db, dataDir);
   }
 
-  /** Run `fn` in one transaction (better-sqlite3 transactions are synchronous). */
-  tx<R>(fn: () => R): R {
-    return this.db.transaction(fn)();
+  /**
+   * Run `fn` in one transaction: every store call made while it runs belongs to it; committed when `fn`
+   * resolves, rolled back when it throws.
+   */
+  tx<R>(fn: () => Promise<R>): Promise<R> {
+    return this.db.tx(fn);
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  async close(): Promise<void> {
+    if (this.db.open) await this.db.close();
   }
 }
 

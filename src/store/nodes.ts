@@ -35,28 +35,35 @@ export class NodeRepo {
   constructor(private readonly db: Db) {}
 
   /** Register a node, or update its capacity (its reservations stay). */
-  upsert(n: Omit<NodeRow, "timeRegistered" | "timeHeartbeat">): NodeRow {
+  async upsert(n: Omit<NodeRow, "timeRegistered" | "timeHeartbeat">): Promise<NodeRow> {
     const t = new Date().toISOString();
     const { id, ...body } = n;
-    this.db
-      .prepare(
-        "INSERT INTO nodes (id, body, time_registered, time_heartbeat) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, time_heartbeat = excluded.time_heartbeat",
-      )
-      .run(id, JSON.stringify(body), t, t);
-    return this.get(id)!;
+    await this.db.run(
+      "INSERT INTO nodes (id, body, time_registered, time_heartbeat) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, time_heartbeat = excluded.time_heartbeat",
+      [id, JSON.stringify(body), t, t],
+    );
+    return (await this.get(id))!;
   }
 
-  get(id: string): NodeRow | null {
-    const r = this.db.prepare("SELECT * FROM nodes WHERE id = ?").get(id) as NodeDbRow | undefined;
+  async get(id: string): Promise<NodeRow | null> {
+    const r = await this.db.get<NodeDbRow>("SELECT * FROM nodes WHERE id = ?", [id]);
     return r ? toNode(r) : null;
   }
 
-  list(): NodeRow[] {
-    return (this.db.prepare("SELECT * FROM nodes ORDER BY id").all() as NodeDbRow[]).map(toNode);
+  async list(): Promise<NodeRow[]> {
+    return (await this.db.all<NodeDbRow>("SELECT * FROM nodes ORDER BY id")).map(toNode);
+  }
+
+  /**
+   * Inside a transaction, hold every node's row until it ends: placements (read what is free, decide,
+   * reserve) then run one after the other on PostgreSQL too (SQLite's transactions already do).
+   */
+  async lockForPlacement(): Promise<void> {
+    await this.db.lockRows("nodes", "1 = 1");
   }
 
   /** Reservations, all or of one cluster or node, by cluster and unit. */
-  reservations(q: { clusterId?: string; nodeId?: string } = {}): UnitReservationRow[] {
+  async reservations(q: { clusterId?: string; nodeId?: string } = {}): Promise<UnitReservationRow[]> {
     const cond: string[] = [];
     const args: string[] = [];
     if (q.clusterId !== undefined) {
@@ -67,35 +74,48 @@ export class NodeRepo {
       cond.push("u.node_id = ?");
       args.push(q.nodeId);
     }
-    const rows = this.db
-      .prepare(
-        `SELECT u.cluster_id, u.unit_index, u.node_id, u.memory_bytes, u.time_created, json_group_array(c.core) AS cores
-         FROM unit_reservations u LEFT JOIN reserved_cores c ON c.cluster_id = u.cluster_id AND c.unit_index = u.unit_index
-         ${cond.length ? `WHERE ${cond.join(" AND ")}` : ""} GROUP BY u.cluster_id, u.unit_index ORDER BY u.cluster_id, u.unit_index`,
-      )
-      .all(...args) as ReservationDbRow[];
-    return rows.map((r) => ({
-      clusterId: r.cluster_id,
-      unitIndex: r.unit_index,
-      nodeId: r.node_id,
-      cores: (JSON.parse(r.cores) as (number | null)[]).filter((c): c is number => c !== null).sort((a, b) => a - b),
-      memoryBytes: r.memory_bytes,
-      timeCreated: r.time_created,
-    }));
+    // one row per (unit, core), grouped here: portable where json_group_array / json_agg are not
+    const rows = await this.db.all<ReservationDbRow>(
+      `SELECT u.cluster_id, u.unit_index, u.node_id, u.memory_bytes, u.time_created, c.core
+       FROM unit_reservations u LEFT JOIN reserved_cores c ON c.cluster_id = u.cluster_id AND c.unit_index = u.unit_index
+       ${cond.length ? `WHERE ${cond.join(" AND ")}` : ""} ORDER BY u.cluster_id, u.unit_index, c.core`,
+      args,
+    );
+    const out: UnitReservationRow[] = [];
+    for (const r of rows) {
+      let last = out[out.length - 1];
+      if (!last || last.clusterId !== r.cluster_id || last.unitIndex !== r.unit_index) {
+        last = {
+          clusterId: r.cluster_id,
+          unitIndex: r.unit_index,
+          nodeId: r.node_id,
+          cores: [],
+          memoryBytes: r.memory_bytes,
+          timeCreated: r.time_created,
+        };
+        out.push(last);
+      }
+      if (r.core !== null) last.cores.push(r.core);
+    }
+    return out;
   }
 
   /** Book units; a core already held fails the whole call (run it inside a transaction). */
-  reserve(units: readonly Omit<UnitReservationRow, "timeCreated">[]): void {
+  async reserve(units: readonly Omit<UnitReservationRow, "timeCreated">[]): Promise<void> {
     const t = new Date().toISOString();
-    const unit = this.db.prepare(
-      "INSERT INTO unit_reservations (cluster_id, unit_index, node_id, memory_bytes, time_created) VALUES (?, ?, ?, ?, ?)",
-    );
-    const core = this.db.prepare("INSERT INTO reserved_cores (node_id, core, cluster_id, unit_index) VALUES (?, ?, ?, ?)");
     for (const u of units) {
-      unit.run(u.clusterId, u.unitIndex, u.nodeId, u.memoryBytes, t);
+      await this.db.run(
+        "INSERT INTO unit_reservations (cluster_id, unit_index, node_id, memory_bytes, time_created) VALUES (?, ?, ?, ?, ?)",
+        [u.clusterId, u.unitIndex, u.nodeId, u.memoryBytes, t],
+      );
       for (const c of u.cores) {
         try {
-          core.run(u.nodeId, c, u.clusterId, u.unitIndex);
+          await this.db.run("INSERT INTO reserved_cores (node_id, core, cluster_id, unit_index) VALUES (?, ?, ?, ?)", [
+            u.nodeId,
+            c,
+            u.clusterId,
+            u.unitIndex,
+          ]);
         } catch (e) {
           throw new StoreError(`core ${c} of node ${u.nodeId} is already reserved (${(e as Error).message})`);
         }
@@ -104,8 +124,8 @@ export class NodeRepo {
   }
 
   /** Free a cluster's units from `fromIndex` on (all by default); returns how many were freed. */
-  release(clusterId: string, fromIndex = 0): number {
-    return this.db.prepare("DELETE FROM unit_reservations WHERE cluster_id = ? AND unit_index >= ?").run(clusterId, fromIndex).changes;
+  async release(clusterId: string, fromIndex = 0): Promise<number> {
+    return (await this.db.run("DELETE FROM unit_reservations WHERE cluster_id = ? AND unit_index >= ?", [clusterId, fromIndex])).changes;
   }
 }
 
@@ -122,7 +142,7 @@ interface ReservationDbRow {
   node_id: string;
   memory_bytes: number;
   time_created: string;
-  cores: string;
+  core: number | null;
 }
 
 const toNode = (r: NodeDbRow): NodeRow => ({

@@ -1,5 +1,5 @@
 // Object storage: buckets (owned by a compartment, created by the first PUT) and objects, whose bytes
-// are files under `<data-dir>/objects` named by a random id and whose metadata rows live in SQLite.
+// are files under `<data-dir>/objects` named by a random id and whose metadata rows live in the database.
 
 import { randomBytes } from "node:crypto";
 import { createReadStream, existsSync, unlinkSync } from "node:fs";
@@ -32,35 +32,45 @@ export class ObjectRepo {
     private readonly dir: string,
   ) {}
 
-  bucket(namespace: string, name: string): Bucket | null {
-    const r = this.db
-      .prepare("SELECT namespace, name, compartment_id FROM buckets WHERE namespace = ? AND name = ?")
-      .get(namespace, name) as { namespace: string; name: string; compartment_id: string } | undefined;
+  async bucket(namespace: string, name: string): Promise<Bucket | null> {
+    const r = await this.db.get<{ namespace: string; name: string; compartment_id: string }>(
+      "SELECT namespace, name, compartment_id FROM buckets WHERE namespace = ? AND name = ?",
+      [namespace, name],
+    );
     return r ? { namespace: r.namespace, name: r.name, compartmentId: r.compartment_id } : null;
   }
 
-  createBucket(namespace: string, name: string, compartmentId: string): Bucket {
-    this.db
-      .prepare("INSERT OR IGNORE INTO buckets (namespace, name, compartment_id, time_created) VALUES (?, ?, ?, ?)")
-      .run(namespace, name, compartmentId, new Date().toISOString());
-    return this.bucket(namespace, name)!;
+  async createBucket(namespace: string, name: string, compartmentId: string): Promise<Bucket> {
+    await this.db.run("INSERT INTO buckets (namespace, name, compartment_id, time_created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [
+      namespace,
+      name,
+      compartmentId,
+      new Date().toISOString(),
+    ]);
+    return (await this.bucket(namespace, name))!;
   }
 
-  head(namespace: string, bucket: string, name: string): ObjectMeta | null {
-    const r = this.db.prepare("SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND name = ?").get(namespace, bucket, name) as
-      ObjectRow | undefined;
+  async head(namespace: string, bucket: string, name: string): Promise<ObjectMeta | null> {
+    const r = await this.db.get<ObjectRow>("SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND name = ?", [
+      namespace,
+      bucket,
+      name,
+    ]);
     return r ? toMeta(r) : null;
   }
 
   /** Absolute path of the object's bytes (read-only use: a later PUT writes a new file). */
-  path(namespace: string, bucket: string, name: string): string | null {
-    const r = this.db.prepare("SELECT file FROM objects WHERE namespace = ? AND bucket = ? AND name = ?").get(namespace, bucket, name) as
-      { file: string } | undefined;
+  async path(namespace: string, bucket: string, name: string): Promise<string | null> {
+    const r = await this.db.get<{ file: string }>("SELECT file FROM objects WHERE namespace = ? AND bucket = ? AND name = ?", [
+      namespace,
+      bucket,
+      name,
+    ]);
     return r ? join(this.dir, r.file) : null;
   }
 
-  read(namespace: string, bucket: string, name: string): Readable | null {
-    const p = this.path(namespace, bucket, name);
+  async read(namespace: string, bucket: string, name: string): Promise<Readable | null> {
+    const p = await this.path(namespace, bucket, name);
     return p ? createReadStream(p) : null;
   }
 
@@ -74,7 +84,6 @@ export class ObjectRepo {
   ): Promise<ObjectMeta> {
     const file = randomBytes(16).toString("hex");
     const { size, md5 } = await writeStreamAtomic(join(this.dir, file), body, o.maxBytes);
-    const old = this.path(namespace, bucket, name);
     const meta: ObjectMeta = {
       namespace,
       bucket,
@@ -85,29 +94,34 @@ export class ObjectRepo {
       contentType: o.contentType,
       timeModified: new Date().toISOString(),
     };
-    this.db
-      .prepare(
+    // the old file is read and the row swapped in one transaction: two racing PUTs each remove the file they replaced
+    const old = await this.db.tx(async () => {
+      const prev = await this.path(namespace, bucket, name);
+      await this.db.run(
         `INSERT INTO objects (namespace, bucket, name, size, md5, etag, content_type, file, time_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (namespace, bucket, name) DO UPDATE SET size = excluded.size, md5 = excluded.md5, etag = excluded.etag,
            content_type = excluded.content_type, file = excluded.file, time_modified = excluded.time_modified`,
-      )
-      .run(namespace, bucket, name, size, md5, meta.etag, o.contentType, file, meta.timeModified);
+        [namespace, bucket, name, size, md5, meta.etag, o.contentType, file, meta.timeModified],
+      );
+      return prev;
+    });
     if (old && existsSync(old)) unlinkSync(old);
     return meta;
   }
 
-  delete(namespace: string, bucket: string, name: string): boolean {
-    const p = this.path(namespace, bucket, name);
+  async delete(namespace: string, bucket: string, name: string): Promise<boolean> {
+    const p = await this.path(namespace, bucket, name);
     if (!p) return false;
-    this.db.prepare("DELETE FROM objects WHERE namespace = ? AND bucket = ? AND name = ?").run(namespace, bucket, name);
+    await this.db.run("DELETE FROM objects WHERE namespace = ? AND bucket = ? AND name = ?", [namespace, bucket, name]);
     if (existsSync(p)) unlinkSync(p);
     return true;
   }
 
-  list(namespace: string, bucket: string, prefix = ""): ObjectMeta[] {
-    const rows = this.db
-      .prepare("SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND substr(name, 1, ?) = ? ORDER BY name")
-      .all(namespace, bucket, prefix.length, prefix) as ObjectRow[];
+  async list(namespace: string, bucket: string, prefix = ""): Promise<ObjectMeta[]> {
+    const rows = await this.db.all<ObjectRow>(
+      "SELECT * FROM objects WHERE namespace = ? AND bucket = ? AND substr(name, 1, ?) = ? ORDER BY name",
+      [namespace, bucket, prefix.length, prefix],
+    );
     return rows.map(toMeta);
   }
 }

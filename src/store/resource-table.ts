@@ -4,6 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { Db } from "./db.ts";
+import { type SqlValue, inList } from "./sql.ts";
 
 /** The fields every stored resource has (OCI names). */
 export interface StoredResource {
@@ -56,54 +57,68 @@ export class ResourceTable<T extends StoredResource> {
     private readonly table: string,
   ) {}
 
-  insert(value: T): string {
+  async insert(value: T): Promise<string> {
     this.guard?.(null, value);
     const etag = newEtag();
-    this.db
-      .prepare(
-        `INSERT INTO ${this.table} (id, compartment_id, lifecycle_state, display_name, time_created, etag, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(value.id, value.compartmentId, value.lifecycleState, value.displayName, value.timeCreated, etag, JSON.stringify(value));
+    await this.db.run(
+      `INSERT INTO ${this.table} (id, compartment_id, lifecycle_state, display_name, time_created, etag, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [value.id, value.compartmentId, value.lifecycleState, value.displayName, value.timeCreated, etag, JSON.stringify(value)],
+    );
     return etag;
   }
 
-  get(id: string): Versioned<T> | null {
-    const row = this.db.prepare(`SELECT body, etag FROM ${this.table} WHERE id = ?`).get(id) as { body: string; etag: string } | undefined;
+  async get(id: string): Promise<Versioned<T> | null> {
+    const row = await this.db.get<{ body: string; etag: string }>(`SELECT body, etag FROM ${this.table} WHERE id = ?`, [id]);
+    return row ? { value: JSON.parse(row.body) as T, etag: row.etag } : null;
+  }
+
+  /**
+   * Inside a transaction, the row locked until the transaction ends (PostgreSQL: SELECT … FOR UPDATE;
+   * SQLite's transactions exclude each other already): for read-check-write rules such as a cluster's capacity.
+   */
+  async getForUpdate(id: string): Promise<Versioned<T> | null> {
+    const lock = this.db.dialect === "postgres" ? " FOR UPDATE" : "";
+    const row = await this.db.get<{ body: string; etag: string }>(`SELECT body, etag FROM ${this.table} WHERE id = ?${lock}`, [id]);
     return row ? { value: JSON.parse(row.body) as T, etag: row.etag } : null;
   }
 
   /**
    * Replace the document. With `ifEtag`, only when the stored etag still matches (compare-and-set);
-   * returns the new etag, or null when the row is gone or the etag moved on.
+   * returns the new etag, or null when the row is gone or the etag moved on. The guard sees the row as it
+   * is when written: read (locked on PostgreSQL) and write are one transaction.
    */
-  update(value: T, ifEtag?: string): string | null {
-    if (this.guard) {
-      const prev = this.get(value.id);
-      if (prev) this.guard(prev.value, value);
-    }
-    const etag = newEtag();
-    const sql = `UPDATE ${this.table} SET compartment_id = ?, lifecycle_state = ?, display_name = ?, etag = ?, body = ? WHERE id = ?${ifEtag === undefined ? "" : " AND etag = ?"}`;
-    const args = [value.compartmentId, value.lifecycleState, value.displayName, etag, JSON.stringify(value), value.id];
-    const r = this.db.prepare(sql).run(...(ifEtag === undefined ? args : [...args, ifEtag]));
-    return r.changes === 1 ? etag : null;
+  update(value: T, ifEtag?: string): Promise<string | null> {
+    return this.db.tx(async () => {
+      if (this.guard) {
+        const lock = this.db.dialect === "postgres" ? " FOR UPDATE" : "";
+        const prev = await this.db.get<{ body: string }>(`SELECT body FROM ${this.table} WHERE id = ?${lock}`, [value.id]);
+        if (prev) this.guard(JSON.parse(prev.body) as T, value);
+      }
+      const etag = newEtag();
+      const sql = `UPDATE ${this.table} SET compartment_id = ?, lifecycle_state = ?, display_name = ?, etag = ?, body = ? WHERE id = ?${ifEtag === undefined ? "" : " AND etag = ?"}`;
+      const args = [value.compartmentId, value.lifecycleState, value.displayName, etag, JSON.stringify(value), value.id];
+      const r = await this.db.run(sql, ifEtag === undefined ? args : [...args, ifEtag]);
+      return r.changes === 1 ? etag : null;
+    });
   }
 
-  delete(id: string): boolean {
-    return this.db.prepare(`DELETE FROM ${this.table} WHERE id = ?`).run(id).changes === 1;
+  async delete(id: string): Promise<boolean> {
+    return (await this.db.run(`DELETE FROM ${this.table} WHERE id = ?`, [id])).changes === 1;
   }
 
   /** Every row in one of these lifecycle states (start-up recovery). */
-  inStates(states: readonly string[]): T[] {
-    const rows = this.db
-      .prepare(`SELECT body FROM ${this.table} WHERE lifecycle_state IN (${states.map(() => "?").join(",")}) ORDER BY time_created, id`)
-      .all(...states) as { body: string }[];
+  async inStates(states: readonly string[]): Promise<T[]> {
+    const rows = await this.db.all<{ body: string }>(
+      `SELECT body FROM ${this.table} WHERE ${inList("lifecycle_state", states.length)} ORDER BY time_created, id`,
+      states,
+    );
     return rows.map((r) => JSON.parse(r.body) as T);
   }
 
-  list(q: TableQuery): ListPage<T> {
+  async list(q: TableQuery): Promise<ListPage<T>> {
     const cond: string[] = [];
-    const args: unknown[] = [];
-    const comp = q.compartmentIds.length ? `compartment_id IN (${q.compartmentIds.map(() => "?").join(",")})` : "0";
+    const args: SqlValue[] = [];
+    const comp = inList("compartment_id", q.compartmentIds.length);
     cond.push(q.includeGlobal ? `(${comp} OR compartment_id IS NULL)` : comp);
     args.push(...q.compartmentIds);
     if (q.lifecycleState !== undefined) {
@@ -117,13 +132,13 @@ export class ResourceTable<T extends StoredResource> {
     const col = q.sortBy === "displayName" ? "display_name" : "time_created";
     const dir = q.sortOrder === "ASC" ? "ASC" : "DESC";
     const sql = `SELECT body FROM ${this.table} WHERE ${cond.join(" AND ")} ORDER BY ${col} ${dir}, id ${dir}`;
-    let docs = (this.db.prepare(sql).all(...args) as { body: string }[]).map((r) => JSON.parse(r.body) as T);
+    let docs = (await this.db.all<{ body: string }>(sql, args)).map((r) => JSON.parse(r.body) as T);
     if (q.where) docs = docs.filter(q.where);
     return { items: docs.slice(q.offset, q.offset + q.limit), more: docs.length > q.offset + q.limit };
   }
 
-  count(where: (doc: T) => boolean): number {
-    const rows = this.db.prepare(`SELECT body FROM ${this.table}`).all() as { body: string }[];
+  async count(where: (doc: T) => boolean): Promise<number> {
+    const rows = await this.db.all<{ body: string }>(`SELECT body FROM ${this.table}`);
     return rows.filter((r) => where(JSON.parse(r.body) as T)).length;
   }
 }

@@ -27,8 +27,8 @@ interface Row {
 export class RetryTokenRepo {
   constructor(private readonly db: Db) {}
 
-  get(keyId: string, token: string): RetryTokenRow | null {
-    const r = this.db.prepare("SELECT * FROM retry_tokens WHERE key_id = ? AND token = ?").get(keyId, token) as Row | undefined;
+  async get(keyId: string, token: string): Promise<RetryTokenRow | null> {
+    const r = await this.db.get<Row>("SELECT * FROM retry_tokens WHERE key_id = ? AND token = ?", [keyId, token]);
     if (!r) return null;
     return {
       keyId: r.key_id,
@@ -42,29 +42,33 @@ export class RetryTokenRepo {
     };
   }
 
-  /** Claim a token for a request; false when the token already has a row. */
-  claim(keyId: string, token: string, requestHash: string, timeCreated: string): boolean {
-    return (
-      this.db
-        .prepare("INSERT INTO retry_tokens (key_id, token, request_hash, time_created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-        .run(keyId, token, requestHash, timeCreated).changes === 1
+  /** Claim a token for a request; false when the token already has a row (both dialects: ON CONFLICT DO NOTHING). */
+  async claim(keyId: string, token: string, requestHash: string, timeCreated: string): Promise<boolean> {
+    const r = await this.db.run(
+      "INSERT INTO retry_tokens (key_id, token, request_hash, time_created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      [keyId, token, requestHash, timeCreated],
     );
+    return r.changes === 1;
   }
 
   /** Record the answer of the request that claimed the token. */
-  complete(keyId: string, token: string, response: NonNullable<RetryTokenRow["response"]>): void {
-    this.db
-      .prepare("UPDATE retry_tokens SET status = ?, headers = ?, body = ? WHERE key_id = ? AND token = ?")
-      .run(response.status, JSON.stringify(response.headers), response.body, keyId, token);
+  async complete(keyId: string, token: string, response: NonNullable<RetryTokenRow["response"]>): Promise<void> {
+    await this.db.run("UPDATE retry_tokens SET status = ?, headers = ?, body = ? WHERE key_id = ? AND token = ?", [
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+      keyId,
+      token,
+    ]);
   }
 
   /** Forget a claim (the request failed: the token may be used again). */
-  release(keyId: string, token: string): void {
-    this.db.prepare("DELETE FROM retry_tokens WHERE key_id = ? AND token = ?").run(keyId, token);
+  async release(keyId: string, token: string): Promise<void> {
+    await this.db.run("DELETE FROM retry_tokens WHERE key_id = ? AND token = ?", [keyId, token]);
   }
 
   /** Drop rows created before `before` (ISO time); returns how many. */
-  purge(before: string): number {
-    return this.db.prepare("DELETE FROM retry_tokens WHERE time_created < ?").run(before).changes;
+  async purge(before: string): Promise<number> {
+    return (await this.db.run("DELETE FROM retry_tokens WHERE time_created < ?", [before])).changes;
   }
 }

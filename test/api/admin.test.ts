@@ -10,7 +10,7 @@ const GiB = 1024 ** 3;
 test("GET cluster shows its units; no room is a 400 LimitExceeded; the admin view needs an admin key", async () => {
   const h = await apiHarness({ node: { cores: [0, 1], memoryBytes: 8 * GiB, pinning: false, name: "box" } });
   const app = h.svc.app;
-  const admin = h.svc.store.apiKeys.create([], "ops", { admin: true }).key;
+  const admin = (await h.svc.store.apiKeys.create([], "ops", { admin: true })).key;
   try {
     const post = (payload: object) => app.inject({ method: "POST", url: "/20231130/dedicatedAiClusters", headers: auth(h.keyA), payload });
     const c = (await post({ compartmentId: "compA", type: "HOSTING", unitCount: 2, displayName: "serving" })).json();

@@ -11,7 +11,7 @@ test("changeCompartment moves clusters, models and endpoints with MOVE_* work re
   const h = await apiHarness();
   try {
     const app = h.svc.app;
-    const keyAB = h.svc.store.apiKeys.create(["compA", "compB"]).key;
+    const keyAB = (await h.svc.store.apiKeys.create(["compA", "compB"])).key;
     const { endpointId, modelId, clusterId } = await hostedEndpoint(h);
     const call = async (key: string, method: "GET" | "POST", url: string, payload?: object, headers: Record<string, string> = {}) => {
       const r = await app.inject({ method, url, headers: { ...auth(key), ...headers }, ...(payload ? { payload } : {}) });
@@ -82,12 +82,12 @@ test("changeCompartment moves clusters, models and endpoints with MOVE_* work re
     assert.match(unknown.body.message, /x/);
     const missing = await call(keyAB, "POST", `/20231130/endpoints/${endpointId}/actions/changeCompartment`);
     assert.equal(missing.status, 400, "the body is required");
-    const row = h.svc.store.endpoints.get(endpointId)!;
-    h.svc.store.endpoints.update({ ...row.value, lifecycleState: "UPDATING" });
+    const row = (await h.svc.store.endpoints.get(endpointId))!;
+    await h.svc.store.endpoints.update({ ...row.value, lifecycleState: "UPDATING" });
     const busy = await move(keyAB, `endpoints/${endpointId}`, "compA");
     assert.equal(busy.status, 409);
     assert.match(busy.body.message, /is UPDATING; it can move once it is settled/);
-    h.svc.store.endpoints.update({ ...h.svc.store.endpoints.get(endpointId)!.value, lifecycleState: "ACTIVE" });
+    await h.svc.store.endpoints.update({ ...(await h.svc.store.endpoints.get(endpointId))!.value, lifecycleState: "ACTIVE" });
     const global = await h.svc.control.models.registerBase(resolve("test/fixtures/models/tiny-llama"), null, { displayName: "everyone's" });
     const none = await move(keyAB, `models/${global.id}`, "compA");
     assert.equal(none.status, 409);

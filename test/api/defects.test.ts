@@ -242,8 +242,8 @@ test("a resumed attempt's log says whether a checkpoint exists, as the trainer w
       baseModelId: base.value.id,
       fineTuneDetails: { dedicatedAiClusterId: ftc.id, trainingDataset: ds },
     });
-    await until(() => h.cp.models.get(A, m.value.id).value.lifecycleState === "ACTIVE", "model ACTIVE");
-    const logs = h.store.workRequests.logs(m.workRequestId!, 100, 0).items.map((x) => x.message);
+    await until(async () => (await h.cp.models.get(A, m.value.id)).value.lifecycleState === "ACTIVE", "model ACTIVE");
+    const logs = (await h.store.workRequests.logs(m.workRequestId!, 100, 0)).items.map((x) => x.message);
     // each attempt's line also says on which unit it runs
     assert.ok(
       logs.some((l) => /^attempt 2 on unit \d+ \(.*\): starting over \(no checkpoint yet\)$/.test(l)),

@@ -27,8 +27,8 @@ export async function apiHarness(o: Partial<ServiceOptions> = {}, dir = mkdtempS
     ...o,
     control: { modelImportRoots: IMPORT_ROOTS, ...o.control },
   });
-  const keyA = svc.store.apiKeys.create(["compA"]).key;
-  const keyB = svc.store.apiKeys.create(["compB"]).key;
+  const keyA = (await svc.store.apiKeys.create(["compA"])).key;
+  const keyB = (await svc.store.apiKeys.create(["compB"])).key;
   return { svc, ft, hosting, keyA, keyB, dir };
 }
 

@@ -89,7 +89,7 @@ test("opc-retry-token: a retried create returns the first answer; another body i
     assert.equal(mAgain.json().id, m.json().id, "models too");
 
     // tokens are per API key: another key's tok-1 is its own
-    const keyA2 = h.svc.store.apiKeys.create(["compA"]).key;
+    const keyA2 = (await h.svc.store.apiKeys.create(["compA"])).key;
     const theirs = await post(h.svc.app, keyA2, "/20231130/dedicatedAiClusters", { ...body, unitCount: 2 }, "tok-1");
     assert.equal(theirs.statusCode, 200);
     assert.notEqual(theirs.json().id, first.json().id);
@@ -109,9 +109,9 @@ test("opc-retry-token: a retried create returns the first answer; another body i
     assert.equal(await listed(keyA, h2.svc.app), 3, "nothing new: the first, the untokened one, the other key's");
 
     // past the retention window the token is forgotten: the same request creates again
-    h2.svc.store.db
-      .prepare("UPDATE retry_tokens SET time_created = ? WHERE token = 'tok-1'")
-      .run(new Date(Date.now() - 25 * 3_600_000).toISOString());
+    await h2.svc.store.db.run("UPDATE retry_tokens SET time_created = ? WHERE token = 'tok-1'", [
+      new Date(Date.now() - 25 * 3_600_000).toISOString(),
+    ]);
     const expired = await post(h2.svc.app, keyA, "/20231130/dedicatedAiClusters", body, "tok-1");
     assert.equal(expired.statusCode, 200);
     assert.notEqual(expired.json().id, first.json().id);

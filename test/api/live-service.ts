@@ -25,7 +25,7 @@ export async function liveService(modelDir: string): Promise<LiveService> {
     control: { modelImportRoots: [dirname(resolve(modelDir))] },
   });
   const url = await svc.listen(0);
-  const key = svc.store.apiKeys.create(["compA"]).key;
+  const key = (await svc.store.apiKeys.create(["compA"])).key;
   const call = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(url + path, {
       method,

@@ -30,7 +30,7 @@ test("20 LoRA endpoints of ranks 1-64 serve at once; what a cluster can never se
   const dir = mkdtempSync(join(tmpdir(), "sprig-lora-eps-"));
   const svc = await startService({ dataDir: dir, executors: processExecutors(), control: { modelImportRoots: IMPORT_ROOTS } });
   const url = await svc.listen(0);
-  const key = svc.store.apiKeys.create(["compA"]).key;
+  const key = (await svc.store.apiKeys.create(["compA"])).key;
   const call = async (method: string, path: string, body?: unknown, raw = false): Promise<{ status: number; json: Json }> => {
     const r = await fetch(url + path, {
       method,

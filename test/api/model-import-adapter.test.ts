@@ -42,7 +42,7 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
   const dir = mkdtempSync(join(tmpdir(), "sprig-byo-"));
   const svc = await startService({ dataDir: dir, executors: processExecutors(), control: { modelImportRoots: IMPORT_ROOTS } });
   const url = await svc.listen(0);
-  const key = svc.store.apiKeys.create(["compA"]).key;
+  const key = (await svc.store.apiKeys.create(["compA"])).key;
   const call = async (method: string, path: string, body?: unknown, raw = false): Promise<{ status: number; json: Json }> => {
     const r = await fetch(url + path, {
       method,

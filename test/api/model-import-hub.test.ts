@@ -89,7 +89,7 @@ test("modelSource HUGGING_FACE_MODEL pulls a BASE model into the server's cache;
       before + 1,
       "only the accepted pull made a model",
     );
-    assert.ok(!JSON.stringify(h.svc.store.models.get(id)!.value).includes("hf_ok"), "the token is not stored");
+    assert.ok(!JSON.stringify((await h.svc.store.models.get(id))!.value).includes("hf_ok"), "the token is not stored");
 
     // the CLI pulls into the same cache: nothing to download, and offline it needs no Hub at all
     const env = { ...process.env, HF_TOKEN: "hf_ok" };

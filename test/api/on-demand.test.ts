@@ -12,7 +12,7 @@ test("ON_DEMAND goes to the base model's ACTIVE endpoint in the compartment, or 
   try {
     const app = h.svc.app;
     const { endpointId, modelId } = await hostedEndpoint(h);
-    const keyAB = h.svc.store.apiKeys.create(["compA", "compB"]).key;
+    const keyAB = (await h.svc.store.apiKeys.create(["compA", "compB"])).key;
     const post = async (url: string, payload: object, key = h.keyA) => {
       const r = await app.inject({ method: "POST", url, headers: auth(key), payload });
       return { status: r.statusCode, body: r.json() };
@@ -61,8 +61,8 @@ test("ON_DEMAND goes to the base model's ACTIVE endpoint in the compartment, or 
     assert.match(inactive.body.message, new RegExp(`endpoint ${endpointId} does but is INACTIVE: activate it`));
 
     // a CUSTOM model is served by its own endpoint (a stored row stands for a fine-tuned one)
-    const base = h.svc.store.models.get(modelId)!.value;
-    h.svc.store.models.insert({ ...base, id: "ocid1.generativeaimodel.sprig..custom", type: "CUSTOM", baseModelId: modelId });
+    const base = (await h.svc.store.models.get(modelId))!.value;
+    await h.svc.store.models.insert({ ...base, id: "ocid1.generativeaimodel.sprig..custom", type: "CUSTOM", baseModelId: modelId });
     const custom = await generate({ servingType: "ON_DEMAND", modelId: "ocid1.generativeaimodel.sprig..custom" });
     assert.equal(custom.status, 400);
     assert.match(custom.body.message, /is a CUSTOM model; ON_DEMAND serves BASE models\. Call its endpoint with servingMode/);

@@ -43,7 +43,7 @@ async function serve(dir: string, executors = processExecutors()): Promise<{ svc
 test("seed workflow over HTTP: fine-tune three T-Few models, host them with the base, serve through openai, toggle, restart", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sprig-flow-"));
   let { svc, url } = await serve(dir);
-  const key = svc.store.apiKeys.create(["compA"]).key;
+  const key = (await svc.store.apiKeys.create(["compA"])).key;
   const c = new Client(url, key);
   try {
     const base = await c.ok("POST", "/20231130/models", {

@@ -21,12 +21,17 @@ after(async () => {
 
 test("the clusters page shows NEEDS_ATTENTION with its reason", { skip: missing ?? false, timeout: 120_000 }, async () => {
   const scope = { compartments: [h.compartment] };
-  const c = h.svc.control.clusters.create(scope, { compartmentId: h.compartment, type: "FINE_TUNING", unitCount: 1, displayName: "sick" });
-  await until(() => h.svc.store.clusters.get(c.value.id)?.value.lifecycleState === "ACTIVE", "cluster ACTIVE");
+  const c = await h.svc.control.clusters.create(scope, {
+    compartmentId: h.compartment,
+    type: "FINE_TUNING",
+    unitCount: 1,
+    displayName: "sick",
+  });
+  await until(async () => (await h.svc.store.clusters.get(c.value.id))?.value.lifecycleState === "ACTIVE", "cluster ACTIVE");
   // what start-up does when a unit's cores are gone (control-plane.ts repairReservations), on the stored row
-  const row = h.svc.store.clusters.get(c.value.id)!;
+  const row = (await h.svc.store.clusters.get(c.value.id))!;
   const reason = "1 of 1 units have no reserved cores and do not run: no room on any node";
-  h.svc.store.clusters.update({ ...row.value, lifecycleState: "NEEDS_ATTENTION", lifecycleDetails: reason });
+  await h.svc.store.clusters.update({ ...row.value, lifecycleState: "NEEDS_ATTENTION", lifecycleDetails: reason });
 
   const page = h.page;
   await signIn(page, h.key, h.compartment);

@@ -13,12 +13,15 @@ import { A, B, TINY, activeCluster, harness, upload, waitEndpoint, waitModel } f
 const GiB = 1024 ** 3;
 const TWO_CORES: LocalNodeSettings = { cores: [0, 1], memoryBytes: 8 * GiB, pinning: false, name: "two-core" };
 
-function refusal(f: () => unknown, re: RegExp): ServiceError {
+async function refusal(f: () => unknown, re: RegExp): Promise<ServiceError> {
   let err: ServiceError | undefined;
-  assert.throws(f, (e: unknown) => {
-    err = e as ServiceError;
-    return e instanceof ServiceError && e.status === 400 && e.code === "LimitExceeded" && re.test(e.message);
-  });
+  await assert.rejects(
+    async () => f(),
+    (e: unknown) => {
+      err = e as ServiceError;
+      return e instanceof ServiceError && e.status === 400 && e.code === "LimitExceeded" && re.test(e.message);
+    },
+  );
   return err!;
 }
 
@@ -32,47 +35,43 @@ test("create reserves whole cores per unit; no room is a LimitExceeded naming sh
     [[1]],
   );
   const before = {
-    clusters: h.store.clusters.count(() => true),
-    wrs: h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" }).items.length,
+    clusters: await h.store.clusters.count(() => true),
+    wrs: (await h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" })).items.length,
   };
-  const e = refusal(
-    () => h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2 }),
+  const e = await refusal(
+    async () => await h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2 }),
     /no room for 2 units of SPRIG_CPU_SMALL \(1 core and 2 GiB each\)/,
   );
   assert.match(e.message, /node two-core has 0 of 2 cores free and 4 GiB of 8 GiB memory/);
-  refusal(
-    () => h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 1, unitShape: "SPRIG_CPU_MEDIUM" }),
+  await refusal(
+    async () => await h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 1, unitShape: "SPRIG_CPU_MEDIUM" }),
     /1 unit of SPRIG_CPU_MEDIUM \(2 cores and 4 GiB each\)/,
   );
+  assert.equal(await h.store.clusters.count(() => true), before.clusters, "no cluster row");
   assert.equal(
-    h.store.clusters.count(() => true),
-    before.clusters,
-    "no cluster row",
-  );
-  assert.equal(
-    h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" }).items.length,
+    (await h.cp.listWorkRequests(A, { limit: 1000, sortBy: "timeCreated", sortOrder: "DESC" })).items.length,
     before.wrs,
     "no work request",
   );
-  assert.equal(h.store.nodes.reservations().length, 2, "no reservation");
+  assert.equal((await h.store.nodes.reservations()).length, 2, "no reservation");
 
   // deleting frees the cores: the cluster that did not fit now does
-  h.cp.clusters.delete(B, ftc.id);
-  await until(() => h.cp.clusters.get(B, ftc.id).value.lifecycleState === "DELETED", "deleted");
-  assert.deepEqual(h.cp.clusters.get(B, ftc.id).value.units, [], "a DELETED cluster holds nothing");
-  const again = h.cp.clusters.create(A, { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1 });
+  await h.cp.clusters.delete(B, ftc.id);
+  await until(async () => (await h.cp.clusters.get(B, ftc.id)).value.lifecycleState === "DELETED", "deleted");
+  assert.deepEqual((await h.cp.clusters.get(B, ftc.id)).value.units, [], "a DELETED cluster holds nothing");
+  const again = await h.cp.clusters.create(A, { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1 });
   assert.deepEqual(
     again.value.units!.map((u) => u.cores),
     [[1]],
   );
-  h.store.close();
+  await h.store.close();
 });
 
 test("resize: growing reserves (or is refused, unchanged), shrinking frees after the workers stop; the pool runs exactly the reserved units", async () => {
   const h = await harness({}, undefined, { ...TWO_CORES, cores: [0, 1, 2] });
   const base = await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: TINY } });
   const hc = await activeCluster(h, "HOSTING");
-  const ep = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.value.id, dedicatedAiClusterId: hc.id });
+  const ep = await h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.value.id, dedicatedAiClusterId: hc.id });
   await waitEndpoint(h, ep.value.id, "ACTIVE");
   const pool = h.hosting.pools.get(hc.id) as FakePool;
   assert.deepEqual(
@@ -80,35 +79,35 @@ test("resize: growing reserves (or is refused, unchanged), shrinking frees after
     [[0, [0], false]],
   );
 
-  const { etag } = h.cp.clusters.get(A, hc.id);
-  h.cp.clusters.update(A, hc.id, { unitCount: 3 }, etag);
-  await until(() => h.cp.clusters.get(A, hc.id).value.lifecycleState === "ACTIVE", "grown");
+  const { etag } = await h.cp.clusters.get(A, hc.id);
+  await h.cp.clusters.update(A, hc.id, { unitCount: 3 }, etag);
+  await until(async () => (await h.cp.clusters.get(A, hc.id)).value.lifecycleState === "ACTIVE", "grown");
   assert.deepEqual(
     pool.units.map((u) => u.cores),
     [[0], [1], [2]],
   );
 
-  const full = h.cp.clusters.get(A, hc.id);
-  refusal(() => h.cp.clusters.update(A, hc.id, { unitCount: 4 }), /no room for 1 unit more of SPRIG_CPU_SMALL \(3 → 4\)/);
-  const after = h.cp.clusters.get(A, hc.id);
+  const full = await h.cp.clusters.get(A, hc.id);
+  await refusal(async () => await h.cp.clusters.update(A, hc.id, { unitCount: 4 }), /no room for 1 unit more of SPRIG_CPU_SMALL \(3 → 4\)/);
+  const after = await h.cp.clusters.get(A, hc.id);
   assert.deepEqual(
     [after.value.unitCount, after.value.lifecycleState, after.etag],
     [3, "ACTIVE", full.etag],
     "a refused resize changes nothing",
   );
 
-  h.cp.clusters.update(A, hc.id, { unitCount: 1 });
-  await until(() => h.cp.clusters.get(A, hc.id).value.lifecycleState === "ACTIVE", "shrunk");
+  await h.cp.clusters.update(A, hc.id, { unitCount: 1 });
+  await until(async () => (await h.cp.clusters.get(A, hc.id)).value.lifecycleState === "ACTIVE", "shrunk");
   assert.deepEqual(
     pool.units.map((u) => u.index),
     [0],
   );
   assert.deepEqual(
-    h.cp.clusters.get(A, hc.id).value.units!.map((u) => u.cores),
+    (await h.cp.clusters.get(A, hc.id)).value.units!.map((u) => u.cores),
     [[0]],
   );
-  assert.equal(h.store.nodes.reservations().length, 1);
-  h.store.close();
+  assert.equal((await h.store.nodes.reservations()).length, 1);
+  await h.store.close();
 });
 
 test("fine-tunes run only on their cluster's reserved units, one job per unit; a unit in use cannot be shrunk away", async () => {
@@ -132,8 +131,8 @@ test("fine-tunes run only on their cluster's reserved units, one job per unit; a
       [1, [6], 1],
     ],
   );
-  assert.throws(
-    () => h.cp.clusters.update(A, ftc.id, { unitCount: 1 }),
+  await assert.rejects(
+    async () => await h.cp.clusters.update(A, ftc.id, { unitCount: 1 }),
     (e: ServiceError) => e.status === 409 && /unit 1 of cluster .* runs a fine-tune/.test(e.message),
   );
   h.ft.release();
@@ -141,12 +140,12 @@ test("fine-tunes run only on their cluster's reserved units, one job per unit; a
   assert.ok([5, 6].includes(h.ft.started[2]!.unit.cores[0]!), "still inside the cluster's reservation");
   h.ft.release();
   for (const j of jobs) await waitModel(h, j.value.id, "ACTIVE");
-  h.store.close();
+  await h.store.close();
 });
 
 test("several nodes: a cluster spreads over them; the admin view lists nodes, what is free and which cluster holds what", async () => {
   const h = await harness({}, undefined, TWO_CORES);
-  h.store.nodes.upsert({
+  await h.store.nodes.upsert({
     id: "node-b",
     name: "b",
     cores: [0, 1, 2, 3],
@@ -154,7 +153,7 @@ test("several nodes: a cluster spreads over them; the admin view lists nodes, wh
     accelerators: [],
     pinning: { enabled: true, reason: null },
   });
-  const c = h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2, displayName: "spread" });
+  const c = await h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2, displayName: "spread" });
   assert.deepEqual(
     c.value.units!.map((u) => [u.nodeId, u.cores, u.pinned]),
     [
@@ -162,11 +161,11 @@ test("several nodes: a cluster spreads over them; the admin view lists nodes, wh
       ["node-b", [0], true],
     ],
   );
-  assert.throws(
-    () => h.cp.capacityView(A),
+  await assert.rejects(
+    async () => await h.cp.capacityView(A),
     (e: ServiceError) => e.status === 404 && /admin API key/.test(e.message),
   );
-  const view = h.cp.capacityView({ compartments: [], admin: true });
+  const view = await h.cp.capacityView({ compartments: [], admin: true });
   const local = view.nodes.find((n) => n.id === "local")!;
   assert.deepEqual([local.freeCores, local.freeMemoryBytes], [[1], 6 * GiB]);
   assert.deepEqual(
@@ -174,7 +173,7 @@ test("several nodes: a cluster spreads over them; the admin view lists nodes, wh
     [[c.value.id, "spread", "compA", "HOSTING", "SPRIG_CPU_SMALL", 0, [0]]],
   );
   assert.deepEqual(view.nodes.find((n) => n.id === "node-b")!.freeCores, [1, 2, 3]);
-  h.store.close();
+  await h.store.close();
 });
 
 test("restart: reservations are kept; when the node shrinks, units are placed again or the cluster says which do not run", async () => {
@@ -182,11 +181,11 @@ test("restart: reservations are kept; when the node shrinks, units are placed ag
   const c1 = await activeCluster(h, "HOSTING");
   const c2 = await activeCluster(h, "FINE_TUNING");
   await h.cp.close();
-  h.store.close();
+  await h.store.close();
 
   const same = await harness({}, h.dir, TWO_CORES);
   assert.deepEqual(
-    same.cp.clusters.get(A, c2.id).value.units!.map((u) => u.cores),
+    (await same.cp.clusters.get(A, c2.id)).value.units!.map((u) => u.cores),
     [[1]],
     "kept across a restart",
   );
@@ -203,15 +202,15 @@ test("restart: reservations are kept; when the node shrinks, units are placed ag
   });
   await until(() => same.ft.holding === 1, "the fine-tune to start");
   await same.cp.close();
-  same.store.close();
+  await same.store.close();
 
   // the operator narrows the node to one core: the first cluster keeps core 0, the second has no room
   const narrow = await harness({}, h.dir, { ...TWO_CORES, cores: [0] });
   assert.deepEqual(
-    narrow.cp.clusters.get(A, c1.id).value.units!.map((u) => u.cores),
+    (await narrow.cp.clusters.get(A, c1.id)).value.units!.map((u) => u.cores),
     [[0]],
   );
-  const lost = narrow.cp.clusters.get(A, c2.id).value;
+  const lost = (await narrow.cp.clusters.get(A, c2.id)).value;
   assert.deepEqual(lost.units, []);
   assert.equal(lost.lifecycleState, "NEEDS_ATTENTION");
   assert.match(lost.lifecycleDetails!, /1 of 1 units have no reserved cores and do not run: unitCount: no room/);
@@ -226,15 +225,15 @@ test("restart: reservations are kept; when the node shrinks, units are placed ag
   );
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(narrow.ft.started.length, 0);
-  assert.equal(narrow.cp.models.get(A, m.value.id).value.lifecycleState, "CREATING");
+  assert.equal((await narrow.cp.models.get(A, m.value.id)).value.lifecycleState, "CREATING");
   // deleting the first cluster frees core 0; at the next start the second is placed again and its note goes
   await narrow.cp.close();
-  narrow.store.close();
+  await narrow.store.close();
   const wide = await harness({}, h.dir, TWO_CORES);
-  const back = wide.cp.clusters.get(A, c2.id).value;
+  const back = (await wide.cp.clusters.get(A, c2.id)).value;
   assert.equal(back.units!.length, 1);
   assert.equal(back.lifecycleState, "ACTIVE");
   assert.equal(back.lifecycleDetails, null);
   await waitModel(wide, m.value.id, "ACTIVE");
-  wide.store.close();
+  await wide.store.close();
 });

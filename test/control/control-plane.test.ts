@@ -18,30 +18,37 @@ const SAMPLING: InferenceSampling = {
   presencePenalty: 0,
 };
 
-function rejects(f: () => unknown, status: number, re: RegExp): void {
-  assert.throws(f, (e: unknown) => e instanceof ServiceError && e.status === status && re.test(e.message));
+async function rejects(f: () => unknown, status: number, re: RegExp): Promise<void> {
+  await assert.rejects(
+    async () => f(),
+    (e: unknown) => e instanceof ServiceError && e.status === status && re.test(e.message),
+  );
 }
 
 test("clusters: CREATING → ACTIVE with a SUCCEEDED work request; hosting capacity; resize; another compartment sees 404", async () => {
   const h = await harness({ endpointCapacityPerCluster: 7 });
-  const created = h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2 });
+  const created = await h.cp.clusters.create(A, { compartmentId: "compA", type: "HOSTING", unitCount: 2 });
   assert.equal(created.value.lifecycleState, "CREATING");
   assert.equal(created.value.unitShape, "SPRIG_CPU_SMALL");
   assert.deepEqual(created.value.capacity, { capacityType: "HOSTING_CAPACITY", totalEndpointCapacity: 7, usedEndpointCapacity: 0 });
   const c = await activeCluster(h, "HOSTING");
-  const wr = h.cp.getWorkRequest(A, created.workRequestId!);
+  const wr = await h.cp.getWorkRequest(A, created.workRequestId!);
   assert.equal(wr.operationType, "CREATE_DEDICATED_AI_CLUSTER");
-  assert.equal(h.cp.getWorkRequest(A, created.workRequestId!).status, "SUCCEEDED");
+  assert.equal((await h.cp.getWorkRequest(A, created.workRequestId!)).status, "SUCCEEDED");
   assert.equal(wr.resources[0]!.entityUri, `/20231130/dedicatedAiClusters/${created.value.id}`);
-  rejects(() => h.cp.clusters.get(B, c.id), 404, /does not exist or is not in a compartment/);
-  rejects(() => h.cp.clusters.create(A, { compartmentId: "compB", type: "HOSTING", unitCount: 1 }), 404, /compartment compB/);
-  const { etag } = h.cp.clusters.get(A, c.id);
-  rejects(() => h.cp.clusters.update(A, c.id, { displayName: "x" }, "stale"), 412, /If-Match/);
-  const u = h.cp.clusters.update(A, c.id, { unitCount: 3 }, etag);
+  await rejects(async () => await h.cp.clusters.get(B, c.id), 404, /does not exist or is not in a compartment/);
+  await rejects(
+    async () => await h.cp.clusters.create(A, { compartmentId: "compB", type: "HOSTING", unitCount: 1 }),
+    404,
+    /compartment compB/,
+  );
+  const { etag } = await h.cp.clusters.get(A, c.id);
+  await rejects(async () => await h.cp.clusters.update(A, c.id, { displayName: "x" }, "stale"), 412, /If-Match/);
+  const u = await h.cp.clusters.update(A, c.id, { unitCount: 3 }, etag);
   assert.equal(u.value.lifecycleState, "UPDATING");
-  await until(() => h.cp.clusters.get(A, c.id).value.lifecycleState === "ACTIVE", "resize");
-  assert.equal(h.cp.clusters.get(A, c.id).value.unitCount, 3);
-  h.store.close();
+  await until(async () => (await h.cp.clusters.get(A, c.id)).value.lifecycleState === "ACTIVE", "resize");
+  assert.equal((await h.cp.clusters.get(A, c.id)).value.unitCount, 3);
+  await h.store.close();
 });
 
 test("fine-tune: needs an ACTIVE FINE_TUNING cluster and visible data; succeeds with metrics, history and events", async () => {
@@ -77,16 +84,16 @@ test("fine-tune: needs an ACTIVE FINE_TUNING cluster and visible data; succeeds 
   assert.equal(done.rootBaseModelId, base.value.id);
   assert.equal(done.artifactType, "ADAPTER");
   assert.equal(h.ft.started[0]!.method, "tfew");
-  const wr = h.cp.getWorkRequest(A, m.workRequestId!);
+  const wr = await h.cp.getWorkRequest(A, m.workRequestId!);
   assert.deepEqual([wr.status, wr.percentComplete, wr.resources[0]!.actionType], ["SUCCEEDED", 100, "CREATED"]);
   assert.deepEqual(
-    h.cp.fineTuneMetrics(A, m.value.id).map((p) => p.step),
+    (await h.cp.fineTuneMetrics(A, m.value.id)).map((p) => p.step),
     [1, 2, 3, 4],
   );
   assert.ok(
-    h.cp
-      .fineTuneEvents(A, m.value.id, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" })
-      .items.some((e) => /succeeded/.test(e.message)),
+    (await h.cp.fineTuneEvents(A, m.value.id, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" })).items.some((e) =>
+      /succeeded/.test(e.message),
+    ),
   );
   // a custom model can be the base of another fine-tune: it starts from the parent's adapter
   const child = await h.cp.models.create(A, { ...details(ftc.id), baseModelId: m.value.id });
@@ -100,8 +107,8 @@ test("fine-tune: needs an ACTIVE FINE_TUNING cluster and visible data; succeeds 
     }),
     (e: ServiceError) => e.status === 400 && /vanilla fine-tuning needs a BASE/.test(e.message),
   );
-  rejects(() => h.cp.models.delete(A, base.value.id), 409, /base of 1 other model/);
-  h.store.close();
+  await rejects(async () => await h.cp.models.delete(A, base.value.id), 409, /base of 1 other model/);
+  await h.store.close();
 });
 
 test("fine-tune: bad data fails with line-numbered work request errors; crashes resume, then fail; cancel", async () => {
@@ -115,17 +122,17 @@ test("fine-tune: bad data fails with line-numbered work request errors; crashes 
   const bad = await h.cp.models.create(A, d);
   const failed = await waitModel(h, bad.value.id, "FAILED");
   assert.match(failed.lifecycleDetails!, /2 bad line/);
-  const errs = h.cp.workRequestErrors(A, bad.workRequestId!, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" }).items;
+  const errs = (await h.cp.workRequestErrors(A, bad.workRequestId!, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" })).items;
   assert.deepEqual(
     errs.map((e) => e.message),
     ["line 2: not JSON", "line 5: missing completion"],
   );
-  assert.equal(h.cp.getWorkRequest(A, bad.workRequestId!).status, "FAILED");
+  assert.equal((await h.cp.getWorkRequest(A, bad.workRequestId!)).status, "FAILED");
 
   h.ft.scripts = ["crash", "succeed"];
   const resumed = await h.cp.models.create(A, d);
   await waitModel(h, resumed.value.id, "ACTIVE");
-  assert.equal(h.store.fineTunes.job(resumed.value.id)!.attempts, 2);
+  assert.equal((await h.store.fineTunes.job(resumed.value.id))!.attempts, 2);
 
   h.ft.scripts = ["crash", "crash"];
   const dead = await h.cp.models.create(A, d);
@@ -134,11 +141,11 @@ test("fine-tune: bad data fails with line-numbered work request errors; crashes 
   h.ft.scripts = ["hold"];
   const held = await h.cp.models.create(A, d);
   await until(() => h.ft.started.length === 6, "job started");
-  rejects(() => h.cp.clusters.delete(A, ftc.id), 409, /fine-tune job/);
-  h.cp.cancelWorkRequest(A, held.workRequestId!);
+  await rejects(async () => await h.cp.clusters.delete(A, ftc.id), 409, /fine-tune job/);
+  await h.cp.cancelWorkRequest(A, held.workRequestId!);
   assert.match((await waitModel(h, held.value.id, "FAILED")).lifecycleDetails!, /canceled/);
-  assert.equal(h.cp.getWorkRequest(A, held.workRequestId!).status, "CANCELED");
-  h.store.close();
+  assert.equal((await h.cp.getWorkRequest(A, held.workRequestId!)).status, "CANCELED");
+  await h.store.close();
 });
 
 test("fine-tune jobs queue per cluster: at most unitCount run at once", async () => {
@@ -158,7 +165,7 @@ test("fine-tune jobs queue per cluster: at most unitCount run at once", async ()
   await until(() => h.ft.started.length === 2, "second job");
   h.ft.release();
   await waitModel(h, m2.value.id, "ACTIVE");
-  h.store.close();
+  await h.store.close();
 });
 
 test("endpoints: one base per hosting cluster, capacity, deactivate/activate gate inference, delete rules", async () => {
@@ -169,28 +176,33 @@ test("endpoints: one base per hosting cluster, capacity, deactivate/activate gat
     await h.cp.models.create(A, { compartmentId: "compA", modelSource: { sourceType: "HUGGING_FACE_DIRECTORY", path: OTHER_BASE } })
   ).value;
   const hc = await activeCluster(h, "HOSTING");
-  const e1 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id, displayName: "base-ep" });
+  const e1 = await h.cp.endpoints.create(A, {
+    compartmentId: "compA",
+    modelId: base.id,
+    dedicatedAiClusterId: hc.id,
+    displayName: "base-ep",
+  });
   assert.equal(e1.value.lifecycleState, "CREATING");
   await waitEndpoint(h, e1.value.id, "ACTIVE");
-  assert.equal(h.cp.clusters.get(A, hc.id).value.baseModelId, base.id);
-  rejects(
-    () => h.cp.endpoints.create(A, { compartmentId: "compA", modelId: other.id, dedicatedAiClusterId: hc.id }),
+  assert.equal((await h.cp.clusters.get(A, hc.id)).value.baseModelId, base.id);
+  await rejects(
+    async () => await h.cp.endpoints.create(A, { compartmentId: "compA", modelId: other.id, dedicatedAiClusterId: hc.id }),
     409,
     /hosts base model .* derives from/,
   );
-  const e2 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
-  rejects(
-    () => h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id }),
+  const e2 = await h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
+  await rejects(
+    async () => await h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id }),
     409,
     /is full \(2 of 2/,
   );
-  assert.deepEqual(h.cp.clusters.get(A, hc.id).value.capacity, {
+  assert.deepEqual((await h.cp.clusters.get(A, hc.id)).value.capacity, {
     capacityType: "HOSTING_CAPACITY",
     totalEndpointCapacity: 2,
     usedEndpointCapacity: 2,
   });
-  rejects(() => h.cp.clusters.delete(A, hc.id), 409, /still has 2 endpoint/);
-  rejects(() => h.cp.models.delete(A, base.id), 409, /served by 2 endpoint/);
+  await rejects(async () => await h.cp.clusters.delete(A, hc.id), 409, /still has 2 endpoint/);
+  await rejects(async () => await h.cp.models.delete(A, base.id), 409, /served by 2 endpoint/);
   await waitEndpoint(h, e2.value.id, "ACTIVE");
 
   const r = await h.cp.inference.generate(A, { endpoint: "base-ep", prompt: { kind: "text", text: "hi there" }, sampling: SAMPLING });
@@ -200,7 +212,7 @@ test("endpoints: one base per hosting cluster, capacity, deactivate/activate gat
     (e: ServiceError) => e.status === 404,
   );
 
-  h.cp.endpoints.deactivate(A, e1.value.id);
+  await h.cp.endpoints.deactivate(A, e1.value.id);
   await waitEndpoint(h, e1.value.id, "INACTIVE");
   await assert.rejects(
     h.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "x" }, sampling: SAMPLING }),
@@ -211,23 +223,23 @@ test("endpoints: one base per hosting cluster, capacity, deactivate/activate gat
     "echo x",
     "the other endpoint is still served",
   );
-  rejects(() => h.cp.endpoints.deactivate(A, e1.value.id), 409, /is INACTIVE; deactivate needs it ACTIVE/);
-  h.cp.endpoints.activate(A, e1.value.id);
+  await rejects(async () => await h.cp.endpoints.deactivate(A, e1.value.id), 409, /is INACTIVE; deactivate needs it ACTIVE/);
+  await h.cp.endpoints.activate(A, e1.value.id);
   await waitEndpoint(h, e1.value.id, "ACTIVE");
   assert.equal(
     (await h.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "y" }, sampling: SAMPLING })).result.text,
     "echo y",
   );
 
-  h.cp.endpoints.delete(A, e1.value.id);
-  h.cp.endpoints.delete(A, e2.value.id);
+  await h.cp.endpoints.delete(A, e1.value.id);
+  await h.cp.endpoints.delete(A, e2.value.id);
   await waitEndpoint(h, e2.value.id, "DELETED");
-  await until(() => h.cp.clusters.get(A, hc.id).value.baseModelId === null, "cluster freed");
+  await until(async () => (await h.cp.clusters.get(A, hc.id)).value.baseModelId === null, "cluster freed");
   assert.ok(h.hosting.pools.get(hc.id)!.closed, "an empty cluster's pool is closed");
   // an empty cluster may host another base model
-  const e3 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: other.id, dedicatedAiClusterId: hc.id });
+  const e3 = await h.cp.endpoints.create(A, { compartmentId: "compA", modelId: other.id, dedicatedAiClusterId: hc.id });
   await waitEndpoint(h, e3.value.id, "ACTIVE");
-  h.store.close();
+  await h.store.close();
 });
 
 test("restart: resources are kept, ACTIVE endpoints come back, INACTIVE stay, a running fine-tune resumes", async () => {
@@ -236,11 +248,11 @@ test("restart: resources are kept, ACTIVE endpoints come back, INACTIVE stay, a 
     .value;
   const hc = await activeCluster(h, "HOSTING");
   const ftc = await activeCluster(h, "FINE_TUNING");
-  const e1 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
-  const e2 = h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
+  const e1 = await h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
+  const e2 = await h.cp.endpoints.create(A, { compartmentId: "compA", modelId: base.id, dedicatedAiClusterId: hc.id });
   await waitEndpoint(h, e1.value.id, "ACTIVE");
   await waitEndpoint(h, e2.value.id, "ACTIVE");
-  h.cp.endpoints.deactivate(A, e2.value.id);
+  await h.cp.endpoints.deactivate(A, e2.value.id);
   await waitEndpoint(h, e2.value.id, "INACTIVE");
   h.ft.scripts = ["hold"];
   const ds = await upload(h);
@@ -251,11 +263,11 @@ test("restart: resources are kept, ACTIVE endpoints come back, INACTIVE stay, a 
   });
   await until(() => h.ft.started.length === 1, "job running");
   // a crash: the process is gone without closing anything
-  h.store.close();
+  await h.store.close();
 
   const h2 = await harness({}, h.dir);
   await waitEndpoint(h2, e1.value.id, "ACTIVE");
-  assert.equal(h2.cp.endpoints.get(A, e2.value.id).value.lifecycleState, "INACTIVE");
+  assert.equal((await h2.cp.endpoints.get(A, e2.value.id)).value.lifecycleState, "INACTIVE");
   assert.deepEqual([...h2.hosting.pools.get(hc.id)!.active.keys()], [e1.value.id]);
   assert.equal(
     (await h2.cp.inference.generate(A, { endpoint: e1.value.id, prompt: { kind: "text", text: "z" }, sampling: SAMPLING })).result.text,
@@ -265,40 +277,51 @@ test("restart: resources are kept, ACTIVE endpoints come back, INACTIVE stay, a 
   assert.equal(h2.ft.started[0]!.jobId, m.value.id);
   const done = await waitModel(h2, m.value.id, "ACTIVE");
   assert.equal(done.modelMetrics?.finalLoss, 0.25);
-  assert.equal(h2.store.fineTunes.job(m.value.id)!.attempts, 2);
-  h2.store.close();
+  assert.equal((await h2.store.fineTunes.job(m.value.id))!.attempts, 2);
+  await h2.store.close();
 });
 
 test("listing paginates with page tokens and filters; bad tokens are 400", async () => {
   const h = await harness();
-  for (let i = 0; i < 5; i++) h.cp.clusters.create(A, { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1, displayName: `c${i}` });
-  h.cp.clusters.create(B, { compartmentId: "compB", type: "FINE_TUNING", unitCount: 1 });
+  for (let i = 0; i < 5; i++)
+    await h.cp.clusters.create(A, { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1, displayName: `c${i}` });
+  await h.cp.clusters.create(B, { compartmentId: "compB", type: "FINE_TUNING", unitCount: 1 });
   const q = { limit: 2, sortBy: "displayName" as const, sortOrder: "ASC" as const };
-  const p1 = h.cp.clusters.list(A, q);
-  const p2 = h.cp.clusters.list(A, { ...q, page: p1.nextPage });
-  const p3 = h.cp.clusters.list(A, { ...q, page: p2.nextPage });
+  const p1 = await h.cp.clusters.list(A, q);
+  const p2 = await h.cp.clusters.list(A, { ...q, page: p1.nextPage });
+  const p3 = await h.cp.clusters.list(A, { ...q, page: p2.nextPage });
   assert.deepEqual(
     [...p1.items, ...p2.items, ...p3.items].map((c) => c.displayName),
     ["c0", "c1", "c2", "c3", "c4"],
   );
   assert.equal(p3.nextPage, undefined);
-  rejects(() => h.cp.clusters.list(A, { ...q, page: "garbage" }), 400, /page/);
-  rejects(() => h.cp.clusters.list(A, { ...q, compartmentId: "compB" }), 404, /compartment compB/);
-  assert.equal(h.cp.clusters.list(A, { ...q, limit: 100, displayName: "c3" }).items.length, 1);
-  await until(() => h.cp.clusters.list(A, { ...q, limit: 100, lifecycleState: "ACTIVE" }).items.length === 5, "clusters ACTIVE");
-  await until(() => h.cp.clusters.list(B, { ...q, limit: 100, lifecycleState: "ACTIVE" }).items.length === 1, "clusters ACTIVE");
-  h.store.close();
+  await rejects(async () => await h.cp.clusters.list(A, { ...q, page: "garbage" }), 400, /page/);
+  await rejects(async () => await h.cp.clusters.list(A, { ...q, compartmentId: "compB" }), 404, /compartment compB/);
+  assert.equal((await h.cp.clusters.list(A, { ...q, limit: 100, displayName: "c3" })).items.length, 1);
+  await until(
+    async () => (await h.cp.clusters.list(A, { ...q, limit: 100, lifecycleState: "ACTIVE" })).items.length === 5,
+    "clusters ACTIVE",
+  );
+  await until(
+    async () => (await h.cp.clusters.list(B, { ...q, limit: 100, lifecycleState: "ACTIVE" })).items.length === 1,
+    "clusters ACTIVE",
+  );
+  await h.store.close();
 });
 
 test("the default base model is registered once, visible to every compartment, and cannot be deleted", async () => {
   const h = await harness({ defaultBaseModelDir: TINY });
-  const all = h.cp.models.list(A, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" }).items;
+  const all = (await h.cp.models.list(A, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" })).items;
   assert.equal(all.length, 1);
   assert.equal(all[0]!.compartmentId, null);
-  assert.equal(h.cp.models.list(B, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" }).items[0]!.id, all[0]!.id);
-  rejects(() => h.cp.models.delete(A, all[0]!.id), 404, /model/);
-  h.store.close();
+  assert.equal((await h.cp.models.list(B, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" })).items[0]!.id, all[0]!.id);
+  await rejects(async () => await h.cp.models.delete(A, all[0]!.id), 404, /model/);
+  await h.store.close();
   const h2 = await harness({ defaultBaseModelDir: TINY }, h.dir);
-  assert.equal(h2.cp.models.list(A, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" }).items.length, 1, "not registered twice");
-  h2.store.close();
+  assert.equal(
+    (await h2.cp.models.list(A, { limit: 100, sortBy: "timeCreated", sortOrder: "DESC" })).items.length,
+    1,
+    "not registered twice",
+  );
+  await h2.store.close();
 });

@@ -28,13 +28,13 @@ test("an ending that throws leaves the model FAILED with the reason, and the nex
     const first = await h.cp.models.create(A, details);
     const failed = await waitModel(h, first.value.id, "FAILED");
     assert.match(failed.lifecycleDetails ?? "", /outcome could not be recorded: disk I\/O error/);
-    const wr = h.cp.getWorkRequest(A, first.workRequestId!);
+    const wr = await h.cp.getWorkRequest(A, first.workRequestId!);
     assert.equal(wr.status, "FAILED");
-    assert.equal(jobs.job(first.value.id)?.state, "FAILED");
+    assert.equal((await jobs.job(first.value.id))?.state, "FAILED");
     // the unit was given back: the next job on the cluster runs and succeeds
     const second = await h.cp.models.create(A, details);
     await waitModel(h, second.value.id, "ACTIVE");
   } finally {
-    h.store.close();
+    await h.store.close();
   }
 });

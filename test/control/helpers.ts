@@ -37,8 +37,10 @@ export async function harness(
   config: ControlConfigInput = {},
   dir = mkdtempSync(join(tmpdir(), "sprig-control-")),
   node: LocalNodeSettings = FAKE_NODE,
+  /** a PostgreSQL URL; default: the data directory's SQLite file */
+  database?: string,
 ): Promise<Harness> {
-  const store = Store.open(dir) as SprigStore;
+  const store = (await Store.open(dir, database === undefined ? {} : { database })) as SprigStore;
   const ft = new FakeFineTune();
   const hosting = new FakeHosting();
   // the fixtures may be imported (the service's default allows no server directory)
@@ -48,11 +50,11 @@ export async function harness(
 }
 
 export async function activeCluster(h: Harness, type: "FINE_TUNING" | "HOSTING", scope = A, unitCount = 1) {
-  const c = h.cp.clusters.create(scope, { compartmentId: scope.compartments[0]!, type, unitCount });
-  return until(
-    () => h.cp.clusters.get(scope, c.value.id).value.lifecycleState === "ACTIVE" && h.cp.clusters.get(scope, c.value.id).value,
-    "cluster ACTIVE",
-  );
+  const c = await h.cp.clusters.create(scope, { compartmentId: scope.compartments[0]!, type, unitCount });
+  return until(async () => {
+    const v = (await h.cp.clusters.get(scope, c.value.id)).value;
+    return v.lifecycleState === "ACTIVE" && v;
+  }, "cluster ACTIVE");
 }
 
 export async function upload(
@@ -60,7 +62,7 @@ export async function upload(
   scope = A,
   name = "train.jsonl",
 ): Promise<{ namespaceName: string; bucketName: string; objectName: string; datasetType: "OBJECT_STORAGE" }> {
-  h.store.objects.createBucket("ns", `bucket-${scope.compartments[0]}`, scope.compartments[0]!);
+  await h.store.objects.createBucket("ns", `bucket-${scope.compartments[0]}`, scope.compartments[0]!);
   await h.store.objects.put("ns", `bucket-${scope.compartments[0]}`, name, Readable.from(['{"prompt":"a","completion":"b"}\n']), {
     contentType: "application/jsonl",
     maxBytes: 1000,
@@ -69,15 +71,15 @@ export async function upload(
 }
 
 export async function waitModel(h: Harness, id: string, state: string, scope = A) {
-  return until(() => {
-    const m = h.cp.models.get(scope, id).value;
+  return until(async () => {
+    const m = (await h.cp.models.get(scope, id)).value;
     return m.lifecycleState === state && m;
   }, `model ${state}`);
 }
 
 export async function waitEndpoint(h: Harness, id: string, state: string, scope = A) {
-  return until(() => {
-    const e = h.cp.endpoints.get(scope, id).value;
+  return until(async () => {
+    const e = (await h.cp.endpoints.get(scope, id)).value;
     return e.lifecycleState === state && e;
   }, `endpoint ${state}`);
 }

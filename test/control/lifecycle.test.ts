@@ -40,10 +40,10 @@ test("the control plane's store refuses a write that skips the lifecycle", async
   const h = await harness();
   try {
     const c = await activeCluster(h, "HOSTING");
-    const row = h.store.clusters.get(c.id)!.value;
-    assert.throws(() => h.store.clusters.update({ ...row, lifecycleState: "CREATING" }), /DedicatedAiCluster .*: ACTIVE → CREATING/);
-    assert.throws(() => h.store.clusters.insert({ ...row, id: "ocid1.x", lifecycleState: "DELETED" }), /cannot start in DELETED/);
-    assert.equal(h.store.clusters.get(c.id)!.value.lifecycleState, "ACTIVE", "nothing was written");
+    const row = (await h.store.clusters.get(c.id))!.value;
+    await assert.rejects(h.store.clusters.update({ ...row, lifecycleState: "CREATING" }), /DedicatedAiCluster .*: ACTIVE → CREATING/);
+    await assert.rejects(h.store.clusters.insert({ ...row, id: "ocid1.x", lifecycleState: "DELETED" }), /cannot start in DELETED/);
+    assert.equal((await h.store.clusters.get(c.id))!.value.lifecycleState, "ACTIVE", "nothing was written");
   } finally {
     await h.cp.close();
   }

@@ -37,9 +37,13 @@ test("fine-tune with a validationDataset: the job gets its file; a missing objec
   await waitModel(h, m.value.id, "ACTIVE");
   await until(() => h.ft.started.length === 1, "job started");
   const spec = h.ft.started[0]!;
-  assert.equal(spec.validationDataFile, h.store.objects.path("ns", vs.bucketName, "val.jsonl"));
+  assert.equal(spec.validationDataFile, await h.store.objects.path("ns", vs.bucketName, "val.jsonl"));
   assert.notEqual(spec.validationDataFile, spec.dataFile);
-  assert.deepEqual(h.cp.models.get(A, m.value.id).value.fineTuneDetails?.validationDataset, vs, "the model records its validation set");
+  assert.deepEqual(
+    (await h.cp.models.get(A, m.value.id)).value.fineTuneDetails?.validationDataset,
+    vs,
+    "the model records its validation set",
+  );
   // without one, the trainer holds out the split as before
   const plain = await h.cp.models.create(
     A,
@@ -51,5 +55,5 @@ test("fine-tune with a validationDataset: the job gets its file; a missing objec
   );
   await waitModel(h, plain.value.id, "ACTIVE");
   assert.equal(h.ft.started[1]!.validationDataFile, undefined);
-  h.store.close();
+  await h.store.close();
 });

@@ -100,7 +100,7 @@ export async function serveWorkers(
     server: { rateLimit: { perSecond: 1000, burst: 4000 } },
   });
   const url = await svc.listen(0);
-  return { svc, ex, c: new Client(url, svc.store.apiKeys.create(["compA"]).key) };
+  return { svc, ex, c: new Client(url, (await svc.store.apiKeys.create(["compA"])).key) };
 }
 
 /** Wait until `f` holds (bounded). */

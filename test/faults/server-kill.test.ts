@@ -37,9 +37,9 @@ const kill = (child: ChildProcess) =>
 
 test(`SIGKILL of the server at a random moment (seed ${SEED}): after a restart everything settles and the fine-tune finishes`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "sprig-fault-server-"));
-  const s = Store.open(dir);
-  const key = s.apiKeys.create(["compA"]).key;
-  s.close();
+  const s = await Store.open(dir);
+  const key = (await s.apiKeys.create(["compA"])).key;
+  await s.close();
   let { child, url } = await serve(dir);
   let c = new Client(url, key);
   const ids: { model?: string; endpoint?: string } = {};

@@ -13,27 +13,27 @@ const dropDb = (dir: string) => {
   for (const f of ["sprig.db-wal", "sprig.db-shm"]) rmSync(join(dir, f), { force: true });
 };
 
-test("a fresh or empty data directory opens as a new install", () => {
+test("a fresh or empty data directory opens as a new install", async () => {
   const dir = fresh();
-  Store.open(dir).close();
+  await (await Store.open(dir)).close();
   // an empty database with nothing else beside it (e.g. created and never used) still opens
   dropDb(dir);
   truncateSync(join(dir, "sprig.db"), 0);
-  Store.open(dir).close();
+  await (await Store.open(dir)).close();
 });
 
-test("a 0-byte or missing sprig.db beside artifacts refuses to start, naming the file and the restore", () => {
+test("a 0-byte or missing sprig.db beside artifacts refuses to start, naming the file and the restore", async () => {
   for (const how of ["empty", "missing"] as const) {
     const dir = fresh();
-    const s = Store.open(dir);
-    s.apiKeys.create(["c"]);
-    s.close();
+    const s = await Store.open(dir);
+    await s.apiKeys.create(["c"]);
+    await s.close();
     mkdirSync(join(dir, "artifacts", "models", "ocid1.generativeaimodel.x"), { recursive: true });
     dropDb(dir);
     if (how === "empty") truncateSync(join(dir, "sprig.db"), 0);
     else rmSync(join(dir, "sprig.db"));
-    assert.throws(
-      () => Store.open(dir),
+    await assert.rejects(
+      Store.open(dir),
       (e: Error) =>
         e instanceof StoreError &&
         e.message.includes(join(dir, "sprig.db")) &&
@@ -46,14 +46,14 @@ test("a 0-byte or missing sprig.db beside artifacts refuses to start, naming the
   const dir = fresh();
   mkdirSync(join(dir, "objects"), { recursive: true });
   writeFileSync(join(dir, "objects", "blob"), "x");
-  assert.throws(() => Store.open(dir), StoreError);
+  await assert.rejects(Store.open(dir), StoreError);
 });
 
-test("a damaged sprig.db names the file and how to restore it", () => {
+test("a damaged sprig.db names the file and how to restore it", async () => {
   const dir = fresh();
   writeFileSync(join(dir, "sprig.db"), Buffer.alloc(8192, 0x5a));
-  assert.throws(
-    () => Store.open(dir),
+  await assert.rejects(
+    Store.open(dir),
     (e: Error) =>
       e instanceof StoreError && e.message.includes(join(dir, "sprig.db")) && /damaged/.test(e.message) && /backup/.test(e.message),
   );

@@ -36,7 +36,7 @@ export async function consoleHarness(o: {
   const svc = await startService({ dataDir, control: { defaultBaseModelDir: o.baseModelDir } });
   const url = await svc.listen(0);
   const compartment = o.compartment ?? "team-a";
-  const key = svc.store.apiKeys.create([compartment]).key;
+  const key = (await svc.store.apiKeys.create([compartment])).key;
   // a fresh profile (playwright passes it as --user-data-dir) and no background traffic: the browser talks to 127.0.0.1 only
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

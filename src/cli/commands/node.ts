@@ -3,9 +3,8 @@
 // Over HTTP the same view is GET /20231130/admin/nodes with an admin key.
 
 import type { Command } from "commander";
-import { resolve } from "node:path";
-import { Capacity, type CapacityView, type SprigStore, cpuList } from "../../control/index.ts";
-import { Store } from "../../store/index.ts";
+import { Capacity, type CapacityView, cpuList } from "../../control/index.ts";
+import { openStore, withDatabaseOption } from "../database-flag.ts";
 import { DEFAULT_DATA_DIR } from "./serve.ts";
 
 const gib = (b: number): string => `${(b / 1024 ** 3).toFixed(1)} GiB`;
@@ -29,18 +28,17 @@ function table(view: CapacityView): string {
 
 export function registerNode(program: Command): void {
   const node = program.command("node").description("nodes and their capacity (run on the server's machine)");
-  node
-    .command("list")
+  withDatabaseOption(node.command("list"))
     .description("list nodes, their cores and memory, and which cluster holds which unit")
     .option("--data-dir <dir>", "the service's data directory", DEFAULT_DATA_DIR)
     .option("--json", "print the admin view as JSON ({nodes: [...]}, as GET /20231130/admin/nodes)")
-    .action((f: { dataDir: string; json?: boolean }) => {
-      const s = Store.open(resolve(f.dataDir)) as SprigStore;
+    .action(async (f: { dataDir: string; database?: string; json?: boolean }) => {
+      const s = await openStore(f);
       try {
-        const view = new Capacity(s.nodes, (id) => s.clusters.get(id)?.value ?? null).view();
+        const view = await new Capacity(s.nodes, async (id) => (await s.clusters.get(id))?.value ?? null).view();
         process.stdout.write(f.json ? `${JSON.stringify(view, null, 2)}\n` : table(view));
       } finally {
-        s.close();
+        await s.close();
       }
     });
 }

@@ -1,4 +1,5 @@
-// `sprig serve`: the service (HTTP API, SQLite store and artifacts under --data-dir, worker processes),
+// `sprig serve`: the service (HTTP API, store — SQLite under --data-dir, or PostgreSQL with --database — and
+// artifacts under --data-dir, worker processes),
 // with the bundled base model registered when it exists. Ctrl-C / SIGTERM shut down gracefully.
 
 import type { Command } from "commander";
@@ -7,6 +8,8 @@ import { join, resolve } from "node:path";
 import { startService } from "../../api/index.ts";
 import { REPO_ROOT } from "../default-model.ts";
 import { parseCpuList } from "../../control/index.ts";
+import { redactUrl } from "../../store/index.ts";
+import { databaseUrl, withDatabaseOption } from "../database-flag.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
 
@@ -14,8 +17,7 @@ export const DEFAULT_DATA_DIR = "sprig-data";
 export const DEFAULT_PORT = 8080;
 
 export function registerServe(program: Command): void {
-  program
-    .command("serve")
+  withDatabaseOption(program.command("serve"))
     .description("run the Sprig service: management, object storage, OCI-style and OpenAI-compatible inference APIs")
     .option("--port <p>", "HTTP port (0 = any free port)", String(DEFAULT_PORT))
     .option("--host <addr>", "address to listen on", "127.0.0.1")
@@ -47,6 +49,7 @@ export function registerServe(program: Command): void {
         port: string;
         host: string;
         dataDir: string;
+        database?: string;
         endpointCapacity: string;
         rateLimit: string;
         importRoot: string[];
@@ -65,9 +68,11 @@ export function registerServe(program: Command): void {
         const cores = f.cores === undefined ? undefined : parseCpuList(f.cores);
         if (cores === null || cores?.length === 0) throw new CliError(`--cores: '${f.cores}' is not a CPU list (e.g. 0-3 or 0,2)`);
         const memory = f.memory === undefined ? undefined : Math.floor(parseNumber(f.memory, "--memory", { min: 0.125 }) * 1024 ** 3);
+        const database = databaseUrl(f);
         const blocklist = f.contentBlocklist === undefined ? [] : readBlocklist(f.contentBlocklist);
         const svc = await startService({
           dataDir: resolve(f.dataDir),
+          ...(database === undefined ? {} : { database }),
           control: {
             endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
             defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
@@ -87,7 +92,13 @@ export function registerServe(program: Command): void {
             ? null
             : await svc.listenMetrics(parseNumber(f.metricsPort, "--metrics-port", { int: true, min: 0, max: 65535 }), f.metricsHost);
         svc.app.log.info(
-          { url, console: `${url}/console`, dataDir: resolve(f.dataDir), ...(metricsUrl ? { metrics: metricsUrl } : {}) },
+          {
+            url,
+            console: `${url}/console`,
+            dataDir: resolve(f.dataDir),
+            database: database === undefined ? "sqlite" : redactUrl(database),
+            ...(metricsUrl ? { metrics: metricsUrl } : {}),
+          },
           "sprig is serving",
         );
         let stopping = false;
