@@ -4,9 +4,9 @@
 
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { type ControlPlane, type EmbedRequest, type Scope, badRequest } from "../control/index.ts";
+import { type ControlPlane, type EmbedRequest, badRequest } from "../control/index.ts";
 import { route } from "./routes.ts";
-import { ServingMode, endpointOf } from "./serving-mode.ts";
+import { ServingMode, servedBy } from "./serving-mode.ts";
 
 export const EmbeddingRequest = z
   .strictObject({
@@ -89,9 +89,8 @@ export function embeddingRoutes(app: FastifyInstance, cp: ControlPlane): void {
     app,
     { method: "POST", url: "/20231130/actions/embedText", tag: "Inference", summary: "Embed texts", body: EmbedTextDetails },
     async ({ scope, body, req }) => {
-      inScope(scope, body.compartmentId);
       const { endpoint, result } = await cp.inference.embed(scope, {
-        endpoint: await endpointOf(cp, scope, body.compartmentId, body.servingMode),
+        endpoint: await servedBy(cp, scope, body.compartmentId, body.servingMode),
         inputs: body.inputs.map((text) => ({ kind: "text", text })),
         truncate: body.truncate ?? "NONE",
       });
@@ -105,8 +104,4 @@ export function embeddingRoutes(app: FastifyInstance, cp: ControlPlane): void {
       };
     },
   );
-}
-
-function inScope(scope: Scope, compartmentId: string): void {
-  if (!scope.compartments.includes(compartmentId)) throw badRequest(`compartmentId: ${compartmentId} is not a compartment of this API key`);
 }

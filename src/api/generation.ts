@@ -3,6 +3,7 @@
 
 import type { FastifyReply, FastifyRequest } from "fastify";
 import {
+  type ActiveEndpoint,
   type ControlPlane,
   type InferenceResult,
   type InferenceSampling,
@@ -65,7 +66,7 @@ export async function generateN(
   cp: ControlPlane,
   scope: Scope,
   o: {
-    endpoint: string;
+    endpoint: string | ActiveEndpoint;
     prompt: PromptInput;
     sampling: InferenceSampling;
     n: number;
@@ -77,7 +78,7 @@ export async function generateN(
   const e = await cp.inference.target(scope, o.endpoint);
   const runs = Array.from({ length: o.n }, (_, i) =>
     cp.inference.generate(scope, {
-      endpoint: e.id,
+      endpoint: e,
       prompt: o.prompt,
       sampling: { ...o.sampling, seed: o.sampling.seed + i },
       signal: o.signal,
@@ -97,7 +98,8 @@ export interface StreamShape {
 }
 
 export interface AnswerCall {
-  endpoint: string;
+  /** id or display name, or the endpoint the route already resolved */
+  endpoint: string | ActiveEndpoint;
   prompt: PromptInput;
   sampling: InferenceSampling;
   n: number;
@@ -119,14 +121,14 @@ export async function answer<T>(
   shape: (sse: SseStream, endpointId: string) => StreamShape,
   respond: (out: Generated) => T,
 ): Promise<T | undefined> {
+  const target = await cp.inference.target(scope, call.endpoint);
   const run = (signal: AbortSignal, onToken?: (index: number, delta: string) => void) =>
-    generateN(cp, scope, { endpoint: call.endpoint, prompt: call.prompt, sampling: call.sampling, n: call.n, signal, onToken });
+    generateN(cp, scope, { endpoint: target, prompt: call.prompt, sampling: call.sampling, n: call.n, signal, onToken });
   if (!call.stream) {
     const out = await run(clientGone(http.reply));
     call.check?.(out.results, call.sampling.stop);
     return respond(out);
   }
-  const target = await cp.inference.target(scope, call.endpoint);
   const sse = openSse(http.req, http.reply);
   const s = shape(sse, target.id);
   try {

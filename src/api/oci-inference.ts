@@ -9,7 +9,6 @@ import {
   type ControlPlane,
   type InferenceResult,
   type PromptInput,
-  type Scope,
   type ToolCall,
   badRequest,
 } from "../control/index.ts";
@@ -17,7 +16,7 @@ import { type StreamShape, answer, sampling } from "./generation.ts";
 import { OciResponseFormat, ociStructured, structuredFor } from "./structured.ts";
 import { OciTool, OciToolCall, OciToolChoice, type ToolPlan, ociToolMode, toolPlan } from "./tools.ts";
 import { route } from "./routes.ts";
-import { ServingMode, endpointOf } from "./serving-mode.ts";
+import { ServingMode, servedBy } from "./serving-mode.ts";
 import { type ContentModerator, type ModerationRun, moderationFor } from "./content-moderation.ts";
 import type { SseStream } from "./sse.ts";
 
@@ -111,10 +110,6 @@ export const ChatDetails = z
   })
   .meta({ id: "ChatDetails" });
 
-function inScope(scope: Scope, compartmentId: string): void {
-  if (!scope.compartments.includes(compartmentId)) throw badRequest(`compartmentId: ${compartmentId} is not a compartment of this API key`);
-}
-
 export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moderator: ContentModerator): void {
   route(
     app,
@@ -126,10 +121,9 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moder
       body: GenerateTextDetails,
     },
     async ({ scope, body, req, reply }) => {
-      inScope(scope, body.compartmentId);
-      const endpoint = await endpointOf(cp, scope, body.compartmentId, body.servingMode);
+      const endpoint = await servedBy(cp, scope, body.compartmentId, body.servingMode);
       const r = body.inferenceRequest;
-      const mod = moderationFor(moderator, await cp.endpoints.resolve(scope, endpoint));
+      const mod = moderationFor(moderator, endpoint);
       mod?.checkInput(r.prompt);
       const prompt: PromptInput = { kind: "text", text: r.prompt };
       const s = sampling({
@@ -197,9 +191,8 @@ export function ociInferenceRoutes(app: FastifyInstance, cp: ControlPlane, moder
       body: ChatDetails,
     },
     async ({ scope, body, req, reply }) => {
-      inScope(scope, body.compartmentId);
-      const endpoint = await endpointOf(cp, scope, body.compartmentId, body.servingMode);
-      const mod = moderationFor(moderator, await cp.endpoints.resolve(scope, endpoint));
+      const endpoint = await servedBy(cp, scope, body.compartmentId, body.servingMode);
+      const mod = moderationFor(moderator, endpoint);
       const r = body.chatRequest;
       const messages: ChatMessage[] =
         r.apiFormat === "GENERIC"

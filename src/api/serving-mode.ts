@@ -1,8 +1,9 @@
 // OCI's servingMode on inference requests: DEDICATED names an endpoint; ON_DEMAND names a BASE model and
-// goes to its shared endpoint in the request's compartment (control/on-demand.ts says which).
+// goes to its shared endpoint in the request's compartment (control/on-demand.ts says which). The OCI
+// inference routes resolve their endpoint here once per request.
 
 import { z } from "zod";
-import { type ControlPlane, type Scope, onDemandEndpoint } from "../control/index.ts";
+import { type ActiveEndpoint, type ControlPlane, type Scope, badRequest, onDemandEndpoint } from "../control/index.ts";
 
 export const ServingMode = z
   .discriminatedUnion("servingType", [
@@ -17,7 +18,9 @@ export const ServingMode = z
   .describe("DEDICATED: an endpoint; ON_DEMAND: a BASE model's shared endpoint in the request's compartment");
 export type ServingMode = z.infer<typeof ServingMode>;
 
-/** The endpoint id a request's servingMode goes to. */
-export async function endpointOf(cp: ControlPlane, scope: Scope, compartmentId: string, mode: ServingMode): Promise<string> {
-  return mode.servingType === "DEDICATED" ? mode.endpointId : (await onDemandEndpoint(cp.store, scope, compartmentId, mode.modelId)).id;
+/** The ACTIVE endpoint an OCI request (its compartmentId and servingMode) goes to, or the 4xx to answer. */
+export async function servedBy(cp: ControlPlane, scope: Scope, compartmentId: string, mode: ServingMode): Promise<ActiveEndpoint> {
+  if (!scope.compartments.includes(compartmentId)) throw badRequest(`compartmentId: ${compartmentId} is not a compartment of this API key`);
+  if (mode.servingType === "DEDICATED") return cp.inference.target(scope, mode.endpointId);
+  return cp.inference.target(scope, (await onDemandEndpoint(cp.store, scope, compartmentId, mode.modelId)).id);
 }

@@ -1,6 +1,6 @@
 // The control layer's public surface.
 export { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
-export { type InferenceCounters } from "./inference.ts";
+export { type ActiveEndpoint, type InferenceCounters } from "./inference.ts";
 export { EndpointUsage } from "./usage.ts";
 export { TrainingConfigDefaults, trainingConfigDefaults } from "./training-defaults.ts";
 export { TrainingDataValidation, ValidateTrainingDataDetails } from "./dataset-check.ts";

@@ -18,9 +18,13 @@ import type { Pools } from "./pools.ts";
 import type { Endpoint } from "./resources.ts";
 import { UsageCounters } from "./usage.ts";
 
+/** An endpoint that `Inference.target` found ACTIVE in the caller's compartments: a request holding one is
+ *  not looked up again. */
+export type ActiveEndpoint = Endpoint & { readonly __checkedBy: "target" };
+
 export interface InferenceCall {
-  /** endpoint id, or display name (OpenAI's `model`) */
-  endpoint: string;
+  /** endpoint id, or display name (OpenAI's `model`), or what `target` returned */
+  endpoint: string | ActiveEndpoint;
   prompt: PromptInput;
   sampling: InferenceSampling;
   onToken?: (delta: string) => void;
@@ -42,7 +46,8 @@ export class Inference {
   ) {}
 
   /** The endpoint a request would go to; throws the 4xx the caller should see. */
-  async target(scope: Scope, idOrName: string): Promise<Endpoint> {
+  async target(scope: Scope, idOrName: string | ActiveEndpoint): Promise<ActiveEndpoint> {
+    if (typeof idOrName !== "string") return idOrName;
     const e = await this.endpoints.resolve(scope, idOrName);
     if (e.lifecycleState !== "ACTIVE") {
       this.usage.refused(e.id);
@@ -54,7 +59,7 @@ export class Inference {
             : "";
       throw incorrectState(`endpoint ${e.id} is ${e.lifecycleState}${hint}`);
     }
-    return e;
+    return e as ActiveEndpoint;
   }
 
   async generate(scope: Scope, call: InferenceCall): Promise<{ endpoint: Endpoint; result: InferenceResult }> {
@@ -77,7 +82,7 @@ export class Inference {
   /** Embeddings through an endpoint's pool (its model: base, adapter or full). */
   async embed(
     scope: Scope,
-    call: { endpoint: string; inputs: EmbedRequest["inputs"]; truncate: EmbedRequest["truncate"] },
+    call: { endpoint: string | ActiveEndpoint; inputs: EmbedRequest["inputs"]; truncate: EmbedRequest["truncate"] },
   ): Promise<{ endpoint: Endpoint; result: EmbedResult }> {
     const e = await this.target(scope, call.endpoint);
     const pool = this.pools.get(e.dedicatedAiClusterId);
