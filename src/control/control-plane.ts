@@ -98,7 +98,7 @@ export class ControlPlane {
       (s, d) => this.fineTunes.create(s, d),
       (id) => this.fineTunes.cancel(id),
     );
-    this.endpoints = new Endpoints(this.ctx, this.wr, this.pools);
+    this.endpoints = new Endpoints(this.ctx, this.wr, this.pools, (id) => this.inference.usage.forget(id));
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
     this.datasets = new DatasetCheck(this.ctx);
     this.moves = new CompartmentMoves(this.ctx, this.wr);

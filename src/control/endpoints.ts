@@ -23,6 +23,8 @@ export class Endpoints {
     private readonly ctx: ControlContext,
     private readonly wr: WorkRequests,
     private readonly pools: Pools,
+    /** told once an endpoint is DELETED (its usage counters are dropped) */
+    private readonly onDeleted: (endpointId: string) => void = () => undefined,
   ) {}
 
   private get store() {
@@ -250,6 +252,7 @@ export class Endpoints {
       this.ctx.log.warn({ endpointId: e.id, err: String(err) }, "deactivate during delete failed");
     }
     await this.setState(e.id, "DELETED", null);
+    this.onDeleted(e.id);
     if (this.ctx.bg.closed) return;
     const empty = await this.store.tx(async () => {
       const c = await this.store.clusters.getForUpdate(e.dedicatedAiClusterId);

@@ -51,6 +51,16 @@ export class UsageCounters {
     this.of(endpointId).refusedRequests++;
   }
 
+  /** A deleted endpoint's counters go: ids are never reused, so keeping them would only grow the map. */
+  forget(endpointId: string): void {
+    this.byEndpoint.delete(endpointId);
+  }
+
+  /** endpoints with counters (for tests and the soak bench's bounded-state checks) */
+  get size(): number {
+    return this.byEndpoint.size;
+  }
+
   get(endpointId: string): EndpointUsage {
     return { endpointId, since: this.since, ...(this.byEndpoint.get(endpointId) ?? zero()) };
   }

@@ -231,9 +231,13 @@ test("endpoints: one base per hosting cluster, capacity, deactivate/activate gat
     "echo y",
   );
 
+  assert.equal(h.cp.inference.usage.get(e1.value.id).generations, 2, "e1 (base-ep) served two generations");
+  assert.equal(h.cp.inference.usage.get(e1.value.id).refusedRequests, 1, "and refused one while INACTIVE");
   await h.cp.endpoints.delete(A, e1.value.id);
   await h.cp.endpoints.delete(A, e2.value.id);
   await waitEndpoint(h, e2.value.id, "DELETED");
+  await waitEndpoint(h, e1.value.id, "DELETED");
+  assert.equal(h.cp.inference.usage.size, 0, "deleted endpoints' usage counters are dropped");
   await until(async () => (await h.cp.clusters.get(A, hc.id)).value.baseModelId === null, "cluster freed");
   assert.ok(h.hosting.pools.get(hc.id)!.closed, "an empty cluster's pool is closed");
   // an empty cluster may host another base model
