@@ -72,52 +72,34 @@ function gathered(name: string, what: string, tableRank: (r: number) => number, 
   };
 }
 
-/** each rank bucket's rows come with their A, B already laid out in batch order (no gather in the graph) */
-function staged(name: string, what: string, bucketOf: (r: number) => number, bucketRanks: number[]): Layout {
-  return {
-    name,
-    what,
-    delta(g, l, m, x, y) {
-      for (const R of bucketRanks) {
-        const rows = index(g, `rows${R}`, `L${R}`);
-        const a = g.input(`a${R}.${l}.${m.name}`, "float32", [`L${R}`, IN, `R${R}`]); // (L, in, R)
-        const b = g.input(`b${R}.${l}.${m.name}`, "float32", [`L${R}`, `R${R}`, m.out]); // (L, R, out)
-        const d = op.matmul(op.matmul(op.gather(x, rows, 0), a), b); // (L, 1, out)
-        y = op.scatterNDAdd(y, op.unsqueeze(rows, [1]), d);
-      }
-      return y;
-    },
-    feeds(_rows, ranks) {
-      const rng = new Rng(1);
-      const out: Record<string, HostTensor> = {};
-      for (const R of bucketRanks) {
-        const mine = ranks.flatMap((r, b) => (bucketOf(r) === R ? [b] : []));
-        const at = mine.length ? mine : [0];
-        const rank = mine.length ? Math.max(...mine.map((b) => ranks[b]!)) : 1;
-        out[`rows${R}`] = i64(at);
-        for (let l = 0; l < LAYERS; l++)
-          for (const m of MODULES) {
-            out[`a${R}.${l}.${m.name}`] = f32([at.length, IN, rank], rng);
-            out[`b${R}.${l}.${m.name}`] = f32([at.length, rank, m.out], rng);
-          }
-      }
-      return out;
-    },
-  };
-}
+/** How a staged layout keeps A and B and multiplies by them: as MatMul's right operand (x on the left), or in
+ *  PEFT's own layouts A (L, R, in), B (L, out, R) as the left operand (x the packed side). */
+const SIDES = {
+  right: {
+    shapes: (L: number | string, R: number | string, out: number) => ({ a: [L, IN, R], b: [L, R, out] }),
+    // x: (L, T, in) → (L, T, out)
+    delta: (x: Tensor, a: Tensor, b: Tensor) => op.matmul(op.matmul(x, a), b),
+  },
+  left: {
+    shapes: (L: number | string, R: number | string, out: number) => ({ a: [L, R, IN], b: [L, out, R] }),
+    delta: (x: Tensor, a: Tensor, b: Tensor) => op.transpose(op.matmul(b, op.matmul(a, op.transpose(x, [0, 2, 1]))), [0, 2, 1]),
+  },
+} as const;
 
-/** staged like `staged`, in PEFT's own layouts A (L, R, in), B (L, out, R): the per-row matrices are MatMul's left side */
-function stagedLeft(name: string, what: string, bucketOf: (r: number) => number, bucketRanks: number[]): Layout {
+/** each rank bucket's rows come with their A, B already laid out in batch order (no gather in the graph),
+ *  at the bucket's largest rank among its rows */
+function staged(name: string, what: string, bucketOf: (r: number) => number, bucketRanks: number[], side: keyof typeof SIDES): Layout {
+  const s = SIDES[side];
   return {
     name,
     what,
     delta(g, l, m, x, y) {
       for (const R of bucketRanks) {
         const rows = index(g, `rows${R}`, `L${R}`);
-        const a = g.input(`a${R}.${l}.${m.name}`, "float32", [`L${R}`, `R${R}`, IN]); // (L, R, in)
-        const b = g.input(`b${R}.${l}.${m.name}`, "float32", [`L${R}`, m.out, `R${R}`]); // (L, out, R)
-        const xt = op.transpose(op.gather(x, rows, 0), [0, 2, 1]); // (L, in, T)
-        const d = op.transpose(op.matmul(b, op.matmul(a, xt)), [0, 2, 1]); // (L, T, out)
+        const shape = s.shapes(`L${R}`, `R${R}`, m.out);
+        const a = g.input(`a${R}.${l}.${m.name}`, "float32", shape.a);
+        const b = g.input(`b${R}.${l}.${m.name}`, "float32", shape.b);
+        const d = s.delta(op.gather(x, rows, 0), a, b); // (L, T, out)
         y = op.scatterNDAdd(y, op.unsqueeze(rows, [1]), d);
       }
       return y;
@@ -132,8 +114,9 @@ function stagedLeft(name: string, what: string, bucketOf: (r: number) => number,
         out[`rows${R}`] = i64(at);
         for (let l = 0; l < LAYERS; l++)
           for (const m of MODULES) {
-            out[`a${R}.${l}.${m.name}`] = f32([at.length, rank, IN], rng);
-            out[`b${R}.${l}.${m.name}`] = f32([at.length, m.out, rank], rng);
+            const shape = s.shapes(at.length, rank, m.out);
+            out[`a${R}.${l}.${m.name}`] = f32(shape.a as number[], rng);
+            out[`b${R}.${l}.${m.name}`] = f32(shape.b as number[], rng);
           }
       }
       return out;
@@ -148,21 +131,24 @@ const LAYOUTS: Layout[] = [
     "per rank bucket (8, 16, 32, 64), A/B staged in batch order by JS (copied when a row joins)",
     bucket,
     [8, 16, 32, 64],
+    "right",
   ),
-  stagedLeft(
+  staged(
     "buckets-left",
     "per rank bucket, staged, A (R, in) and B (out, R) as MatMul's left operand (x is the packed side)",
     bucket,
     [8, 16, 32, 64],
+    "left",
   ),
-  stagedLeft(
+  staged(
     "two-left",
     "two paths (ranks ≤ 16, > 16), each at its rows' largest rank, staged, left operand",
     (r) => (r <= 16 ? 16 : 64),
     [16, 64],
+    "left",
   ),
-  stagedLeft("one-left", "one path at the step's largest rank, staged, left operand", () => 0, [0]),
-  staged("one-staged", "one path, rank = the step's largest, A/B staged in batch order", () => 0, [0]),
+  staged("one-left", "one path at the step's largest rank, staged, left operand", () => 0, [0], "left"),
+  staged("one-staged", "one path, rank = the step's largest, A/B staged in batch order", () => 0, [0], "right"),
 ];
 
 function bucket(r: number): number {
