@@ -3,7 +3,7 @@
 
 import { a, cap, list, paragraph } from "./grammar.ts";
 import { ANIMALS, type Animal } from "./lexicon-animals.ts";
-import { PLACES, SEASONS, WEATHER } from "./lexicon-world.ts";
+import { PLACES, SEASONS, WEATHER, inPresent } from "./lexicon-world.ts";
 import type { CorpusRng } from "./rng.ts";
 
 function animalFacts(r: CorpusRng, x: Animal): string {
@@ -41,56 +41,10 @@ function placeText(r: CorpusRng): string {
   const p = r.pick(PLACES);
   const out = [`${cap(p.name)} is ${a(list(r.sample(p.looks, 2)))} place.`];
   out.push(`${cap(p.at)}, you can see ${list(r.sample(p.sees, r.range(2, 3)))}.`);
-  const does = r.sample(p.does, 2).map((d) => d.replace(/^(\w+)/, (v) => PRESENT[v] ?? v));
+  const does = r.sample(p.does, 2).map((d) => inPresent(d));
   out.push(`People go there to ${list(does)}.`);
   return paragraph(out);
 }
-
-/** present tense of the verbs that start place activities */
-const PRESENT: Record<string, string> = {
-  played: "play",
-  went: "go",
-  ran: "run",
-  fed: "feed",
-  built: "build",
-  looked: "look",
-  splashed: "splash",
-  dug: "dig",
-  picked: "pick",
-  followed: "follow",
-  listened: "listen",
-  jumped: "jump",
-  rode: "ride",
-  helped: "help",
-  watered: "water",
-  planted: "plant",
-  watched: "watch",
-  ate: "eat",
-  read: "read",
-  found: "find",
-  drew: "draw",
-  sang: "sing",
-  counted: "count",
-  threw: "throw",
-  rowed: "row",
-  swam: "swim",
-  rolled: "roll",
-  flew: "fly",
-  had: "have",
-  bought: "buy",
-  smelled: "smell",
-  tasted: "taste",
-  baked: "bake",
-  mixed: "mix",
-  made: "make",
-  washed: "wash",
-  climbed: "climb",
-  swung: "swing",
-  skipped: "skip",
-  crossed: "cross",
-  sailed: "sail",
-  shared: "share",
-};
 
 function seasonText(r: CorpusRng): string {
   const s = r.pick(SEASONS);

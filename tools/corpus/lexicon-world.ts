@@ -286,3 +286,54 @@ export const SEASONS = [
   { name: "fall", says: ["the leaves turn red and orange", "the leaves fall from the trees", "squirrels hide nuts", "the air gets cool"] },
   { name: "winter", says: ["it is cold outside", "snow can fall", "bears sleep in their caves", "people wear warm coats"] },
 ] as const;
+
+/** present tense (also first person) of the verbs that start place activities */
+const PRESENT: Record<string, string> = {
+  played: "play",
+  went: "go",
+  ran: "run",
+  fed: "feed",
+  built: "build",
+  looked: "look",
+  splashed: "splash",
+  dug: "dig",
+  picked: "pick",
+  followed: "follow",
+  listened: "listen",
+  jumped: "jump",
+  rode: "ride",
+  helped: "help",
+  watered: "water",
+  planted: "plant",
+  watched: "watch",
+  ate: "eat",
+  read: "read",
+  found: "find",
+  drew: "draw",
+  sang: "sing",
+  counted: "count",
+  threw: "throw",
+  rowed: "row",
+  swam: "swim",
+  rolled: "roll",
+  flew: "fly",
+  had: "have",
+  bought: "buy",
+  smelled: "smell",
+  tasted: "taste",
+  baked: "bake",
+  mixed: "mix",
+  made: "make",
+  washed: "wash",
+  climbed: "climb",
+  swung: "swing",
+  skipped: "skip",
+  crossed: "cross",
+  sailed: "sail",
+  shared: "share",
+};
+
+/** a place activity ("fed the ducks") in the present tense ("feed the ducks") */
+export function inPresent(activity: string): string {
+  return activity.replace(/^(\w+)/, (v) => PRESENT[v] ?? v);
+}

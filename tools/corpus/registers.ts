@@ -6,7 +6,7 @@
 import { a, cap, list } from "./grammar.ts";
 import { ANIMALS } from "./lexicon-animals.ts";
 import { BOYS, GIRLS, PET_NAMES } from "./lexicon-people.ts";
-import { FOODS, PLACES, THINGS } from "./lexicon-world.ts";
+import { FOODS, PLACES, THINGS, inPresent } from "./lexicon-world.ts";
 import type { CorpusRng } from "./rng.ts";
 
 const key = (r: CorpusRng, k: string, lower: boolean) => (lower ? k.toLowerCase() : k);
@@ -71,57 +71,11 @@ function diary(r: CorpusRng): string {
   const s = [r.pick(["Dear diary,", "My diary", "Monday", "Saturday"])];
   s.push(`Today I go to ${p.name} with my ${r.pick(["mom", "dad", "grandma", "grandpa", "sister", "brother"])}.`);
   s.push(`I see ${list(r.sample(p.sees, 2))}.`);
-  s.push(`We ${r.pick(p.does).replace(/^(\w+)/, (v) => PRESENT_I[v] ?? v)}.`);
+  s.push(`We ${inPresent(r.pick(p.does))}.`);
   s.push(`For lunch I eat ${food.some}. It is ${r.pick(food.taste)}.`);
   s.push(r.pick(["I am happy today.", "I am tired now.", "It is a good day.", "I want to go again tomorrow."]));
   return `${s[0]}\n${s.slice(1).join(" ")}`;
 }
-
-/** first-person present of the place activities' verbs */
-const PRESENT_I: Record<string, string> = {
-  played: "play",
-  went: "go",
-  ran: "run",
-  fed: "feed",
-  built: "build",
-  looked: "look",
-  splashed: "splash",
-  dug: "dig",
-  picked: "pick",
-  followed: "follow",
-  listened: "listen",
-  jumped: "jump",
-  rode: "ride",
-  helped: "help",
-  watered: "water",
-  planted: "plant",
-  watched: "watch",
-  ate: "eat",
-  read: "read",
-  found: "find",
-  drew: "draw",
-  sang: "sing",
-  counted: "count",
-  threw: "throw",
-  rowed: "row",
-  swam: "swim",
-  rolled: "roll",
-  flew: "fly",
-  had: "have",
-  bought: "buy",
-  smelled: "smell",
-  tasted: "taste",
-  baked: "bake",
-  mixed: "mix",
-  made: "make",
-  washed: "wash",
-  climbed: "climb",
-  swung: "swing",
-  skipped: "skip",
-  crossed: "cross",
-  sailed: "sail",
-  shared: "share",
-};
 
 const RECIPES = [
   {
