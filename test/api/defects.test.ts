@@ -18,7 +18,9 @@ test("an endpoint's display name resolves however many deleted endpoints had it"
   try {
     const { modelId, clusterId } = await hostedEndpoint(h, "keeper");
     const app = h.svc.app;
-    for (let i = 0; i < 3; i++) {
+    const stateIs = (id: string, state: string) => async () =>
+      (await app.inject({ method: "GET", url: `/20231130/endpoints/${id}`, headers: auth(h.keyA) })).json().lifecycleState === state;
+    const createDup = async (): Promise<{ id: string }> => {
       const e = (
         await app.inject({
           method: "POST",
@@ -27,34 +29,15 @@ test("an endpoint's display name resolves however many deleted endpoints had it"
           payload: { compartmentId: "compA", modelId, dedicatedAiClusterId: clusterId, displayName: "dup" },
         })
       ).json();
-      await until(
-        async () =>
-          (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
-          "ACTIVE",
-        "endpoint",
-      );
+      await until(stateIs(e.id, "ACTIVE"), "endpoint");
+      return e;
+    };
+    for (let i = 0; i < 3; i++) {
+      const e = await createDup();
       await app.inject({ method: "DELETE", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) });
-      await until(
-        async () =>
-          (await app.inject({ method: "GET", url: `/20231130/endpoints/${e.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
-          "DELETED",
-        "deleted",
-      );
+      await until(stateIs(e.id, "DELETED"), "deleted");
     }
-    const live = (
-      await app.inject({
-        method: "POST",
-        url: "/20231130/endpoints",
-        headers: auth(h.keyA),
-        payload: { compartmentId: "compA", modelId, dedicatedAiClusterId: clusterId, displayName: "dup" },
-      })
-    ).json();
-    await until(
-      async () =>
-        (await app.inject({ method: "GET", url: `/20231130/endpoints/${live.id}`, headers: auth(h.keyA) })).json().lifecycleState ===
-        "ACTIVE",
-      "endpoint",
-    );
+    const live = await createDup();
     const r = await app.inject({
       method: "POST",
       url: "/v1/completions",
