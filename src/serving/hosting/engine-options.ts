@@ -59,12 +59,11 @@ export const HostingOptionsSchema = z
       .object({
         /** tokens per cached block: a prompt's cached head is a whole number of blocks */
         blockTokens: z.number().int().min(1).max(4096).default(16),
-        /** memory for cached prefix K/V over all sessions, beside kvCacheBytes (LRU); 0 = no prefix cache */
-        bytes: z
-          .number()
-          .int()
-          .min(0)
-          .default(256 * 2 ** 20),
+        /**
+         * memory for cached prefix K/V over all sessions, beside kvCacheBytes (LRU); 0 = no prefix cache.
+         * Default: a quarter of kvCacheBytes, at most 256 MiB
+         */
+        bytes: z.number().int().min(0).optional(),
       })
       .strict()
       .prefault({}),

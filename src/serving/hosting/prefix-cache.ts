@@ -170,7 +170,13 @@ export class PrefixCache {
   }
 }
 
-/** The engine's prefix cache from its options; null when `prefixCache.bytes` is 0. */
-export function prefixCacheOf(o: { prefixCache: { blockTokens: number; bytes: number } }): PrefixCache | null {
-  return o.prefixCache.bytes > 0 ? new PrefixCache(o.prefixCache.blockTokens, o.prefixCache.bytes) : null;
+/** The prefix cache's budget: `prefixCache.bytes`, by default a quarter of kvCacheBytes, at most 256 MiB. */
+export function prefixCacheBudget(o: { kvCacheBytes: number; prefixCache: { bytes?: number } }): number {
+  return o.prefixCache.bytes ?? Math.min(256 * 2 ** 20, Math.floor(o.kvCacheBytes / 4));
+}
+
+/** The engine's prefix cache from its options; null when its budget is 0. */
+export function prefixCacheOf(o: { kvCacheBytes: number; prefixCache: { blockTokens: number; bytes?: number } }): PrefixCache | null {
+  const bytes = prefixCacheBudget(o);
+  return bytes > 0 ? new PrefixCache(o.prefixCache.blockTokens, bytes) : null;
 }
