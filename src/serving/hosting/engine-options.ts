@@ -48,8 +48,25 @@ export const HostingOptionsSchema = z
     maxQueue: z.number().int().min(0).default(256),
     /** waiting requests of one model; beyond it submit fails with 429 model_queue_full (default: half of maxQueue) */
     maxQueuePerModel: z.number().int().min(0).optional(),
-    /** padded prompt tokens per batched prefill step (a longer single prompt still runs, alone) */
+    /** padded prompt tokens per batched prefill step while no row is decoding (a longer prompt is chunked) */
     maxPrefillTokens: z.number().int().min(1).default(2048),
+    /**
+     * padded prompt tokens per prefill step while rows are decoding: a longer prompt is prefilled in chunks,
+     * one per step, each followed by a decode step, so it does not stall the running rows
+     */
+    prefillChunkTokens: z.number().int().min(1).default(256),
+    prefixCache: z
+      .object({
+        /** tokens per cached block: a prompt's cached head is a whole number of blocks */
+        blockTokens: z.number().int().min(1).max(4096).default(16),
+        /**
+         * memory for cached prefix K/V over all sessions, beside kvCacheBytes (LRU); 0 = no prefix cache.
+         * Default: a quarter of kvCacheBytes, at most 256 MiB
+         */
+        bytes: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** compute threads per session (default: all cores) */
     threads: z.number().int().min(1).optional(),
     /**

@@ -22,8 +22,12 @@ export interface ModelStats {
   generatedTokens: number;
 }
 
+let activations = 0;
+
 export class HostedModel implements RequestTarget {
   readonly queue: HostedRequest[] = [];
+  /** a name can be re-activated with other weights: the prefix cache keys by activation, not by name */
+  readonly cacheKey = `model#${++activations}`;
   state: "active" | "draining" = "active";
   /** requests queued or in a lane */
   inflight = 0;

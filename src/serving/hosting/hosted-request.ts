@@ -3,6 +3,7 @@
 
 import type { HostingError } from "./errors.ts";
 import type { RowAdapter } from "./adapter-tables.ts";
+import type { RowKv } from "./row-kv.ts";
 import type { Generation, Sequence } from "../sequence.ts";
 
 export interface TokenEvent {
@@ -27,6 +28,8 @@ export interface RequestTarget {
   readonly name: string | null;
   /** table rows of this request's adapter (0, 0 for the base and full models) */
   readonly rows: RowAdapter;
+  /** whose K/V this model computes, for the prefix cache: unique per activation (base, adapter, full model) */
+  readonly cacheKey: string;
 }
 
 let nextId = 1;
@@ -37,6 +40,10 @@ export class HostedRequest {
   admitted: number | null = null;
   firstToken: number | null = null;
   state: "queued" | "running" | "settled" = "queued";
+  /** while prefilling: the prompt's K/V so far (cached prefix blocks, then chunks); null once in the batch */
+  kv: RowKv | null = null;
+  /** prompt positions held in `kv` */
+  prefilled = 0;
   private settle: { resolve: (g: HostedGeneration) => void; reject: (e: Error) => void } | null = null;
   readonly done: Promise<HostedGeneration>;
 

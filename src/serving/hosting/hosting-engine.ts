@@ -12,6 +12,7 @@ import { ConflictError, InvalidRequestError, OverCapacityError, UnknownModelErro
 import { type HostedGeneration, HostedRequest } from "./hosted-request.ts";
 import { HostedModel, type ModelStats } from "./hosted-model.ts";
 import { Lane } from "./lane.ts";
+import { prefixCacheOf } from "./prefix-cache.ts";
 import { ModelRunner } from "../model-runner.ts";
 import { Embedders } from "./embedder.ts";
 import { promptProblem } from "../sequence.ts";
@@ -68,7 +69,7 @@ export class HostingEngine {
     });
     // the session holds its own copy of the weights; ours is only needed when the caller owns the model
     if (!given) model.weights.clear();
-    const base = new HostedModel(null, "base", new Lane(runner, tables, opts.maxPrefillTokens), null, bytes, modelDir ?? null);
+    const base = new HostedModel(null, "base", new Lane(runner, tables, opts, prefixCacheOf(opts)), null, bytes, modelDir ?? null);
     return new HostingEngine(model, opts, fingerprint, tables, base, bytes);
   }
 
@@ -133,7 +134,10 @@ export class HostingEngine {
         await runner.dispose();
         throw e;
       }
-      return this.install(new HostedModel(name, "full", new Lane(runner, null, this.options.maxPrefillTokens), null, bytes, src.dir), t0);
+      return this.install(
+        new HostedModel(name, "full", new Lane(runner, null, this.options, this.base.lane.prefixCache), null, bytes, src.dir),
+        t0,
+      );
     } finally {
       this.reserved.delete(name);
     }
@@ -154,6 +158,7 @@ export class HostingEngine {
     if (!m) throw new UnknownModelError(name, this.names);
     this.active.delete(name);
     await this.scheduler.drain(m, opts.cancelInFlight ?? false, () => {
+      this.base.lane.prefixCache?.dropOwner(m.cacheKey);
       if (m.slot) this.tables.release(m.slot);
       else {
         void this.embedders?.drop(m.lane.runner.model);

@@ -1,13 +1,23 @@
-// A lane: one compiled session with its continuous batch. Admitted requests wait in `pending` until a
-// batched prefill (past = none) writes their prompts' K/V into free slots; then every decode step feeds
-// each running row its last token. Finished and cancelled rows leave between steps (compaction).
+// A lane: one compiled session with its continuous batch. Admitted requests wait in `pending` until batched
+// prefill steps (cached prefix blocks first, then chunks of the rest) have their prompts' K/V, which then go
+// into free slots; every decode step feeds each running row its last token. Finished and cancelled rows
+// leave between steps (compaction).
 
 import type { ModelRunner, StepRow } from "../model-runner.ts";
 import type { AdapterTables, RowAdapter } from "./adapter-tables.ts";
 import type { HostedRequest } from "./hosted-request.ts";
+import type { PrefixCache } from "./prefix-cache.ts";
+import { RowKv, batchPast } from "./row-kv.ts";
 import { SlotCache, capacityFor, widthFor } from "./slot-cache.ts";
 
 const IDLE: RowAdapter = { ia3: 0, lora: 0 };
+
+export interface PrefillOptions {
+  /** padded prompt tokens per prefill step */
+  maxPrefillTokens: number;
+  /** the step's budget instead while rows are decoding: longer prompts are prefilled in chunks */
+  prefillChunkTokens: number;
+}
 
 export class Lane {
   /** running rows; row i lives in cache slot i */
@@ -23,7 +33,9 @@ export class Lane {
   constructor(
     readonly runner: ModelRunner,
     readonly tables: AdapterTables | null,
-    private readonly maxPrefillTokens: number,
+    private readonly prefillOpts: PrefillOptions,
+    /** shared by the engine's lanes; null: no prefix cache */
+    readonly prefixCache: PrefixCache | null = null,
   ) {
     const c = runner.model.config;
     this.cache = new SlotCache(c.numLayers, c.numKvHeads, c.headDim);
@@ -53,48 +65,98 @@ export class Lane {
     return this.running.reduce((s, r) => s + r.seq.len, 0);
   }
 
-  /** Prefill as many pending requests as fit in maxPrefillTokens (padded); they join the running batch. */
+  /**
+   * One prefill step: pending requests in admission order, each its next chunk of prompt (after any cached
+   * prefix blocks), padded to the longest chunk, within the step's token budget — `maxPrefillTokens`, or
+   * `prefillChunkTokens` while rows are decoding, so a long prompt is prefilled over several steps, each followed
+   * by a decode step of the running rows. Rows whose prompt is done join the running batch.
+   */
   async prefill(): Promise<void> {
-    const take: HostedRequest[] = [];
+    const budget = this.running.length
+      ? Math.min(this.prefillOpts.prefillChunkTokens, this.prefillOpts.maxPrefillTokens)
+      : this.prefillOpts.maxPrefillTokens;
+    const take: Array<{ r: HostedRequest; count: number }> = [];
     let T = 0;
     for (const r of this.pending) {
-      const t = Math.max(T, r.seq.prompt.length);
-      if (take.length && (take.length + 1) * t > this.maxPrefillTokens) break;
-      take.push(r);
+      const kv = this.stage(r);
+      const count = Math.min(kv.capacity - r.prefilled, budget);
+      const t = Math.max(T, count);
+      if (take.length && (take.length + 1) * t > budget) break;
+      take.push({ r, count });
       T = t;
     }
     if (!take.length) return;
     this.pending = this.pending.slice(take.length);
-    this.prefilling = take;
-    const n0 = this.running.length;
-    const maxLimit = Math.max(...[...this.running, ...take].map((r) => r.seq.limit));
-    this.cache.resize(
-      Math.max(this.cache.width, widthFor(n0 + take.length)),
-      Math.max(this.cache.capacity, capacityFor(maxLimit, this.maxPositions)),
-      this.maxLen(),
-    );
-    const rows: StepRow[] = take.map((r) => ({ ids: r.seq.prompt, pastLen: 0 }));
+    this.prefilling = take.map((x) => x.r);
+    const rows: StepRow[] = take.map(({ r, count }) => ({
+      ids: r.seq.prompt.slice(r.prefilled, r.prefilled + count),
+      pastLen: r.prefilled,
+    }));
+    const P = Math.max(...rows.map((r) => r.pastLen));
+    const past =
+      P > 0
+        ? batchPast(
+            take.map(({ r }) => (r.prefilled > 0 ? r.kv : null)),
+            P,
+          )
+        : null;
     const out = await this.runner.forward(
       rows,
-      null,
+      past,
       this.tables?.feeds(
-        take.map((r) => r.target.rows),
+        take.map(({ r }) => r.target.rows),
         "prefill",
       ),
     );
-    const writes = take.map((r, i) => ({ from: i, slot: n0 + i, start: 0, count: r.seq.prompt.length }));
-    for (let l = 0; l < this.cache.layers; l++) {
-      this.cache.write("key", l, out.present("key", l), out.T, out.B, writes);
-      this.cache.write("value", l, out.present("value", l), out.T, out.B, writes);
-    }
-    this.running.push(...take);
+    take.forEach(({ r, count }, i) => {
+      for (let l = 0; l < this.cache.layers; l++) {
+        r.kv!.write("key", l, out.present("key", l), out.B, i, r.prefilled, count);
+        r.kv!.write("value", l, out.present("value", l), out.B, i, r.prefilled, count);
+      }
+      r.prefilled += count;
+    });
+    const done = take.filter(({ r }) => r.prefilled === r.seq.prompt.length);
+    // unfinished prompts keep their place at the head of the queue
+    this.pending.unshift(...take.filter(({ r }) => r.prefilled < r.seq.prompt.length).map(({ r }) => r));
     this.prefilling = [];
+    this.lastStepTokens = done.length;
+    if (!done.length) return;
+    const n0 = this.running.length;
+    const maxLimit = Math.max(...[...this.running, ...done.map((x) => x.r)].map((r) => r.seq.limit));
+    this.cache.resize(
+      Math.max(this.cache.width, widthFor(n0 + done.length)),
+      Math.max(this.cache.capacity, capacityFor(maxLimit, this.maxPositions)),
+      this.maxLen(),
+    );
     const V = this.runner.model.config.vocabSize;
-    take.forEach((r, i) => {
+    done.forEach(({ r }, k) => {
+      const kv = r.kv!;
+      this.cache.writeRow(n0 + k, kv, r.seq.prompt.length);
+      this.prefixCache?.insert(r.target.cacheKey, r.seq.prompt, kv);
+      r.kv = null;
+      this.running.push(r);
       if (!r.settled) r.state = "running";
+      const i = take.findIndex((x) => x.r === r);
       r.accept(out.logits.subarray(i * V, (i + 1) * V), out.logsumexp[i]);
     });
-    this.lastStepTokens = take.length;
+  }
+
+  /** A pending request's staging buffer, made on its first prefill with any cached prefix blocks copied in. */
+  private stage(r: HostedRequest): RowKv {
+    if (r.kv) return r.kv;
+    const c = this.runner.model.config;
+    const kv = new RowKv(c.numLayers, c.numKvHeads, c.headDim, r.seq.prompt.length);
+    const cache = this.prefixCache;
+    if (cache) r.prefilled = cache.restore(cache.match(r.target.cacheKey, r.seq.prompt), kv);
+    r.kv = kv;
+    return kv;
+  }
+
+  /** bytes of the staging buffers of requests being prefilled (their prompts' K/V until they join the batch) */
+  get stagingBytes(): number {
+    let n = 0;
+    for (const r of [...this.pending, ...this.prefilling]) n += r.kv?.bytes ?? 0;
+    return n;
   }
 
   /** One decode step over every slot of the cache's width (idle slots are masked rows with no past). */
@@ -130,6 +192,7 @@ export class Lane {
   reap(): HostedRequest[] {
     const gone: HostedRequest[] = this.pending.filter((r) => r.settled);
     if (gone.length) this.pending = this.pending.filter((r) => !r.settled);
+    for (const r of gone) r.kv = null;
     for (let s = 0; s < this.running.length;) {
       const r = this.running[s]!;
       if (!r.settled) {
@@ -151,7 +214,10 @@ export class Lane {
   /** Fail every row (a step threw): the lane starts over empty. */
   failAll(e: Error): HostedRequest[] {
     const all = [...this.running, ...this.prefilling, ...this.pending];
-    for (const r of all) r.fail(e);
+    for (const r of all) {
+      r.fail(e);
+      r.kv = null;
+    }
     this.running.length = 0;
     this.prefilling = [];
     this.pending = [];

@@ -9,6 +9,7 @@ import { CancelledError, HostingError, InvalidRequestError, OverCapacityError } 
 import { HostedRequest, type TokenEvent } from "./hosted-request.ts";
 import type { HostedModel, ModelStats } from "./hosted-model.ts";
 import type { Lane } from "./lane.ts";
+import type { PrefixCacheStats } from "./prefix-cache.ts";
 import { type SamplingInput, samplingOptions } from "../sampling.ts";
 import { GenerationError, Sequence, promptProblem } from "../sequence.ts";
 import { capacityFor } from "./slot-cache.ts";
@@ -31,7 +32,10 @@ export interface EngineStats {
   base: { bytes: number; fingerprint: string; tokenizer: boolean };
   models: ModelStats[];
   tables: Record<"ia3" | "lora", { rowBytes: number; used: number; capacity: number; reservedBytes: number }>;
-  kvCache: { budgetBytes: number; allocatedBytes: number; usedBytes: number; bytesPerToken: number };
+  /** stagingBytes: prompts' K/V held while they are prefilled (transient, beside budgetBytes) */
+  kvCache: { budgetBytes: number; allocatedBytes: number; usedBytes: number; bytesPerToken: number; stagingBytes: number };
+  /** null when disabled (`prefixCache.bytes` 0); its memory is beside kvCacheBytes */
+  prefixCache: PrefixCacheStats | null;
   queue: { length: number; max: number; maxPerModel: number };
   batch: { running: number; pending: number; maxBatchSize: number; sessions: number };
   /** generated tokens per second over the last 10 s */
@@ -203,7 +207,9 @@ export class Scheduler {
         allocatedBytes: lanes.reduce((s, l) => s + l.cache.bytes, 0),
         usedBytes: lanes.reduce((s, l) => s + l.usedPositions * l.cache.bytesPerSlotPosition, 0),
         bytesPerToken,
+        stagingBytes: lanes.reduce((s, l) => s + l.stagingBytes, 0),
       },
+      prefixCache: this.models[0]!.lane.prefixCache?.stats() ?? null,
       queue: { length: this.queued, max: this.opts.maxQueue, maxPerModel: this.maxPerModel },
       batch: {
         running: lanes.reduce((s, l) => s + l.running.length, 0),

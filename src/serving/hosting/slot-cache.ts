@@ -5,6 +5,7 @@
 
 import type { HostTensor } from "../../engine/index.ts";
 import type { PastKv } from "../model-runner.ts";
+import type { RowKv } from "./row-kv.ts";
 
 /** Batch widths the cache takes: 1, 2, 4, 8, then multiples of 8 (few re-layouts, ≤ 7 idle rows past 8). */
 export function widthFor(n: number): number {
@@ -107,6 +108,22 @@ export class SlotCache implements PastKv {
       for (let t = 0; t < r.count && t < T; t++) {
         const src = (t * B + r.from) * w;
         dst.set(present.subarray(src, src + w), (r.start + t) * stride + r.slot * w);
+      }
+    }
+  }
+
+  /** Copy a prefilled row's positions [0, len) from its staging buffer into `slot`. */
+  writeRow(slot: number, kv: RowKv, len: number): void {
+    if (slot >= this.width) throw new Error(`KV cache: slot ${slot} is outside the width ${this.width}`);
+    if (len > this.capacity) throw new Error(`KV cache: ${len} positions exceed the capacity ${this.capacity}`);
+    const w = this.rowFloats;
+    const stride = this.width * w;
+    for (let l = 0; l < this.layers; l++) {
+      for (const [dst, src] of [
+        [this.keys[l]!, kv.plane("key", l, len)],
+        [this.values[l]!, kv.plane("value", l, len)],
+      ] as const) {
+        for (let p = 0; p < len; p++) dst.set(src.subarray(p * w, (p + 1) * w), p * stride + slot * w);
       }
     }
   }
