@@ -4,7 +4,9 @@
 // whole merged model copy per custom model, as many as fit in memory, served in turn).
 // Then LoRA, on an engine of its own with LoRA tables: 100 random LoRA adapters (on q_proj and v_proj), half
 // rank 8 and half rank 32, against base-only on that engine (`lora_mixed_over_base_100`).
-// Flags: --lora-only (base-only and mixed LoRA alone: the one key), --json, --requests=N (64), --tokens=N (32 new tokens), --prompt=N (16), --rounds=N (2, best
+// Then adapter tiers (serve-tiers.ts): cold activation from disk (T-Few, LoRA r16), 2000 endpoints over 256
+// rows under a Zipf request mix against all hot.
+// Flags: --lora-only (base-only and mixed LoRA alone: the one key), --tiers-only (the tier part alone), --json, --requests=N (64), --tokens=N (32 new tokens), --prompt=N (16), --rounds=N (2, best
 // of), --threads=N, --naive-mem-gb=G.
 
 import { existsSync } from "node:fs";
@@ -22,6 +24,7 @@ import { ModelRunner } from "../src/serving/model-runner.ts";
 import { SlotCache } from "../src/serving/hosting/slot-cache.ts";
 import type { HostedGeneration } from "../src/serving/hosting/hosted-request.ts";
 import { ensureSmolLMRandom } from "./smollm-random.ts";
+import { tiersBench } from "./serve-tiers.ts";
 
 const ADAPTERS = 1000;
 const UNDER_LOAD = 20;
@@ -286,6 +289,12 @@ export async function run(args: string[]): Promise<void> {
     if (json) process.stdout.write(`${JSON.stringify({ bench: "serve", lora_mixed_over_base_100: lora.ratio })}\n`);
     return;
   }
+  const tiers = () => tiersBench(model, o, flag(args, "rounds", 2), log, load, (e, n) => ensureAdapters(e, model, n));
+  if (args.includes("--tiers-only")) {
+    const t = await tiers();
+    if (json) process.stdout.write(`${JSON.stringify({ bench: "serve", ...t })}\n`);
+    return;
+  }
   const engine = await HostingEngine.create({
     model,
     maxBatchSize: o.requests,
@@ -358,6 +367,7 @@ export async function run(args: string[]): Promise<void> {
     const nv = await naive(model, dirs.slice(0, 10), o, budget);
     show(nv);
     const lora = await loraLoad(model, o, rounds, log);
+    const tier = await tiers();
     const mixed = (n: number) => best(`mixed, ${n} adapter${n > 1 ? "s" : ""}`).tokPerS;
     const all = [...activateMs, ...loadedMs];
     log(
@@ -382,6 +392,7 @@ export async function run(args: string[]): Promise<void> {
       activate_p99_ms: +pct(all, 99).toFixed(2),
       shared_over_naive_10: +(mixed(10) / nv.tokPerS).toFixed(2),
       lora_mixed_over_base_100: lora.ratio,
+      ...tier,
     };
     log(
       `  goals: mixed/base@100 ${out.mixed_over_base_100} (≥ 0.9), bytes/adapter ${out.bytes_per_adapter_over_base} (≤ 1e-3), activate p99 ${out.activate_p99_ms} ms (≤ 50), shared/naive@10 ${out.shared_over_naive_10} (≥ 3), LoRA mixed/base@100 ${out.lora_mixed_over_base_100} (≥ 0.8)`,
