@@ -4,8 +4,10 @@
 // whole merged model copy per custom model, as many as fit in memory, served in turn).
 // Then LoRA, on an engine of its own with LoRA tables: 100 random LoRA adapters (on q_proj and v_proj), half
 // rank 8 and half rank 32, against base-only on that engine (`lora_mixed_over_base_100`).
-// Then the prefill scenarios of serve-prefill.ts (prefix cache TTFT, TPOT while long prompts arrive).
-// Flags: --lora-only (base-only and mixed LoRA alone: the one key), --prefill-only (the prefill scenarios alone; --chunk=N), --json, --requests=N (64), --tokens=N (32 new tokens), --prompt=N (16), --rounds=N (2, best
+// Then adapter tiers (serve-tiers.ts): cold activation from disk (T-Few, LoRA r16), 2000 endpoints over 256
+// rows under a Zipf request mix against all hot. Then the prefill scenarios of serve-prefill.ts (prefix cache
+// TTFT, TPOT while long prompts arrive).
+// Flags: --lora-only (base-only and mixed LoRA alone: the one key), --tiers-only (the tier part alone), --prefill-only (the prefill scenarios alone; --chunk=N), --json, --requests=N (64), --tokens=N (32 new tokens), --prompt=N (16), --rounds=N (2, best
 // of), --threads=N, --naive-mem-gb=G.
 
 import { existsSync } from "node:fs";
@@ -24,6 +26,7 @@ import { SlotCache } from "../src/serving/hosting/slot-cache.ts";
 import type { HostedGeneration } from "../src/serving/hosting/hosted-request.ts";
 import { ensureSmolLMRandom } from "./smollm-random.ts";
 import { prefillScenarios } from "./serve-prefill.ts";
+import { tiersBench } from "./serve-tiers.ts";
 
 const ADAPTERS = 1000;
 const UNDER_LOAD = 20;
@@ -293,6 +296,12 @@ export async function run(args: string[]): Promise<void> {
     if (json) process.stdout.write(`${JSON.stringify({ bench: "serve", lora_mixed_over_base_100: lora.ratio })}\n`);
     return;
   }
+  const tiers = () => tiersBench(model, o, flag(args, "rounds", 2), log, load, (e, n) => ensureAdapters(e, model, n));
+  if (args.includes("--tiers-only")) {
+    const t = await tiers();
+    if (json) process.stdout.write(`${JSON.stringify({ bench: "serve", ...t })}\n`);
+    return;
+  }
   const engine = await HostingEngine.create({
     model,
     maxBatchSize: o.requests,
@@ -366,6 +375,7 @@ export async function run(args: string[]): Promise<void> {
     show(nv);
     const lora = await loraLoad(model, o, rounds, log);
     const prefill = await prefillScenarios(model, o.threads, args, log);
+    const tier = await tiers();
     const mixed = (n: number) => best(`mixed, ${n} adapter${n > 1 ? "s" : ""}`).tokPerS;
     const all = [...activateMs, ...loadedMs];
     log(
@@ -391,6 +401,7 @@ export async function run(args: string[]): Promise<void> {
       shared_over_naive_10: +(mixed(10) / nv.tokPerS).toFixed(2),
       lora_mixed_over_base_100: lora.ratio,
       ...prefill,
+      ...tier,
     };
     log(
       `  goals: mixed/base@100 ${out.mixed_over_base_100} (≥ 0.9), bytes/adapter ${out.bytes_per_adapter_over_base} (≤ 1e-3), activate p99 ${out.activate_p99_ms} ms (≤ 50), shared/naive@10 ${out.shared_over_naive_10} (≥ 3), LoRA mixed/base@100 ${out.lora_mixed_over_base_100} (≥ 0.8)`,

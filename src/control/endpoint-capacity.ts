@@ -1,7 +1,8 @@
 // Endpoint creation's capacity rule: with the new endpoint, could every replica of the cluster hold all of
-// its endpoints' models (T-Few and LoRA rows, LoRA ranks and modules, full models, weight memory)? The
-// check is the hosting engine's own (serving/hosting-capacity.ts) with the options the hosting worker uses,
-// so what is refused here is exactly what would fail on activation.
+// its endpoints' models (LoRA ranks and modules, full models, weight memory)? Adapters beyond the engine's
+// table rows are accepted: they wait in host memory or on disk until requested (adapter tiers). The check
+// is the hosting engine's own (serving/hosting-capacity.ts) with the options the hosting worker uses, so
+// what is refused here is exactly what would fail on activation.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

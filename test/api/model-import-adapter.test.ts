@@ -18,13 +18,11 @@ import { generate } from "../../src/serving/generate.ts";
 import { ModelRunner } from "../../src/serving/model-runner.ts";
 import { samplingOptions } from "../../src/serving/sampling.ts";
 import { IMPORT_ROOTS } from "../control/helpers.ts";
+import { HttpClient, type Json } from "./http-client.ts";
 
 const TINY = join(process.cwd(), "test/fixtures/models/tiny-llama");
 const G = "test/fixtures/golden/grad";
 const PROMPT = [1, 17, 42, 99, 3];
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
 
 async function localGreedy(adapterDir: string | null): Promise<number[]> {
   const m = await loadModel(TINY);
@@ -41,25 +39,12 @@ async function localGreedy(adapterDir: string | null): Promise<number[]> {
 test("PEFT adapters uploaded through object storage become CUSTOM models that endpoints serve like trained ones", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sprig-byo-"));
   const svc = await startService({ dataDir: dir, executors: processExecutors(), control: { modelImportRoots: IMPORT_ROOTS } });
-  const url = await svc.listen(0);
-  const key = (await svc.store.apiKeys.create(["compA"])).key;
-  const call = async (method: string, path: string, body?: unknown, raw = false): Promise<{ status: number; json: Json }> => {
-    const r = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && !raw ? { "content-type": "application/json" } : {}) },
-      body: body === undefined ? undefined : raw ? new Uint8Array(body as Buffer) : JSON.stringify(body),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : null };
-  };
-  const ok = async (method: string, path: string, body?: unknown): Promise<Json> => {
-    const r = await call(method, path, body);
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-    return r.json;
-  };
+  const c = new HttpClient(await svc.listen(0), (await svc.store.apiKeys.create(["compA"])).key);
+  const call = c.call.bind(c);
+  const ok = c.ok.bind(c);
   const upload = async (prefix: string, files: Record<string, Buffer>) => {
     for (const [name, bytes] of Object.entries(files))
-      assert.equal((await call("PUT", `/n/ns/b/adapters/o/${prefix}${name}`, bytes, true)).status, 200);
+      assert.equal((await call("PUT", `/n/ns/b/adapters/o/${prefix}${name}`, bytes)).status, 200);
   };
   const fromDir = (d: string, names = ["adapter_config.json", "adapter_model.safetensors"]) =>
     Object.fromEntries(names.map((n) => [n, readFileSync(join(d, n))]));
@@ -70,15 +55,6 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
       displayName: prefix.replace(/\/$/, ""),
       adapterSource: { sourceType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "adapters", prefix },
     });
-  const state = async (path: string, want: string): Promise<Json> => {
-    for (let i = 0; i < 1200; i++) {
-      const r = await ok("GET", path);
-      if (r.lifecycleState === want) return r;
-      if (r.lifecycleState === "FAILED") throw new Error(`${path} FAILED: ${r.lifecycleDetails}`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error(`${path} never became ${want}`);
-  };
   try {
     const base = await ok("POST", "/20231130/models", {
       compartmentId: "compA",
@@ -145,11 +121,11 @@ test("PEFT adapters uploaded through object storage become CUSTOM models that en
     }
 
     const hc = await ok("POST", "/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "HOSTING", unitCount: 1 });
-    await state(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
+    await c.waitFor(`/20231130/dedicatedAiClusters/${hc.id}`, "ACTIVE");
     const eps: Json[] = [];
     for (const m of [base, lora, ia3])
       eps.push(await ok("POST", "/20231130/endpoints", { compartmentId: "compA", modelId: m.id, dedicatedAiClusterId: hc.id }));
-    for (const e of eps) await state(`/20231130/endpoints/${e.id}`, "ACTIVE");
+    for (const e of eps) await c.waitFor(`/20231130/endpoints/${e.id}`, "ACTIVE");
     const served = async (ep: Json) =>
       (await ok("POST", "/v1/completions", { model: ep.id, prompt: PROMPT, max_tokens: 6, temperature: 0 })).choices[0].text as string;
     const decode = (ids: number[]) => tiny.tokenizer!.decode(ids);

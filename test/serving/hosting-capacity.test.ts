@@ -1,5 +1,6 @@
-// The one capacity model: what an engine with given options can hold (rows per kind, LoRA ranks and
-// modules, full models, weight memory) — the same refusals the engine makes on activation.
+// The one capacity model: what an engine with given options can hold (LoRA ranks and modules, pinned
+// adapters per kind's rows, full models, weight memory with adapter tiers) — the same refusals the engine
+// makes on activation; adapters beyond the table rows are accepted (they wait in colder tiers).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -21,8 +22,11 @@ test("capacity: counts, ranks, modules and memory are refused with their reason;
     capacityProblems(cfg, opts, models, budget).map((p) => `${p.scope}: ${p.message}`);
   assert.deepEqual(msgs({}, [lora(65)]), ["model: rank 65 exceeds this engine's LoRA rank 64"]);
   assert.match(msgs({}, [lora(8, ["o_proj"])]).join(), /model: .*o_proj is not a LoRA target/);
-  assert.deepEqual(msgs({ lora: { maxAdapters: 2 } }, [lora(8), lora(8), lora(16)]), [
-    "capacity: 3 LoRA adapters, but a unit holds at most 2",
+  // adapters beyond the table rows live in host memory or on disk: no limit; pinned ones need rows
+  assert.deepEqual(msgs({ lora: { maxAdapters: 2 }, maxAdapters: 1 }, [lora(8), lora(8), lora(16), ia3, ia3, ia3]), []);
+  const pin = (m: HeldModel): HeldModel => ({ ...m, pinned: true }) as HeldModel;
+  assert.deepEqual(msgs({ lora: { maxAdapters: 2 } }, [pin(lora(8)), pin(lora(8)), pin(lora(16)), lora(8)]), [
+    "capacity: 3 pinned LoRA adapters, but a unit has 2 table rows to pin them in",
   ]);
   assert.deepEqual(msgs({}, [{ kind: "full" }, { kind: "full" }, { kind: "full" }]), [
     "capacity: 3 full custom models (each a whole copy of the weights), but a unit holds at most 2",
@@ -40,6 +44,15 @@ test("capacity: counts, ranks, modules and memory are refused with their reason;
     const a = await engine.activate("r64", randomLora(cfg, 2, 64));
     assert.equal(capacityProblems(cfg, {}, [lora(64)], b + a.bytes).length, 0);
     assert.equal(capacityProblems(cfg, {}, [lora(64)], b + a.bytes - 1).length, 1);
+    // with tiers: the adapters that fill the rows, plus the rest up to the host tier's budget
+    const five = Array.from({ length: 5 }, () => lora(64));
+    const fits = (opts: object, budget: number) => capacityProblems(cfg, opts, five, budget).length === 0;
+    const rows2 = { lora: { maxAdapters: 2 } };
+    assert.ok(fits({ ...rows2, adapterHostBytes: 0 }, b + 2 * a.bytes) && !fits({ ...rows2, adapterHostBytes: 0 }, b + 2 * a.bytes - 1));
+    assert.ok(
+      fits({ ...rows2, adapterHostBytes: a.bytes }, b + 3 * a.bytes) && !fits({ ...rows2, adapterHostBytes: a.bytes }, b + 3 * a.bytes - 1),
+    );
+    assert.ok(fits(rows2, b + 5 * a.bytes) && !fits(rows2, b + 5 * a.bytes - 1));
   } finally {
     await engine.close();
   }

@@ -75,14 +75,29 @@ test("adapters the tables cannot hold are refused", async () => {
   await refused(engine.activate("r8", randomLora(cfg, 1, 8)), AdapterMismatchError, 422, /rank 8 exceeds this engine's LoRA rank 4/);
   await refused(engine.activate("lo-o", randomLora(cfg, 1, 2, ["o_proj"])), AdapterMismatchError, 422, /o_proj is not a LoRA target/);
   await engine.activate("lo", randomLora(cfg, 2, 2));
-  await refused(engine.activate("lo2", randomLora(cfg, 3, 2)), OverCapacityError, 409, /LoRA adapter rows are in use/);
-  await engine.activate("a", randomIa3(cfg, 1));
+  // beyond the table rows an adapter is active in host memory; pinning needs rows, and leaves one to the unpinned
+  assert.equal((await engine.activate("lo2", randomLora(cfg, 3, 2))).tier, "host");
+  await refused(
+    engine.activate("lo3", randomLora(cfg, 4, 2), { pin: true }),
+    OverCapacityError,
+    409,
+    /pinning this adapter would take the last of the 1 LoRA table rows, and the 2 unpinned ones could never be served/,
+  );
+  await engine.activate("a", randomIa3(cfg, 1), { pin: true });
   await refused(engine.activate("a", randomIa3(cfg, 2)), ConflictError, 409, /already active/);
-  await engine.activate("b", randomIa3(cfg, 2));
-  await refused(engine.activate("c", randomIa3(cfg, 3)), OverCapacityError, 409, /all 2 T-Few adapter rows are in use/);
+  await engine.activate("b", randomIa3(cfg, 2), { pin: true });
+  await refused(engine.activate("c", randomIa3(cfg, 3)), OverCapacityError, 409, /all 2 T-Few table rows are pinned, so this adapter/);
+  await refused(
+    engine.activate("p", randomIa3(cfg, 3), { pin: true }),
+    OverCapacityError,
+    409,
+    /all 2 T-Few table rows are pinned: deactivate/,
+  );
   await refused(engine.activate("d e", randomIa3(cfg, 3)), InvalidRequestError, 400, /model name/);
   await refused(engine.activate("nothing", join(tmp, "missing")), InvalidRequestError, 400, /neither an adapter directory/);
-  for (const n of ["lo", "a", "b"]) await engine.deactivate(n);
+  for (const n of ["lo", "lo2", "a", "b"]) await engine.deactivate(n);
+  const s = engine.stats();
+  assert.deepEqual([s.tables.ia3.used, s.tables.lora.used, s.tiers.hot + s.tiers.host + s.tiers.disk, s.tiers.hostBytes], [0, 0, 0, 0]);
   await refused(engine.deactivate("a"), UnknownModelError, 404, /no active model or adapter named 'a'/);
   const noLora = await HostingEngine.create({ model, lora: { maxAdapters: 0 }, maxAdapters: 0, threads: 1 });
   try {

@@ -32,7 +32,13 @@ const GenerateBody = z
   .strict()
   .refine((b) => (b.prompt === undefined) !== (b.prompt_ids === undefined), { message: "give exactly one of prompt or prompt_ids" });
 
-const ActivateBody = z.object({ dir: z.string().min(1) }).strict();
+const ActivateBody = z
+  .object({
+    dir: z.string().min(1),
+    /** keep a table row from the first request on, never evicted to host memory or disk */
+    pin: z.boolean().default(false),
+  })
+  .strict();
 const DeactivateBody = z.object({ cancel_in_flight: z.boolean().default(false) }).strict();
 const NameParams = z.object({ name: z.string().min(1) });
 
@@ -56,7 +62,8 @@ export async function createHostServer(engine: HostingEngine): Promise<FastifyIn
   app.get("/adapters", async () => ({ data: engine.stats().models }));
   app.post("/adapters/:name/activate", async (req) => {
     const { name } = NameParams.parse(req.params);
-    return engine.activate(name, parse(ActivateBody, req.body).dir);
+    const body = parse(ActivateBody, req.body);
+    return engine.activate(name, body.dir, { pin: body.pin });
   });
   app.post("/adapters/:name/deactivate", async (req, reply) => {
     const { name } = NameParams.parse(req.params);

@@ -23,8 +23,14 @@ sendHeartbeats();
 async function handle(m: HostingCommand): Promise<void> {
   if (m.type === "init") {
     try {
-      // the unit's share: its cores' worth of compute threads, its memory budget's KV cache
-      engine = await HostingEngine.create({ modelDir: m.baseModelDir, threads: m.threads || undefined, kvCacheBytes: m.kvCacheBytes });
+      // the unit's share: its cores' worth of compute threads, its memory budget's KV cache; 64 rows, so
+      // that one request of each of a cluster's endpoints (50 by default) fits in one batch
+      engine = await HostingEngine.create({
+        modelDir: m.baseModelDir,
+        threads: m.threads || undefined,
+        kvCacheBytes: m.kvCacheBytes,
+        maxBatchSize: 64,
+      });
       send({ type: "ready" });
     } catch (e) {
       send({ type: "init-failed", error: toWire(e) });

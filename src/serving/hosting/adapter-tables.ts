@@ -9,9 +9,9 @@ import { type Adapter, adaptedModules } from "../../adapters/index.ts";
 import { ADAPTER_KINDS, type AdapterKindName, KIND_ORDER, type PeftType } from "../../adapters/index.ts";
 import type { Ia3Config, LoraConfig, PeftConfig } from "../../adapters/index.ts";
 import type { ModelConfig, ModelHooks } from "../../models/index.ts";
-import { AdapterMismatchError, OverCapacityError } from "./errors.ts";
+import { AdapterMismatchError } from "./errors.ts";
 import { listProblems } from "../../errors/index.ts";
-import { LoraTables } from "./lora-tables.ts";
+import { type LoraEntry, LoraTables } from "./lora-tables.ts";
 
 export interface TableOptions {
   /** IA3 rows besides row 0; 0 = no IA3 path in the graph */
@@ -32,6 +32,17 @@ export interface TableSlot {
 
 /** A batch row's table row per kind: 0 = none. */
 export type RowAdapter = Record<AdapterKindName, number>;
+
+/**
+ * An adapter decoded into its kind's table form (IA3: one vector per table; LoRA: its bucket-padded Aᵀ and
+ * scale·Bᵀ), so that taking a row is a copy (IA3) or a pointer (LoRA), and leaving one gives back exactly
+ * what was written. What the host-memory tier holds of an adapter without a row (adapter-residency.ts).
+ */
+export interface PreparedAdapter {
+  readonly kind: AdapterKindName;
+  /** host bytes this form occupies (what the row holds once attached) */
+  readonly bytes: number;
+}
 
 type ConfigOf<K extends PeftType> = Extract<PeftConfig, { peft_type: K }>;
 
@@ -55,7 +66,12 @@ interface KindTables<C extends PeftConfig = PeftConfig> {
   stepFeeds(rows: readonly number[], purpose: string): Record<string, HostTensor>;
   /** why an adapter of `config` cannot be hosted in these tables (empty: it can) */
   problems(config: C): string[];
-  write(adapter: Adapter, config: C, row: number): void;
+  /** the adapter in this kind's table form (it must pass `problems`) */
+  prepare(adapter: Adapter, config: C): PreparedAdapter;
+  /** put a prepared adapter into a free row */
+  attach(p: PreparedAdapter, row: number): void;
+  /** the prepared form of the adapter in `row`, exactly as attached; the row is released */
+  detach(row: number): PreparedAdapter;
   release(row: number): void;
 }
 
@@ -64,6 +80,11 @@ const KIND_TABLES: { readonly [K in PeftType]: (model: ModelConfig, opts: TableO
   IA3: ia3Tables,
   LORA: loraTables,
 };
+
+/** An IA3 adapter's table form: one vector per IA3 table, in table order. */
+interface Ia3Prepared extends PreparedAdapter {
+  readonly vecs: readonly Float32Array[];
+}
 
 function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config> {
   const cfg: Ia3Config = {
@@ -117,14 +138,22 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
       }
       return out;
     },
-    write(adapter, c, row) {
+    prepare(adapter, c) {
       const keys = new Map(adaptedModules(model, c).map((a) => [a.module.path, a.tensors[0]!.key]));
-      for (const t of tables) {
+      // a module this adapter leaves alone gets ones
+      const vecs = tables.map((t) => {
         const key = keys.get(t.path);
-        const dst = t.data.subarray(row * t.n, (row + 1) * t.n);
-        if (key) dst.set(adapter.tensors.get(key)!.data);
-        else dst.fill(1); // a module this adapter leaves alone
-      }
+        return key ? adapter.tensors.get(key)!.data : new Float32Array(t.n).fill(1);
+      });
+      return { kind: "ia3", bytes: rowBytes, vecs } satisfies Ia3Prepared;
+    },
+    attach(p, row) {
+      const { vecs } = p as Ia3Prepared;
+      tables.forEach((t, i) => t.data.set(vecs[i]!, row * t.n));
+    },
+    detach(row) {
+      const vecs = tables.map((t) => t.data.slice(row * t.n, (row + 1) * t.n));
+      return { kind: "ia3", bytes: rowBytes, vecs } satisfies Ia3Prepared;
     },
     release: () => undefined,
   };
@@ -142,7 +171,9 @@ function loraTables(model: ModelConfig, opts: TableOptions): KindTables<LoraConf
     hook: (graph) => t.hook(graph),
     stepFeeds: (rows, purpose) => t.feeds(rows, purpose),
     problems: (c) => t.problems(model, c),
-    write: (adapter, c, row) => t.write(model, adapter, c, row),
+    prepare: (adapter, c) => ({ kind: "lora", ...t.prepare(model, adapter, c) }),
+    attach: (p, row) => t.attach(p as PreparedAdapter & LoraEntry, row),
+    detach: (row) => ({ kind: "lora", ...t.detach(row) }),
     release: (row) => t.release(row),
   };
 }
@@ -221,21 +252,25 @@ export class AdapterTables {
     return this.of(c).bytesFor(c);
   }
 
-  /** Write a checked adapter into a free row. */
-  write(adapter: Adapter): TableSlot {
+  /** The adapter checked (AdapterMismatchError) and decoded into its table form, holding no row yet. */
+  prepare(adapter: Adapter): PreparedAdapter {
     this.check(adapter);
-    const c = adapter.config;
-    const kind = ADAPTER_KINDS[c.peft_type];
-    const row = this.free[kind.name].pop();
-    if (row === undefined) {
-      throw new OverCapacityError(
-        `all ${this.of(c).capacity} ${kind.label} adapter rows are in use: deactivate one first, or create the engine with more`,
-        409,
-        "too_many_adapters",
-      );
-    }
-    this.of(c).write(adapter, c, row);
-    return { kind: kind.name, row };
+    return this.of(adapter.config).prepare(adapter, adapter.config);
+  }
+
+  /** Put a prepared adapter into a free row of its kind; null when every row is taken. */
+  attach(p: PreparedAdapter): TableSlot | null {
+    const row = this.free[p.kind].pop();
+    if (row === undefined) return null;
+    this.byName(p.kind).attach(p, row);
+    return { kind: p.kind, row };
+  }
+
+  /** Take the adapter out of its row (only once no running request uses it): its prepared form, exactly as attached. */
+  detach(slot: TableSlot): PreparedAdapter {
+    const p = this.byName(slot.kind).detach(slot.row);
+    this.free[slot.kind].push(slot.row);
+    return p;
   }
 
   /** Return a row to the free list; only once no running request uses it. */

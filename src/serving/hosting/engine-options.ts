@@ -9,7 +9,10 @@ export const HostingOptionsSchema = z
   .object({
     /** rows in one session's running batch */
     maxBatchSize: z.number().int().min(1).max(4096).default(32),
-    /** T-Few (IA3) adapters that can be active at once (table rows besides the base's); 0 = none */
+    /**
+     * T-Few (IA3) table rows besides the base's: the adapters hot at once (any number more can be active,
+     * in host memory or on disk, taking a row when requested); 0 = no T-Few path in the graph
+     */
     maxAdapters: z.number().int().min(0).max(1_000_000).default(256),
     ia3: z
       .object({
@@ -22,7 +25,7 @@ export const HostingOptionsSchema = z
       .prefault({}),
     lora: z
       .object({
-        /** LoRA adapters that can be active at once; 0 = no LoRA path in the graph */
+        /** LoRA table rows: the LoRA adapters hot at once (more can be active, as for T-Few); 0 = no LoRA path in the graph */
         maxAdapters: z.number().int().min(0).max(100_000).default(256),
         /** the largest LoRA rank served; higher ranks are refused */
         rank: z.number().int().min(1).max(1024).default(64),
@@ -36,6 +39,15 @@ export const HostingOptionsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * host-memory tier: bytes of decoded adapters that are active but have no table row; beyond it the least
+     * recently used are dropped to disk and re-read from their directory on their next request
+     */
+    adapterHostBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(256 * 2 ** 20),
     /** full custom models (vanilla fine-tunes) hosted beside the base, each a whole model in memory */
     maxFullModels: z.number().int().min(0).max(64).default(2),
     /** KV-cache memory across all sessions; requests wait in the queue while it is used up */

@@ -1,7 +1,9 @@
 // What the engine keeps per hosted model — the base, each T-Few or LoRA adapter (a table row in the base
-// session), each full custom model (its own session) — with its own FIFO queue for fair admission.
+// session while hot, see adapter-residency.ts), each full custom model (its own session) — with its own
+// FIFO queue for fair admission.
 
-import type { RowAdapter, TableSlot } from "./adapter-tables.ts";
+import type { RowAdapter } from "./adapter-tables.ts";
+import type { ResidentAdapter, Tier } from "./adapter-residency.ts";
 import type { HostedRequest, RequestTarget } from "./hosted-request.ts";
 import type { Lane } from "./lane.ts";
 
@@ -16,6 +18,9 @@ export interface ModelStats {
   bytes: number;
   /** the directory it was activated from, null when given in memory */
   source: string | null;
+  /** adapters: where it is now (hot: a table row; host: host memory; disk: its directory), and whether pinned hot */
+  tier?: Tier;
+  pinned?: boolean;
   queued: number;
   running: number;
   completed: number;
@@ -31,6 +36,8 @@ export class HostedModel implements RequestTarget {
   state: "active" | "draining" = "active";
   /** requests queued or in a lane */
   inflight = 0;
+  /** embeddings running on its row */
+  holds = 0;
   completed = 0;
   generatedTokens = 0;
   private drainedResolve: (() => void) | null = null;
@@ -41,15 +48,23 @@ export class HostedModel implements RequestTarget {
     readonly name: string | null,
     readonly kind: ModelKind,
     readonly lane: Lane,
-    readonly slot: TableSlot | null,
+    /** an adapter's place in the tiers; null for the base and full models */
+    readonly resident: ResidentAdapter | null,
     readonly bytes: number,
     readonly source: string | null,
   ) {}
 
+  /** its table rows; an adapter has one only while hot, which it stays while a row of the batch uses it */
   get rows(): RowAdapter {
     const rows: RowAdapter = { ia3: 0, lora: 0 };
-    if (this.slot) rows[this.slot.kind] = this.slot.row;
+    const slot = this.resident?.slot;
+    if (slot) rows[slot.kind] = slot.row;
     return rows;
+  }
+
+  /** whether a request or embedding of it is in a lane (admitted: pending, prefilling or running) */
+  get busy(): boolean {
+    return this.inflight > this.queue.length || this.holds > 0;
   }
 
   startDraining(): void {
@@ -73,6 +88,7 @@ export class HostedModel implements RequestTarget {
       state: this.state,
       bytes: this.bytes,
       source: this.source,
+      ...(this.resident ? { tier: this.resident.tier, pinned: this.resident.pinned } : {}),
       queued: this.queue.length,
       running: this.inflight - this.queue.length,
       completed: this.completed,

@@ -1,7 +1,8 @@
-// What a hosting engine with given options can hold, as one pure check: T-Few and LoRA table rows, LoRA
-// ranks and target modules, full custom models, and memory. The engine's tables refuse the same things on
-// activation; the control plane runs this first, so an endpoint that could never be served is refused at
-// creation with the reason rather than failing when it is activated.
+// What a hosting engine with given options can hold, as one pure check: LoRA ranks and target modules,
+// kinds without tables, pinned adapters beyond the table rows, full custom models, and memory. Adapters
+// beyond the table rows are no limit: they wait in host memory or on disk (adapter-residency.ts). The
+// engine refuses the same things on activation; the control plane runs this first, so an endpoint that
+// could never be served is refused at creation with the reason rather than failing when it is activated.
 
 import { defaultIa3Config } from "../../adapters/index.ts";
 import { loraConfig } from "../../adapters/index.ts";
@@ -11,8 +12,8 @@ import { AdapterTables, type TableOptions } from "./adapter-tables.ts";
 import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
 import { defaultBuckets } from "./lora-tables.ts";
 
-/** A model an engine would hold: the base itself, an adapter (by its PEFT config), or a full custom model. */
-export type HeldModel = { kind: "base" } | { kind: "adapter"; config: PeftConfig } | { kind: "full" };
+/** A model an engine would hold: the base itself, an adapter (by its PEFT config; `pinned` hot), or a full custom model. */
+export type HeldModel = { kind: "base" } | { kind: "adapter"; config: PeftConfig; pinned?: boolean } | { kind: "full" };
 
 export interface CapacityProblem {
   /** "model": this model can never be served by such an engine; "capacity": not beside the others */
@@ -39,7 +40,9 @@ export const modelBytes = (model: ModelConfig): number =>
 
 /**
  * Why an engine on `base` with `options` cannot hold all of `models` at once (empty: it can). With
- * `weightBudgetBytes`, the base, every full model and every adapter must also fit in it.
+ * `weightBudgetBytes`, the base, every full model and what the adapters can occupy at once must fit in it:
+ * per kind, the largest adapters that fill its table rows, plus the rest up to the host tier's budget
+ * (`adapterHostBytes`); adapters beyond that wait on disk and cost no memory.
  */
 export function capacityProblems(
   base: ModelConfig,
@@ -54,31 +57,52 @@ export function capacityProblems(
     tableOptions(base, opts, { ia3: Math.min(1, opts.maxAdapters), lora: Math.min(1, opts.lora.maxAdapters) }),
   );
   const out: CapacityProblem[] = [];
-  const count = { ia3: 0, lora: 0, full: 0 };
-  let bytes = modelBytes(base);
+  const adapters = { ia3: [] as number[], lora: [] as number[] };
+  const pinned = { ia3: 0, lora: 0 };
+  let full = 0;
   for (const m of models) {
     if (m.kind === "base") continue;
     if (m.kind === "full") {
-      count.full++;
-      bytes += modelBytes(base);
+      full++;
       continue;
     }
     const why = tables.configProblems(m.config);
     for (const message of why) out.push({ scope: "model", message });
     if (why.length) continue;
-    count[m.config.peft_type === "IA3" ? "ia3" : "lora"]++;
-    bytes += tables.bytesFor(m.config);
+    const kind = m.config.peft_type === "IA3" ? "ia3" : "lora";
+    adapters[kind].push(tables.bytesFor(m.config));
+    if (m.pinned) pinned[kind]++;
   }
-  const limits = [
-    { n: count.ia3, max: opts.maxAdapters, what: "T-Few adapters" },
-    { n: count.lora, max: opts.lora.maxAdapters, what: "LoRA adapters" },
-    { n: count.full, max: opts.maxFullModels, what: "full custom models (each a whole copy of the weights)" },
-  ];
-  for (const l of limits) if (l.n > l.max) out.push({ scope: "capacity", message: `${l.n} ${l.what}, but a unit holds at most ${l.max}` });
+  const rows = { ia3: opts.maxAdapters, lora: opts.lora.maxAdapters };
+  for (const k of ["ia3", "lora"] as const) {
+    const label = k === "ia3" ? "T-Few" : "LoRA";
+    if (pinned[k] > rows[k])
+      out.push({
+        scope: "capacity",
+        message: `${pinned[k]} pinned ${label} adapters, but a unit has ${rows[k]} table rows to pin them in`,
+      });
+    else if (pinned[k] === rows[k] && adapters[k].length > pinned[k])
+      out.push({
+        scope: "capacity",
+        message: `${pinned[k]} pinned ${label} adapters take all ${rows[k]} table rows: the unpinned ones could never be served`,
+      });
+  }
+  if (full > opts.maxFullModels)
+    out.push({
+      scope: "capacity",
+      message: `${full} full custom models (each a whole copy of the weights), but a unit holds at most ${opts.maxFullModels}`,
+    });
+  let hot = 0;
+  let rest = 0;
+  for (const k of ["ia3", "lora"] as const) {
+    const sizes = adapters[k].sort((a, b) => b - a);
+    sizes.forEach((b, i) => (i < rows[k] ? (hot += b) : (rest += b)));
+  }
+  const bytes = modelBytes(base) * (1 + full) + hot + Math.min(rest, opts.adapterHostBytes);
   if (weightBudgetBytes !== undefined && bytes > weightBudgetBytes)
     out.push({
       scope: "capacity",
-      message: `the base, full models and adapters need ${mib(bytes)} of weights, but a unit's weight budget is ${mib(weightBudgetBytes)}`,
+      message: `the base, full models and adapters need ${mib(bytes)} of weights (adapters: ${mib(hot)} in table rows, ${mib(Math.min(rest, opts.adapterHostBytes))} in host memory), but a unit's weight budget is ${mib(weightBudgetBytes)}`,
     });
   return out;
 }

@@ -5,6 +5,8 @@
 import { baseFingerprint } from "../../adapters/index.ts";
 import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
+import { Residency, type Tier } from "./adapter-residency.ts";
+import { readAdapterDir } from "./adapter-file.ts";
 import { tableOptions } from "./hosting-capacity.ts";
 import { type ActivationSource, type Resolved, resolveSource } from "./activation-source.ts";
 import { type HostingOptions, type HostingOptionsInput, HostingOptionsSchema } from "./engine-options.ts";
@@ -26,8 +28,10 @@ export type HostingEngineInit = HostingOptionsInput & ({ modelDir: string; model
 export interface ActivatedModel {
   name: string;
   kind: ModelStats["kind"];
-  /** memory added: the adapter's table row, or the full model's weights */
+  /** memory added: the adapter's decoded form (a table row or host memory), or the full model's weights */
   bytes: number;
+  /** an adapter's tier after activation: hot (it took a free row) or host (it takes one when requested) */
+  tier?: Tier;
   /** time from the call to the model being servable */
   ms: number;
 }
@@ -38,6 +42,7 @@ export class HostingEngine {
   private readonly active = new Map<string, HostedModel>();
   private readonly reserved = new Set<string>();
   private readonly scheduler: Scheduler;
+  private readonly residency: Residency;
 
   private constructor(
     readonly model: LoadedModel,
@@ -47,7 +52,8 @@ export class HostingEngine {
     private readonly base: HostedModel,
     readonly baseBytes: number,
   ) {
-    this.scheduler = new Scheduler(options, base);
+    this.residency = new Residency(tables, options.adapterHostBytes, (dir) => readAdapterDir(dir, model.config));
+    this.scheduler = new Scheduler(options, base, (m) => !m.resident || this.residency.ensureHot(m.resident));
   }
 
   static async create(init: HostingEngineInit): Promise<HostingEngine> {
@@ -87,10 +93,11 @@ export class HostingEngine {
   }
 
   /**
-   * Host an adapter (PEFT directory or in-memory Adapter: a table row, no session rebuild) or a full
-   * custom model (model directory or LoadedModel: a session of its own) under `name`.
+   * Host an adapter (PEFT directory or in-memory Adapter: a table row if one is free, else host memory
+   * until requested; no session rebuild) or a full custom model (model directory or LoadedModel: a session
+   * of its own) under `name`. `pin`: the adapter keeps a table row from its first use on (never evicted).
    */
-  activate(name: string, source: ActivationSource): Promise<ActivatedModel> {
+  activate(name: string, source: ActivationSource, opts: { pin?: boolean } = {}): Promise<ActivatedModel> {
     const t0 = performance.now();
     try {
       this.scheduler.checkOpen();
@@ -100,10 +107,10 @@ export class HostingEngine {
       const src = resolveSource(source, this.config, this.fingerprint);
       // an adapter is servable when this call returns: no await between the checks and the row write
       if (!(src instanceof Promise) && src.kind === "adapter") {
-        const slot = this.tables.write(src.adapter);
-        return Promise.resolve(
-          this.install(new HostedModel(name, slot.kind, this.base.lane, slot, this.tables.slotBytes(slot), src.dir), t0),
-        );
+        let m: HostedModel | null = null;
+        const resident = this.residency.add(name, src.adapter, src.dir, opts.pin ?? false, () => m!.busy);
+        m = new HostedModel(name, resident.kind, this.base.lane, resident, resident.bytes, src.dir);
+        return Promise.resolve({ ...this.install(m, t0), tier: resident.tier });
       }
       return this.activateFull(name, src, t0);
     } catch (e) {
@@ -159,7 +166,7 @@ export class HostingEngine {
     this.active.delete(name);
     await this.scheduler.drain(m, opts.cancelInFlight ?? false, () => {
       this.base.lane.prefixCache?.dropOwner(m.cacheKey);
-      if (m.slot) this.tables.release(m.slot);
+      if (m.resident) this.residency.remove(m.resident);
       else {
         void this.embedders?.drop(m.lane.runner.model);
         void m.lane.runner.dispose();
@@ -187,6 +194,23 @@ export class HostingEngine {
       const why = promptProblem(model.config, x);
       if (why) throw new InvalidRequestError(`inputs[${i}]: ${why}`);
     });
+    if (target.resident) this.residency.touch(target.resident);
+    // an adapter embeds through its table row: wait for one (as a request does), and hold it meanwhile
+    while (target.resident && !this.residency.ensureHot(target.resident)) await this.scheduler.rowsChanged();
+    target.holds++;
+    try {
+      return await this.embedRows(target, req.inputs);
+    } finally {
+      target.holds--;
+      this.scheduler.kick();
+    }
+  }
+
+  private async embedRows(
+    target: HostedModel,
+    inputs: readonly (readonly number[])[],
+  ): Promise<{ embeddings: Float32Array[]; promptTokens: number }> {
+    const model = target.lane.runner.model;
     this.embedders ??= new Embedders(
       this.model,
       this.tables,
@@ -194,8 +218,8 @@ export class HostingEngine {
       this.options.maxBatchSize,
       this.options.maxPrefillTokens,
     );
-    const embeddings = await this.embedders.embed(model, target.rows, req.inputs);
-    return { embeddings, promptTokens: req.inputs.reduce((s, x) => s + x.length, 0) };
+    const embeddings = await this.embedders.embed(model, target.rows, inputs);
+    return { embeddings, promptTokens: inputs.reduce((s, x) => s + x.length, 0) };
   }
 
   /** Generate for one request; resolves when it finishes (rejects with a HostingError). */
@@ -222,6 +246,7 @@ export class HostingEngine {
         ia3: { rowBytes: this.tables.maxRowBytes("ia3"), ...this.tables.usage("ia3"), reservedBytes: this.tables.heldBytes("ia3") },
         lora: { rowBytes: this.tables.maxRowBytes("lora"), ...this.tables.usage("lora"), reservedBytes: this.tables.heldBytes("lora") },
       },
+      tiers: this.residency.stats(),
     });
   }
 
@@ -237,6 +262,7 @@ export class HostingEngine {
     this.scheduler.checkOpen();
     const target = req.adapter === undefined || req.adapter === null ? this.base : this.active.get(req.adapter);
     if (!target) throw new UnknownModelError(String(req.adapter), this.names);
+    if (target.resident) this.residency.touch(target.resident);
     const tokenizer = target.lane.runner.model.tokenizer ?? this.tokenizer;
     return buildRequest(target, req, target.lane.runner.model.config, tokenizer, this.options.kvCacheBytes, this.scheduler);
   }

@@ -208,8 +208,8 @@ export class LoraTables {
     return out;
   }
 
-  /** Hold a checked adapter in table row `row`: A, B transposed and zero-padded to its bucket, scale folded into B. */
-  write(model: ModelConfig, adapter: Adapter, c: LoraConfig, row: number): void {
+  /** A checked adapter in table form: A, B transposed and zero-padded to its bucket, scale folded into B. */
+  prepare(model: ModelConfig, adapter: Adapter, c: LoraConfig): LoraEntry {
     const r = c.r;
     const R = this.bucketOf(r)!;
     const scale = loraScale(c);
@@ -228,7 +228,19 @@ export class LoraTables {
       groups.add(s.group);
       bytes += at.byteLength + bt.byteLength;
     }
-    this.entries[row] = { rank: r, bucket: R, mats, groups, bytes };
+    return { rank: r, bucket: R, mats, groups, bytes };
+  }
+
+  /** Hold a prepared adapter in table row `row`. */
+  attach(e: LoraEntry, row: number): void {
+    this.entries[row] = e;
+  }
+
+  /** The entry in `row`, released from it (step buffers forget it). */
+  detach(row: number): LoraEntry {
+    const e = this.entries[row]!;
+    this.release(row);
+    return e;
   }
 
   release(row: number): void {

@@ -10,6 +10,7 @@ import { HostedRequest, type TokenEvent } from "./hosted-request.ts";
 import type { HostedModel, ModelStats } from "./hosted-model.ts";
 import type { Lane } from "./lane.ts";
 import type { PrefixCacheStats } from "./prefix-cache.ts";
+import type { TierStats } from "./adapter-residency.ts";
 import { type SamplingInput, samplingOptions } from "../sampling.ts";
 import { GenerationError, Sequence, promptProblem } from "../sequence.ts";
 import { capacityFor } from "./slot-cache.ts";
@@ -32,6 +33,8 @@ export interface EngineStats {
   base: { bytes: number; fingerprint: string; tokenizer: boolean };
   models: ModelStats[];
   tables: Record<"ia3" | "lora", { rowBytes: number; used: number; capacity: number; reservedBytes: number }>;
+  /** adapters per tier, host-tier bytes, loads and evictions (adapter-residency.ts) */
+  tiers: TierStats;
   /** stagingBytes: prompts' K/V held while they are prefilled (transient, beside budgetBytes) */
   kvCache: { budgetBytes: number; allocatedBytes: number; usedBytes: number; bytesPerToken: number; stagingBytes: number };
   /** null when disabled (`prefixCache.bytes` 0); its memory is beside kvCacheBytes */
@@ -99,9 +102,13 @@ export class Scheduler {
   private readonly aborts = new Map<HostedRequest, () => void>();
   readonly maxPerModel: number;
 
+  private rowWaiters: (() => void)[] = [];
+
   constructor(
     private readonly opts: HostingOptions,
     base: HostedModel,
+    /** an adapter's table row before a request of it is admitted: true when it has one (adapter-residency.ts) */
+    private readonly ensureRow: (m: HostedModel) => boolean = () => true,
   ) {
     this.maxPerModel = opts.maxQueuePerModel ?? Math.ceil(opts.maxQueue / 2);
     this.models.push(base);
@@ -114,6 +121,18 @@ export class Scheduler {
 
   add(m: HostedModel): void {
     this.models.push(m);
+  }
+
+  /** A table row was released outside a lane (an embedding): admit what now can, wake the loop and row waiters. */
+  kick(): void {
+    for (const w of this.rowWaiters.splice(0)) w();
+    this.admit();
+    this.wake?.();
+  }
+
+  /** Resolves when a request next leaves its lane (a table row may have become idle). */
+  rowsChanged(): Promise<void> {
+    return new Promise((resolve) => this.rowWaiters.push(resolve));
   }
 
   /** Queue a validated request; rejects (throws) when the queues are full and it could not start at once. */
@@ -196,7 +215,7 @@ export class Scheduler {
     await done;
   }
 
-  stats(fixed: Pick<EngineStats, "base" | "tables">): EngineStats {
+  stats(fixed: Pick<EngineStats, "base" | "tables" | "tiers">): EngineStats {
     const lanes = this.lanes();
     const bytesPerToken = this.models[0]!.lane.cache.bytesPerSlotPosition;
     return {
@@ -249,6 +268,7 @@ export class Scheduler {
     const m = r.target as HostedModel;
     m.inflight--;
     this.checkDrained(m);
+    for (const w of this.rowWaiters.splice(0)) w();
   }
 
   private checkDrained(m: HostedModel): void {
@@ -271,6 +291,7 @@ export class Scheduler {
         if (!r || m.lane.size >= this.opts.maxBatchSize) continue;
         const others = this.lanes().reduce((s, l) => (l === m.lane ? s : s + l.bytesWith()), 0);
         if (others + m.lane.bytesWith(r.seq.limit) > this.opts.kvCacheBytes) return;
+        if (!this.hasRow(m, r)) continue;
         m.queue.shift();
         this.queued--;
         r.state = "running";
@@ -281,6 +302,16 @@ export class Scheduler {
         break;
       }
       if (!admitted) return;
+    }
+  }
+
+  /** Whether `m` has its table row (a cold adapter waits for one); a failed load fails the request. */
+  private hasRow(m: HostedModel, r: HostedRequest): boolean {
+    try {
+      return this.ensureRow(m);
+    } catch (e) {
+      this.cancel(r, e instanceof HostingError ? e : new HostingError(String(e), 500, "internal"));
+      return false;
     }
   }
 
