@@ -19,6 +19,8 @@ export interface ServiceOptions {
   dataDir: string;
   /** a PostgreSQL URL (postgres://…) for the control-plane state; default: the data directory's SQLite file */
   database?: string;
+  /** the shared artifacts directory (models, adapters, checkpoints, training data) every node reaches; default: under dataDir */
+  artifactsDir?: string;
   /** compute executors; the worker-process ones by default */
   executors?: { fineTune: FineTuneExecutor; hosting: HostingExecutor };
   control?: ControlConfigInput;
@@ -41,7 +43,10 @@ export interface Service {
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
-  const store = (await Store.open(o.dataDir, o.database === undefined ? {} : { database: o.database })) as SprigStore;
+  const store = (await Store.open(o.dataDir, {
+    ...(o.database === undefined ? {} : { database: o.database }),
+    ...(o.artifactsDir === undefined ? {} : { artifactsDir: o.artifactsDir }),
+  })) as SprigStore;
   const metrics = new Metrics(o.metrics);
   const executors = o.executors ?? (await import("../control/index.ts")).processExecutors();
   const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node });

@@ -1,5 +1,5 @@
 // `sprig serve`: the service (HTTP API, store — SQLite under --data-dir, or PostgreSQL with --database — and
-// artifacts under --data-dir, worker processes),
+// artifacts under --data-dir or the shared --artifacts-dir, worker processes),
 // with the bundled base model registered when it exists. Ctrl-C / SIGTERM shut down gracefully.
 
 import type { Command } from "commander";
@@ -9,7 +9,7 @@ import { startService } from "../../api/index.ts";
 import { REPO_ROOT } from "../default-model.ts";
 import { parseCpuList } from "../../control/index.ts";
 import { redactUrl } from "../../store/index.ts";
-import { databaseUrl, withDatabaseOption } from "../database-flag.ts";
+import { ARTIFACTS_DIR_FLAG, ARTIFACTS_DIR_HELP, databaseUrl, withDatabaseOption } from "../database-flag.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
 
@@ -22,6 +22,7 @@ export function registerServe(program: Command): void {
     .option("--port <p>", "HTTP port (0 = any free port)", String(DEFAULT_PORT))
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "database, artifacts and uploaded data", DEFAULT_DATA_DIR)
+    .option(ARTIFACTS_DIR_FLAG, ARTIFACTS_DIR_HELP)
     .option("--endpoint-capacity <n>", "endpoints per hosting cluster", "50")
     .option("--rate-limit <n>", "requests per second per API key (burst 4x)", "50")
     .option(
@@ -49,6 +50,7 @@ export function registerServe(program: Command): void {
         port: string;
         host: string;
         dataDir: string;
+        artifactsDir?: string;
         database?: string;
         endpointCapacity: string;
         rateLimit: string;
@@ -73,6 +75,7 @@ export function registerServe(program: Command): void {
         const svc = await startService({
           dataDir: resolve(f.dataDir),
           ...(database === undefined ? {} : { database }),
+          ...(f.artifactsDir === undefined ? {} : { artifactsDir: resolve(f.artifactsDir) }),
           control: {
             endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
             defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
@@ -96,6 +99,7 @@ export function registerServe(program: Command): void {
             url,
             console: `${url}/console`,
             dataDir: resolve(f.dataDir),
+            artifactsDir: svc.store.paths.artifacts,
             database: database === undefined ? "sqlite" : redactUrl(database),
             ...(metricsUrl ? { metrics: metricsUrl } : {}),
           },
