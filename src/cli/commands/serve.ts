@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startService } from "../../api/index.ts";
 import { REPO_ROOT } from "../default-model.ts";
-import { parseCpuList } from "../../control/index.ts";
+import { parseCpuList, readNodeSecret } from "../../control/index.ts";
 import { redactUrl } from "../../store/index.ts";
 import { ARTIFACTS_DIR_FLAG, ARTIFACTS_DIR_HELP, databaseUrl, withDatabaseOption } from "../database-flag.ts";
 import { CliError } from "../errors.ts";
@@ -44,6 +44,13 @@ export function registerServe(program: Command): void {
       "--content-blocklist <file>",
       "terms (one a line; # comments) that endpoints with contentModerationConfig flag: INFORM reports them, BLOCK refuses",
     )
+    .option(
+      "--role <role>",
+      "all: this process is the API and the one node (embedded); api: an API node of several machines (needs --database postgres://…), units run on `sprig node start` worker nodes",
+      "all",
+    )
+    .option("--node-timeout <seconds>", "--role api: a worker node silent this long is declared lost and its units placed elsewhere", "15")
+    .option("--node-secret-file <file>", "--role api: the shared node secret (default: $SPRIG_NODE_SECRET)")
     .option("--quiet", "log warnings and errors only")
     .action(
       async (f: {
@@ -62,6 +69,9 @@ export function registerServe(program: Command): void {
         memory?: string;
         pinning: boolean;
         contentBlocklist?: string;
+        role: string;
+        nodeTimeout: string;
+        nodeSecretFile?: string;
         quiet?: boolean;
       }) => {
         const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
@@ -72,6 +82,7 @@ export function registerServe(program: Command): void {
         const memory = f.memory === undefined ? undefined : Math.floor(parseNumber(f.memory, "--memory", { min: 0.125 }) * 1024 ** 3);
         const database = databaseUrl(f);
         const blocklist = f.contentBlocklist === undefined ? [] : readBlocklist(f.contentBlocklist);
+        const multiNode = apiRole(f, database);
         const svc = await startService({
           dataDir: resolve(f.dataDir),
           ...(database === undefined ? {} : { database }),
@@ -83,6 +94,7 @@ export function registerServe(program: Command): void {
           },
           metrics: { perTenant: f.metricsPerTenant === true },
           node: { cores, memoryBytes: memory, pinning: f.pinning },
+          ...(multiNode ? { multiNode } : {}),
           server: {
             logger: { level: f.quiet ? "warn" : "info" },
             rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) },
@@ -101,6 +113,7 @@ export function registerServe(program: Command): void {
             dataDir: resolve(f.dataDir),
             artifactsDir: svc.store.paths.artifacts,
             database: database === undefined ? "sqlite" : redactUrl(database),
+            role: f.role,
             ...(metricsUrl ? { metrics: metricsUrl } : {}),
           },
           "sprig is serving",
@@ -116,6 +129,27 @@ export function registerServe(program: Command): void {
         process.on("SIGTERM", () => stop("SIGTERM"));
       },
     );
+}
+
+/** `--role api`: the node secret and the loss timeout of an API node (null for the embedded role `all`). */
+function apiRole(
+  f: { role: string; nodeTimeout: string; nodeSecretFile?: string },
+  database: string | undefined,
+): { secret: string; settings: { nodeTimeoutMs: number } } | null {
+  if (f.role === "all") return null;
+  if (f.role !== "api") throw new CliError(`--role: '${f.role}' is not a role: use all (embedded, the default) or api`);
+  if (database === undefined)
+    throw new CliError(
+      "--role api: API and worker nodes share their state in PostgreSQL: pass --database postgres://… (or set SPRIG_DATABASE_URL)",
+    );
+  let secret: string;
+  try {
+    secret = readNodeSecret(f.nodeSecretFile);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const nodeTimeoutMs = Math.round(parseNumber(f.nodeTimeout, "--node-timeout", { min: 1, max: 3600 }) * 1000);
+  return { secret, settings: { nodeTimeoutMs } };
 }
 
 /** The blocklist file: one term or phrase a line; blank lines and lines starting with # are skipped. */
