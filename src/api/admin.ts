@@ -30,6 +30,12 @@ export const NodeView = z
     pinning: z
       .object({ enabled: z.boolean(), reason: z.string().nullable() })
       .describe("whether unit processes are pinned to their cores, and why not"),
+    address: z.string().nullable().optional().describe("a worker node's internal listener, where API nodes route inference"),
+    lost: z
+      .object({ time: z.string(), reason: z.string() })
+      .nullable()
+      .optional()
+      .describe("set when an API node declared the node lost (no heartbeat); its units were placed elsewhere"),
     timeRegistered: z.string(),
     timeHeartbeat: z.string(),
     freeCores: z.array(z.number().int()),

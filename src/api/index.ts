@@ -3,3 +3,4 @@ export { ApiError, connect, type ConnectionFlags, print, SprigClient, waitFor, w
 export { hostErrorBody, installHostErrorHandling } from "./errors.ts";
 export { type Service, startService } from "./service.ts";
 export { clientGone, openSse } from "./sse.ts";
+export { buildNodeListener } from "./node-listener.ts";

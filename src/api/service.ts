@@ -9,16 +9,23 @@ import {
   type HostingExecutor,
   type LocalNodeSettings,
   type Logger,
+  type MultiNodeSettings,
+  type NodeLossHooks,
+  RemoteHosting,
   type SprigStore,
 } from "../control/index.ts";
 import { Store } from "../store/index.ts";
 import { Metrics, type MetricsOptionsInput } from "./metrics.ts";
 import { type ServerOptionsInput, buildServer } from "./server.ts";
 
+type MultiNodeSettingsInput = Partial<MultiNodeSettings>;
+
 export interface ServiceOptions {
   dataDir: string;
   /** a PostgreSQL URL (postgres://…) for the control-plane state; default: the data directory's SQLite file */
   database?: string;
+  /** the shared artifacts directory (models, adapters, checkpoints, training data) every node reaches; default: under dataDir */
+  artifactsDir?: string;
   /** compute executors; the worker-process ones by default */
   executors?: { fineTune: FineTuneExecutor; hosting: HostingExecutor };
   control?: ControlConfigInput;
@@ -27,6 +34,11 @@ export interface ServiceOptions {
   metrics?: MetricsOptionsInput;
   /** the embedded node's capacity (default: this machine's cores and memory, pinned where possible) */
   node?: LocalNodeSettings;
+  /**
+   * An API node of a multi-node service (needs `database`): hosting runs on the registered worker nodes,
+   * reached with the node secret; silent nodes are declared lost after settings.nodeTimeoutMs.
+   */
+  multiNode?: { secret: string; settings?: MultiNodeSettingsInput; hooks?: NodeLossHooks };
 }
 
 export interface Service {
@@ -41,10 +53,25 @@ export interface Service {
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
-  const store = (await Store.open(o.dataDir, o.database === undefined ? {} : { database: o.database })) as SprigStore;
+  const store = (await Store.open(o.dataDir, {
+    ...(o.database === undefined ? {} : { database: o.database }),
+    ...(o.artifactsDir === undefined ? {} : { artifactsDir: o.artifactsDir }),
+  })) as SprigStore;
   const metrics = new Metrics(o.metrics);
   const executors = o.executors ?? (await import("../control/index.ts")).processExecutors();
-  const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node });
+  let multiNode;
+  if (o.multiNode) {
+    if (o.database === undefined) throw new Error("an API node of several machines needs the shared PostgreSQL database (--database)");
+    const remote = new RemoteHosting({ nodes: store.nodes, secret: o.multiNode.secret });
+    executors.hosting = remote;
+    // MULTI-NODE FINE-TUNES: fine-tunes still run in this process's worker until the job queue's consumer
+    // (src/control/job-queue) runs them on the worker nodes; wire its requeueJobsOfNode into hooks here.
+    multiNode = {
+      settings: o.multiNode.settings,
+      hooks: { nodeLost: (id: string) => remote.nodeLost(id), runningUnits: (id: string) => remote.unitsOf(id), ...o.multiNode.hooks },
+    };
+  }
+  const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node, multiNode });
   const app = await buildServer(control, metrics, o.server);
   control.setLogger(app.log as unknown as Logger);
   await control.start();

@@ -17,6 +17,11 @@ export function withDatabaseOption(c: Command): Command {
   );
 }
 
+/** `--artifacts-dir DIR`: the shared artifacts directory (same flag on `sprig serve` and the worker nodes). */
+export const ARTIFACTS_DIR_FLAG = "--artifacts-dir <dir>";
+export const ARTIFACTS_DIR_HELP =
+  "models, adapters, checkpoints and training data; every node of a multi-node service points at the same directory, mounted at the same path (default: under --data-dir)";
+
 /** The database the flags (or the environment) name: a PostgreSQL URL, or undefined for SQLite. */
 export function databaseUrl(f: { database?: string }): string | undefined {
   const url = f.database ?? (process.env[DATABASE_ENV] || undefined);
@@ -29,7 +34,10 @@ export function databaseUrl(f: { database?: string }): string | undefined {
 }
 
 /** Open the store the flags name (for the commands that work on it directly: key, node). */
-export async function openStore(f: { dataDir: string; database?: string }): Promise<SprigStore> {
+export async function openStore(f: { dataDir: string; database?: string; artifactsDir?: string }): Promise<SprigStore> {
   const database = databaseUrl(f);
-  return (await Store.open(resolve(f.dataDir), database === undefined ? {} : { database })) as SprigStore;
+  return (await Store.open(resolve(f.dataDir), {
+    ...(database === undefined ? {} : { database }),
+    ...(f.artifactsDir === undefined ? {} : { artifactsDir: resolve(f.artifactsDir) }),
+  })) as SprigStore;
 }

@@ -34,6 +34,8 @@ export class Capacity {
   constructor(
     private readonly nodes: NodeRegistry,
     private readonly clusterOf: (id: string) => Promise<DedicatedAiCluster | null>,
+    /** which nodes new units may go to (several machines: those heartbeating); default every registered node */
+    private readonly live: (n: NodeRow) => boolean = () => true,
   ) {}
 
   /**
@@ -46,7 +48,7 @@ export class Capacity {
     const s = shape(c.unitShape);
     // what is free must not change between reading it and booking it (PostgreSQL: another API node)
     await this.nodes.lockForPlacement();
-    const nodes = await this.nodes.list();
+    const nodes = (await this.nodes.list()).filter(this.live);
     const want = Array.from({ length: to - from }, (_, i) => from + i);
     const p = place(nodes, await this.nodes.reservations(), c.id, s, want);
     if (!p.ok) {

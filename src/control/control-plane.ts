@@ -36,6 +36,8 @@ import type { ListQuery } from "./requests.ts";
 import type { WorkRequest } from "./resources.ts";
 import type { FineTuneEvent, MetricsPoint, WorkRequestEntry } from "../store/index.ts";
 import { formatIssues } from "../errors/index.ts";
+import type { z } from "zod";
+import { type NodeLossHooks, NodeLossMonitor, MultiNodeSettingsSchema, isLive } from "./multi-node/index.ts";
 
 export interface ControlPlaneOptions {
   store: SprigStore;
@@ -46,6 +48,11 @@ export interface ControlPlaneOptions {
   counters?: InferenceCounters;
   /** the embedded node's capacity settings (default: this machine's cores and memory, pinned where possible) */
   node?: LocalNodeSettings;
+  /**
+   * An API node of a multi-node service (`sprig serve --role api`): it is not a node itself — units go to
+   * worker nodes that heartbeat — and it declares silent nodes lost and moves their units (multi-node/).
+   */
+  multiNode?: { settings?: z.input<typeof MultiNodeSettingsSchema>; hooks?: NodeLossHooks };
 }
 
 export class ControlPlane {
@@ -61,6 +68,8 @@ export class ControlPlane {
   /** Change…Compartment actions */
   readonly moves: CompartmentMoves;
   readonly store: SprigStore;
+  /** an API node's node-loss checks (null when embedded: the one node is this process) */
+  readonly nodeLoss: NodeLossMonitor | null;
   private readonly ctx: ControlContext;
   private readonly wr: WorkRequests;
   private readonly pools: Pools;
@@ -69,7 +78,12 @@ export class ControlPlane {
   constructor(o: ControlPlaneOptions) {
     const parsed = ControlConfigSchema.safeParse(o.config ?? {});
     if (!parsed.success) throw new Error(`invalid control configuration: ${formatIssues(parsed.error.issues, { whole: "config" })}`);
-    const capacity = new Capacity(o.store.nodes, async (id) => (await o.store.clusters.get(id))?.value ?? null);
+    const multiNode = o.multiNode ? MultiNodeSettingsSchema.parse(o.multiNode.settings ?? {}) : null;
+    const capacity = new Capacity(
+      o.store.nodes,
+      async (id) => (await o.store.clusters.get(id))?.value ?? null,
+      multiNode ? (n) => isLive(n, Date.now(), multiNode.nodeTimeoutMs) : undefined,
+    );
     this.ctx = {
       bg: new Background(() => this.ctx.log),
       store: o.store,
@@ -102,6 +116,7 @@ export class ControlPlane {
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
     this.datasets = new DatasetCheck(this.ctx);
     this.moves = new CompartmentMoves(this.ctx, this.wr);
+    this.nodeLoss = multiNode ? new NodeLossMonitor(this.ctx, this.pools, multiNode, o.multiNode?.hooks) : null;
     this.idempotency = new Idempotency(o.store.retryTokens, parsed.data.retryTokenRetentionHours * 3_600_000);
   }
 
@@ -119,12 +134,16 @@ export class ControlPlane {
    * resume fine-tunes and bring ACTIVE endpoints back. Resolves once endpoints are being restored (not loaded).
    */
   async start(): Promise<void> {
-    const node = await this.store.nodes.upsert(localNode(this.nodeSettings));
-    this.ctx.log.info(
-      { nodeId: node.id, cores: node.cores, memoryBytes: node.memoryBytes, pinning: node.pinning },
-      "registered the embedded node",
-    );
-    if (!node.pinning.enabled) this.ctx.log.warn({ reason: node.pinning.reason }, "units will not be pinned to their cores");
+    if (this.nodeLoss)
+      this.ctx.log.info({ nodeTimeoutMs: this.nodeLoss.settings.nodeTimeoutMs }, "API node: units run on the registered worker nodes");
+    else {
+      const node = await this.store.nodes.upsert(localNode(this.nodeSettings));
+      this.ctx.log.info(
+        { nodeId: node.id, cores: node.cores, memoryBytes: node.memoryBytes, pinning: node.pinning },
+        "registered the embedded node",
+      );
+      if (!node.pinning.enabled) this.ctx.log.warn({ reason: node.pinning.reason }, "units will not be pinned to their cores");
+    }
     const dir = this.ctx.config.defaultBaseModelDir;
     if (dir && existsSync(resolve(dir, "config.json")) && !(await this.models.globalBase(resolve(dir)))) {
       const m = await this.models.registerBase(resolve(dir), null, { vendor: "sprig" });
@@ -156,6 +175,7 @@ export class ControlPlane {
       await s.endpoints.update({ ...e, lifecycleState: "UPDATING", lifecycleDetails: "restoring after a restart" });
       this.ctx.bg.run("endpoint restore", () => this.endpoints.bringUp(e.id, null, "CREATE_ENDPOINT"));
     }
+    this.nodeLoss?.start();
   }
 
   /** Reservations follow the clusters: freed for clusters gone, placed for units that lack one (with the reason when no room). */
@@ -257,6 +277,7 @@ export class ControlPlane {
 
   /** Stop workers and pools; running fine-tunes resume at the next start. */
   async close(): Promise<void> {
+    await this.nodeLoss?.stop();
     this.ctx.bg.closed = true;
     await this.fineTunes.close();
     await this.pools.closeAll();

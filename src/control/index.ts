@@ -25,3 +25,4 @@ export {
 export { onDemandEndpoint } from "./on-demand.ts";
 export { loadPool, loadPrompt, measure, unitsFor } from "./workers/unit-throughput.ts";
 export { processExecutors } from "./workers/process-executors.ts";
+export * from "./multi-node/index.ts";

@@ -19,6 +19,10 @@ export interface NodeRegistry {
   /** books every unit or throws (a core already held) */
   reserve(units: readonly Omit<UnitReservationRow, "timeCreated">[]): Promise<void>;
   release(clusterId: string, fromIndex?: number): Promise<number>;
+  /** inside a transaction: mark a node lost (its heartbeat stopped) */
+  markLost(id: string, reason: string): Promise<void>;
+  /** free every unit reserved on a node */
+  releaseNode(nodeId: string): Promise<number>;
 }
 
 /** The embedded node's id: the machine the data directory's service runs on. */

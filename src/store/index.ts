@@ -30,14 +30,18 @@ export { type StoredWorkRequest, type WorkRequestEntry, WorkRequestRepo } from "
 export { type RetryTokenRow, RetryTokenRepo } from "./retry-tokens.ts";
 export { TooLargeError, commitDir, tempDirFor, writeFileAtomic, writeStreamAtomic } from "./files.ts";
 
-/** The data directory's layout. */
-export function dataPaths(dataDir: string) {
+/**
+ * The data directory's layout. `artifactsDir` (the shared artifacts directory every node of a multi-node
+ * service reaches) holds the model artifacts and, in its `objects/`, the object storage bytes (training data);
+ * unset, both stay in the data directory as in the embedded default.
+ */
+export function dataPaths(dataDir: string, artifactsDir?: string) {
   return {
     database: join(dataDir, "sprig.db"),
     /** model artifacts (adapters, full models) and job checkpoints */
-    artifacts: join(dataDir, "artifacts"),
+    artifacts: artifactsDir ?? join(dataDir, "artifacts"),
     /** object storage bytes */
-    objects: join(dataDir, "objects"),
+    objects: artifactsDir === undefined ? join(dataDir, "objects") : join(artifactsDir, "objects"),
   };
 }
 
@@ -57,9 +61,9 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
 
   private constructor(
     readonly db: Db,
-    dataDir: string,
+    paths: ReturnType<typeof dataPaths>,
   ) {
-    this.paths = dataPaths(dataDir);
+    this.paths = paths;
     this.clusters = new ResourceTable(db, "dedicated_ai_clusters");
     this.models = new ResourceTable(db, "models");
     this.endpoints = new ResourceTable(db, "endpoints");
@@ -74,13 +78,14 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
   /**
    * Open the store of a data directory (created if missing). The database is the directory's SQLite file
    * (refused when it is lost but the directory's files remain), or, with `database` a postgres:// URL,
-   * that PostgreSQL database (artifacts and objects stay in the directory).
+   * that PostgreSQL database. Artifacts and objects stay in the directory, or go to `artifactsDir` (an
+   * absolute path every node reaches at the same place) when it is given.
    */
   static async open<C extends StoredResource, M extends StoredResource, E extends StoredResource, W extends StoredWorkRequest>(
     dataDir: string,
-    o: { database?: string } = {},
+    o: { database?: string; artifactsDir?: string } = {},
   ): Promise<Store<C, M, E, W>> {
-    const p = dataPaths(dataDir);
+    const p = dataPaths(dataDir, o.artifactsDir);
     const url = o.database;
     if (url !== undefined && !isPostgresUrl(url))
       throw new StoreError(`the database setting must be a postgres:// or postgresql:// URL (got "${url}"); leave it unset for SQLite`);
@@ -88,7 +93,7 @@ export class Store<C extends StoredResource, M extends StoredResource, E extends
     mkdirSync(p.artifacts, { recursive: true });
     mkdirSync(p.objects, { recursive: true });
     const db = url === undefined ? await openDatabase(p.database) : await openPostgres(url);
-    return new Store<C, M, E, W>(db, dataDir);
+    return new Store<C, M, E, W>(db, p);
   }
 
   /**

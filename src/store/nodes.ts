@@ -17,6 +17,10 @@ export interface NodeRow {
   accelerators: string[];
   /** whether units' processes are pinned to their cores, and why not when they are not */
   pinning: { enabled: boolean; reason: string | null };
+  /** a worker node's internal listener (http://host:port) that API nodes route inference to; absent on the embedded node */
+  address?: string | null;
+  /** set when an API node declared the node lost (its heartbeat stopped); cleared when the node registers again */
+  lost?: { time: string; reason: string } | null;
   timeRegistered: string;
   timeHeartbeat: string;
 }
@@ -60,6 +64,28 @@ export class NodeRepo {
    */
   async lockForPlacement(): Promise<void> {
     await this.db.lockRows("nodes", "1 = 1");
+  }
+
+  /** A node's heartbeat: its time_heartbeat is now. Returns the row (null: the node is not registered). */
+  async heartbeat(id: string): Promise<NodeRow | null> {
+    await this.db.run("UPDATE nodes SET time_heartbeat = ? WHERE id = ?", [new Date().toISOString(), id]);
+    return this.get(id);
+  }
+
+  /** Declare a node lost (inside the loss check's transaction); its row stays for the admin view. */
+  async markLost(id: string, reason: string): Promise<void> {
+    const n = await this.get(id);
+    if (!n) return;
+    const { id: _id, timeRegistered: _r, timeHeartbeat: _h, ...body } = n;
+    await this.db.run("UPDATE nodes SET body = ? WHERE id = ?", [
+      JSON.stringify({ ...body, lost: { time: new Date().toISOString(), reason } }),
+      id,
+    ]);
+  }
+
+  /** Free every unit reserved on a node; returns how many were freed. */
+  async releaseNode(nodeId: string): Promise<number> {
+    return (await this.db.run("DELETE FROM unit_reservations WHERE node_id = ?", [nodeId])).changes;
   }
 
   /** Reservations, all or of one cluster or node, by cluster and unit. */

@@ -1,10 +1,12 @@
 // `sprig node list`: the operator's admin view of nodes, their capacity and who holds which cores, read
 // directly from the data directory's database (run on the server's machine; the service need not run).
-// Over HTTP the same view is GET /20231130/admin/nodes with an admin key.
+// Over HTTP the same view is GET /20231130/admin/nodes with an admin key. `sprig node start`: a worker node
+// of a multi-node service (node-start.ts).
 
 import type { Command } from "commander";
 import { Capacity, type CapacityView, cpuList } from "../../control/index.ts";
 import { openStore, withDatabaseOption } from "../database-flag.ts";
+import { registerNodeStart } from "./node-start.ts";
 import { DEFAULT_DATA_DIR } from "./serve.ts";
 
 const gib = (b: number): string => `${(b / 1024 ** 3).toFixed(1)} GiB`;
@@ -15,7 +17,7 @@ function table(view: CapacityView): string {
   for (const n of view.nodes) {
     const used = n.cores.length - n.freeCores.length;
     out.push(
-      `node ${n.id} (${n.name}): ${used} of ${n.cores.length} cores reserved (cores ${cpuList(n.cores)}; free ${n.freeCores.length ? cpuList(n.freeCores) : "none"}), ` +
+      `node ${n.id} (${n.name})${n.lost ? ` LOST (${n.lost.reason})` : ""}${n.address ? ` at ${n.address}` : ""}: ${used} of ${n.cores.length} cores reserved (cores ${cpuList(n.cores)}; free ${n.freeCores.length ? cpuList(n.freeCores) : "none"}), ` +
         `${gib(n.memoryBytes - n.freeMemoryBytes)} of ${gib(n.memoryBytes)} memory; pinning ${n.pinning.enabled ? "on" : `off (${n.pinning.reason})`}`,
     );
     for (const u of n.units)
@@ -27,7 +29,8 @@ function table(view: CapacityView): string {
 }
 
 export function registerNode(program: Command): void {
-  const node = program.command("node").description("nodes and their capacity (run on the server's machine)");
+  const node = program.command("node").description("nodes and their capacity; start a worker node of a multi-node service");
+  registerNodeStart(node);
   withDatabaseOption(node.command("list"))
     .description("list nodes, their cores and memory, and which cluster holds which unit")
     .option("--data-dir <dir>", "the service's data directory", DEFAULT_DATA_DIR)

@@ -1,5 +1,5 @@
 // `sprig serve`: the service (HTTP API, store — SQLite under --data-dir, or PostgreSQL with --database — and
-// artifacts under --data-dir, worker processes),
+// artifacts under --data-dir or the shared --artifacts-dir, worker processes),
 // with the bundled base model registered when it exists. Ctrl-C / SIGTERM shut down gracefully.
 
 import type { Command } from "commander";
@@ -7,9 +7,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startService } from "../../api/index.ts";
 import { REPO_ROOT } from "../default-model.ts";
-import { parseCpuList } from "../../control/index.ts";
+import { parseCpuList, readNodeSecret } from "../../control/index.ts";
 import { redactUrl } from "../../store/index.ts";
-import { databaseUrl, withDatabaseOption } from "../database-flag.ts";
+import { ARTIFACTS_DIR_FLAG, ARTIFACTS_DIR_HELP, databaseUrl, withDatabaseOption } from "../database-flag.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
 
@@ -22,6 +22,7 @@ export function registerServe(program: Command): void {
     .option("--port <p>", "HTTP port (0 = any free port)", String(DEFAULT_PORT))
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "database, artifacts and uploaded data", DEFAULT_DATA_DIR)
+    .option(ARTIFACTS_DIR_FLAG, ARTIFACTS_DIR_HELP)
     .option("--endpoint-capacity <n>", "endpoints per hosting cluster", "50")
     .option("--rate-limit <n>", "requests per second per API key (burst 4x)", "50")
     .option(
@@ -43,12 +44,20 @@ export function registerServe(program: Command): void {
       "--content-blocklist <file>",
       "terms (one a line; # comments) that endpoints with contentModerationConfig flag: INFORM reports them, BLOCK refuses",
     )
+    .option(
+      "--role <role>",
+      "all: this process is the API and the one node (embedded); api: an API node of several machines (needs --database postgres://…), units run on `sprig node start` worker nodes",
+      "all",
+    )
+    .option("--node-timeout <seconds>", "--role api: a worker node silent this long is declared lost and its units placed elsewhere", "15")
+    .option("--node-secret-file <file>", "--role api: the shared node secret (default: $SPRIG_NODE_SECRET)")
     .option("--quiet", "log warnings and errors only")
     .action(
       async (f: {
         port: string;
         host: string;
         dataDir: string;
+        artifactsDir?: string;
         database?: string;
         endpointCapacity: string;
         rateLimit: string;
@@ -60,6 +69,9 @@ export function registerServe(program: Command): void {
         memory?: string;
         pinning: boolean;
         contentBlocklist?: string;
+        role: string;
+        nodeTimeout: string;
+        nodeSecretFile?: string;
         quiet?: boolean;
       }) => {
         const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
@@ -70,9 +82,11 @@ export function registerServe(program: Command): void {
         const memory = f.memory === undefined ? undefined : Math.floor(parseNumber(f.memory, "--memory", { min: 0.125 }) * 1024 ** 3);
         const database = databaseUrl(f);
         const blocklist = f.contentBlocklist === undefined ? [] : readBlocklist(f.contentBlocklist);
+        const multiNode = apiRole(f, database);
         const svc = await startService({
           dataDir: resolve(f.dataDir),
           ...(database === undefined ? {} : { database }),
+          ...(f.artifactsDir === undefined ? {} : { artifactsDir: resolve(f.artifactsDir) }),
           control: {
             endpointCapacityPerCluster: parseNumber(f.endpointCapacity, "--endpoint-capacity", { int: true, min: 1 }),
             defaultBaseModelDir: existsSync(join(base, "config.json")) ? base : null,
@@ -80,6 +94,7 @@ export function registerServe(program: Command): void {
           },
           metrics: { perTenant: f.metricsPerTenant === true },
           node: { cores, memoryBytes: memory, pinning: f.pinning },
+          ...(multiNode ? { multiNode } : {}),
           server: {
             logger: { level: f.quiet ? "warn" : "info" },
             rateLimit: { perSecond, burst: Math.max(1, Math.ceil(perSecond * 4)) },
@@ -96,7 +111,9 @@ export function registerServe(program: Command): void {
             url,
             console: `${url}/console`,
             dataDir: resolve(f.dataDir),
+            artifactsDir: svc.store.paths.artifacts,
             database: database === undefined ? "sqlite" : redactUrl(database),
+            role: f.role,
             ...(metricsUrl ? { metrics: metricsUrl } : {}),
           },
           "sprig is serving",
@@ -112,6 +129,27 @@ export function registerServe(program: Command): void {
         process.on("SIGTERM", () => stop("SIGTERM"));
       },
     );
+}
+
+/** `--role api`: the node secret and the loss timeout of an API node (null for the embedded role `all`). */
+function apiRole(
+  f: { role: string; nodeTimeout: string; nodeSecretFile?: string },
+  database: string | undefined,
+): { secret: string; settings: { nodeTimeoutMs: number } } | null {
+  if (f.role === "all") return null;
+  if (f.role !== "api") throw new CliError(`--role: '${f.role}' is not a role: use all (embedded, the default) or api`);
+  if (database === undefined)
+    throw new CliError(
+      "--role api: API and worker nodes share their state in PostgreSQL: pass --database postgres://… (or set SPRIG_DATABASE_URL)",
+    );
+  let secret: string;
+  try {
+    secret = readNodeSecret(f.nodeSecretFile);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const nodeTimeoutMs = Math.round(parseNumber(f.nodeTimeout, "--node-timeout", { min: 1, max: 3600 }) * 1000);
+  return { secret, settings: { nodeTimeoutMs } };
 }
 
 /** The blocklist file: one term or phrase a line; blank lines and lines starting with # are skipped. */
