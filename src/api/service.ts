@@ -43,11 +43,15 @@ export interface Service {
 export async function startService(o: ServiceOptions): Promise<Service> {
   const store = (await Store.open(o.dataDir, o.database === undefined ? {} : { database: o.database })) as SprigStore;
   const metrics = new Metrics(o.metrics);
-  const executors = o.executors ?? (await import("../control/index.ts")).processExecutors();
+  const compute = o.executors ? null : await import("../control/index.ts");
+  // PostgreSQL: fine-tunes go through the job queue (this process consumes its own node's jobs); SQLite: local workers
+  const queued = compute && o.database !== undefined ? await compute.queuedFineTunes(store) : null;
+  const executors = o.executors ?? { ...compute!.processExecutors(), ...(queued ? { fineTune: queued.executor } : {}) };
   const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node });
   const app = await buildServer(control, metrics, o.server);
   control.setLogger(app.log as unknown as Logger);
   await control.start();
+  await queued?.consume(app.log as unknown as Logger);
   let closed = false;
   const listeners: { close(): Promise<void> }[] = [];
   return {
@@ -70,6 +74,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       for (const l of listeners) await l.close();
       await app.close();
       await control.close();
+      await queued?.close();
       await store.close();
     },
   };

@@ -25,3 +25,13 @@ export {
 export { onDemandEndpoint } from "./on-demand.ts";
 export { loadPool, loadPrompt, measure, unitsFor } from "./workers/unit-throughput.ts";
 export { processExecutors } from "./workers/process-executors.ts";
+export {
+  type ConsumerOptions,
+  type FineTuneConsumer,
+  type FineTuneQueue,
+  type RequeueResult,
+  openFineTuneQueue,
+  queuedFineTunes,
+  requeueJobsOfNode,
+  startFineTuneConsumer,
+} from "./job-queue/index.ts";
