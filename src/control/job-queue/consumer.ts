@@ -104,6 +104,12 @@ export async function startFineTuneConsumer(opts: ConsumerOptions): Promise<Fine
     const lock = await lockFor(job, row.workRequestId);
     if (!lock) return;
     try {
+      // the run it waited for may have finished the fine-tune, or the job moved meanwhile
+      const why = await stopReason(job, row.workRequestId);
+      if (why) {
+        await o.queue.complete(job, stale(`node ${o.nodeId} did not start the fine-tune: ${why}`));
+        return;
+      }
       const missing = [spec.baseModelDir, spec.dataFile, spec.validationDataFile].filter((p) => p !== undefined && !existsSync(p));
       if (missing.length) {
         const where = o.artifactsDir ? ` (this node's artifacts directory is ${o.artifactsDir})` : "";
