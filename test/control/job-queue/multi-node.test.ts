@@ -13,14 +13,17 @@ import { startService } from "../../../src/api/service.ts";
 import { requeueJobsOfNode } from "../../../src/control/index.ts";
 import type { SprigStore } from "../../../src/control/index.ts";
 import { Client, FIXTURES, waitFor } from "../../faults/helpers.ts";
-import { skipReason, startPostgres } from "../../store/postgres-server.ts";
+import { type PostgresServer, skipReason, startPostgres } from "../../store/postgres-server.ts";
 
 const skip = skipReason() ?? undefined;
 if (skip) console.log(`# ${skip}`);
 
 const children: ChildProcess[] = [];
-after(() => {
+let server: Promise<PostgresServer> | null = null;
+const newDatabase = async () => (await (server ??= startPostgres())).newDatabase();
+after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  if (server) await (await server).stop();
 });
 
 /** A node consumer process, niced; resolves once it consumes. */
@@ -52,8 +55,7 @@ async function moveCluster(store: SprigStore, clusterId: string, nodeId: string)
 }
 
 test("a fine-tune of a lost node resumes from its checkpoint on the node that takes its cluster", { skip }, async () => {
-  const pg = await startPostgres();
-  const url = await pg.newDatabase();
+  const url = await newDatabase();
   const dir = mkdtempSync(join(tmpdir(), "sprig-mqueue-"));
   const svc = await startService({
     dataDir: join(dir, "api"),
@@ -126,7 +128,25 @@ test("a fine-tune of a lost node resumes from its checkpoint on the node that ta
     await new Promise((res) => b.once("exit", res));
   } finally {
     await svc.close();
-    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("one server on PostgreSQL queues its fine-tunes and runs them itself, on its embedded node", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sprig-mqueue-one-"));
+  const svc = await startService({ dataDir: dir, database: await newDatabase(), control: { modelImportRoots: [FIXTURES] } });
+  try {
+    const c = new Client(await svc.listen(0), (await svc.store.apiKeys.create(["compA"])).key);
+    const base = await c.base();
+    const ftc = await c.cluster("FINE_TUNING");
+    const m = await c.fineTune(base.id, ftc.id, { epochs: 1 });
+    const done = await c.state(`/20231130/models/${m.id}`, ["ACTIVE", "FAILED"], 120_000);
+    assert.equal(done.lifecycleState, "ACTIVE", done.lifecycleDetails);
+    const ev = (await svc.store.fineTunes.events(m.id, 1000, 0)).items.map((e) => e.message);
+    assert.ok(ev.some((e) => /queued for node local/.test(e)) && ev.some((e) => /node local claimed the job/.test(e)), JSON.stringify(ev));
+    assert.ok((await svc.store.fineTunes.metrics(m.id)).length > 0, "with its metrics history");
+  } finally {
+    await svc.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
