@@ -58,23 +58,33 @@ export async function startService(o: ServiceOptions): Promise<Service> {
     ...(o.artifactsDir === undefined ? {} : { artifactsDir: o.artifactsDir }),
   })) as SprigStore;
   const metrics = new Metrics(o.metrics);
-  const executors = o.executors ?? (await import("../control/index.ts")).processExecutors();
+  const compute = o.executors ? null : await import("../control/index.ts");
+  // PostgreSQL: fine-tunes go through the job queue; SQLite: local workers
+  const queued = compute && o.database !== undefined ? await compute.queuedFineTunes(store) : null;
+  const executors = o.executors ?? { ...compute!.processExecutors(), ...(queued ? { fineTune: queued.executor } : {}) };
   let multiNode;
   if (o.multiNode) {
     if (o.database === undefined) throw new Error("an API node of several machines needs the shared PostgreSQL database (--database)");
     const remote = new RemoteHosting({ nodes: store.nodes, secret: o.multiNode.secret });
     executors.hosting = remote;
-    // MULTI-NODE FINE-TUNES: fine-tunes still run in this process's worker until the job queue's consumer
-    // (src/control/job-queue) runs them on the worker nodes; wire its requeueJobsOfNode into hooks here.
     multiNode = {
       settings: o.multiNode.settings,
-      hooks: { nodeLost: (id: string) => remote.nodeLost(id), runningUnits: (id: string) => remote.unitsOf(id), ...o.multiNode.hooks },
+      hooks: {
+        nodeLost: (id: string) => remote.nodeLost(id),
+        runningUnits: (id: string) => remote.unitsOf(id),
+        // the lost node's fine-tunes go to the nodes now holding their units, which resume from the checkpoint
+        ...(compute
+          ? { requeueJobsOfNode: (id: string) => compute.requeueJobsOfNode(id, { store, log: app.log as unknown as Logger }) }
+          : {}),
+        ...o.multiNode.hooks,
+      },
     };
   }
   const control = new ControlPlane({ store, ...executors, config: o.control, counters: metrics, log: undefined, node: o.node, multiNode });
   const app = await buildServer(control, metrics, o.server);
   control.setLogger(app.log as unknown as Logger);
   await control.start();
+  await queued?.consume(app.log as unknown as Logger);
   let closed = false;
   const listeners: { close(): Promise<void> }[] = [];
   return {
@@ -97,6 +107,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       for (const l of listeners) await l.close();
       await app.close();
       await control.close();
+      await queued?.close();
       await store.close();
     },
   };

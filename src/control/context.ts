@@ -124,7 +124,7 @@ const URI: Record<WorkRequestResource["entityType"], string> = {
 
 /** Work requests: created ACCEPTED, then moved along; every change is persisted at once. */
 export class WorkRequests {
-  constructor(private readonly ctx: ControlContext) {}
+  constructor(private readonly ctx: Pick<ControlContext, "store" | "bg">) {}
 
   async create(
     compartmentId: string | null,

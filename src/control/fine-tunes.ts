@@ -10,7 +10,7 @@ import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Scope, WorkRequests } from "./context.ts";
 import { fetchVisible, visible } from "./context.ts";
 import { badRequest, conflict, incorrectState, notFound } from "./errors.ts";
-import type { FineTuneMethod, FineTuneOutcome, FineTuneRun, UnitSpec } from "./executors.ts";
+import type { FineTuneEvents, FineTuneMethod, FineTuneOutcome, FineTuneRun, UnitSpec } from "./executors.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import { weightFileBytes } from "./models.ts";
 import type { CreateModelDetails } from "./requests.ts";
@@ -33,6 +33,41 @@ type Job = NonNullable<Awaited<ReturnType<ControlContext["store"]["fineTunes"]["
 function endingOf(o: OutcomeOf<"failed">, canceled: boolean, attempts: number, maxAttempts: number): Exclude<Ending, "succeeded"> {
   if (canceled) return "canceled";
   return o.crashed && attempts < maxAttempts ? "resumed" : "failed";
+}
+
+/**
+ * What a run's worker reports, recorded in the store: progress of the work request, the metrics history and
+ * the event log. The worker reports synchronously; writes are queued in order, `drained` waits for them.
+ * Used where the run's worker is: the control plane (local workers) or a node's queue consumer.
+ */
+export function recordRun(
+  store: ControlContext["store"],
+  wr: WorkRequests,
+  modelId: string,
+  wrId: string,
+  log: ControlContext["log"],
+): { events: FineTuneEvents; drained(): Promise<void> } {
+  let writes: Promise<void> = Promise.resolve();
+  const later = (f: () => Promise<void>): void => {
+    writes = writes.then(f).catch((e: unknown) => log.error({ jobId: modelId, err: String(e) }, "recording progress failed"));
+  };
+  return {
+    events: {
+      onProgress: (p) =>
+        later(async () => {
+          await wr.progress(wrId, (100 * p.step) / Math.max(1, p.totalSteps));
+          const { step, ...rest } = p;
+          // a step's validation point arrives after its training point: merge them
+          await store.fineTunes.addMetrics(modelId, step, rest, true);
+        }),
+      onLog: (msg) =>
+        later(async () => {
+          await store.fineTunes.addEvent(modelId, "INFO", msg);
+          await wr.log(wrId, msg);
+        }),
+    },
+    drained: () => writes,
+  };
 }
 
 export class FineTunes {
@@ -199,11 +234,7 @@ export class FineTunes {
         code: "InvalidInput",
         message: "the training data, the validation data or the base model is gone",
       });
-    // the worker reports progress synchronously; its writes are queued in order and drained before the outcome
-    let writes: Promise<void> = Promise.resolve();
-    const later = (f: () => Promise<void>): void => {
-      writes = writes.then(f).catch((e: unknown) => this.ctx.log.error({ jobId: modelId, err: String(e) }, "recording progress failed"));
-    };
+    const rec = recordRun(this.store, this.wr, modelId, wrId, this.ctx.log);
     const run = this.ctx.fineTune.start(
       {
         jobId: modelId,
@@ -218,26 +249,13 @@ export class FineTunes {
         threads: unit.cores.length,
         unit,
       },
-      {
-        onProgress: (p) =>
-          later(async () => {
-            await this.wr.progress(wrId, (100 * p.step) / Math.max(1, p.totalSteps));
-            const { step, ...rest } = p;
-            // a step's validation point arrives after its training point: merge them
-            await this.store.fineTunes.addMetrics(modelId, step, rest, true);
-          }),
-        onLog: (msg) =>
-          later(async () => {
-            await this.store.fineTunes.addEvent(modelId, "INFO", msg);
-            await this.wr.log(wrId, msg);
-          }),
-      },
+      rec.events,
     );
     this.running.set(modelId, run);
     void run.done
       .catch((e: Error): FineTuneOutcome => ({ ok: false, code: "InternalError", message: e.message, crashed: true }))
       .then(async (o) => {
-        await writes;
+        await rec.drained();
         await this.finish(modelId, wrId, o);
       })
       .catch((e: unknown) => this.ctx.log.error({ err: String(e), modelId }, "fine-tune bookkeeping failed"));

@@ -26,3 +26,13 @@ export { onDemandEndpoint } from "./on-demand.ts";
 export { loadPool, loadPrompt, measure, unitsFor } from "./workers/unit-throughput.ts";
 export { processExecutors } from "./workers/process-executors.ts";
 export * from "./multi-node/index.ts";
+export {
+  type ConsumerOptions,
+  type FineTuneConsumer,
+  type FineTuneQueue,
+  type RequeueResult,
+  openFineTuneQueue,
+  queuedFineTunes,
+  requeueJobsOfNode,
+  startFineTuneConsumer,
+} from "./job-queue/index.ts";

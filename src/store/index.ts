@@ -13,6 +13,7 @@ import { RetryTokenRepo } from "./retry-tokens.ts";
 
 export { type Db, StoreError, isPostgresUrl, migrate, openDatabase, openPostgres, redactUrl } from "./db.ts";
 export type { Dialect, SqlDb, SqlValue } from "./sql.ts";
+export { PostgresDb } from "./postgres.ts";
 export { type ApiKey, ApiKeyRepo, KEY_PREFIX } from "./api-keys.ts";
 export { type FineTuneEvent, type FineTuneJobRow, type JobState, type MetricsPoint, FineTuneRepo } from "./fine-tune-history.ts";
 export { type NodeRow, NodeRepo, type UnitReservationRow } from "./nodes.ts";
