@@ -183,6 +183,38 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     const ties = op.sum(hit, axes, true);
     return [op.div(op.mul(hit, unreduce(c.gy, x, axes, c.node.attrs.keepdims)), ties)];
   },
+  // the fused rules read only the op's output (softmaxes) or inputs (SwiGlu, cross-entropy), never the
+  // intermediates of a composite, so a training graph keeps one tensor per op for the backward
+  Softmax: (c) => {
+    // dx = y ⊙ (dy − Σ dy ⊙ y)
+    const y = y0(c.node);
+    const { axis } = c.node.attrs;
+    return [op.mul(y, op.sub(c.gy, op.sum(op.mul(c.gy, y), axis, true)))];
+  },
+  LogSoftmax: (c) => {
+    // dx = dy − softmax(x) · Σ dy, softmax(x) = exp(y)
+    const { axis } = c.node.attrs;
+    return [op.sub(c.gy, op.mul(op.exp(y0(c.node)), op.sum(c.gy, axis, true)))];
+  },
+  SwiGlu: (c) => {
+    // σ recomputed from the gate: d up = dy · g σ(g), d gate = dy · up · σ(g) (1 + g (1 − σ(g)))
+    const [g, up] = c.node.inputs as [Tensor, Tensor];
+    const s = op.sigmoid(g);
+    return [
+      c.needs[0] ? op.mul(op.mul(c.gy, up), op.mul(s, op.add(op.mul(g, op.sub(1, s)), 1))) : null,
+      c.needs[1] ? op.mul(c.gy, op.mul(g, s)) : null,
+    ];
+  },
+  SoftmaxCrossEntropy: (c) => {
+    // d logits = (softmax(logits) − onehot(label)) · dy, recomputed from the logits; 0 on ignored rows
+    const [logits, labels] = c.node.inputs as [Tensor, Tensor];
+    const last = logits.rank - 1;
+    const keep = op.not(op.equal(labels, c.node.attrs.ignoreIndex)); // (…)
+    const keepF = fl(keep, logits);
+    const safe = op.unsqueeze(op.where(keep, labels, 0), [last]); // (…, 1)
+    const shifted = op.scatterElementsAdd(op.softmax(logits, -1), safe, op.unsqueeze(op.neg(keepF), [last]), last); // (…, V)
+    return [op.mul(shifted, op.unsqueeze(op.mul(c.gy, keepF), [last])), null];
+  },
   Reshape: (c) => [op.reshape(c.gy, [...x0(c.node).shape])],
   Transpose: (c) => {
     const inv: number[] = [];

@@ -1,15 +1,14 @@
-// Composite ops built only from primitives, so autodiff needs no rules of their own.
+// Composite ops built from primitives (some just name a fused primitive), so autodiff needs no rules of their own.
 
 import type { Dim } from "./dim.ts";
 import type { Tensor } from "./graph.ts";
 import * as op from "./ops.ts";
 
-/** softmax over `axis` (max-subtracted for stability; the max carries no gradient, as it cancels) */
-export function softmax(x: Tensor, axis = -1): Tensor {
-  const m = op.stopGradient(op.max(x, axis, true));
-  const e = op.exp(op.sub(x, m));
-  return op.div(e, op.sum(e, axis, true));
-}
+/**
+ * softmax over `axis`: the Softmax primitive, whose gradient reads only its output (as a composite of
+ * exp, sum and div, the backward kept the scores, their exps and the sums alive as well)
+ */
+export const softmax = (x: Tensor, axis = -1): Tensor => op.softmax(x, axis);
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const m = op.stopGradient(op.max(x, axis, true));

@@ -49,6 +49,20 @@ export interface OpAttrMap {
   ReduceSum: ReduceAttrs;
   ReduceMean: ReduceAttrs;
   ReduceMax: ReduceAttrs;
+  /**
+   * Fused ops whose gradient rules read only their output or inputs, so a training graph keeps one
+   * tensor per op alive for the backward instead of every intermediate of the composite.
+   * softmax / log-softmax over one axis (max-subtracted)
+   */
+  Softmax: { axis: number };
+  LogSoftmax: { axis: number };
+  /** silu(gate) · up, elementwise: the llama MLP's gate. inputs (gate, up) of one shape */
+  SwiGlu: NoAttrs;
+  /**
+   * −log softmax(logits)[label] over the last axis; 0 where label = ignoreIndex.
+   * inputs logits (…, V) float, labels (…) int → (…)
+   */
+  SoftmaxCrossEntropy: { ignoreIndex: number };
   Reshape: { shape: Dim[] };
   Transpose: { perm: number[] };
   /**
@@ -144,6 +158,12 @@ function reduceInfer([x]: readonly Tensor[], { axes, keepdims }: ReduceAttrs) {
   return [{ dtype: x!.dtype, shape }];
 }
 
+function softmaxInfer([x]: readonly Tensor[], { axis }: { axis: number }) {
+  if (!isFloat(x!.dtype)) fail(`needs a floating input, got ${x!.dtype}`);
+  normAxis(axis, x!.rank);
+  return [{ dtype: x!.dtype, shape: x!.shape }];
+}
+
 /** Start and size of a step-1 slice of a dim; numeric bounds on a numeric dim clamp like ONNX. */
 export function sliceBounds(d: Dim, start: Dim, end: Dim | null): { begin: Dim; size: Dim } {
   if (typeof d === "number" && typeof start === "number" && (end === null || typeof end === "number")) {
@@ -218,6 +238,31 @@ export const OP_SPECS: { [O in OpName]: OpSpec<O> } = {
   ReduceSum: { arity: 1, infer: reduceInfer },
   ReduceMean: { arity: 1, infer: reduceInfer },
   ReduceMax: { arity: 1, infer: reduceInfer },
+  Softmax: { arity: 1, infer: softmaxInfer },
+  LogSoftmax: { arity: 1, infer: softmaxInfer },
+  SwiGlu: {
+    arity: 2,
+    infer: ([gate, up]) => {
+      const d = sameDtype([gate!, up!]);
+      if (!isFloat(d)) fail(`needs floating inputs, got ${d}`);
+      if (gate!.rank !== up!.rank || !gate!.shape.every((s, i) => dimEq(s, up!.shape[i]!))) {
+        fail(`gate ${formatShape(gate!.shape)} and up ${formatShape(up!.shape)} differ in shape`);
+      }
+      return [{ dtype: d, shape: gate!.shape }];
+    },
+  },
+  SoftmaxCrossEntropy: {
+    arity: 2,
+    infer: ([logits, labels]) => {
+      if (!isFloat(logits!.dtype)) fail(`logits must be floating, got ${logits!.dtype}`);
+      if (!isInt(labels!.dtype)) fail(`labels must be int32/int64, got ${labels!.dtype}`);
+      const lead = logits!.shape.slice(0, -1);
+      if (logits!.rank < 1 || labels!.rank !== lead.length || !lead.every((s, i) => dimEq(s, labels!.shape[i]!))) {
+        fail(`labels ${formatShape(labels!.shape)} must be logits ${formatShape(logits!.shape)} without its last axis`);
+      }
+      return [{ dtype: logits!.dtype, shape: lead }];
+    },
+  },
   Reshape: {
     arity: 1,
     infer: ([x], { shape }) => {

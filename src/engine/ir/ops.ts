@@ -80,6 +80,14 @@ export const sum = red("ReduceSum");
 export const mean = red("ReduceMean");
 export const max = red("ReduceMax");
 
+export const softmax = (x: Tensor, axis = -1): Tensor => one("Softmax", [x], { axis });
+export const logSoftmax = (x: Tensor, axis = -1): Tensor => one("LogSoftmax", [x], { axis });
+/** silu(gate) · up */
+export const swiGlu = (gate: Tensor, up: Tensor): Tensor => one("SwiGlu", [gate, up], NONE);
+/** −log softmax(logits)[label] over the last axis, 0 where label = ignoreIndex. logits: (…, V), labels: (…) → (…) */
+export const softmaxCrossEntropy = (logits: Tensor, labels: Tensor, ignoreIndex = -100): Tensor =>
+  one("SoftmaxCrossEntropy", [logits, labels], { ignoreIndex });
+
 export function reshape(x: Tensor, shape: Dim[]): Tensor {
   if (shape.length === x.rank && shape.every((d, i) => dimEq(d, x.shape[i]!))) return x;
   return one("Reshape", [x], { shape });

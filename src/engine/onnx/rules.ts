@@ -2,6 +2,7 @@
 // every op is covered. Each rule emits ONNX (opset 18) nodes and returns its outputs' value names.
 
 import type { Node, Tensor } from "../ir/graph.ts";
+import { allocTyped } from "../ir/dtype.ts";
 import type { OpName } from "../ir/op-specs.ts";
 import type { OnnxBuilder } from "./builder.ts";
 import type { DimLowering } from "./dims.ts";
@@ -36,6 +37,11 @@ const reduce =
       keepdims: n.attrs.keepdims ? 1 : 0,
       noop_with_empty_axes: 1,
     });
+
+/** int64 labels: the ONNX ops around them take int64 constants only once the labels are int64 too */
+function labels64(cx: LowerContext, n: Node, name: string): string {
+  return n.inputs[1]!.dtype === "int64" ? name : cx.b.emit("Cast", [name], 1, { to: onnxElemType("int64") })[0]!;
+}
 
 export const LOWERING: { [O in OpName]: LowerRule<O> } = {
   Input: (cx, n) => [cx.input(n)],
@@ -74,6 +80,25 @@ export const LOWERING: { [O in OpName]: LowerRule<O> } = {
   ReduceSum: reduce("ReduceSum"),
   ReduceMean: reduce("ReduceMean"),
   ReduceMax: reduce("ReduceMax"),
+  Softmax: (cx, n, ins) => cx.b.emit("Softmax", ins, out0(cx, n), { axis: n.attrs.axis }),
+  LogSoftmax: (cx, n, ins) => cx.b.emit("LogSoftmax", ins, out0(cx, n), { axis: n.attrs.axis }),
+  SwiGlu: (cx, n, [gate, up]) => {
+    const silu = cx.b.emit("Mul", [gate!, cx.b.emit("Sigmoid", [gate!])[0]!])[0]!;
+    return cx.b.emit("Mul", [silu, up!], out0(cx, n));
+  },
+  SoftmaxCrossEntropy: (cx, n, [logits, labels]) => {
+    // log-softmax rows, the label's entry picked (index 0 on ignored rows), negated, 0 where ignored
+    const b = cx.b;
+    const last = n.inputs[0]!.rank - 1;
+    const lab = labels64(cx, n, labels!);
+    const keep = b.emit("Not", [b.emit("Equal", [lab, b.i64([n.attrs.ignoreIndex], [])])[0]!])[0]!;
+    const safe = b.emit("Where", [keep, lab, b.i64([0], [])])[0]!;
+    const lsm = b.emit("LogSoftmax", [logits!], 1, { axis: last })[0]!;
+    const picked = b.emit("GatherElements", [lsm, b.emit("Unsqueeze", [safe, b.i64([last])])[0]!], 1, { axis: last })[0]!;
+    const nll = b.emit("Neg", [b.emit("Squeeze", [picked, b.i64([last])])[0]!])[0]!;
+    const zero = b.constant(n.inputs[0]!.dtype, [], allocTyped(n.inputs[0]!.dtype, 1));
+    return b.emit("Where", [keep, nll, zero], out0(cx, n));
+  },
   // allowzero: a 0 in the target is a real zero-size axis (P = 0), never "copy the input dim"
   Reshape: (cx, n, [x]) => cx.b.emit("Reshape", [x!, cx.dims.vector(n.attrs.shape)], out0(cx, n), { allowzero: 1 }),
   Transpose: (cx, n, ins) => cx.b.emit("Transpose", ins, out0(cx, n), { perm: n.attrs.perm }),

@@ -73,7 +73,7 @@ function unary(f: (x: number) => number): Kernel<UnaryName> {
 }
 
 /** 1/(1+e^-x), written so that neither branch overflows. */
-function sigmoid(x: number): number {
+export function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);

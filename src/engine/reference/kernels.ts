@@ -5,6 +5,7 @@ import type { OpName } from "../ir/op-specs.ts";
 import { fromHost } from "./host.ts";
 import type { Kernel } from "./kernel-types.ts";
 import { binaryKernels, castKernel, identityKernel, unaryKernels, whereKernel } from "./kernels-elementwise.ts";
+import { logSoftmaxKernel, softmaxCrossEntropyKernel, softmaxKernel, swiGluKernel } from "./kernels-fused.ts";
 import { gatherElementsKernel, gatherKernel, scatterElementsAddKernel, scatterNDAddKernel } from "./kernels-index.ts";
 import { matmulKernel, reduceKernels } from "./kernels-reduce.ts";
 import {
@@ -33,6 +34,10 @@ export const KERNELS: { [O in OpName]: Kernel<O> } = {
   Identity: identityKernel,
   MatMul: matmulKernel,
   ...reduceKernels,
+  Softmax: softmaxKernel,
+  LogSoftmax: logSoftmaxKernel,
+  SwiGlu: swiGluKernel,
+  SoftmaxCrossEntropy: softmaxCrossEntropyKernel,
   Reshape: reshapeKernel,
   Transpose: transposeKernel,
   Slice: sliceKernel,

@@ -55,6 +55,22 @@ gradTest("ReduceMean over symbolic T", { build: one((a) => op.mean(a, [1], false
 gradTest("ReduceMean over B,T", { build: one((a) => op.mean(a, [0, 1], false)) });
 gradTest("ReduceMax axis -1", { build: one((a) => op.max(a, -1, false)) });
 
+// fused primitives: rules that read only the output (softmaxes) or the inputs (SwiGlu, cross-entropy)
+gradTest("Softmax last axis", { build: one((a) => op.softmax(a, -1)) });
+gradTest("Softmax middle axis, large logits", { build: one((a) => op.softmax(a, 1)), data: { a: uniform(-20, 20) } });
+gradTest("LogSoftmax last axis", { build: one((a) => op.logSoftmax(a, -1)) });
+gradTest("LogSoftmax axis 0", { build: one((a) => op.logSoftmax(a, 0)) });
+gradTest("SwiGlu", { build: two(op.swiGlu, ["B", "T", 4], ["B", "T", 4]), data: { a: uniform(-6, 6) } });
+gradTest("SoftmaxCrossEntropy (T, 5) with ignored rows", {
+  build: (g) => op.softmaxCrossEntropy(f(g, "a", ["T", 5]), i64(g, "labels", ["T"])),
+  data: { labels: (n, r) => ints(0, 5)(n, r).map((v, i) => (i % 3 === 1 ? -100 : v)) },
+  bindings: [{ T: 3 }, { T: 5 }],
+});
+gradTest("SoftmaxCrossEntropy (B, T, 4) int32 labels", {
+  build: (g) => op.softmaxCrossEntropy(f(g, "a", ["B", "T", 4]), g.input("labels", "int32", ["B", "T"]), -1),
+  data: { labels: ints(-1, 4) },
+});
+
 // shape ops
 gradTest("Reshape to (B*T, 4)", { build: one((a) => op.reshape(a, ["B*T", 4])) });
 gradTest("Reshape split last", { build: one((a) => op.reshape(a, ["B", "T", 2, 2])) });

@@ -5,7 +5,10 @@ import type { OpName } from "../../../src/engine/ir/op-specs.ts";
 import * as op from "../../../src/engine/ir/ops.ts";
 import { type Case, ints } from "./check.ts";
 
-type ShapeOp = Exclude<OpName, keyof typeof import("./cases-elementwise.ts").ELEMENTWISE_CASES>;
+type ShapeOp = Exclude<
+  OpName,
+  keyof typeof import("./cases-elementwise.ts").ELEMENTWISE_CASES | keyof typeof import("./cases-fused.ts").FUSED_CASES
+>;
 
 const withP = [
   { B: 2, T: 3, P: 0 },
