@@ -90,7 +90,8 @@ export function packedChoiceLosses(logits: Tensor): ChoiceLosses & { hits: Tenso
   const valid = g.input("choice_valid", "float32", ["E", "K"]);
   const label = g.input("choice_label", "int64", ["E"]);
 
-  const lp = op.squeeze(op.gatherElements(nn.logSoftmax(logits, -1), op.unsqueeze(target, [1]), 1), [1]); // (N)
+  // log p of each scored token; the fused cross-entropy keeps no (N, V) log-probabilities for the backward
+  const lp = op.neg(op.softmaxCrossEntropy(logits, target)); // (N)
   const nCorrect = op.sum(correct);
   const lm = op.div(op.neg(op.sum(op.mul(lp, correct))), op.maximum(nCorrect, 1));
 

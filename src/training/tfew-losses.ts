@@ -39,8 +39,8 @@ export function choiceLosses(logits: Tensor, labels: Tensor): ChoiceLosses {
 
   const keep = op.not(op.equal(labels, -100)); // (B, S)
   const keepF = op.cast(keep, "float32");
-  const safe = op.where(keep, labels, 0);
-  const lp = op.squeeze(op.gatherElements(nn.logSoftmax(logits, -1), op.unsqueeze(safe, [2]), 2), [2]); // (B, S)
+  // the fused cross-entropy keeps no (B, S, V) log-probabilities for the backward
+  const lp = op.neg(op.softmaxCrossEntropy(logits, labels)); // (B, S), 0 where not scored
   const tokLp = op.mul(lp, keepF); // log p of each scored token, 0 elsewhere
 
   // L_LM over the correct choices' tokens (a token mean over the batch, like HF's loss)

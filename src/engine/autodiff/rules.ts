@@ -213,7 +213,8 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     const keepF = fl(keep, logits);
     const safe = op.unsqueeze(op.where(keep, labels, 0), [last]); // (…, 1)
     const shifted = op.scatterElementsAdd(op.softmax(logits, -1), safe, op.unsqueeze(op.neg(keepF), [last]), last); // (…, V)
-    return [op.mul(shifted, op.unsqueeze(op.mul(c.gy, keepF), [last])), null];
+    // where, not a product with the mask: ignored rows get +0 (softmax ≥ 0 times +0), never −0
+    return [op.mul(shifted, op.unsqueeze(op.where(keep, c.gy, 0), [last])), null];
   },
   Reshape: (c) => [op.reshape(c.gy, [...x0(c.node).shape])],
   Transpose: (c) => {

@@ -10,11 +10,8 @@ import * as op from "./ops.ts";
  */
 export const softmax = (x: Tensor, axis = -1): Tensor => op.softmax(x, axis);
 
-export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  const m = op.stopGradient(op.max(x, axis, true));
-  const z = op.sub(x, m);
-  return op.sub(z, op.log(op.sum(op.exp(z), axis, true)));
-}
+/** log-softmax over `axis`: the LogSoftmax primitive (its gradient reads only its output) */
+export const logSoftmax = (x: Tensor, axis = -1): Tensor => op.logSoftmax(x, axis);
 
 /** RMS norm over the last axis: x / sqrt(mean(x²) + eps) * weight. x: (…, C), weight: (C) */
 export function rmsNorm(x: Tensor, weight: Tensor | null, eps: number): Tensor {
@@ -57,12 +54,10 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
  * count of counted tokens as a float scalar so callers can average as they need.
  */
 export function crossEntropyTokens(logits: Tensor, labels: Tensor, ignoreIndex = -100): { losses: Tensor; count: Tensor } {
-  const keep = op.not(op.equal(labels, ignoreIndex));
-  const safe = op.where(keep, labels, 0); // (N)
-  const lp = logSoftmax(logits, -1); // (N, V)
-  const picked = op.squeeze(op.gatherElements(lp, op.unsqueeze(safe, [1]), 1), [1]); // (N)
-  const keepF = op.cast(keep, logits.dtype);
-  return { losses: op.mul(op.neg(picked), keepF), count: op.sum(keepF) };
+  // the fused primitive's backward recomputes softmax from the logits: no (N, V) log-probabilities kept
+  const losses = op.softmaxCrossEntropy(logits, labels, ignoreIndex); // (N)
+  const keepF = op.cast(op.not(op.equal(labels, ignoreIndex)), logits.dtype);
+  return { losses, count: op.sum(keepF) };
 }
 
 /** Mean cross-entropy over non-ignored tokens (PyTorch's reduction="mean"). */
