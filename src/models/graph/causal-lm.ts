@@ -230,7 +230,10 @@ function llamaBlock(
   const x2 = norm(cfg, w, `${p}.post_attention_layernorm`, h1);
   const F = cfg.intermediateSize;
   if (cache) shared = sharedLinears(w, p, x2, { "mlp.gate_proj": F, "mlp.up_proj": F }, cfg.mlpBias);
-  const gated = op.mul(activation(cfg, proj("mlp.gate_proj", x2, cfg.mlpBias)), proj("mlp.up_proj", x2, cfg.mlpBias));
+  const gate = proj("mlp.gate_proj", x2, cfg.mlpBias); // (B, T, F)
+  const up = proj("mlp.up_proj", x2, cfg.mlpBias);
+  // SwiGLU as one primitive: its backward recomputes σ(gate) rather than keeping σ and silu alive
+  const gated = cfg.activation === "silu" ? op.swiGlu(gate, up) : op.mul(activation(cfg, gate), up);
   const h2 = op.add(h1, proj("mlp.down_proj", gated, cfg.mlpBias));
   return { h: h2, presentKey: att.presentKey, presentValue: att.presentValue };
 }
