@@ -84,7 +84,8 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const app = await buildServer(control, metrics, o.server);
   control.setLogger(app.log as unknown as Logger);
   await control.start();
-  await queued?.consume(app.log as unknown as Logger);
+  // an API node is not a node: its fine-tunes run on the worker nodes (`sprig node start`)
+  if (!o.multiNode) await queued?.consume(app.log as unknown as Logger);
   let closed = false;
   const listeners: { close(): Promise<void> }[] = [];
   return {

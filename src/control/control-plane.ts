@@ -112,7 +112,7 @@ export class ControlPlane {
       (s, d) => this.fineTunes.create(s, d),
       (id) => this.fineTunes.cancel(id),
     );
-    this.endpoints = new Endpoints(this.ctx, this.wr, this.pools, (id) => this.inference.usage.forget(id));
+    this.endpoints = new Endpoints(this.ctx, this.wr, this.pools, (id) => this.inference.usage.forget(id), multiNode !== null);
     this.inference = new Inference(this.endpoints, this.pools, o.counters);
     this.datasets = new DatasetCheck(this.ctx);
     this.moves = new CompartmentMoves(this.ctx, this.wr);
@@ -168,7 +168,9 @@ export class ControlPlane {
       if (toggled.get(e.id) === "DEACTIVATE_ENDPOINT") await s.endpoints.update({ ...e, lifecycleState: "INACTIVE" });
     }
     await this.fineTunes.recover();
-    const restore = await s.endpoints.inStates(["ACTIVE", "CREATING", "UPDATING"]);
+    // an API node of several machines leaves ACTIVE endpoints as they are (other API nodes serve them; this
+    // one attaches on their first request) and finishes only those left mid-change
+    const restore = await s.endpoints.inStates(this.nodeLoss ? ["CREATING", "UPDATING"] : ["ACTIVE", "CREATING", "UPDATING"]);
     for (const e of restore) {
       this.ctx.log.info({ endpointId: e.id }, "restoring endpoint");
       // not ACTIVE until its model is loaded again, so requests get a clear 409 rather than a miss

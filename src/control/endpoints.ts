@@ -7,24 +7,37 @@ import type { Mutation } from "./clusters.ts";
 import type { ControlContext, Page, Scope, WorkRequests } from "./context.ts";
 import { checkEtag, decodePage, fetchVisible, listCompartments, page, requireCompartment } from "./context.ts";
 import { conflict, incorrectState, notFound } from "./errors.ts";
-import type { ServedModel } from "./executors.ts";
+import { ExecutorError, type HostingPool, type ServedModel } from "./executors.ts";
 import { checkEndpointCapacity } from "./endpoint-capacity.ts";
 import { commonFields, now, ocid } from "./ids.ts";
 import type { Pools } from "./pools.ts";
 import type { CreateEndpointDetails, ListQuery, UpdateEndpointDetails } from "./requests.ts";
 import type { DedicatedAiCluster, Endpoint, Model, OperationType } from "./resources.ts";
 
+/** How long, and how often, a load is retried after its worker node went away (several machines). */
+const RETRY_NODE_MS = 120_000;
+const RETRY_EVERY_MS = 2_000;
+
+/** A failure that means the worker node went away (its units get placed elsewhere), not a bad model. */
+const nodeWentAway = (err: unknown): boolean =>
+  err instanceof ExecutorError && ["node_unreachable", "node_lost", "node_unknown", "no_node"].includes(err.reason);
+
 /** The stored form: OCI's default mode (INFORM) made explicit. */
 const moderation = (c: CreateEndpointDetails["contentModerationConfig"]): Endpoint["contentModerationConfig"] =>
   c ? { isEnabled: c.isEnabled, mode: c.mode ?? "INFORM" } : null;
 
 export class Endpoints {
+  /** endpoints this API node activated in its pool (several machines): the pool they were activated in */
+  private readonly attached = new Map<string, { pool: Promise<HostingPool>; ready: Promise<HostingPool> }>();
+
   constructor(
     private readonly ctx: ControlContext,
     private readonly wr: WorkRequests,
     private readonly pools: Pools,
     /** told once an endpoint is DELETED (its usage counters are dropped) */
     private readonly onDeleted: (endpointId: string) => void = () => undefined,
+    /** an API node of several machines: any API node serves any endpoint, attaching on its first request */
+    private readonly attachOnRequest = false,
   ) {}
 
   private get store() {
@@ -87,51 +100,106 @@ export class Endpoints {
     return { value: row.value, etag: row.etag, workRequestId: w.id };
   }
 
+  /**
+   * The pool that serves ACTIVE endpoint `e` (undefined: none runs). Several machines: another API node may
+   * have loaded the endpoint, so on its first request here this node sets up its view of the cluster's pool
+   * (idempotent on the worker nodes that hold the units) and activates the endpoint in it. Whether the
+   * endpoint serves is the store's state, checked on every request by the caller, never this node's memory.
+   */
+  poolFor(e: Endpoint): Promise<HostingPool> | undefined {
+    const running = this.pools.get(e.dedicatedAiClusterId);
+    if (!this.attachOnRequest) return running;
+    const had = this.attached.get(e.id);
+    if (had && running === had.pool) return had.ready;
+    const pool = running ?? this.startPool(e);
+    const ready = pool.then(async (p) => {
+      const model = (await this.store.models.get(e.modelId))?.value;
+      if (!model) throw new Error(`model ${e.modelId} is gone`);
+      await p.activate(e.id, this.served(model));
+      return p;
+    });
+    const entry = { pool, ready };
+    this.attached.set(e.id, entry);
+    ready.catch(() => this.attached.get(e.id) === entry && this.attached.delete(e.id));
+    return ready;
+  }
+
+  private async startPool(e: Endpoint): Promise<HostingPool> {
+    const cluster = (await this.store.clusters.get(e.dedicatedAiClusterId))?.value;
+    const model = (await this.store.models.get(e.modelId))?.value;
+    const base = model && (await this.store.models.get(model.rootBaseModelId))?.value;
+    if (!cluster || !base?.artifactPath) throw new Error(`the cluster or the base model of endpoint ${e.id} is gone`);
+    return this.pools.ensure(cluster, base.artifactPath);
+  }
+
   /** The model as the pool serves it. */
   served(model: Model): ServedModel {
     if (model.type === "BASE") return { kind: "base" };
     return model.artifactType === "ADAPTER" ? { kind: "adapter", dir: model.artifactPath! } : { kind: "full", dir: model.artifactPath! };
   }
 
-  /** Start the pool if needed and activate the endpoint's model in it; ACTIVE on success, FAILED otherwise. */
+  /**
+   * Start the pool if needed and activate the endpoint's model in it; ACTIVE on success, FAILED otherwise.
+   * Several machines: a load that fails because its worker node went away (a 503: unreachable, lost) is
+   * tried again while the node-loss check places the units elsewhere, up to RETRY_NODE_MS.
+   */
   async bringUp(id: string, wrId: string | null, op: OperationType): Promise<void> {
     if (wrId) await this.wr.start(wrId, "loading the model into the cluster");
     const e = (await this.store.endpoints.get(id))?.value;
     if (!e) return;
-    try {
-      const cluster = (await this.store.clusters.get(e.dedicatedAiClusterId))!.value;
-      const model = (await this.store.models.get(e.modelId))?.value;
-      if (!model || model.lifecycleState !== "ACTIVE") throw new Error(`model ${e.modelId} is no longer ACTIVE`);
-      const base = (await this.store.models.get(model.rootBaseModelId))?.value;
-      if (!base?.artifactPath) throw new Error(`base model ${model.rootBaseModelId} is gone`);
-      let pool;
+    const t0 = Date.now();
+    for (;;) {
       try {
-        pool = await this.pools.ensure(cluster, base.artifactPath);
+        await this.load(e);
+        await this.setState(id, "ACTIVE", null);
+        if (wrId) {
+          await this.wr.action(wrId, op === "CREATE_ENDPOINT" ? "CREATED" : "UPDATED");
+          await this.wr.finish(wrId, "SUCCEEDED", "endpoint is serving");
+        }
+        return;
       } catch (err) {
-        // the endpoint fails, and so would every other one: the cluster's units need an operator
+        const msg = (err as Error).message;
+        if (this.attachOnRequest && nodeWentAway(err) && Date.now() - t0 < RETRY_NODE_MS && !this.ctx.bg.closed) {
+          this.ctx.log.warn({ endpointId: id, err: msg }, "endpoint load failed on a node that went away: retrying");
+          if (wrId) await this.wr.log(wrId, `${msg}; retrying once the units are placed on a live node`);
+          await new Promise((res) => setTimeout(res, RETRY_EVERY_MS));
+          continue;
+        }
+        this.ctx.log.error({ endpointId: id, err: msg }, "endpoint activation failed");
+        await this.setState(id, "FAILED", `activation failed: ${msg}`);
+        if (wrId) {
+          await this.wr.error(wrId, "ActivationFailed", msg);
+          await this.wr.finish(wrId, "FAILED");
+        }
+        return;
+      }
+    }
+  }
+
+  /** Start the cluster's pool if needed and activate `e`'s model in it. */
+  private async load(e: Endpoint): Promise<void> {
+    const cluster = (await this.store.clusters.get(e.dedicatedAiClusterId))!.value;
+    const model = (await this.store.models.get(e.modelId))?.value;
+    if (!model || model.lifecycleState !== "ACTIVE") throw new Error(`model ${e.modelId} is no longer ACTIVE`);
+    const base = (await this.store.models.get(model.rootBaseModelId))?.value;
+    if (!base?.artifactPath) throw new Error(`base model ${model.rootBaseModelId} is gone`);
+    let pool;
+    try {
+      pool = await this.pools.ensure(cluster, base.artifactPath);
+    } catch (err) {
+      // the endpoint fails, and so would every other one: the cluster's units need an operator
+      if (!(this.attachOnRequest && nodeWentAway(err)))
         await needsAttention(
           this.ctx,
           cluster.id,
           `the cluster's hosting units could not be started: ${(err as Error).message}. Fix the cause (free cores or memory on the node, see the server's log), then create the endpoint again (that retries starting the units) or resize the cluster`,
         );
-        throw err;
-      }
-      await attentionResolved(this.ctx, cluster.id);
-      await pool.activate(e.id, this.served(model));
-      await this.setState(id, "ACTIVE", null);
-      if (wrId) {
-        await this.wr.action(wrId, op === "CREATE_ENDPOINT" ? "CREATED" : "UPDATED");
-        await this.wr.finish(wrId, "SUCCEEDED", "endpoint is serving");
-      }
-    } catch (err) {
-      const msg = (err as Error).message;
-      this.ctx.log.error({ endpointId: id, err: msg }, "endpoint activation failed");
-      await this.setState(id, "FAILED", `activation failed: ${msg}`);
-      if (wrId) {
-        await this.wr.error(wrId, "ActivationFailed", msg);
-        await this.wr.finish(wrId, "FAILED");
-      }
+      throw err;
     }
+    await attentionResolved(this.ctx, cluster.id);
+    await pool.activate(e.id, this.served(model));
+    const p = this.pools.get(cluster.id);
+    if (this.attachOnRequest && p) this.attached.set(e.id, { pool: p, ready: p });
   }
 
   private async setState(id: string, state: Endpoint["lifecycleState"], details: string | null): Promise<void> {
@@ -218,6 +286,8 @@ export class Endpoints {
   private async bringDown(id: string, wrId: string): Promise<void> {
     await this.wr.start(wrId);
     const e = (await this.store.endpoints.get(id))!.value;
+    // activated again (by any API node), it is attached here again on its next request
+    this.attached.delete(id);
     try {
       const pool = this.pools.get(e.dedicatedAiClusterId);
       if (pool) await (await pool).deactivate(id, { cancelInFlight: false });
@@ -245,6 +315,7 @@ export class Endpoints {
 
   /** Deactivate (cancelling in-flight requests), mark DELETED, and free the cluster when it is empty. */
   async tearDown(e: Endpoint, wrId: string | null): Promise<void> {
+    this.attached.delete(e.id);
     const pool = this.pools.get(e.dedicatedAiClusterId);
     try {
       if (pool) await (await pool).deactivate(e.id, { cancelInFlight: true });

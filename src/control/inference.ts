@@ -64,7 +64,7 @@ export class Inference {
 
   async generate(scope: Scope, call: InferenceCall): Promise<{ endpoint: Endpoint; result: InferenceResult }> {
     const e = await this.target(scope, call.endpoint);
-    const pool = this.pools.get(e.dedicatedAiClusterId);
+    const pool = this.endpoints.poolFor(e);
     if (!pool) throw new ServiceError(503, "ServiceUnavailable", `the cluster of endpoint ${e.id} is not running: retry shortly`);
     try {
       const result = await (
@@ -85,7 +85,7 @@ export class Inference {
     call: { endpoint: string | ActiveEndpoint; inputs: EmbedRequest["inputs"]; truncate: EmbedRequest["truncate"] },
   ): Promise<{ endpoint: Endpoint; result: EmbedResult }> {
     const e = await this.target(scope, call.endpoint);
-    const pool = this.pools.get(e.dedicatedAiClusterId);
+    const pool = this.endpoints.poolFor(e);
     if (!pool) throw new ServiceError(503, "ServiceUnavailable", `the cluster of endpoint ${e.id} is not running: retry shortly`);
     const p = await pool;
     if (!p.embed) throw new ServiceError(400, "InvalidParameter", `the cluster of endpoint ${e.id} cannot compute embeddings`);

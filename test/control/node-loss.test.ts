@@ -23,6 +23,7 @@ import {
 import { Store } from "../../src/store/index.ts";
 import { BACKENDS } from "../store/backends.ts";
 import { FakeFineTune, FakeHosting, type FakePool, until } from "./fakes.ts";
+import { ExecutorError, type HostingPool, type PoolSpec } from "../../src/control/index.ts";
 import { A, IMPORT_ROOTS, TINY, waitEndpoint, waitModel } from "./helpers.ts";
 
 const GiB = 1024 ** 3;
@@ -73,9 +74,9 @@ interface ApiNode {
 }
 
 /** An API node on `dir`'s store with fake executors; the loss check runs only when the test calls tick(). */
-async function apiNode(dir: string, o: { database?: string } = {}): Promise<ApiNode> {
-  const store = (await Store.open(dir, o)) as SprigStore;
-  const hosting = new FakeHosting();
+async function apiNode(dir: string, o: { database?: string; hosting?: FakeHosting } = {}): Promise<ApiNode> {
+  const store = (await Store.open(dir, o.database === undefined ? {} : { database: o.database })) as SprigStore;
+  const hosting = o.hosting ?? new FakeHosting();
   const lostCalls: string[] = [];
   const requeued: string[] = [];
   const hooks: NodeLossHooks = {
@@ -213,6 +214,68 @@ test("no room on any live node: the cluster is NEEDS_ATTENTION with the reason; 
   assert.equal(back.lifecycleState, "ACTIVE");
   assert.equal(back.lifecycleDetails ?? null, null);
   assert.equal((await n.cp.endpoints.get(A, endpointId)).value.lifecycleState, "ACTIVE");
+  await n.cp.close();
+  await n.store.close();
+});
+
+const hi = { prompt: { kind: "text" as const, text: "hi" }, sampling: SAMPLING };
+
+test("two API nodes: either serves an endpoint the other created (attached on its first request); activation state is the store's", async () => {
+  const one = await apiNode(mkdtempSync(join(tmpdir(), "sprig-api2-")));
+  const two = await apiNode(one.store.paths.database.replace(/\/sprig\.db$/, ""));
+  await worker(one.store, "n1", [0]);
+  const { clusterId, endpointId } = await hostedEndpoint(one);
+  assert.equal(two.hosting.pools.get(clusterId), undefined, "the second API node has no pool yet");
+  const r = await two.cp.inference.generate(A, { endpoint: endpointId, ...hi });
+  assert.equal(r.result.text, "echo hi");
+  const pool = two.hosting.pools.get(clusterId) as FakePool;
+  assert.deepEqual([...pool.active.keys()], [endpointId], "attached: the pool set up here, the endpoint activated in it");
+  assert.deepEqual(
+    pool.units.map((u) => u.nodeId),
+    ["n1"],
+  );
+
+  // deactivated through the first API node: the second refuses it at once (its own pool still has it loaded)
+  await one.cp.endpoints.deactivate(A, endpointId);
+  await waitEndpoint({ cp: one.cp } as never, endpointId, "INACTIVE");
+  await assert.rejects(two.cp.inference.generate(A, { endpoint: endpointId, ...hi }), (e: { status: number; message: string }) => {
+    assert.equal(e.status, 409);
+    assert.match(e.message, /INACTIVE: activate it/);
+    return true;
+  });
+  await two.cp.endpoints.activate(A, endpointId);
+  await waitEndpoint({ cp: two.cp } as never, endpointId, "ACTIVE");
+  assert.equal((await one.cp.inference.generate(A, { endpoint: endpointId, ...hi })).result.text, "echo hi");
+  // a restarted API node leaves ACTIVE endpoints ACTIVE (the others serve them) instead of reloading them
+  await two.cp.close();
+  const three = new ControlPlane({ store: two.store, fineTune: new FakeFineTune(), hosting: new FakeHosting(), multiNode: {} });
+  await three.start();
+  assert.equal((await one.cp.endpoints.get(A, endpointId)).value.lifecycleState, "ACTIVE");
+  assert.equal((await three.inference.generate(A, { endpoint: endpointId, ...hi })).result.text, "echo hi");
+  await Promise.all([one.cp.close(), three.close()]);
+  await one.store.close();
+  await two.store.close();
+});
+
+/** Hosting whose first pool start fails as if its worker node went away mid-load. */
+class DyingNodeHosting extends FakeHosting {
+  failures = 1;
+  override async startPool(spec: PoolSpec): Promise<HostingPool> {
+    if (this.failures-- > 0)
+      throw new ExecutorError(`node ${spec.units[0]?.nodeId} cannot be reached (ECONNREFUSED)`, 503, "node_unreachable");
+    return super.startPool(spec);
+  }
+}
+
+test("a first load on a node that goes away is tried again once the units are placed elsewhere, not FAILED", async () => {
+  const hosting = new DyingNodeHosting();
+  const n = await apiNode(mkdtempSync(join(tmpdir(), "sprig-dying-")), { hosting });
+  await worker(n.store, "n1", [0]);
+  const { endpointId, clusterId } = await hostedEndpoint(n);
+  assert.equal(hosting.failures, -1, "the first start failed, the retry succeeded");
+  assert.equal((await n.cp.endpoints.get(A, endpointId)).value.lifecycleState, "ACTIVE");
+  assert.equal((await n.cp.clusters.get(A, clusterId)).value.lifecycleState, "ACTIVE", "no operator needed");
+  assert.equal((await n.cp.inference.generate(A, { endpoint: endpointId, ...hi })).result.text, "echo hi");
   await n.cp.close();
   await n.store.close();
 });

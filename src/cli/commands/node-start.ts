@@ -9,7 +9,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { buildNodeListener } from "../../api/index.ts";
-import { NodeAgent, type NodeService, localNode, parseCpuList, processExecutors, readNodeSecret } from "../../control/index.ts";
+import {
+  type Logger,
+  NodeAgent,
+  type NodeService,
+  type SprigStore,
+  localNode,
+  parseCpuList,
+  processExecutors,
+  readNodeSecret,
+  startFineTuneConsumer,
+} from "../../control/index.ts";
 import { redactUrl } from "../../store/index.ts";
 import { ARTIFACTS_DIR_FLAG, ARTIFACTS_DIR_HELP, openStore, withDatabaseOption } from "../database-flag.ts";
 import { CliError } from "../errors.ts";
@@ -19,12 +29,18 @@ export const DEFAULT_NODE_DATA_DIR = "sprig-node-data";
 export const DEFAULT_NODE_LISTEN = "127.0.0.1:8090";
 
 /**
- * The services a worker node runs beside its hosting pools, started once it is registered.
- * MULTI-NODE FINE-TUNES: the job queue's consumer (`startFineTuneConsumer({nodeId, …})` from
- * src/control/job-queue) goes here, as `{name: "fine-tune consumer", start: ({nodeId}) => startFineTuneConsumer({…nodeId})}`.
+ * The services a worker node runs beside its hosting pools, started once it is registered: the fine-tune
+ * consumer, which claims the jobs queued for this node (units of FINE_TUNING clusters reserved here) and runs
+ * them as pinned worker processes, checkpoints in the shared artifacts directory. Stopping it (SIGTERM) stops
+ * the runs after their checkpoint and hands their jobs back to the queue.
  */
-export function nodeServices(): NodeService[] {
-  return [];
+export function nodeServices(o: { store: SprigStore; artifactsDir: string; log: () => Logger }): NodeService[] {
+  return [
+    {
+      name: "fine-tune consumer",
+      start: ({ nodeId }) => startFineTuneConsumer({ store: o.store, nodeId, artifactsDir: o.artifactsDir, log: o.log() }),
+    },
+  ];
 }
 
 /** The node's id: --node-id, else the one kept in its data directory (made once: node-HOST-RANDOM). */
@@ -115,7 +131,7 @@ export function registerNodeStart(node: Command): void {
           hosting,
           heartbeatIntervalMs: heartbeatMs,
           log: { info() {}, warn() {}, error() {} },
-          services: nodeServices(),
+          services: nodeServices({ store, artifactsDir: store.paths.artifacts, log: () => app.log as unknown as Logger }),
         });
         const app = await buildNodeListener(agent, secret, { logger: { level: f.quiet ? "warn" : "info" } });
         agent.setLogger(app.log);

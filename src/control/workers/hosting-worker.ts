@@ -43,7 +43,8 @@ async function handle(m: HostingCommand): Promise<void> {
   try {
     const e = engine!;
     if (m.type === "activate") {
-      if (m.model.kind !== "base") await e.activate(m.endpointId, m.model.dir);
+      // idempotent: every API node of several machines activates the endpoints it serves (an endpoint's model never changes)
+      if (m.model.kind !== "base" && !served.has(m.endpointId)) await e.activate(m.endpointId, m.model.dir);
       served.set(m.endpointId, m.model.kind === "base" ? null : m.endpointId);
       reply(null);
     } else if (m.type === "deactivate") {
