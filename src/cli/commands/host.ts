@@ -20,6 +20,7 @@ interface HostFlags {
   loraTargets?: string;
   maxFullModels: string;
   kvCacheMb: string;
+  adapterHostMb: string;
   maxQueue: string;
   threads?: string;
 }
@@ -43,6 +44,11 @@ export function registerHost(program: Command): void {
     .option("--lora-targets <modules>", "comma-separated LoRA target modules (default: q_proj,v_proj; GPT-2 c_attn)")
     .option("--max-full-models <n>", "full custom models hosted beside the base", "2")
     .option("--kv-cache-mb <mb>", "KV-cache memory across all sessions", "1024")
+    .option(
+      "--adapter-host-mb <mb>",
+      "host-memory tier: MiB of active adapters kept decoded without a table row; beyond it the least recently used drop to disk and are re-read from their directory when next requested (0 = straight to disk)",
+      "256",
+    )
     .option("--max-queue <n>", "waiting requests before 503 queue_full", "256")
     .option("--threads <n>", "compute threads (default: all cores)")
     .action(async (f: HostFlags) => {
@@ -52,23 +58,7 @@ export function registerHost(program: Command): void {
         if (i <= 0 || i === spec.length - 1) throw new CliError(`--adapter: '${spec}' is not NAME=DIR`);
         return { name: spec.slice(0, i), dir: spec.slice(i + 1) };
       });
-      const engine = await HostingEngine.create({
-        modelDir: f.model ?? defaultModelDir(),
-        maxBatchSize: int(f.maxBatchSize, "--max-batch-size", 1),
-        maxAdapters: int(f.maxAdapters, "--max-adapters"),
-        lora: {
-          maxAdapters: int(f.maxLoraAdapters, "--max-lora-adapters"),
-          rank: int(f.loraRank, "--lora-rank", 1),
-          targetModules: f.loraTargets
-            ?.split(",")
-            .map((s) => s.trim())
-            .filter(Boolean),
-        },
-        maxFullModels: int(f.maxFullModels, "--max-full-models"),
-        kvCacheBytes: Math.round(parseNumber(f.kvCacheMb, "--kv-cache-mb", { min: 1 }) * 2 ** 20),
-        maxQueue: int(f.maxQueue, "--max-queue"),
-        threads: f.threads === undefined ? undefined : int(f.threads, "--threads", 1),
-      });
+      const engine = await HostingEngine.create(hostEngineOptions(f));
       for (const a of adapters) {
         const r = await engine.activate(a.name, a.dir);
         process.stderr.write(`sprig host: activated ${a.name} (${r.kind}, ${r.bytes} bytes, ${r.ms.toFixed(1)} ms)\n`);
@@ -86,4 +76,28 @@ export function registerHost(program: Command): void {
       await server.close();
       await engine.close();
     });
+}
+
+/** The engine options of `sprig host`'s flags, each checked (CliError naming the flag). */
+export function hostEngineOptions(f: Omit<HostFlags, "adapter" | "port" | "host">): Parameters<typeof HostingEngine.create>[0] {
+  const int = (v: string, flag: string, min = 0) => parseNumber(v, flag, { int: true, min });
+  const mib = (v: string, flag: string, min: number) => Math.round(parseNumber(v, flag, { min }) * 2 ** 20);
+  return {
+    modelDir: f.model ?? defaultModelDir(),
+    maxBatchSize: int(f.maxBatchSize, "--max-batch-size", 1),
+    maxAdapters: int(f.maxAdapters, "--max-adapters"),
+    lora: {
+      maxAdapters: int(f.maxLoraAdapters, "--max-lora-adapters"),
+      rank: int(f.loraRank, "--lora-rank", 1),
+      targetModules: f.loraTargets
+        ?.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    maxFullModels: int(f.maxFullModels, "--max-full-models"),
+    kvCacheBytes: mib(f.kvCacheMb, "--kv-cache-mb", 1),
+    adapterHostBytes: mib(f.adapterHostMb, "--adapter-host-mb", 0),
+    maxQueue: int(f.maxQueue, "--max-queue"),
+    threads: f.threads === undefined ? undefined : int(f.threads, "--threads", 1),
+  };
 }
