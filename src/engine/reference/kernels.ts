@@ -6,7 +6,7 @@ import { fromHost } from "./host.ts";
 import type { Kernel } from "./kernel-types.ts";
 import { binaryKernels, castKernel, identityKernel, unaryKernels, whereKernel } from "./kernels-elementwise.ts";
 import { gatherElementsKernel, gatherKernel, scatterElementsAddKernel, scatterNDAddKernel } from "./kernels-index.ts";
-import { matmulKernel, reduceKernels } from "./kernels-reduce.ts";
+import { matmulKernel, matmulNBitsKernel, reduceKernels } from "./kernels-reduce.ts";
 import {
   concatKernel,
   dimValueKernel,
@@ -32,6 +32,7 @@ export const KERNELS: { [O in OpName]: Kernel<O> } = {
   Cast: castKernel,
   Identity: identityKernel,
   MatMul: matmulKernel,
+  MatMulNBits: matmulNBitsKernel,
   ...reduceKernels,
   Reshape: reshapeKernel,
   Transpose: transposeKernel,
