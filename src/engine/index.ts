@@ -12,3 +12,12 @@ export { GRAD_RULES, NoGradientError } from "./autodiff/rules.ts";
 export { compile, Compiled, type CompileOptions, type RunOptions } from "./runtime/compile.ts";
 export { FeedError } from "./runtime/feeds.ts";
 export { lowerGraph, type LoweredModel } from "./onnx/lower.ts";
+export {
+  type QuantSpec,
+  type QuantizedMatrix,
+  checkQuantSpec,
+  dequantizeBlockwise,
+  kBlocks,
+  quantizeBlockwise,
+  quantizedBytes,
+} from "./quant/blockwise.ts";

@@ -168,6 +168,9 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     const [a, b] = c.node.inputs as [Tensor, Tensor];
     return [c.needs[0] ? reduceTo(op.matmul(c.gy, op.transposeLast(b)), a.shape) : null, c.needs[1] ? matmulGradB(a, b, c.gy) : null];
   },
+  MatMulNBits: () => {
+    throw new NoGradientError("MatMulNBits: quantized weights are for inference graphs, not training");
+  },
   ReduceSum: (c) => [unreduce(c.gy, x0(c.node), c.node.attrs.axes, c.node.attrs.keepdims)],
   ReduceMean: (c) => {
     const x = x0(c.node);

@@ -4,6 +4,7 @@
 import { type Dim, type Shape, dim, dimAdd, dimEq, dimProduct, dimSub, formatShape } from "./dim.ts";
 import { type AnyTypedArray, type DType, isFloat, isInt } from "./dtype.ts";
 import type { Tensor } from "./graph.ts";
+import type { QuantizedMatrix } from "../quant/blockwise.ts";
 
 type NoAttrs = Record<string, never>;
 type ReduceAttrs = { axes: number[]; keepdims: boolean };
@@ -46,6 +47,13 @@ export interface OpAttrMap {
   Identity: { stopGradient: boolean };
   /** numpy matmul on rank ≥ 2, batch dims broadcast */
   MatMul: NoAttrs;
+  /**
+   * x (…, K) float32 times a blockwise-quantized weight (N, K), transposed: → (…, N). Lowers to ONNX Runtime's
+   * com.microsoft MatMulNBits; the weight travels with the op, as an Initializer's data does. name: the
+   * weight's (initializer names derive from it); accuracyLevel: MatMulNBits' minimum compute precision
+   * (0 float32 unset, 4 int8 activations — the fast path of its CPU kernel)
+   */
+  MatMulNBits: { weight: QuantizedMatrix; name: string; accuracyLevel: 0 | 1 | 2 | 3 | 4 };
   ReduceSum: ReduceAttrs;
   ReduceMean: ReduceAttrs;
   ReduceMax: ReduceAttrs;
@@ -233,6 +241,14 @@ export const OP_SPECS: { [O in OpName]: OpSpec<O> } = {
       if (!dimEq(k1, k2)) fail(`inner dims differ (${k1} vs ${k2})`);
       const batch = broadcastShapes(a!.shape.slice(0, -2), b!.shape.slice(0, -2));
       return [{ dtype: d, shape: [...batch, a!.shape[a!.rank - 2]!, b!.shape[b!.rank - 1]!] }];
+    },
+  },
+  MatMulNBits: {
+    arity: 1,
+    infer: ([x], { weight }) => {
+      if (x!.dtype !== "float32") fail(`needs a float32 input, got ${x!.dtype}`);
+      if (x!.rank < 1 || !dimEq(x!.shape[x!.rank - 1]!, weight.K)) fail(`input's last dim must be K = ${weight.K}`);
+      return [{ dtype: "float32", shape: [...x!.shape.slice(0, -1), weight.N] }];
     },
   },
   ReduceSum: { arity: 1, infer: reduceInfer },

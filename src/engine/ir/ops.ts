@@ -5,6 +5,7 @@ import { type Dim, dimEq } from "./dim.ts";
 import type { DType } from "./dtype.ts";
 import { GraphError, type Tensor } from "./graph.ts";
 import type { OpAttrMap, OpName } from "./op-specs.ts";
+import type { QuantizedMatrix } from "../quant/blockwise.ts";
 
 export type TensorLike = Tensor | number;
 
@@ -70,6 +71,13 @@ export const identity = (x: Tensor): Tensor => one("Identity", [x], { stopGradie
 export const stopGradient = (x: Tensor): Tensor => one("Identity", [x], { stopGradient: true });
 
 export const matmul = (a: Tensor, b: Tensor): Tensor => one("MatMul", [a, b], NONE);
+/** x (…, K) @ dequant(weight)ᵀ → (…, N); weight: (N, K) quantized blockwise (see engine/quant) */
+export const matmulNBits = (
+  x: Tensor,
+  weight: QuantizedMatrix,
+  name: string,
+  accuracyLevel: OpAttrMap["MatMulNBits"]["accuracyLevel"] = 0,
+): Tensor => one("MatMulNBits", [x], { weight, name, accuracyLevel });
 
 const red =
   (op: "ReduceSum" | "ReduceMean" | "ReduceMax") =>

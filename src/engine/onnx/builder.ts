@@ -2,7 +2,7 @@
 // small int64/scalar constants deduplicated by content (shape vectors, axes, Range bounds).
 
 import type { AnyTypedArray, DType } from "../ir/dtype.ts";
-import { type AttrValue, type NodeProto, type TensorProto, attribute, bytesOf, tensorProto } from "./proto.ts";
+import { type AttrValue, type NodeProto, type TensorProto, attribute, bytesOf, onnx, tensorProto } from "./proto.ts";
 
 /** Constants up to this many bytes are deduplicated by content. */
 const DEDUPE_BYTES = 256;
@@ -15,6 +15,8 @@ export class OnnxBuilder {
   private readonly used = new Set<string>();
   private readonly consts = new Map<string, string>();
   private counter = 0;
+  /** operator-set domains besides the default one that emitted nodes use (e.g. "com.microsoft") */
+  readonly domains = new Set<string>();
 
   constructor(reserved: Iterable<string>) {
     for (const n of reserved) this.used.add(n);
@@ -29,16 +31,36 @@ export class OnnxBuilder {
     return name;
   }
 
-  emit(op: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Record<string, AttrValue> = {}): string[] {
+  /** domain: the operator set of `op` when not the default ONNX one (contrib ops: "com.microsoft") */
+  emit(
+    op: string,
+    inputs: readonly string[],
+    outputs: readonly string[] | number = 1,
+    attrs: Record<string, AttrValue> = {},
+    domain?: string,
+  ): string[] {
     const outs = typeof outputs === "number" ? Array.from({ length: outputs }, () => this.fresh(op.toLowerCase())) : [...outputs];
     const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
-    this.nodes.push({ opType: op, name: `${op}_${this.nodes.length}`, input: [...inputs], output: outs, attribute: attribute_ });
+    const node: NodeProto = { opType: op, name: `${op}_${this.nodes.length}`, input: [...inputs], output: outs, attribute: attribute_ };
+    if (domain) {
+      node.domain = domain;
+      this.domains.add(domain);
+    }
+    this.nodes.push(node);
     return outs;
   }
 
   /** A named initializer (a user weight); the name must be reserved already. */
   initializer(name: string, dtype: DType, dims: readonly number[], data: AnyTypedArray): string {
     this.initializers.push(tensorProto(name, dtype, dims, data));
+    this.initializerData.set(name, data);
+    return name;
+  }
+
+  /** An anonymous uint8 tensor (packed quantized codes; the IR has no uint8 dtype). */
+  bytes(dims: readonly number[], data: Uint8Array, hint = "bytes"): string {
+    const name = this.fresh(hint);
+    this.initializers.push({ name, dataType: onnx.TensorProto.DataType.UINT8, dims: [...dims], rawData: data });
     this.initializerData.set(name, data);
     return name;
   }

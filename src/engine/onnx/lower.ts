@@ -104,7 +104,8 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): LoweredModel 
   const proto: ModelProto = {
     irVersion: IR_VERSION,
     producerName: "sprig",
-    opsetImport: [{ domain: "", version: opset }],
+    // contrib ops are version 1 of their domain
+    opsetImport: [{ domain: "", version: opset }, ...[...b.domains].map((domain) => ({ domain, version: 1 }))],
     graph: {
       name: "sprig",
       node: b.nodes,

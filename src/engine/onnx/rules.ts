@@ -1,5 +1,6 @@
 // One lowering rule per primitive op, in a table keyed by OpName so the compiler enforces that
-// every op is covered. Each rule emits ONNX (opset 18) nodes and returns its outputs' value names.
+// every op is covered. Each rule emits ONNX (opset 18) nodes — com.microsoft contrib ops for quantized
+// matmuls — and returns its outputs' value names.
 
 import type { Node, Tensor } from "../ir/graph.ts";
 import { allocTyped } from "../ir/dtype.ts";
@@ -7,6 +8,7 @@ import type { OpName } from "../ir/op-specs.ts";
 import type { OnnxBuilder } from "./builder.ts";
 import type { DimLowering } from "./dims.ts";
 import { onnxElemType } from "./proto.ts";
+import { kBlocks } from "../quant/blockwise.ts";
 
 export interface LowerContext {
   readonly b: OnnxBuilder;
@@ -77,6 +79,18 @@ export const LOWERING: { [O in OpName]: LowerRule<O> } = {
   // stopGradient only matters to autodiff; ORT drops the copy
   Identity: same("Identity"),
   MatMul: same("MatMul"),
+  MatMulNBits: (cx, n, [x]) => {
+    const { weight: w, name, accuracyLevel } = n.attrs;
+    const nb = kBlocks(w.K, w.blockSize);
+    const ins = [
+      x!,
+      cx.b.bytes([w.N, nb, (w.blockSize * w.bits) / 8], w.packed, `${name}.codes`),
+      cx.b.constant("float32", [w.N * nb], w.scales, `${name}.scales`),
+    ];
+    if (w.zeroPoints) ins.push(cx.b.bytes([w.zeroPoints.length], w.zeroPoints, `${name}.zeros`));
+    const attrs = { K: w.K, N: w.N, bits: w.bits, block_size: w.blockSize, accuracy_level: accuracyLevel };
+    return cx.b.emit("MatMulNBits", ins, out0(cx, n), attrs, "com.microsoft");
+  },
   ReduceSum: reduce("ReduceSum"),
   ReduceMean: reduce("ReduceMean"),
   ReduceMax: reduce("ReduceMax"),

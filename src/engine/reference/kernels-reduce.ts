@@ -1,6 +1,8 @@
-// Reference reductions (ReduceSum/Mean/Max over axes, keepdims) and MatMul with numpy batch broadcasting.
+// Reference reductions (ReduceSum/Mean/Max over axes, keepdims), MatMul with numpy batch broadcasting, and
+// MatMulNBits over the exactly dequantized weight (whatever accuracy level ORT is asked for).
 
 import { isFloat, isInt } from "../ir/dtype.ts";
+import { dequantizeBlockwise } from "../quant/blockwise.ts";
 import type { Kernel } from "./kernel-types.ts";
 import { type NDArray, broadcastOffsets, broadcastShape, fail, intFixer, ndarray, normAxis, sizeOf, stridesOf } from "./ndarray.ts";
 
@@ -100,4 +102,21 @@ export const matmulKernel: Kernel<"MatMul"> = ([a, b]) => {
     }
   }
   return ndarray(a!.dtype, [...batch, M, N], out);
+};
+
+/** x: (…, M, K) @ dequant(W)ᵀ with W (N, K) → (…, M, N), in float64 */
+export const matmulNBitsKernel: Kernel<"MatMulNBits"> = ([x], { weight }) => {
+  const { K, N } = weight;
+  if (x!.shape[x!.shape.length - 1] !== K) fail(`input's last dim must be K = ${K}`);
+  const w = dequantizeBlockwise(weight); // (N, K)
+  const rows = x!.data.length / K;
+  const out = new Float64Array(rows * N);
+  for (let r = 0; r < rows; r++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += x!.data[r * K + k]! * w[n * K + k]!;
+      out[r * N + n] = s;
+    }
+  }
+  return ndarray("float32", [...x!.shape.slice(0, -1), N], out);
 };

@@ -7,7 +7,7 @@ import type { Kernel } from "./kernel-types.ts";
 import { binaryKernels, castKernel, identityKernel, unaryKernels, whereKernel } from "./kernels-elementwise.ts";
 import { logSoftmaxKernel, softmaxCrossEntropyKernel, softmaxKernel, swiGluKernel } from "./kernels-fused.ts";
 import { gatherElementsKernel, gatherKernel, scatterElementsAddKernel, scatterNDAddKernel } from "./kernels-index.ts";
-import { matmulKernel, reduceKernels } from "./kernels-reduce.ts";
+import { matmulKernel, matmulNBitsKernel, reduceKernels } from "./kernels-reduce.ts";
 import {
   concatKernel,
   dimValueKernel,
@@ -33,6 +33,7 @@ export const KERNELS: { [O in OpName]: Kernel<O> } = {
   Cast: castKernel,
   Identity: identityKernel,
   MatMul: matmulKernel,
+  MatMulNBits: matmulNBitsKernel,
   ...reduceKernels,
   Softmax: softmaxKernel,
   LogSoftmax: logSoftmaxKernel,

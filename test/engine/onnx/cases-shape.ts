@@ -3,7 +3,8 @@
 
 import type { OpName } from "../../../src/engine/ir/op-specs.ts";
 import * as op from "../../../src/engine/ir/ops.ts";
-import { type Case, ints } from "./check.ts";
+import { quantizeBlockwise } from "../../../src/engine/quant/blockwise.ts";
+import { type Case, ints, rngOf, uniform } from "./check.ts";
 
 type ShapeOp = Exclude<
   OpName,
@@ -59,6 +60,32 @@ export const SHAPE_CASES: { [O in ShapeOp]: Case[] } = {
         g.output("z", op.matmul(g.input("s", "float32", ["T", "P"]), g.input("v", "float32", ["P", 2])));
       },
       bindings: withP,
+    },
+  ],
+  MatMulNBits: [
+    {
+      // K = 40 over blocks of 16: a partial last block; 3 blocks, so int4 zero-point rows pad a nibble
+      name: "MatMulNBits (B,T,40)@(40,6)ᵀ: int8/int4, symmetric/asymmetric, float32 accuracy",
+      build: (g) => {
+        const x = g.input("x", "float32", ["B", "T", 40]);
+        const w = Float32Array.from(uniform(-0.5, 0.5)(6 * 40, rngOf(7)));
+        for (const bits of [8, 4] as const)
+          for (const symmetric of [true, false])
+            g.output(
+              `y${bits}${symmetric ? "s" : "a"}`,
+              op.matmulNBits(x, quantizeBlockwise(w, 6, 40, { bits, blockSize: 16, symmetric }), "w"),
+            );
+      },
+    },
+    {
+      // accuracy level 4 rounds the activations to int8 per block: close, not exact
+      name: "MatMulNBits int8 with int8 activations (accuracy level 4), rank-2 input",
+      build: (g) => {
+        const w = Float32Array.from(uniform(-0.5, 0.5)(5 * 64, rngOf(8)));
+        const q = quantizeBlockwise(w, 5, 64, { bits: 8, blockSize: 32, symmetric: true });
+        g.output("y", op.matmulNBits(g.input("x", "float32", ["T", 64]), q, "w", 4));
+      },
+      tol: { rtol: 0.03, atol: 0.03 },
     },
   ],
   ReduceSum: reductions("sum"),
