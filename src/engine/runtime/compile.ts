@@ -8,11 +8,19 @@ import type { Graph } from "../ir/graph.ts";
 import type { HostTensor } from "../ir/host-tensor.ts";
 import { type IoSpec, type LowerOptions, type LoweredModel, lowerGraph } from "../onnx/lower.ts";
 import { FeedValidator } from "./feeds.ts";
-import { OrtSession, type SessionOptions } from "./ort-session.ts";
+import { OrtSession, type RunnableSession, type SessionOptions } from "./ort-session.ts";
+import { OrtThreadSession } from "./ort-thread.ts";
+import { allocSharedTyped } from "./shared-memory.ts";
 
 export interface CompileOptions extends SessionOptions, Omit<LowerOptions, "outputs"> {
   /** graph outputs to compute (default: all) */
   outputs?: string[];
+  /**
+   * where runs execute: "main" (default) on the calling thread, which ORT's node binding blocks for the
+   * whole run; "worker" on a worker thread of the session's own, so the event loop stays free (feed
+   * state from shared-memory.ts's allocation; `allocOutputs` then gives shared destinations)
+   */
+  thread?: "main" | "worker";
 }
 
 export interface RunOptions {
@@ -21,7 +29,7 @@ export interface RunOptions {
 }
 
 interface CacheEntry {
-  session: Promise<OrtSession>;
+  session: Promise<RunnableSession>;
   refs: number;
 }
 
@@ -42,8 +50,10 @@ export class Compiled {
   /** Use compile(); the serialized model is not kept (ORT has its own copy). */
   constructor(
     lowered: LoweredModel,
-    private readonly session: OrtSession,
+    private readonly session: RunnableSession,
     private readonly cacheKey: string,
+    /** runs on a worker thread (allocOutputs gives shared destinations the worker writes into) */
+    readonly onWorker = false,
   ) {
     this.inputs = lowered.inputs;
     this.outputs = lowered.outputs;
@@ -74,7 +84,7 @@ export class Compiled {
           {
             dtype: o.dtype,
             shape,
-            data: allocTyped(
+            data: (this.onWorker ? allocSharedTyped : allocTyped)(
               o.dtype,
               shape.reduce((a, b) => a * b, 1),
             ),
@@ -122,18 +132,22 @@ export async function compile(graph: Graph, opts: CompileOptions = {}): Promise<
     memArena: opts.memArena ?? true,
     memPattern: opts.memPattern ?? opts.memArena ?? true,
   };
-  const key = `${lowered.signature}|${JSON.stringify(sessionOpts)}`;
+  const thread = opts.thread ?? "main";
+  const key = `${lowered.signature}|${JSON.stringify(sessionOpts)}|${thread}`;
   let entry = sessions.get(key);
   if (!entry) {
     // the model bytes are only serialized on a cache miss
-    const session = OrtSession.create(lowered.modelPath ?? lowered.model, sessionOpts);
+    const session =
+      thread === "worker"
+        ? OrtThreadSession.create(lowered.modelPath ?? lowered.model, sessionOpts)
+        : OrtSession.create(lowered.modelPath ?? lowered.model, sessionOpts);
     entry = { session, refs: 0 };
     sessions.set(key, entry);
     session.catch(() => sessions.delete(key));
   }
   entry.refs++;
   try {
-    return new Compiled(lowered, await entry.session, key);
+    return new Compiled(lowered, await entry.session, key, thread === "worker");
   } catch (e) {
     entry.refs--;
     throw e;

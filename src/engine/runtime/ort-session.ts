@@ -39,30 +39,48 @@ export interface SessionOptions {
   memPattern?: boolean;
 }
 
-export class OrtSession {
+/** ORT's session options for ours (a plain object: ort-thread.ts hands it to its worker). */
+export function ortOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: o.intraOpThreads ?? availableParallelism(),
+    interOpNumThreads: o.interOpThreads ?? 1,
+    executionMode: o.executionMode ?? "sequential",
+    graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
+    enableCpuMemArena: o.memArena ?? true,
+    enableMemPattern: o.memPattern ?? o.memArena ?? true,
+    ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
+    ...(o.optimizedModelPath ? { optimizedModelFilePath: o.optimizedModelPath } : {}),
+    extra: {
+      session: {
+        ...(o.allowSpinning === false ? { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } : {}),
+        ...(o.denormalsAsZero ? { set_denormal_as_zero: "1" } : {}),
+      },
+    },
+  };
+}
+
+/** What Compiled runs: a session on this thread (OrtSession) or on a worker thread (OrtThreadSession). */
+export interface RunnableSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputs: readonly string[],
+    into?: Readonly<Record<string, HostTensor>>,
+  ): Promise<Record<string, HostTensor>>;
+  endProfiling(): void;
+  release(): Promise<void>;
+}
+
+export class OrtSession implements RunnableSession {
   private released = false;
 
   private constructor(private readonly session: ort.InferenceSession) {}
 
   /** `model` is serialized bytes, or a file path (external-data models). */
   static async create(model: Uint8Array | string, o: SessionOptions = {}): Promise<OrtSession> {
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: ["cpu"],
-      intraOpNumThreads: o.intraOpThreads ?? availableParallelism(),
-      interOpNumThreads: o.interOpThreads ?? 1,
-      executionMode: o.executionMode ?? "sequential",
-      graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
-      enableCpuMemArena: o.memArena ?? true,
-      enableMemPattern: o.memPattern ?? o.memArena ?? true,
-      ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
-      ...(o.optimizedModelPath ? { optimizedModelFilePath: o.optimizedModelPath } : {}),
-      extra: {
-        session: {
-          ...(o.allowSpinning === false ? { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } : {}),
-          ...(o.denormalsAsZero ? { set_denormal_as_zero: "1" } : {}),
-        },
-      },
-    };
+    const options = ortOptions(o);
     const s =
       typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     return new OrtSession(s);
@@ -89,11 +107,14 @@ export class OrtSession {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = toOrt(t);
     const fetches: Record<string, ort.Tensor | null> = {};
-    for (const name of outputs) fetches[name] = into[name] ? toOrt(into[name]) : null;
+    // a shared destination cannot be handed to ORT: it gets ORT's output copied in
+    const shared = (t: HostTensor | undefined) => t?.data.buffer instanceof SharedArrayBuffer;
+    for (const name of outputs) fetches[name] = into[name] && !shared(into[name]) ? toOrt(into[name]) : null;
     const res = await this.session.run(ortFeeds, fetches);
     const out: Record<string, HostTensor> = {};
     for (const name of outputs) {
       const pre = into[name];
+      if (pre && shared(pre)) (pre.data as Float32Array).set((res[name] as ort.Tensor).data as Float32Array);
       if (pre) out[name] = pre;
       else {
         const t = res[name] as ort.Tensor;
@@ -129,7 +150,8 @@ function fromOrtType(t: ort.Tensor.Type): DType {
   return d;
 }
 
-/** Wraps the caller's typed array: no copy. */
+/** Wraps the caller's typed array: no copy, except of SharedArrayBuffer views (ORT's binding refuses them). */
 function toOrt(t: HostTensor): ort.Tensor {
-  return new ort.Tensor(ORT_TYPE[t.dtype], t.data as ort.Tensor.DataType, t.shape);
+  const data = t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data;
+  return new ort.Tensor(ORT_TYPE[t.dtype], data as ort.Tensor.DataType, t.shape);
 }
