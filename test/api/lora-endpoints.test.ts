@@ -54,7 +54,13 @@ async function alone(tiny: LoadedModel, dir: string): Promise<string> {
 
 test("50 endpoints of T-Few and LoRA (ranks 8-64) custom models on one hosting cluster serve at once; what it can never serve is refused", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sprig-eps-"));
-  const svc = await startService({ dataDir: dir, executors: processExecutors(), control: { modelImportRoots: IMPORT_ROOTS } });
+  // 50 imports, 50 endpoints polled to ACTIVE and 50 requests at once: above the default per-key rate limit
+  const svc = await startService({
+    dataDir: dir,
+    executors: processExecutors(),
+    control: { modelImportRoots: IMPORT_ROOTS },
+    server: { rateLimit: { perSecond: 1000, burst: 4000 } },
+  });
   const c = new HttpClient(await svc.listen(0), (await svc.store.apiKeys.create(["compA"])).key);
   const tiny = await loadModel(TINY);
   try {

@@ -18,7 +18,8 @@ test(`fine-tune worker SIGKILLed at a random step (seed ${SEED}) resumes from it
   try {
     const base = await c.base();
     const ftc = await c.cluster("FINE_TUNING");
-    const m = await c.fineTune(base.id, ftc.id, { epochs: 6 });
+    // 160 steps, so the kill lands mid-run and not while a finished run is writing its outputs
+    const m = await c.fineTune(base.id, ftc.id, { epochs: 40 });
     const at = between(rng(1), 3, 10);
     await waitFor(async () => (await c.maxStep(m.id)) >= at, `step ${at}`);
     process.kill(ex.fineTune.pids.get(m.id)!, "SIGKILL");
@@ -49,7 +50,8 @@ test("a hung fine-tune worker (no heartbeat) is killed and the job resumes", asy
   try {
     const base = await c.base();
     const ftc = await c.cluster("FINE_TUNING");
-    const m = await c.fineTune(base.id, ftc.id, { epochs: 6 });
+    // 160 steps, so the kill lands mid-run and not while a finished run is writing its outputs
+    const m = await c.fineTune(base.id, ftc.id, { epochs: 40 });
     await waitFor(async () => (await c.maxStep(m.id)) >= between(rng(2), 3, 8), "progress");
     const pid = ex.fineTune.pids.get(m.id)!;
     process.kill(pid, "SIGSTOP"); // frozen: alive, but silent
