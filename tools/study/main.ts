@@ -3,7 +3,7 @@
 // Markdown report, its JSON data and a PNG of the validation-loss curves.
 
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Adapter } from "../../src/adapters/adapter.ts";
@@ -71,8 +71,13 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
   for (const m of studyMethods(base.config, epochsArg())) {
     const out = join(work, `${task}-${m.method}-${result.methods.length}`);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const load0 = loadavg()[0]!;
     const { metrics } = await fineTune({ model: base, data: `data/tasks/${task}/train.jsonl`, method: m.method, out, config: m.config });
     const wallSeconds = (performance.now() - t0) / 1000;
+    const used = process.cpuUsage(cpu0);
+    const cpuSeconds = (used.user + used.system) / 1e6;
+    const load = Math.max(load0, loadavg()[0]!);
     // what the run's "auto" settings resolved to (the same rule, on the run's own training split)
     const cfg = resolveTrainingConfig(m.method, m.config, { trainExamples: metrics.trainExamples, baseParameters });
     const adapter = m.method === "vanilla" ? undefined : await loadAdapter(out, base.config);
@@ -89,6 +94,8 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
       exactMatch: acc.exactMatch,
       trainableParameters: metrics.trainableParameters,
       wallSeconds,
+      cpuSeconds,
+      loadAverage: load,
       stateBytes: trainingStateBytes(shapes, cfg.optimizer),
       servingBytesPerModel: perModel,
       steps: metrics.steps,
@@ -102,7 +109,7 @@ async function runTask(base: LoadedModel, task: string, work: string): Promise<T
         .map((h) => [h.step, h.validationLoss!] as [number, number]),
     });
     log(
-      `${task}: ${m.label}: test ${acc.accuracy.toFixed(3)} (exact ${acc.exactMatch?.toFixed(3) ?? "-"}), ${wallSeconds.toFixed(0)} s, ${metrics.trainableParameters} params`,
+      `${task}: ${m.label}: test ${acc.accuracy.toFixed(3)} (exact ${acc.exactMatch?.toFixed(3) ?? "-"}), ${wallSeconds.toFixed(0)} s (cpu ${cpuSeconds.toFixed(0)} s, load ${load.toFixed(1)}), ${metrics.trainableParameters} params`,
     );
     await rm(out, { recursive: true, force: true });
   }
