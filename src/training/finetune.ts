@@ -124,7 +124,7 @@ export async function fineTune(o: FineTuneOptions, events: FineTuneEvents = {}):
   const session = trainingSessionOptions(o.threads);
   const trainGraph = await compile(setup.train.graph, { ...session, outputs: trainOutputs(setup.train) });
   const evalGraph = await compile(setup.evaluation.graph, session);
-  // clipping + update: Adafactor as one ORT run per step, AdamW/SGD as the JS loop (measured faster; graph-optimizer.ts)
+  // clipping + update: every rule as one ORT run per step over all trainable tensors (graph-optimizer.ts)
   const opt = await createStepOptimizer(
     { name: cfg.optimizer, weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     setup.train,
