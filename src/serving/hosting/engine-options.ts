@@ -64,9 +64,12 @@ export const HostingOptionsSchema = z
     maxPrefillTokens: z.number().int().min(1).default(2048),
     /**
      * padded prompt tokens per prefill step while rows are decoding: a longer prompt is prefilled in chunks,
-     * one per step, each followed by a decode step, so it does not stall the running rows
+     * one per step, each followed by a decode step, so it does not stall the running rows. On a CPU each
+     * prompt token costs a few ms of compute while a decode step is bound by reading the weights, so the chunk
+     * sets how much slower streams get while a long prompt arrives against that prompt's TTFT (32: see
+     * src/serving/hosting/README.md, "Chunked prefill")
      */
-    prefillChunkTokens: z.number().int().min(1).default(256),
+    prefillChunkTokens: z.number().int().min(1).default(32),
     prefixCache: z
       .object({
         /** tokens per cached block: a prompt's cached head is a whole number of blocks */
