@@ -188,6 +188,39 @@ describe("chunked prefill", () => {
     });
   });
 
+  test("a prompt that ends at its first token never joins the batch: the running rows' cache keeps its size", async () => {
+    await withEngine({ prefillChunkTokens: 8, maxBatchSize: 8, prefixCache: { bytes: 0 } }, async (engine) => {
+      const short = [1, ...tokens(3, 13)];
+      let before = -1;
+      // the cache's size at every token of the rows and of the one-token request (streamed inside its prefill step)
+      let grew = 0;
+      const peek = () => void (grew = Math.max(grew, engine.stats().kvCache.allocatedBytes));
+      let one: Promise<HostedGeneration> | null = null;
+      const long = [1, ...tokens(49, 14)];
+      const oneToken = { ...greedy(1), logitBias: { "2": -100 } }; // a token, never EOS (id 2)
+      const bg = engine.submit({
+        promptIds: short,
+        sampling: greedy(20),
+        onToken: (t) => {
+          if (t.index !== 2) return;
+          before = engine.stats().kvCache.allocatedBytes;
+          one = engine.submit({ adapter: "lora", promptIds: long, sampling: oneToken, onToken: peek });
+        },
+      });
+      const watch = engine.submit({ promptIds: short, sampling: greedy(20), onToken: peek });
+      const [g0] = await Promise.all([bg, watch]);
+      assert.ok(one, "the one-token request was submitted while the rows decoded");
+      const got = await one!;
+      assert.equal(got.ids.length, 1);
+      assert.ok(before > 0);
+      // the rows need 24 positions (a capacity of 32); the 50-token prompt would have grown every slot to 64
+      assert.equal(grew, before, "the batch's cache did not grow for the one-token request");
+      assertSame(got, await ref.alone(adapters.lora!, long, oneToken), "the one-token request");
+      assertSame(g0, await ref.alone(null, short, greedy(20)), "the running row");
+      assert.equal(engine.stats().kvCache.stagingBytes, 0);
+    });
+  });
+
   test("chunks after cached blocks: both together give the plain outputs", async () => {
     await withEngine({ prefillChunkTokens: 5, prefixCache: { blockTokens: 8, bytes: 1 << 20 } }, async (engine) => {
       const system = [1, ...tokens(23, 12)];
