@@ -3,7 +3,7 @@
 // endpoint on the bundled base model, generation (plain and streamed) served by the worker node holding the
 // unit; then that node is SIGKILLed mid-request: the requests in flight fail with a retryable 503, the node
 // is declared lost, the unit moves to the other node and the endpoint serves again from there.
-// The fine-tune half (a job claimed again by another node, resumed from its checkpoint) comes with the job queue.
+// The fine-tune half (a job claimed again by another node, resumed from its checkpoint) is fine-tune.test.ts.
 
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
