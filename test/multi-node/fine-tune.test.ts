@@ -1,22 +1,17 @@
 // Several machines, for real on one, the fine-tune half: PostgreSQL, one API node and two worker nodes as
 // separate `sprig` processes (own data directories, one shared artifacts directory). Through the API: a
-// FINE_TUNING cluster, training data uploaded, a T-Few fine-tune of the bundled base model, which the worker
-// node holding the cluster's unit claims and runs; that node is SIGKILLed mid-run: it is declared lost, the
-// unit moves to the other node, the job is queued there again and resumes from its last checkpoint in the
-// shared artifacts directory, and the model ends ACTIVE with its metrics.
+// FINE_TUNING cluster, a T-Few fine-tune queued for the worker node holding its unit; that node is SIGKILLed
+// once a checkpoint exists; the node is declared lost, the unit and the job move to the other node, which
+// resumes from the last checkpoint, and the model ends ACTIVE with its metrics, no step lost.
 
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, test } from "node:test";
-import { type SprigStore } from "../../src/control/index.ts";
-import { Store } from "../../src/store/index.ts";
-import { HttpClient, type Json } from "../api/http-client.ts";
+import { Client, FIXTURES, type Json, waitFor } from "../faults/helpers.ts";
 import { type PostgresServer, skipReason, startPostgres } from "../store/postgres-server.ts";
-import { type Proc, apiNode, kill, workerNode } from "./processes.ts";
+import { type Proc, kill, startNodes } from "./processes.ts";
 
 const skip = skipReason() ?? undefined;
+if (skip) console.log(`# ${skip}`);
 const procs: Proc[] = [];
 let pg: PostgresServer | null = null;
 after(async () => {
@@ -24,102 +19,72 @@ after(async () => {
   await pg?.stop();
 });
 
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+test("a fine-tune whose worker node is SIGKILLed resumes from its checkpoint on the other node and ends ACTIVE", { skip }, async (t) => {
+  pg = await startPostgres();
+  const database = await pg.newDatabase();
+  const { apis, workers, key, admin } = await startNodes({ database, workers: ["n1", "n2"], importRoot: FIXTURES, procs });
+  const c = new Client(apis[0]!.url, key);
+  const op = new Client(apis[0]!.url, admin);
 
-async function until<T>(f: () => Promise<T | null | undefined | false>, what: string, ms = 120_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+  const base = await c.base();
+  const ftc = await c.cluster("FINE_TUNING");
+  const units = ftc.units as Json[];
+  assert.equal(units.length, 1);
+  const holder = workers.find((n) => n.id === units[0].nodeId)!;
+  const other = workers.find((n) => n !== holder)!;
+  assert.ok(holder && other, `the unit sits on a worker node: ${JSON.stringify(units)}`);
 
-const maxStep = async (c: HttpClient, id: string) =>
-  Math.max(0, ...((await c.ok("GET", `/20231130/models/${id}/metricsHistory`)).items as Json[]).map((p) => p.step as number));
+  // 40 lines (32 train, 8 validation), batch 8: 4 steps an epoch; enough epochs to outlast the kill
+  const EPOCHS = 30;
+  const STEPS = 4 * EPOCHS;
+  const m = await c.fineTune(base.id, ftc.id, { epochs: EPOCHS, every: 2 });
+  const events = async () => ((await c.ok("GET", `/20231130/models/${m.id}/events?limit=1000`)).items as Json[]).map((e) => e.message);
+  await waitFor(
+    async () => (await events()).some((e) => e.includes(`node ${holder.id} claimed the job`)),
+    "the holder claims the job",
+    90_000,
+  );
+  // past step 3 a checkpoint (step 2) exists to resume from
+  await waitFor(async () => (await c.maxStep(m.id)) >= 3, "step 3 on the holder", 90_000);
+  await kill(holder);
+  const before = await c.maxStep(m.id);
+  assert.ok(before < STEPS, "the fine-tune was still running when its node died");
 
-test(
-  "a fine-tune on two worker nodes: run by the node holding the unit, resumed from its checkpoint on the other one after it is SIGKILLed",
-  { skip },
-  async () => {
-    pg = await startPostgres();
-    const database = await pg.newDatabase();
-    const artifactsDir = tmp("sprig-mnft-artifacts-");
-    const apiDir = tmp("sprig-mnft-api-");
-    const s = (await Store.open(apiDir, { database, artifactsDir })) as SprigStore;
-    const key = (await s.apiKeys.create(["compA"])).key;
-    await s.close();
+  const done = await c.state(`/20231130/models/${m.id}`, ["ACTIVE", "FAILED"], 100_000);
+  assert.equal(done.lifecycleState, "ACTIVE", done.lifecycleDetails);
+  assert.ok(Number.isFinite(done.modelMetrics?.finalLoss), `the model has its final loss: ${JSON.stringify(done.modelMetrics)}`);
+  assert.ok(Number.isFinite(done.modelMetrics?.finalAccuracy), "and its final accuracy");
 
-    const nodes = await Promise.all(
-      ["n1", "n2"].map((id) => workerNode({ database, dataDir: tmp(`sprig-mnft-${id}-`), artifactsDir, id })),
+  const ev = await events();
+  const said = (re: RegExp) =>
+    assert.ok(
+      ev.some((e) => re.test(e)),
+      `${re}: ${JSON.stringify(ev, null, 1)}`,
     );
-    procs.push(...nodes);
-    const api = await apiNode({ database, dataDir: apiDir, artifactsDir, importRoot: join(process.cwd(), "models") });
-    procs.push(api);
-    const c = new HttpClient(api.url, key);
+  said(new RegExp(`node ${holder.id} was lost; the fine-tune moves to node ${other.id}`));
+  said(new RegExp(`node ${other.id} claimed the job`));
+  const resumed = ev.map((e) => /resumed from step (\d+)/.exec(e)).find((x) => x);
+  assert.ok(resumed && Number(resumed[1]) >= 2, `resumed from a checkpoint, not from step 0: ${JSON.stringify(ev, null, 1)}`);
+  t.diagnostic(`killed at step ${before} of ${STEPS}; resumed from step ${resumed[1]}`);
+  const steps = ((await c.ok("GET", `/20231130/models/${m.id}/metricsHistory`)).items as Json[]).map((p) => p.step as number);
+  assert.deepEqual(
+    steps,
+    Array.from({ length: STEPS }, (_, i) => i + 1),
+    "one point per step, the holder's and the other node's: none lost",
+  );
 
-    const base = ((await c.ok("GET", "/20231130/models?compartmentId=compA")).items as Json[]).find((m) => m.type === "BASE");
-    assert.ok(base, "the bundled base model is registered");
-    const ftc = await c.ok("POST", "/20231130/dedicatedAiClusters", { compartmentId: "compA", type: "FINE_TUNING", unitCount: 1 });
-    await c.waitFor(`/20231130/dedicatedAiClusters/${ftc.id}`, "ACTIVE");
-    const units = (await c.ok("GET", `/20231130/dedicatedAiClusters/${ftc.id}`)).units as Json[];
-    assert.equal(units.length, 1);
-    const holder = nodes.find((n) => n.id === units[0].nodeId)!;
-    const other = nodes.find((n) => n !== holder)!;
-
-    const data = Array.from({ length: 40 }, (_, i) =>
-      JSON.stringify({ prompt: `Tom has ${i % 8} cats.`, completion: ` ${"abcdefgh"[i % 8]}` }),
-    );
-    await c.ok("PUT", "/n/ns/b/mn/o/d.jsonl", `${data.join("\n")}\n`);
-    const m = await c.ok("POST", "/20231130/models", {
-      compartmentId: "compA",
-      baseModelId: base.id,
-      fineTuneDetails: {
-        dedicatedAiClusterId: ftc.id,
-        trainingDataset: { datasetType: "OBJECT_STORAGE", namespaceName: "ns", bucketName: "mn", objectName: "d.jsonl" },
-        // 4 steps an epoch: long enough that the kill lands mid-run
-        trainingConfig: {
-          trainingConfigType: "TFEW_TRAINING_CONFIG",
-          totalTrainingEpochs: 40,
-          trainingBatchSize: 8,
-          checkpointEveryNSteps: 2,
-          earlyStoppingPatience: 0,
-        },
-      },
-    });
-
-    // the holder runs it: progress past a checkpoint, then the node dies with the worker process under it
-    const at = await until(async () => {
-      const step = await maxStep(c, m.id);
-      return step >= 5 && step;
-    }, "training progress");
-    await kill(holder);
-
-    const done = await until(
-      async () => {
-        const r = await c.ok("GET", `/20231130/models/${m.id}`);
-        return ["ACTIVE", "FAILED"].includes(r.lifecycleState) && r;
-      },
-      "the fine-tune ending",
-      240_000,
-    );
-    const events = ((await c.ok("GET", `/20231130/models/${m.id}/events?limit=1000`)).items as Json[]).map((e) => e.message as string);
-    assert.equal(done.lifecycleState, "ACTIVE", `${done.lifecycleDetails}\n${events.join("\n")}`);
-    assert.ok(Number.isFinite(done.modelMetrics.finalLoss), "metrics of the finished run");
-    const resumed = events.map((e) => /resumed from step (\d+)/.exec(e)).find((x) => x);
-    assert.ok(resumed, `resumed from a checkpoint:\n${events.join("\n")}`);
-    const from = Number(resumed[1]);
-    assert.ok(from >= 2 && from <= at + 2, `resumed from step ${from}, a checkpoint near the kill at step ${at}`);
-    // the history goes on across the two runs: every step once, up to the last
-    const steps = ((await c.ok("GET", `/20231130/models/${m.id}/metricsHistory`)).items as Json[]).map((p) => p.step as number);
-    assert.equal(Math.max(...steps), 160);
-    const moved = (await c.ok("GET", `/20231130/dedicatedAiClusters/${ftc.id}`)) as Json;
-    assert.deepEqual(
-      (moved.units as Json[]).map((u) => u.nodeId),
-      [other.id],
-    );
-    const wr = await c.ok("GET", `/20231130/workRequests?resourceId=${m.id}`);
-    assert.equal(wr.items[0].status, "SUCCEEDED");
-  },
-);
+  // the cluster's unit lives on the other node now, and the admin view says why the holder is gone
+  const moved = await c.ok("GET", `/20231130/dedicatedAiClusters/${ftc.id}`);
+  assert.deepEqual(
+    (moved.units as Json[]).map((u) => u.nodeId),
+    [other.id],
+  );
+  assert.equal(moved.lifecycleState, "ACTIVE");
+  const lost = ((await op.ok("GET", "/20231130/admin/nodes")).items as Json[]).find((n) => n.id === holder.id);
+  assert.match(lost?.lost?.reason ?? "", /no heartbeat since/);
+  await waitFor(
+    async () => (await c.ok("GET", `/20231130/workRequests?resourceId=${m.id}`)).items[0].status === "SUCCEEDED",
+    "the work request SUCCEEDED",
+  );
+  await c.settled();
+});

@@ -63,8 +63,9 @@ export interface QueueSettings {
 }
 
 const DEFAULTS = { expireInSeconds: 23 * 3600, retryLimit: 3 } satisfies Required<QueueSettings>;
-/** the advisory-lock namespace of fine-tune runs (the second key is the fine-tune id's hash) */
+/** the advisory-lock namespace of fine-tune runs (the second key is the fine-tune id's hash); +1 enqueues, +2 schema changes */
 const LOCK_CLASS = 0x5f7;
+const SCHEMA_LOCK = [LOCK_CLASS + 2, 0] as const;
 const SCHEMA = "pgboss";
 
 type Exec = PgBoss.Db;
@@ -90,6 +91,28 @@ const toJob = (r: JobDbRow): QueuedJob => ({
 });
 const COLUMNS = "id, name, state, singleton_key, data, output";
 
+/** Run `fn` holding the session lock of pg-boss schema changes (on a connection of its own, released after). */
+async function schemaLocked<R>(pool: pg.Pool, fn: () => Promise<R>): Promise<R> {
+  const c = await pool.connect();
+  try {
+    await c.query("SELECT pg_advisory_lock($1, $2)", [...SCHEMA_LOCK]);
+  } catch (e) {
+    c.release(e as Error);
+    throw e;
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      await c.query("SELECT pg_advisory_unlock($1, $2)", [...SCHEMA_LOCK]);
+      c.release();
+    } catch (e) {
+      // destroying the connection ends its session, and the lock with it
+      c.release(e as Error);
+    }
+  }
+}
+
 /** pg-boss on the store's own connection pool (schema `pgboss`, created and migrated by pg-boss at start). */
 export class PgBossQueue implements FineTuneQueue {
   private readonly known = new Set<string>();
@@ -107,19 +130,25 @@ export class PgBossQueue implements FineTuneQueue {
     // no cron schedules; maintenance (expiry of silent jobs) runs in every process, pg-boss serialises it
     const boss = new PgBoss({ db: execOn(pool), schema: SCHEMA, schedule: false, supervise: true });
     boss.on("error", onError);
-    await boss.start();
+    // several nodes starting at once on a fresh database: one installs or migrates the schema, the others wait
+    await schemaLocked(pool, () => boss.start());
     return new PgBossQueue(boss, pool, s);
   }
 
   private async ensureQueue(name: string): Promise<void> {
     if (this.known.has(name)) return;
-    // idempotent: pg-boss's create_queue does nothing for a queue that exists
-    await this.boss.createQueue(name, {
-      name,
-      policy: "standard",
-      retryLimit: this.settings.retryLimit,
-      expireInSeconds: this.settings.expireInSeconds,
-    });
+    if (!(await this.boss.getQueue(name)))
+      // pg-boss's create_queue adds a partition of the job table and a foreign key to the queue table: two
+      // processes creating two queues at once deadlock (PostgreSQL aborts one), so creations take turns.
+      // Idempotent: create_queue does nothing for a queue that exists.
+      await schemaLocked(this.pool, () =>
+        this.boss.createQueue(name, {
+          name,
+          policy: "standard",
+          retryLimit: this.settings.retryLimit,
+          expireInSeconds: this.settings.expireInSeconds,
+        }),
+      );
     this.known.add(name);
   }
 
