@@ -13,3 +13,11 @@ export { HubError, pullModel, type PullProgress, type PullResult } from "./hub/p
 export { type ChatMessage } from "./io/chat-template.ts";
 export { ModelIoError } from "./io/errors.ts";
 export { loadTensors, numel, readSafetensors, readSafetensorsSync, type TensorToWrite, writeSafetensors } from "./io/safetensors.ts";
+export {
+  FORMAT_QUANTIZATION,
+  type LinearQuantization,
+  LinearQuantizer,
+  quantizationOf,
+  WEIGHT_FORMATS,
+  type WeightFormat,
+} from "./graph/weight-format.ts";

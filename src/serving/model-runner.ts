@@ -3,7 +3,16 @@
 
 import { Graph, type HostTensor, type Tensor } from "../engine/index.ts";
 import { type Compiled, compile } from "../engine/index.ts";
-import { type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
+import {
+  type LinearQuantization,
+  LinearQuantizer,
+  type LoadedModel,
+  type ModelHooks,
+  type WeightFormat,
+  buildCausalLM,
+  quantizationOf,
+  weightSource,
+} from "../models/index.ts";
 import { KvCache } from "./kv-cache.ts";
 
 export interface RunnerOptions {
@@ -15,6 +24,16 @@ export interface RunnerOptions {
   hooks?: (graph: Graph) => ModelHooks;
   /** write an ORT profile (chrome trace) with this file prefix; see `endProfiling` */
   profilePrefix?: string;
+  /** how the base projections are stored (default f32); int8/int4 quantize them weight-only at graph build */
+  weights?: WeightFormat;
+  /** overrides of the format's quantization settings (benches and studies; the defaults are the measured choice) */
+  quantization?: Partial<LinearQuantization>;
+}
+
+/** The runner's weight source: float32, or the projections quantized per `opts.weights`. */
+function sourceOf(graph: Graph, model: LoadedModel, opts: RunnerOptions) {
+  const q = quantizationOf(opts.weights ?? "f32", opts.quantization);
+  return weightSource(graph, model.weights, undefined, q && new LinearQuantizer(model.weights, q));
 }
 
 /** Where the runner's steps spent their time so far, in JS and in ORT (see `ModelRunner.timing`). */
@@ -65,7 +84,7 @@ export class ModelRunner {
   static async create(model: LoadedModel, opts: RunnerOptions = {}): Promise<ModelRunner> {
     const graph = new Graph();
     const hooks = opts.hooks?.(graph);
-    buildCausalLM(graph, model.config, weightSource(graph, model.weights), { cache: true, logits: "last", hooks });
+    buildCausalLM(graph, model.config, sourceOf(graph, model, opts), { cache: true, logits: "last", hooks });
     const compiled = await compile(graph, {
       intraOpThreads: opts.threads,
       allowSpinning: opts.allowSpinning,
@@ -190,7 +209,7 @@ export class ModelRunner {
 export async function forwardAll(model: LoadedModel, ids: readonly number[], opts: RunnerOptions = {}): Promise<Float32Array[]> {
   const graph = new Graph();
   const hooks = opts.hooks?.(graph);
-  buildCausalLM(graph, model.config, weightSource(graph, model.weights), { cache: false, logits: "all", hooks });
+  buildCausalLM(graph, model.config, sourceOf(graph, model, opts), { cache: false, logits: "all", hooks });
   const compiled = await compile(graph, { intraOpThreads: opts.threads });
   try {
     const T = ids.length;

@@ -1,6 +1,8 @@
 // Decoder-only causal LMs as graph builders: the llama family (llama, mistral, qwen2 — RMS norm, RoPE,
 // GQA, gated MLP) and GPT-2 (layer norm, learned positions, fused c_attn, Conv1D weights stored [in, out]).
-// One builder serves inference (KV cache in/out, last-position logits) and training (all logits).
+// One builder serves inference (KV cache in/out, last-position logits) and training (all logits); with a
+// quantizing weight source the base projections are MatMulNBits over quantized weights (adapter hooks still
+// wrap each base projection, so adapters apply per row in float32 as before).
 
 import { Graph, type Tensor, nn, op } from "../../engine/index.ts";
 import { type ModelConfig, ropeInverseFrequencies } from "../io/hf-config.ts";
@@ -61,9 +63,18 @@ const LAYOUTS: Record<ModelConfig["family"], Layout> = {
 /** The checkpoint key of the token embedding. */
 export const embeddingName = (cfg: ModelConfig): string => LAYOUTS[cfg.family].embedding;
 
+/** The checkpoint key of the LM head's weight (V, C): the embedding when tied, else lm_head. */
+const lmHeadName = (cfg: ModelConfig): string => (cfg.tieWordEmbeddings ? embeddingName(cfg) : "lm_head.weight");
+
 /** The LM head's weight (V, C): the embedding when tied, else lm_head. */
 export function lmHeadWeight(cfg: ModelConfig, w: WeightSource): Tensor {
-  return w.get(cfg.tieWordEmbeddings ? embeddingName(cfg) : "lm_head.weight");
+  return w.get(lmHeadName(cfg));
+}
+
+/** x (…, K) times the weights `names` stacked along their outputs (see LinearQuantizer.matrix). → (…, Σ out) */
+function quantizedProduct(w: WeightSource, names: readonly string[], x: Tensor, transposed = false): Tensor {
+  const q = w.quantized!;
+  return op.matmulNBits(x, q.matrix(names, transposed), names.join("+"), q.settings.accuracyLevel);
 }
 
 /** The config's norm over the last axis: RMS (weight) or layer norm (weight and bias). module: its path */
@@ -125,8 +136,9 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
   }
 
   const normed = (x: Tensor) => norm(cfg, w, layout.finalNorm, x);
-  const headW = lmHeadWeight(cfg, w); // (V, C)
-  const lmHead = (x: Tensor) => op.matmul(x, op.transpose(headW, [1, 0]));
+  const lmHead = w.quantized?.settings.lmHead
+    ? (x: Tensor) => quantizedProduct(w, [lmHeadName(cfg)], x)
+    : (x: Tensor) => op.matmul(x, op.transpose(lmHeadWeight(cfg, w), [1, 0])); // weight (V, C)
 
   let logits: Tensor | null = null;
   const hidden = normed(h);
@@ -157,8 +169,12 @@ interface BlockOut {
 
 /** HF nn.Linear: y = x Wᵀ + b, weight (out, in) */
 function hfLinear(w: WeightSource, name: string, bias: boolean) {
-  return (x: Tensor) => nn.linear(x, op.transpose(w.get(`${name}.weight`), [1, 0]), bias ? w.get(`${name}.bias`) : null);
+  const b = () => (bias ? w.get(`${name}.bias`) : null);
+  if (w.quantized) return (x: Tensor) => withBias(quantizedProduct(w, [`${name}.weight`], x), b());
+  return (x: Tensor) => nn.linear(x, op.transpose(w.get(`${name}.weight`), [1, 0]), b());
 }
+
+const withBias = (y: Tensor, b: Tensor | null): Tensor => (b ? op.add(y, b) : y);
 
 /**
  * Bases of HF linears that read the same input x, sharing one MatMul: weights (and biases) concatenated,
@@ -169,12 +185,18 @@ function hfLinear(w: WeightSource, name: string, bias: boolean) {
 function sharedLinears(w: WeightSource, prefix: string, x: Tensor, outs: Record<string, number>, bias: boolean) {
   const names = Object.keys(outs);
   let product: Tensor | null = null; // (B, T, Σ out)
+  const biases = () => (bias ? op.concat(names.map((n) => w.get(`${prefix}.${n}.bias`)), 0) : null);
   const fused = () =>
-    (product ??= nn.linear(
-      x,
-      op.concat(names.map((n) => op.transpose(w.get(`${prefix}.${n}.weight`), [1, 0])), 1),
-      bias ? op.concat(names.map((n) => w.get(`${prefix}.${n}.bias`)), 0) : null,
-    ));
+    (product ??= w.quantized
+      ? withBias(
+          quantizedProduct(
+            w,
+            names.map((n) => `${prefix}.${n}.weight`),
+            x,
+          ),
+          biases(),
+        )
+      : nn.linear(x, op.concat(names.map((n) => op.transpose(w.get(`${prefix}.${n}.weight`), [1, 0])), 1), biases()));
   const bases: Record<string, (x: Tensor) => Tensor> = {};
   let at = 0;
   for (const n of names) {
@@ -186,6 +208,7 @@ function sharedLinears(w: WeightSource, prefix: string, x: Tensor, outs: Record<
 
 /** GPT-2 Conv1D: y = x W + b, weight (in, out) */
 function conv1d(w: WeightSource, name: string) {
+  if (w.quantized) return (x: Tensor) => op.add(quantizedProduct(w, [`${name}.weight`], x, true), w.get(`${name}.bias`));
   return (x: Tensor) => nn.linear(x, w.get(`${name}.weight`), w.get(`${name}.bias`));
 }
 

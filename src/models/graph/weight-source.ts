@@ -1,7 +1,9 @@
 // Where a graph's base weights come from: frozen initializers (inference, T-Few, LoRA) or trainable
-// graph inputs (vanilla fine-tuning). Names are the checkpoint's Hugging Face keys.
+// graph inputs (vanilla fine-tuning), and for quantized inference graphs the projections' quantized form.
+// Names are the checkpoint's Hugging Face keys.
 
 import { Graph, type Tensor } from "../../engine/index.ts";
+import type { LinearQuantizer } from "./weight-format.ts";
 
 export interface HostWeight {
   shape: number[];
@@ -15,17 +17,25 @@ export interface WeightSource {
   get(name: string): Tensor;
   /** keys fed as graph inputs (trainable), in the order they were first requested */
   readonly trainable: string[];
+  /** when set, base projections (and the LM head if its settings say so) multiply quantized weights */
+  readonly quantized: LinearQuantizer | null;
 }
 
 /**
  * Weights from `weights`; those for which `isTrainable(name)` holds become float32 graph inputs
  * named after the key, the rest initializers.
  */
-export function weightSource(graph: Graph, weights: WeightMap, isTrainable: (name: string) => boolean = () => false): WeightSource {
+export function weightSource(
+  graph: Graph,
+  weights: WeightMap,
+  isTrainable: (name: string) => boolean = () => false,
+  quantized: LinearQuantizer | null = null,
+): WeightSource {
   const made = new Map<string, Tensor>();
   const trainable: string[] = [];
   return {
     trainable,
+    quantized,
     get(name: string): Tensor {
       const hit = made.get(name);
       if (hit) return hit;

@@ -2,6 +2,7 @@
 // defaults documented in src/serving/hosting/README.md.
 
 import { z } from "zod";
+import { WEIGHT_FORMATS } from "../../models/index.ts";
 
 const modules = z.array(z.string().min(1)).min(1);
 
@@ -82,6 +83,11 @@ export const HostingOptionsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * how the base projections of the base and of full custom models are stored: f32 as loaded, or int8 / int4
+     * weight-only (MatMulNBits; norms, embeddings, the LM head and adapters stay float32)
+     */
+    weights: z.enum(WEIGHT_FORMATS).default("f32"),
     /** compute threads per session (default: all cores) */
     threads: z.number().int().min(1).optional(),
     /**

@@ -71,6 +71,7 @@ export class HostingEngine {
     const runner = await ModelRunner.create(model, {
       threads: opts.threads,
       allowSpinning: opts.spinThreads,
+      weights: opts.weights,
       hooks: (g) => tables.hooks(g),
     });
     // the session holds its own copy of the weights; ours is only needed when the caller owns the model
@@ -133,7 +134,8 @@ export class HostingEngine {
         );
       }
       const bytes = weightBytes(src.model);
-      const runner = await ModelRunner.create(src.model, { threads: this.options.threads, allowSpinning: this.options.spinThreads });
+      const o = this.options;
+      const runner = await ModelRunner.create(src.model, { threads: o.threads, allowSpinning: o.spinThreads, weights: o.weights });
       if (src.dir) src.model.weights.clear();
       try {
         this.scheduler.checkOpen(); // closed while compiling
