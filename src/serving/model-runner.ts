@@ -3,7 +3,7 @@
 
 import { Graph, type HostTensor, type Tensor } from "../engine/index.ts";
 import { type Compiled, compile } from "../engine/index.ts";
-import { type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
+import { type CacheLayout, type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
 import { KvCache } from "./kv-cache.ts";
 
 export interface RunnerOptions {
@@ -15,6 +15,12 @@ export interface RunnerOptions {
   hooks?: (graph: Graph) => ModelHooks;
   /** write an ORT profile (chrome trace) with this file prefix; see `endProfiling` */
   profilePrefix?: string;
+  /**
+   * how the graph takes the past (default "time"): "head" feeds it head-first (B, KVH, P, D) and reads it in
+   * place (no per-step concat of the past); `newCache` then makes head-first caches. PastKv sources of the
+   * hosting lanes are time-major.
+   */
+  cacheLayout?: CacheLayout;
 }
 
 /** Where the runner's steps spent their time so far, in JS and in ORT (see `ModelRunner.timing`). */
@@ -28,7 +34,10 @@ export interface StepTiming {
   cacheWriteMs: number;
 }
 
-/** Past keys/values a step attends to: the first P positions of layer l, time-major. → (P, B, KVH, D) */
+/**
+ * Past keys/values a step attends to, in the runner's layout: time-major the first P positions of layer l
+ * → (P, B, KVH, D); head-first (B, KVH, P′, D) with P′ ≥ P, positions past a row's length masked.
+ */
 export interface PastKv {
   view(kind: "key" | "value", l: number, P: number): HostTensor;
 }
@@ -41,7 +50,7 @@ export interface StepOutput {
   logits: Float32Array;
   /** log Σ exp of each row of `logits`, for log-probabilities without a pass over V (Sampler.pick). (B) */
   logsumexp: Float32Array;
-  /** this step's keys or values of layer l. → (T, B, KVH, D) */
+  /** this step's keys or values of layer l. → (T, B, KVH, D), head-first runners (B, KVH, T, D) */
   present(kind: "key" | "value", l: number): Float32Array;
 }
 
@@ -60,18 +69,24 @@ export class ModelRunner {
   private constructor(
     readonly model: LoadedModel,
     private readonly compiled: Compiled,
+    readonly cacheLayout: CacheLayout,
   ) {}
 
   static async create(model: LoadedModel, opts: RunnerOptions = {}): Promise<ModelRunner> {
     const graph = new Graph();
     const hooks = opts.hooks?.(graph);
-    buildCausalLM(graph, model.config, weightSource(graph, model.weights), { cache: true, logits: "last", hooks });
+    buildCausalLM(graph, model.config, weightSource(graph, model.weights), {
+      cache: true,
+      cacheLayout: opts.cacheLayout,
+      logits: "last",
+      hooks,
+    });
     const compiled = await compile(graph, {
       intraOpThreads: opts.threads,
       allowSpinning: opts.allowSpinning,
       profilePrefix: opts.profilePrefix,
     });
-    return new ModelRunner(model, compiled);
+    return new ModelRunner(model, compiled, opts.cacheLayout ?? "time");
   }
 
   /** Writes the ORT profile when created with `profilePrefix`. */
@@ -81,7 +96,7 @@ export class ModelRunner {
 
   newCache(slots: number, capacity: number): KvCache {
     const c = this.model.config;
-    return new KvCache(c.numLayers, slots, c.numKvHeads, c.headDim, capacity);
+    return new KvCache(c.numLayers, slots, c.numKvHeads, c.headDim, capacity, this.cacheLayout);
   }
 
   /**
@@ -100,6 +115,7 @@ export class ModelRunner {
    */
   async advance(cache: KvCache, rows: readonly StepRow[], extraFeeds: Record<string, HostTensor> = {}): Promise<StepOutput> {
     if (rows.length !== cache.slots) throw new Error(`step: ${rows.length} rows for a cache of ${cache.slots} slots`);
+    if (cache.layout !== this.cacheLayout) throw new Error(`step: a "${cache.layout}" cache for a "${this.cacheLayout}" runner`);
     const out = await this.forward(rows, cache, extraFeeds);
     const t0 = performance.now();
     const starts = rows.map((r) => r.pastLen);
@@ -141,7 +157,8 @@ export class ModelRunner {
       ...extraFeeds,
     };
     const c = this.model.config;
-    const none: HostTensor = { dtype: "float32", shape: [0, B, c.numKvHeads, c.headDim], data: new Float32Array(0) };
+    const noneShape = this.cacheLayout === "head" ? [B, c.numKvHeads, 0, c.headDim] : [0, B, c.numKvHeads, c.headDim];
+    const none: HostTensor = { dtype: "float32", shape: noneShape, data: new Float32Array(0) };
     for (let l = 0; l < c.numLayers; l++) {
       feeds[`past_key.${l}`] = past ? past.view("key", l, P) : none;
       feeds[`past_value.${l}`] = past ? past.view("value", l, P) : none;
