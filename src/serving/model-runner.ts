@@ -4,6 +4,7 @@
 import { Graph, type HostTensor, type Tensor } from "../engine/index.ts";
 import { type Compiled, compile } from "../engine/index.ts";
 import {
+  type CacheLayout,
   type LinearQuantization,
   LinearQuantizer,
   type LoadedModel,
@@ -28,6 +29,12 @@ export interface RunnerOptions {
   weights?: WeightFormat;
   /** overrides of the format's quantization settings (benches and studies; the defaults are the measured choice) */
   quantization?: Partial<LinearQuantization>;
+  /**
+   * how the graph takes the past (default "time"): "head" feeds it head-first (B, KVH, P, D) and reads it in
+   * place (no per-step concat of the past); `newCache` then makes head-first caches. PastKv sources of the
+   * hosting lanes are time-major.
+   */
+  cacheLayout?: CacheLayout;
 }
 
 /** The runner's weight source: float32, or the projections quantized per `opts.weights`. */
@@ -47,7 +54,10 @@ export interface StepTiming {
   cacheWriteMs: number;
 }
 
-/** Past keys/values a step attends to: the first P positions of layer l, time-major. → (P, B, KVH, D) */
+/**
+ * Past keys/values a step attends to, in the runner's layout: time-major the first P positions of layer l
+ * → (P, B, KVH, D); head-first (B, KVH, P′, D) with P′ ≥ P, positions past a row's length masked.
+ */
 export interface PastKv {
   view(kind: "key" | "value", l: number, P: number): HostTensor;
 }
@@ -60,7 +70,7 @@ export interface StepOutput {
   logits: Float32Array;
   /** log Σ exp of each row of `logits`, for log-probabilities without a pass over V (Sampler.pick). (B) */
   logsumexp: Float32Array;
-  /** this step's keys or values of layer l. → (T, B, KVH, D) */
+  /** this step's keys or values of layer l. → (T, B, KVH, D), head-first runners (B, KVH, T, D) */
   present(kind: "key" | "value", l: number): Float32Array;
 }
 
@@ -79,18 +89,24 @@ export class ModelRunner {
   private constructor(
     readonly model: LoadedModel,
     private readonly compiled: Compiled,
+    readonly cacheLayout: CacheLayout,
   ) {}
 
   static async create(model: LoadedModel, opts: RunnerOptions = {}): Promise<ModelRunner> {
     const graph = new Graph();
     const hooks = opts.hooks?.(graph);
-    buildCausalLM(graph, model.config, sourceOf(graph, model, opts), { cache: true, logits: "last", hooks });
+    buildCausalLM(graph, model.config, sourceOf(graph, model, opts), {
+      cache: true,
+      cacheLayout: opts.cacheLayout,
+      logits: "last",
+      hooks,
+    });
     const compiled = await compile(graph, {
       intraOpThreads: opts.threads,
       allowSpinning: opts.allowSpinning,
       profilePrefix: opts.profilePrefix,
     });
-    return new ModelRunner(model, compiled);
+    return new ModelRunner(model, compiled, opts.cacheLayout ?? "time");
   }
 
   /** Writes the ORT profile when created with `profilePrefix`. */
@@ -100,7 +116,7 @@ export class ModelRunner {
 
   newCache(slots: number, capacity: number): KvCache {
     const c = this.model.config;
-    return new KvCache(c.numLayers, slots, c.numKvHeads, c.headDim, capacity);
+    return new KvCache(c.numLayers, slots, c.numKvHeads, c.headDim, capacity, this.cacheLayout);
   }
 
   /**
@@ -119,6 +135,7 @@ export class ModelRunner {
    */
   async advance(cache: KvCache, rows: readonly StepRow[], extraFeeds: Record<string, HostTensor> = {}): Promise<StepOutput> {
     if (rows.length !== cache.slots) throw new Error(`step: ${rows.length} rows for a cache of ${cache.slots} slots`);
+    if (cache.layout !== this.cacheLayout) throw new Error(`step: a "${cache.layout}" cache for a "${this.cacheLayout}" runner`);
     const out = await this.forward(rows, cache, extraFeeds);
     const t0 = performance.now();
     const starts = rows.map((r) => r.pastLen);
@@ -160,7 +177,8 @@ export class ModelRunner {
       ...extraFeeds,
     };
     const c = this.model.config;
-    const none: HostTensor = { dtype: "float32", shape: [0, B, c.numKvHeads, c.headDim], data: new Float32Array(0) };
+    const noneShape = this.cacheLayout === "head" ? [B, c.numKvHeads, 0, c.headDim] : [0, B, c.numKvHeads, c.headDim];
+    const none: HostTensor = { dtype: "float32", shape: noneShape, data: new Float32Array(0) };
     for (let l = 0; l < c.numLayers; l++) {
       feeds[`past_key.${l}`] = past ? past.view("key", l, P) : none;
       feeds[`past_value.${l}`] = past ? past.view("value", l, P) : none;

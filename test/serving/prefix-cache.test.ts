@@ -195,7 +195,7 @@ describe("chunked prefill", () => {
       // the cache's size at every token of the rows and of the one-token request (streamed inside its prefill step)
       let grew = 0;
       const peek = () => void (grew = Math.max(grew, engine.stats().kvCache.allocatedBytes));
-      let one: Promise<HostedGeneration> | null = null;
+      let one = null as Promise<HostedGeneration> | null; // set in a callback: not narrowed to null
       const long = [1, ...tokens(49, 14)];
       const oneToken = { ...greedy(1), logitBias: { "2": -100 } }; // a token, never EOS (id 2)
       const bg = engine.submit({

@@ -1,21 +1,22 @@
 // Causal multi-head attention with grouped-query heads and an optional KV cache, shared by all families.
-// The cache is time-major (S, B, KVH, D) so that the first P positions are one contiguous prefix;
-// each step returns only the T new positions.
+// The cache is fed time-major (P, B, KVH, D), the first P positions one contiguous prefix, or head-first
+// (B, KVH, P, D), read in place without a copy; each step returns only the T new positions.
 
 import { type Tensor, nn, op } from "../../engine/index.ts";
 
 export interface AttentionCache {
-  /** past keys/values. (P, B, KVH, D) */
+  /** past keys/values. (P, B, KVH, D), or (B, KVH, P, D) when `headFirst` */
   pastKey: Tensor;
   pastValue: Tensor;
   /** additive mask over [past ‖ new] keys. (B, 1, 1, T, P+T) */
   mask: Tensor;
+  headFirst?: boolean;
 }
 
 export interface AttentionResult {
   /** (B, T, H·D) */
   out: Tensor;
-  /** this step's keys/values, time-major. (T, B, KVH, D) */
+  /** this step's keys/values in the cache's layout. (T, B, KVH, D), or (B, KVH, T, D) when head-first */
   presentKey: Tensor;
   presentValue: Tensor;
 }
@@ -29,6 +30,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, scale: number, cache:
   const [B, T, H, D] = q.shape;
   const KVH = k.shape[2]!;
   const G = (H as number) / (KVH as number);
+  if (cache?.headFirst) return headFirstCached(q, k, v, scale, cache);
   const kt = op.transpose(k, [1, 0, 2, 3]); // (T, B, KVH, D)
   const vt = op.transpose(v, [1, 0, 2, 3]);
   // the past is copied here each step; two score blocks (past, new) joined before the softmax would avoid
@@ -50,6 +52,34 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, scale: number, cache:
   const ctx = op.reshape(op.matmul(probs, vB), [B!, KVH, G, T!, D!]); // (B, KVH, G, T, D)
   const out = op.reshape(op.transpose(ctx, [0, 3, 1, 2, 4]), [B!, T!, `${H}*${D}`]); // (B, T, H·D)
   return { out, presentKey: kt, presentValue: vt };
+}
+
+/**
+ * A cached step over a head-first past, read where it lies: scores against the past and against the T
+ * new keys are two MatMuls (the past's transpose folds into the MatMul), joined before the softmax, and
+ * the context is the sum of the two blocks' products, so the past is never concatenated or transposed.
+ * The scale goes on q: one small Mul instead of one over the joined scores.
+ * q: (B, T, H, D), k/v: (B, T, KVH, D), past: (B, KVH, P, D) → out (B, T, H·D), present (B, KVH, T, D)
+ */
+function headFirstCached(q: Tensor, k: Tensor, v: Tensor, scale: number, cache: AttentionCache): AttentionResult {
+  const [B, T, H, D] = q.shape;
+  const KVH = k.shape[2]!;
+  const G = (H as number) / (KVH as number);
+  const P = cache.pastKey.shape[2]!;
+  const qs = op.mul(q, scale);
+  const qg = op.reshape(op.transpose(op.reshape(qs, [B!, T!, KVH, G, D!]), [0, 2, 3, 1, 4]), [B!, KVH, `${G}*${T}`, D!]); // (B, KVH, G·T, D)
+  const kh = op.transpose(k, [0, 2, 1, 3]); // (B, KVH, T, D)
+  const vh = op.transpose(v, [0, 2, 1, 3]);
+  const past = op.matmul(qg, op.transpose(cache.pastKey, [0, 1, 3, 2])); // (B, KVH, G·T, P)
+  const fresh = op.matmul(qg, op.transpose(kh, [0, 1, 3, 2])); // (B, KVH, G·T, T)
+  const S = `${P}+${T}`;
+  const scores = op.reshape(op.concat([past, fresh], 3), [B!, KVH, G, T!, S]); // (B, KVH, G, T, S)
+  const probs = op.reshape(nn.softmax(op.add(scores, cache.mask), -1), [B!, KVH, `${G}*${T}`, S]);
+  const ctxPast = op.matmul(op.slice(probs, 3, 0, P), cache.pastValue); // (B, KVH, G·T, D)
+  const ctxNew = op.matmul(op.slice(probs, 3, P), vh);
+  const ctx = op.reshape(op.add(ctxPast, ctxNew), [B!, KVH, G, T!, D!]); // (B, KVH, G, T, D)
+  const out = op.reshape(op.transpose(ctx, [0, 3, 1, 2, 4]), [B!, T!, `${H}*${D}`]); // (B, T, H·D)
+  return { out, presentKey: kh, presentValue: vh };
 }
 
 /**

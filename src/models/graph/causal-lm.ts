@@ -11,12 +11,19 @@ import { type ModelHooks, project } from "./hooks.ts";
 import { layerNorm, rmsNorm } from "./norms.ts";
 import type { WeightSource } from "./weight-source.ts";
 
+export type CacheLayout = "time" | "head";
+
 export interface CausalLMOptions {
   /**
    * with a cache: inputs past_key.L/past_value.L (P, B, KVH, D) and past_len (B); outputs present_key and
    * present_value, every layer's new K/V stacked (L, T, B, KVH, D): two outputs to bind per run, not 2·L
    */
   cache: boolean;
+  /**
+   * how past_key.L/past_value.L are fed and present_* returned: "time" (P, B, KVH, D) and (L, T, B, KVH, D),
+   * the default, or "head" (B, KVH, P, D) and (L, B, KVH, T, D), the past read in place
+   */
+  cacheLayout?: CacheLayout;
   /** "last": logits (B, V) at last_index (B) per row and their logsumexp (B); "all": logits (B, T, V); "none": hidden (B, T, C) only */
   logits: "last" | "all" | "none";
   hooks?: ModelHooks;
@@ -116,11 +123,14 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
   const presentKeys: Tensor[] = [];
   const presentValues: Tensor[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
+    const headFirst = opts.cacheLayout === "head";
+    const pastShape = headFirst ? ["B", cfg.numKvHeads, "P", cfg.headDim] : ["P", "B", cfg.numKvHeads, cfg.headDim];
     const cache: AttentionCache | null = opts.cache
       ? {
-          pastKey: graph.input(`past_key.${l}`, "float32", ["P", "B", cfg.numKvHeads, cfg.headDim]),
-          pastValue: graph.input(`past_value.${l}`, "float32", ["P", "B", cfg.numKvHeads, cfg.headDim]),
+          pastKey: graph.input(`past_key.${l}`, "float32", pastShape),
+          pastValue: graph.input(`past_value.${l}`, "float32", pastShape),
           mask: mask!,
+          headFirst,
         }
       : null;
     const block = layout.block(cfg, w, opts.hooks, l, h, rope, cache, causal);
@@ -131,7 +141,7 @@ export function buildCausalLM(graph: Graph, cfg: ModelConfig, w: WeightSource, o
     }
   }
   if (opts.cache) {
-    graph.output("present_key", op.concat(presentKeys, 0)); // (L, T, B, KVH, D)
+    graph.output("present_key", op.concat(presentKeys, 0)); // (L, T, B, KVH, D), head-first (L, B, KVH, T, D)
     graph.output("present_value", op.concat(presentValues, 0));
   }
 
