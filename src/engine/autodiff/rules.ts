@@ -109,9 +109,11 @@ export const GRAD_RULES: { [O in OpName]: GradRule<O> } = {
     (c) => op.mul(c.gy, x1(c.node)),
     (c) => op.mul(c.gy, x0(c.node)),
   ),
+  // d b = −dy·a/b², from the inputs only: the quotient (a full activation in a norm's x / rms) need not
+  // stay alive for the backward, while a and b (often a (…, 1) column) are kept anyway
   Div: binaryRule(
     (c) => op.div(c.gy, x1(c.node)),
-    (c) => op.neg(op.div(op.mul(c.gy, y0(c.node)), x1(c.node))),
+    (c) => op.neg(op.div(op.mul(c.gy, x0(c.node)), op.mul(x1(c.node), x1(c.node)))),
   ),
   Pow: binaryRule(
     (c) => {
