@@ -37,7 +37,14 @@ import type { WorkRequest } from "./resources.ts";
 import type { FineTuneEvent, MetricsPoint, WorkRequestEntry } from "../store/index.ts";
 import { formatIssues } from "../errors/index.ts";
 import type { z } from "zod";
-import { type NodeLossHooks, NodeLossMonitor, MultiNodeSettingsSchema, isLive } from "./multi-node/index.ts";
+import {
+  type NodeLossHooks,
+  NodeLossMonitor,
+  MultiNodeSettingsSchema,
+  type SchedulerLease,
+  isLive,
+  schedulerLease,
+} from "./multi-node/index.ts";
 
 export interface ControlPlaneOptions {
   store: SprigStore;
@@ -53,6 +60,8 @@ export interface ControlPlaneOptions {
    * worker nodes that heartbeat — and it declares silent nodes lost and moves their units (multi-node/).
    */
   multiNode?: { settings?: z.input<typeof MultiNodeSettingsSchema>; hooks?: NodeLossHooks };
+  /** who launches fine-tunes (default: the store's — a PostgreSQL advisory lock one API node holds; always this process on SQLite) */
+  schedulerLease?: SchedulerLease;
 }
 
 export class ControlPlane {
@@ -98,7 +107,13 @@ export class ControlPlane {
     this.nodeSettings = o.node;
     this.wr = new WorkRequests(this.ctx);
     this.pools = new Pools(o.hosting, capacity);
-    this.fineTunes = new FineTunes(this.ctx, this.wr);
+    // the lease logs through the server's logger once it exists
+    const log: Logger = {
+      info: (x, m) => this.ctx.log.info(x, m),
+      warn: (x, m) => this.ctx.log.warn(x, m),
+      error: (x, m) => this.ctx.log.error(x, m),
+    };
+    this.fineTunes = new FineTunes(this.ctx, this.wr, o.schedulerLease ?? schedulerLease(o.store, { log }));
     this.clusters = new Clusters(
       this.ctx,
       this.wr,

@@ -73,10 +73,18 @@ export type FineTuneOutcome =
 export interface FineTuneRun {
   readonly done: Promise<FineTuneOutcome>;
   cancel(): void;
+  /** stop following the run and leave it running (runs that outlive this process: a job queue's); `done` then resolves crashed */
+  detach?(): void;
 }
 
 export interface FineTuneExecutor {
   start(spec: FineTuneSpec, events: FineTuneEvents): FineTuneRun;
+  /**
+   * Runs that outlive the process that started them (a job queue's, run by a node): follow the run of
+   * fine-tune `jobId` that another process (an API node that died or stepped down) started, with the unit
+   * it holds; null when there is none to follow. Executors whose runs die with their process leave it out.
+   */
+  adopt?(jobId: string): Promise<{ unit: UnitSpec; run: FineTuneRun } | null>;
 }
 
 /** What an endpoint serves inside a pool: the base weights, an adapter, or a whole (vanilla) model. */

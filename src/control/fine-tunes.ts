@@ -2,6 +2,8 @@
 // each FINE_TUNING cluster runs up to unitCount jobs at once, each in a worker process on one of the
 // cluster's reserved units (pinned to its cores) and nowhere else. A job whose worker died
 // (SIGKILL, crash, server restart) is resumed from its checkpoint up to maxFineTuneAttempts, then FAILED.
+// Only the holder of the scheduler lease launches jobs (one API node of several; always this process when
+// embedded); a node that takes the lease over adopts the runs its predecessor followed (multi-node/scheduler-lease.ts).
 
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -14,6 +16,7 @@ import type { FineTuneEvents, FineTuneMethod, FineTuneOutcome, FineTuneRun, Unit
 import { commonFields, now, ocid } from "./ids.ts";
 import { weightFileBytes } from "./models.ts";
 import type { CreateModelDetails } from "./requests.ts";
+import type { SchedulerLease } from "./multi-node/scheduler-lease.ts";
 import type { Model, TrainingConfig } from "./resources.ts";
 import { runDirFor } from "../training/index.ts";
 import { METHODS } from "../training/index.ts";
@@ -78,10 +81,13 @@ export class FineTunes {
   private closed = false;
   /** kicks run one after another: each reads which units are free, then takes one */
   private kicking: Promise<void> = Promise.resolve();
+  /** bumped each time the lease is taken or lost: outcomes of runs followed under an older one are not this node's to record */
+  private term = 0;
 
   constructor(
     private readonly ctx: ControlContext,
     private readonly wr: WorkRequests,
+    private readonly lease: SchedulerLease,
   ) {}
 
   private get store() {
@@ -193,7 +199,7 @@ export class FineTunes {
   }
 
   private async kickNow(): Promise<void> {
-    if (this.closed || this.ctx.bg.closed) return;
+    if (this.closed || this.ctx.bg.closed || !this.lease.held()) return;
     for (const j of await this.store.fineTunes.jobsInStates(["QUEUED"])) {
       // a launch that failed at once kicks again: this list may be stale by now
       if (this.unitOf.has(j.modelId) || (await this.store.fineTunes.job(j.modelId))?.state !== "QUEUED") continue;
@@ -251,12 +257,18 @@ export class FineTunes {
       },
       rec.events,
     );
+    this.follow(modelId, wrId, run, rec.drained);
+  }
+
+  /** Record `run`'s outcome when it ends, unless the lease changed hands meanwhile. */
+  private follow(modelId: string, wrId: string, run: FineTuneRun, drained: () => Promise<void> = async () => {}): void {
+    const term = this.term;
     this.running.set(modelId, run);
     void run.done
       .catch((e: Error): FineTuneOutcome => ({ ok: false, code: "InternalError", message: e.message, crashed: true }))
       .then(async (o) => {
-        await rec.drained();
-        await this.finish(modelId, wrId, o);
+        await drained();
+        if (term === this.term) await this.finish(modelId, wrId, o);
       })
       .catch((e: unknown) => this.ctx.log.error({ err: String(e), modelId }, "fine-tune bookkeeping failed"));
   }
@@ -275,7 +287,8 @@ export class FineTunes {
     this.unitOf.delete(modelId);
     if (this.closed) return; // shutting down: the job stays RUNNING and resumes on the next start
     const job = await this.store.fineTunes.job(modelId);
-    if (!job) return;
+    // an ending recorded already (a cancel on another API node while this one followed the run): nothing to add
+    if (!job || job.state === "SUCCEEDED" || job.state === "FAILED" || job.state === "CANCELED") return;
     const canceled = this.canceled.delete(modelId) || (!o.ok && o.canceled === true);
     try {
       if (o.ok) await this.endings.succeeded(modelId, wrId, o, job);
@@ -378,9 +391,26 @@ export class FineTunes {
     } else await this.finish(modelId, job.workRequestId, { ok: false, code: "Canceled", message: "canceled", canceled: true });
   }
 
-  /** Start-up: jobs that were RUNNING when the server stopped count as crashed; resume or fail them. */
+  /** Start-up: take part in scheduling; this process schedules once (and whenever) it holds the lease. */
   async recover(): Promise<void> {
+    await this.lease.start({ acquired: () => this.takeOver(), lost: () => this.stepDown() });
+  }
+
+  /**
+   * The lease taken (at start, or from a node that died): jobs left RUNNING are followed again where the
+   * executor's runs outlive their process (a job queue), else they count as crashed and resume or fail; then
+   * queued jobs are launched.
+   */
+  private async takeOver(): Promise<void> {
+    this.term++;
     for (const j of await this.store.fineTunes.jobsInStates(["RUNNING"])) {
+      if (this.running.has(j.modelId)) continue;
+      const adopted = (await this.ctx.fineTune.adopt?.(j.modelId)) ?? null;
+      if (adopted) {
+        this.unitOf.set(j.modelId, { clusterId: j.clusterId, unit: adopted.unit.index });
+        this.follow(j.modelId, j.workRequestId, adopted.run);
+        continue;
+      }
       const msg = "the server stopped while the fine-tune was running";
       if (j.attempts < this.ctx.config.maxFineTuneAttempts) {
         await this.store.fineTunes.setState(j.modelId, "QUEUED");
@@ -391,13 +421,25 @@ export class FineTunes {
     await this.kick();
   }
 
+  /** The lease lost (its connection failed): stop following runs; the node that takes the lease adopts them. */
+  private stepDown(): void {
+    this.term++;
+    for (const r of this.running.values()) r.detach?.();
+    this.running.clear();
+    this.unitOf.clear();
+  }
+
   /** Stop every worker without changing job states, so they resume on the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    const runs = [...this.running.entries()];
+    // runs that outlive this process go on where they run; the next holder of the lease adopts them
+    for (const [, r] of runs) r.detach?.();
+    const local = runs.filter(([, r]) => !r.detach);
     // graceful: back to QUEUED, so the next start resumes them without counting a crash
-    for (const id of this.running.keys()) await this.store.fineTunes.setState(id, "QUEUED");
-    const runs = [...this.running.values()];
-    for (const r of runs) r.cancel();
-    await Promise.allSettled(runs.map((r) => r.done));
+    for (const [id] of local) await this.store.fineTunes.setState(id, "QUEUED");
+    for (const [, r] of local) r.cancel();
+    await Promise.allSettled(local.map(([, r]) => r.done));
+    await this.lease.stop();
   }
 }

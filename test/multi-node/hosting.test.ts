@@ -1,20 +1,17 @@
-// Several machines, for real on one: PostgreSQL, one API node and two worker nodes as separate `sprig`
+// Several machines, for real on one: PostgreSQL, two API nodes and two worker nodes as separate `sprig`
 // processes (own data directories, one shared artifacts directory). Through the API: a hosting cluster and an
-// endpoint on the bundled base model, generation (plain and streamed) served by the worker node holding the
-// unit; then that node is SIGKILLed mid-request: the requests in flight fail with a retryable 503, the node
-// is declared lost, the unit moves to the other node and the endpoint serves again from there.
+// endpoint on the bundled base model, generation (plain and streamed) through either API node, served by the
+// worker node holding the unit; then that node is SIGKILLed mid-request: the requests in flight fail with a
+// retryable 503, the node is declared lost, the unit moves to the other node and the endpoint serves again
+// from there, through both API nodes.
 // The fine-tune half (a job claimed again by another node, resumed from its checkpoint) is fine-tune.test.ts.
 
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type SprigStore } from "../../src/control/index.ts";
-import { Store } from "../../src/store/index.ts";
 import { HttpClient, type Json } from "../api/http-client.ts";
 import { type PostgresServer, skipReason, startPostgres } from "../store/postgres-server.ts";
-import { type Proc, apiNode, kill, workerNode } from "./processes.ts";
+import { type Proc, kill, startNodes } from "./processes.ts";
 
 const skip = skipReason() ?? undefined;
 const procs: Proc[] = [];
@@ -23,8 +20,6 @@ after(async () => {
   for (const p of procs) await kill(p);
   await pg?.stop();
 });
-
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
 async function until<T>(f: () => Promise<T | null | undefined | false>, what: string, ms = 60_000): Promise<T> {
   const t0 = Date.now();
@@ -80,19 +75,12 @@ test(
   async () => {
     pg = await startPostgres();
     const database = await pg.newDatabase();
-    const artifactsDir = tmp("sprig-mn-artifacts-");
-    const apiDir = tmp("sprig-mn-api-");
-    const s = (await Store.open(apiDir, { database, artifactsDir })) as SprigStore;
-    const key = (await s.apiKeys.create(["compA"])).key;
-    const admin = (await s.apiKeys.create(["compA"], "operator", { admin: true })).key;
-    await s.close();
-
-    const nodes = await Promise.all(["n1", "n2"].map((id) => workerNode({ database, dataDir: tmp(`sprig-mn-${id}-`), artifactsDir, id })));
-    procs.push(...nodes);
-    const api = await apiNode({ database, dataDir: apiDir, artifactsDir, importRoot: join(process.cwd(), "models") });
-    procs.push(api);
-    const c = new HttpClient(api.url, key);
-    const op = new HttpClient(api.url, admin);
+    const set = await startNodes({ database, apis: 2, workers: ["n1", "n2"], importRoot: join(process.cwd(), "models"), procs });
+    const nodes = set.workers;
+    // c and op on the first API node, c2 on the second: any API node accepts any request
+    const c = new HttpClient(set.apis[0]!.url, set.key);
+    const c2 = new HttpClient(set.apis[1]!.url, set.key);
+    const op = new HttpClient(set.apis[1]!.url, set.admin);
 
     // the nodes registered with their listeners; the API node is not a node
     const view = await op.ok("GET", "/20231130/admin/nodes");
@@ -127,6 +115,13 @@ test(
     assert.equal(first.status, 200);
     assert.equal(first.error, null);
     assert.equal(first.text, plain.choices[0].text, "the stream carries the same greedy text");
+    // the second API node took no part in creating the endpoint: it routes to the holder all the same
+    const via2 = await c2.ok("POST", "/v1/completions", completion(ep.id));
+    assert.equal(via2.choices[0].text, plain.choices[0].text, "the second API node serves the same answer");
+    const stream2 = await streamed(c2, completion(ep.id, { stream: true }));
+    assert.equal(stream2.error, null);
+    assert.equal(stream2.text, plain.choices[0].text, "and streams it");
+    assert.equal((await c2.ok("GET", `/20231130/endpoints/${ep.id}`)).lifecycleState, "ACTIVE");
 
     // requests in flight on the holder when it is killed: a long stream (killed at its first token) and plain ones
     let killed: Promise<void> | null = null;
@@ -168,5 +163,17 @@ test(
     assert.match(lost.lost?.reason ?? "", /no heartbeat since/);
     const streamedAgain = await streamed(c, completion(ep.id, { stream: true }));
     assert.equal(streamedAgain.text, plain.choices[0].text);
+    // the second API node learns of the move as well (its pool follows the reservations)
+    const again2 = await until(
+      async () => {
+        const r = await c2.call("POST", "/v1/completions", completion(ep.id));
+        if (r.status === 200) return r.json;
+        assert.equal(r.status, 503, `through the second API node after the move: ${r.status} ${JSON.stringify(r.json)}`);
+        return null;
+      },
+      "the second API node serving again",
+      60_000,
+    );
+    assert.equal(again2.choices[0].text, plain.choices[0].text);
   },
 );

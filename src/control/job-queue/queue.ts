@@ -263,6 +263,9 @@ export class PgBossQueue implements FineTuneQueue {
       throw e;
     }
     let released = false;
+    // a failure of the idle connection (the server restarted) emits here; the lock ended with the session,
+    // and the run's next store write or the job's expiry settles the rest
+    c.on("error", () => {});
     return {
       release: async () => {
         if (released) return;
