@@ -1,7 +1,8 @@
 // Generation benchmark on a random SmolLM2-135M-shaped model: decode tokens/s at batch 1 and 16 (past ≈ 256;
 // head-first cache, time-major beside it), prefill tokens/s (512-token prompt), against a memory-bandwidth
-// bound and the MatMul peak measured in the same run. Flags: --json, --iters=N (rounds), --profile (a decode
-// step's time: JS parts and ORT ops), --spin (idle threads spin, the runner's default outside the hosting engine).
+// bound and the MatMul peak measured in the same run; decode B=1 with int8 and int4 weights (the hosting
+// engine's `weights` formats) against float32. Flags: --json, --iters=N (rounds), --profile (a decode step's
+// time: JS parts and ORT ops), --spin (idle threads spin, the runner's default outside the hosting engine).
 
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -162,10 +163,18 @@ export async function run(args: string[]): Promise<void> {
   // idle compute threads sleep, as in the hosting engine (spinThreads false): spinning threads fight the
   // other processes of a shared machine for cores; --spin measures the runner's own default instead
   // the head-first cache (read in place, what generate() uses) is measured, the time-major one (what the
-  // hosting lanes feed) alongside it in the same rounds
+  // hosting lanes feed) alongside it in the same rounds; int8/int4 weights with the head-first cache, as f32
   const spin = args.includes("--spin");
   const runner = await ModelRunner.create(model, { threads, allowSpinning: spin, cacheLayout: "head" });
   const timeRunner = await ModelRunner.create(model, { threads, allowSpinning: spin });
+  const quantized = {
+    int8: await ModelRunner.create(model, { threads, allowSpinning: spin, cacheLayout: "head", weights: "int8" }),
+    int4: await ModelRunner.create(model, { threads, allowSpinning: spin, cacheLayout: "head", weights: "int4" }),
+  };
+  const qCache = { int8: quantized.int8.newCache(1, PAST + STEPS), int4: quantized.int4.newCache(1, PAST + STEPS) };
+  await prefillCache(quantized.int8, qCache.int8, PAST, 1);
+  await prefillCache(quantized.int4, qCache.int4, PAST, 1);
+  const qLast = { int8: [1], int4: [1] };
   const cache1 = runner.newCache(1, PAST + STEPS);
   const cache16 = runner.newCache(B16, PAST + STEPS);
   const cacheP = runner.newCache(1, PROMPT);
@@ -203,6 +212,8 @@ export async function run(args: string[]): Promise<void> {
     t1: [] as number[],
     t16: [] as number[],
     pre: [] as number[],
+    d1int8: [] as number[],
+    d1int4: [] as number[],
   };
   const time = async (f: () => unknown): Promise<number> => {
     const t0 = performance.now();
@@ -222,6 +233,8 @@ export async function run(args: string[]): Promise<void> {
       ["gemv", await times(gemv.run)],
       ["mm", await times(() => mm.run(chain.feeds, { outputs: mmOut }))],
       ["d1", await decodeSteps(runner, cache1, samplers1, last1)],
+      ["d1int8", await decodeSteps(quantized.int8, qCache.int8, samplers1, qLast.int8)],
+      ["d1int4", await decodeSteps(quantized.int4, qCache.int4, samplers1, qLast.int4)],
       ["d16", await decodeSteps(runner, cache16, samplers16, last16)],
       ["t1", await decodeSteps(timeRunner, timeCache1, samplers1, timeLast1)],
       ["t16", await decodeSteps(timeRunner, timeCache16, samplers16, timeLast16)],
@@ -229,7 +242,15 @@ export async function run(args: string[]): Promise<void> {
     ];
     if (i >= 0) for (const [k, ms] of round) t[k].push(...ms);
   }
-  await Promise.all([runner.dispose(), timeRunner.dispose(), reduce.m.dispose(), gemv.m.dispose(), mm.dispose()]);
+  await Promise.all([
+    runner.dispose(),
+    timeRunner.dispose(),
+    quantized.int8.dispose(),
+    quantized.int4.dispose(),
+    reduce.m.dispose(),
+    gemv.m.dispose(),
+    mm.dispose(),
+  ]);
 
   // rates from the best and median times. Copy traffic counts bytes read + written (STREAM convention); the
   // bound takes the fastest probe, so the ratio is never flattered by a slow reference
@@ -252,6 +273,8 @@ export async function run(args: string[]): Promise<void> {
   const t16 = stat(t.t16);
   const timeGemmRatio = flops16 / t16.best / 1e6 / mmGflops.best;
   const preTokS = (1000 * PROMPT) / pre.best;
+  const d1int8 = stat(t.d1int8);
+  const d1int4 = stat(t.d1int4);
 
   const f = (v: number, d = 1) => v.toFixed(d);
   console.log(
@@ -283,6 +306,8 @@ export async function run(args: string[]): Promise<void> {
   row(`  time-major cache, B=1`, t1, 1);
   row(`  time-major cache, B=${B16}`, t16, B16);
   row(`prefill ${PROMPT} tokens, B=1`, pre, PROMPT);
+  row(`decode B=1, past ${PAST}, int8`, d1int8, 1);
+  row(`decode B=1, past ${PAST}, int4`, d1int4, 1);
   const bwRatio = tok1 / boundTokS;
   const gemmRatio = gflops16 / mmGflops.best;
   // the copy-only bound is what a plain memcpy reference gives; a MatMul streaming weights beats it, so it
@@ -292,6 +317,11 @@ export async function run(args: string[]): Promise<void> {
   console.log(
     `ratio decode B=${B16} (${f(flops16 / 1e9, 2)} GFLOP/step, ${f(gflops16)} GFLOP/s) / MatMul peak: ${f(gemmRatio, 3)} (goal ≥ 0.4; time-major cache ${f(timeGemmRatio, 3)})`,
   );
+
+  // weight formats: best against best, as for the other rates (the medians are printed in the table above)
+  const int8Ratio = d1.best / d1int8.best;
+  const int4Ratio = d1.best / d1int4.best;
+  console.log(`ratio decode B=1 int8 / f32 weights: ${f(int8Ratio, 3)} (goal ≥ 1.6); int4 / f32: ${f(int4Ratio, 3)}`);
 
   if (args.includes("--profile")) for (const B of [1, B16]) await profileDecode(model, threads, B);
   if (json) {
@@ -313,6 +343,10 @@ export async function run(args: string[]): Promise<void> {
         decode_b1_tok_s_time_major: r3(1000 / t1.best),
         decode_b16_tok_s_time_major: r3((1000 * B16) / t16.best),
         decode_b16_gemm_ratio_time_major: r3(timeGemmRatio),
+        decode_b1_int8_tok_s: r3(1000 / d1int8.best),
+        decode_b1_int8_over_f32: r3(int8Ratio),
+        decode_b1_int4_tok_s: r3(1000 / d1int4.best),
+        decode_b1_int4_over_f32: r3(int4Ratio),
       }),
     );
   }

@@ -13,6 +13,7 @@ import {
   type NodeLossHooks,
   RemoteHosting,
   type SprigStore,
+  type WeightFormat,
 } from "../control/index.ts";
 import { Store } from "../store/index.ts";
 import { Metrics, type MetricsOptionsInput } from "./metrics.ts";
@@ -26,6 +27,8 @@ export interface ServiceOptions {
   database?: string;
   /** the shared artifacts directory (models, adapters, checkpoints, training data) every node reaches; default: under dataDir */
   artifactsDir?: string;
+  /** how the default executors' hosting workers store the base projections (default f32; see docs/hosting.md) */
+  hostingWeights?: WeightFormat;
   /** compute executors; the worker-process ones by default */
   executors?: { fineTune: FineTuneExecutor; hosting: HostingExecutor };
   control?: ControlConfigInput;
@@ -61,7 +64,10 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   const compute = o.executors ? null : await import("../control/index.ts");
   // PostgreSQL: fine-tunes go through the job queue; SQLite: local workers
   const queued = compute && o.database !== undefined ? await compute.queuedFineTunes(store) : null;
-  const executors = o.executors ?? { ...compute!.processExecutors(), ...(queued ? { fineTune: queued.executor } : {}) };
+  const executors = o.executors ?? {
+    ...compute!.processExecutors({ hostingWeights: o.hostingWeights }),
+    ...(queued ? { fineTune: queued.executor } : {}),
+  };
   let multiNode;
   if (o.multiNode) {
     if (o.database === undefined) throw new Error("an API node of several machines needs the shared PostgreSQL database (--database)");

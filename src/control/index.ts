@@ -25,6 +25,8 @@ export {
 export { onDemandEndpoint } from "./on-demand.ts";
 export { loadPool, loadPrompt, measure, unitsFor } from "./workers/unit-throughput.ts";
 export { processExecutors } from "./workers/process-executors.ts";
+/** the hosting workers' weight formats (`sprig serve --hosting-weights`) */
+export { WEIGHT_FORMATS, type WeightFormat } from "../models/index.ts";
 export * from "./multi-node/index.ts";
 export {
   type ConsumerOptions,

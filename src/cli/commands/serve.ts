@@ -12,6 +12,7 @@ import { redactUrl } from "../../store/index.ts";
 import { ARTIFACTS_DIR_FLAG, ARTIFACTS_DIR_HELP, databaseUrl, withDatabaseOption } from "../database-flag.ts";
 import { CliError } from "../errors.ts";
 import { parseNumber } from "../parse.ts";
+import { WEIGHTS_HELP, weightFormatFlag } from "./host.ts";
 
 export const DEFAULT_DATA_DIR = "sprig-data";
 export const DEFAULT_PORT = 8080;
@@ -51,6 +52,7 @@ export function registerServe(program: Command): void {
     )
     .option("--node-timeout <seconds>", "--role api: a worker node silent this long is declared lost and its units placed elsewhere", "15")
     .option("--node-secret-file <file>", "--role api: the shared node secret (default: $SPRIG_NODE_SECRET)")
+    .option("--hosting-weights <format>", `hosting cluster workers: ${WEIGHTS_HELP}`, "f32")
     .option("--quiet", "log warnings and errors only")
     .action(
       async (f: {
@@ -73,6 +75,7 @@ export function registerServe(program: Command): void {
         nodeTimeout: string;
         nodeSecretFile?: string;
         quiet?: boolean;
+        hostingWeights: string;
       }) => {
         const port = parseNumber(f.port, "--port", { int: true, min: 0, max: 65535 });
         const perSecond = parseNumber(f.rateLimit, "--rate-limit", { min: 0.001 });
@@ -83,8 +86,10 @@ export function registerServe(program: Command): void {
         const database = databaseUrl(f);
         const blocklist = f.contentBlocklist === undefined ? [] : readBlocklist(f.contentBlocklist);
         const multiNode = apiRole(f, database);
+        const hostingWeights = weightFormatFlag(f.hostingWeights, "--hosting-weights");
         const svc = await startService({
           dataDir: resolve(f.dataDir),
+          hostingWeights,
           ...(database === undefined ? {} : { database }),
           ...(f.artifactsDir === undefined ? {} : { artifactsDir: resolve(f.artifactsDir) }),
           control: {

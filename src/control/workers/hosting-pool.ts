@@ -16,6 +16,7 @@ import {
   type ServedModel,
   type UnitSpec,
 } from "../executors.ts";
+import type { WeightFormat } from "../../models/index.ts";
 import { memoryBudget } from "../shapes.ts";
 import type { HostingCommand, HostingReport, WireError } from "./messages.ts";
 import { forkWorker } from "./fork.ts";
@@ -27,6 +28,8 @@ export interface PoolProcessSpec extends PoolSpec {
   heartbeatTimeoutMs?: number;
   /** more Node flags for the workers */
   execArgv?: readonly string[];
+  /** how the replicas store the base projections (the hosting engine's `weights`; default f32) */
+  weights?: WeightFormat;
   /** called once close() has stopped every replica (the executor forgets the pool) */
   onClosed?: () => void;
 }
@@ -82,7 +85,13 @@ class Replica {
         onExit(r);
       });
       r.child.on("error", (e) => reject(new ExecutorError(`the hosting worker could not start: ${e.message}`, 503, "worker_start_failed")));
-      r.child.send({ type: "init", baseModelDir, threads: unit.cores.length, kvCacheBytes: budget.kvCacheBytes } satisfies HostingCommand);
+      r.child.send({
+        type: "init",
+        baseModelDir,
+        threads: unit.cores.length,
+        kvCacheBytes: budget.kvCacheBytes,
+        weights: spec.weights ?? "f32",
+      } satisfies HostingCommand);
     });
     return r;
   }

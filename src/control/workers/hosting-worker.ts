@@ -30,6 +30,7 @@ async function handle(m: HostingCommand): Promise<void> {
         threads: m.threads || undefined,
         kvCacheBytes: m.kvCacheBytes,
         maxBatchSize: 64,
+        weights: m.weights,
       });
       send({ type: "ready" });
     } catch (e) {

@@ -14,6 +14,7 @@ import type {
 } from "../executors.ts";
 
 import type { WireError } from "../../errors/index.ts";
+import type { WeightFormat } from "../../models/index.ts";
 
 /** An error crossing the process boundary (class name, message, HTTP-like status and reason): the errors leaf's wire form. */
 export { type WireError, toWire } from "../../errors/index.ts";
@@ -61,7 +62,7 @@ export function boundedResult(r: FineTuneResult): FineTuneResult {
 }
 
 export type HostingCommand =
-  | { type: "init"; baseModelDir: string; threads: number; kvCacheBytes: number }
+  | { type: "init"; baseModelDir: string; threads: number; kvCacheBytes: number; weights: WeightFormat }
   | { type: "activate"; id: number; endpointId: string; model: ServedModel }
   | { type: "deactivate"; id: number; endpointId: string; cancelInFlight: boolean }
   | { type: "generate"; id: number; endpointId: string; prompt: PromptInput; sampling: InferenceSampling }

@@ -4,6 +4,7 @@
 
 import { existsSync, rmSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
+import type { WeightFormat } from "../../models/index.ts";
 import { runDirFor } from "../../training/index.ts";
 import type {
   FineTuneEvents,
@@ -56,6 +57,8 @@ export interface WorkerOptions {
   heartbeatTimeoutMs?: number;
   /** more Node flags for every worker (tests preload fault injection with `--import`) */
   execArgv?: string[];
+  /** how hosting workers store the base projections (`sprig serve --hosting-weights`; default f32) */
+  hostingWeights?: WeightFormat;
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
@@ -119,6 +122,7 @@ export class ProcessHosting implements HostingExecutor {
       ...spec,
       heartbeatTimeoutMs: this.o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
       execArgv: this.o.execArgv ?? [],
+      weights: this.o.hostingWeights ?? "f32",
       // without this, every cluster that ever hosted anything would keep its closed pool here
       onClosed: () => {
         if (p && this.pools.get(spec.clusterId) === p) this.pools.delete(spec.clusterId);
