@@ -2,7 +2,7 @@
 // returning last-position logits per row. Adapters plug in through model hooks and extra feeds.
 
 import { Graph, type HostTensor, type Tensor } from "../engine/index.ts";
-import { type Compiled, compile } from "../engine/index.ts";
+import { type Compiled, type FloatAlloc, compile, floatAlloc } from "../engine/index.ts";
 import { type LoadedModel, type ModelHooks, buildCausalLM, weightSource } from "../models/index.ts";
 import { KvCache } from "./kv-cache.ts";
 
@@ -15,6 +15,11 @@ export interface RunnerOptions {
   hooks?: (graph: Graph) => ModelHooks;
   /** write an ORT profile (chrome trace) with this file prefix; see `endProfiling` */
   profilePrefix?: string;
+  /**
+   * where steps run (compile's `thread`): "main" (default) blocks the event loop for each step; "worker"
+   * does not — feed state then comes from `alloc` (shared memory the worker mirrors, see `mirrorCopies`)
+   */
+  thread?: "main" | "worker";
 }
 
 /** Where the runner's steps spent their time so far, in JS and in ORT (see `ModelRunner.timing`). */
@@ -57,10 +62,21 @@ export class ModelRunner {
   /** cumulative; reset by assigning zeros */
   readonly timing: StepTiming = { steps: 0, feedMs: 0, runMs: 0, cacheWriteMs: 0 };
 
+  /** how to allocate long-lived feed state (caches, tables) for this runner's thread: shared on a worker */
+  readonly alloc: FloatAlloc;
+
   private constructor(
     readonly model: LoadedModel,
     private readonly compiled: Compiled,
-  ) {}
+    readonly thread: "main" | "worker",
+  ) {
+    this.alloc = floatAlloc(thread);
+  }
+
+  /** copies of tracked feed state in memory: 2 on a worker (its mirror, ORT refuses shared memory), else 1 */
+  get mirrorCopies(): number {
+    return this.thread === "worker" ? 2 : 1;
+  }
 
   static async create(model: LoadedModel, opts: RunnerOptions = {}): Promise<ModelRunner> {
     const graph = new Graph();
@@ -70,8 +86,9 @@ export class ModelRunner {
       intraOpThreads: opts.threads,
       allowSpinning: opts.allowSpinning,
       profilePrefix: opts.profilePrefix,
+      thread: opts.thread ?? "main",
     });
-    return new ModelRunner(model, compiled);
+    return new ModelRunner(model, compiled, opts.thread ?? "main");
   }
 
   /** Writes the ORT profile when created with `profilePrefix`. */
