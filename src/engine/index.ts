@@ -11,6 +11,7 @@ export { grad, type GradOptions } from "./autodiff/grad.ts";
 export { GRAD_RULES, NoGradientError } from "./autodiff/rules.ts";
 export { compile, Compiled, type CompileOptions, type RunOptions } from "./runtime/compile.ts";
 export { FeedError } from "./runtime/feeds.ts";
+export { type FloatAlloc, PLAIN_ALLOC, floatAlloc, markWritten } from "./runtime/shared-memory.ts";
 export { lowerGraph, type LoweredModel } from "./onnx/lower.ts";
 export {
   type QuantSpec,

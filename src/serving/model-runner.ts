@@ -2,7 +2,7 @@
 // returning last-position logits per row. Adapters plug in through model hooks and extra feeds.
 
 import { Graph, type HostTensor, type Tensor } from "../engine/index.ts";
-import { type Compiled, compile } from "../engine/index.ts";
+import { type Compiled, type FloatAlloc, compile, floatAlloc } from "../engine/index.ts";
 import {
   type CacheLayout,
   type LinearQuantization,
@@ -35,6 +35,11 @@ export interface RunnerOptions {
    * hosting lanes are time-major.
    */
   cacheLayout?: CacheLayout;
+  /**
+   * where steps run (compile's `thread`): "main" (default) blocks the event loop for each step; "worker"
+   * does not — feed state then comes from `alloc` (shared memory the worker mirrors, see `mirrorCopies`)
+   */
+  thread?: "main" | "worker";
 }
 
 /** The runner's weight source: float32, or the projections quantized per `opts.weights`. */
@@ -86,11 +91,22 @@ export class ModelRunner {
   /** cumulative; reset by assigning zeros */
   readonly timing: StepTiming = { steps: 0, feedMs: 0, runMs: 0, cacheWriteMs: 0 };
 
+  /** how to allocate long-lived feed state (caches, tables) for this runner's thread: shared on a worker */
+  readonly alloc: FloatAlloc;
+
   private constructor(
     readonly model: LoadedModel,
     private readonly compiled: Compiled,
     readonly cacheLayout: CacheLayout,
-  ) {}
+    readonly thread: "main" | "worker",
+  ) {
+    this.alloc = floatAlloc(thread);
+  }
+
+  /** copies of tracked feed state in memory: 2 on a worker (its mirror, ORT refuses shared memory), else 1 */
+  get mirrorCopies(): number {
+    return this.thread === "worker" ? 2 : 1;
+  }
 
   static async create(model: LoadedModel, opts: RunnerOptions = {}): Promise<ModelRunner> {
     const graph = new Graph();
@@ -105,8 +121,9 @@ export class ModelRunner {
       intraOpThreads: opts.threads,
       allowSpinning: opts.allowSpinning,
       profilePrefix: opts.profilePrefix,
+      thread: opts.thread ?? "main",
     });
-    return new ModelRunner(model, compiled, opts.cacheLayout ?? "time");
+    return new ModelRunner(model, compiled, opts.cacheLayout ?? "time", opts.thread ?? "main");
   }
 
   /** Writes the ORT profile when created with `profilePrefix`. */

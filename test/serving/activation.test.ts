@@ -7,9 +7,8 @@ import { test } from "node:test";
 import type { Adapter } from "../../src/adapters/adapter.ts";
 import { loadModel } from "../../src/models/index.ts";
 import { CancelledError, UnknownModelError } from "../../src/serving/hosting/errors.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import type { HostedGeneration } from "../../src/serving/hosting/hosted-request.ts";
-import { FIXTURES, Reference, prompts, randomIa3, randomLora } from "./hosting-helpers.ts";
+import { FIXTURES, Reference, prompts, randomIa3, randomLora, createEngine } from "./hosting-helpers.ts";
 
 const greedy = (n: number) => ({ temperature: 0, maxTokens: n });
 
@@ -17,7 +16,7 @@ test("activating and deactivating under load never changes another adapter's out
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
   const cfg = model.config;
   const A: Record<string, Adapter> = { x: randomIa3(cfg, 1), z: randomIa3(cfg, 2), y: randomIa3(cfg, 3), l: randomLora(cfg, 4, 2) };
-  const engine = await HostingEngine.create({ model, maxBatchSize: 4, maxAdapters: 2, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 4, maxAdapters: 2, threads: 1 });
   const ref = new Reference(model);
   try {
     for (const n of ["x", "z", "l"]) await engine.activate(n, A[n]!);
@@ -92,7 +91,7 @@ test("deactivate with cancelInFlight cancels its requests cleanly; a name can be
   const cfg = model.config;
   const old = randomIa3(cfg, 8);
   const fresh = randomIa3(cfg, 9);
-  const engine = await HostingEngine.create({ model, maxBatchSize: 2, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 2, threads: 1 });
   const ref = new Reference(model);
   try {
     await engine.activate("c", old);

@@ -12,8 +12,7 @@ import type { Adapter } from "../../src/adapters/adapter.ts";
 import { saveAdapter } from "../../src/adapters/peft-io.ts";
 import { loadModel } from "../../src/models/index.ts";
 import { HostingError } from "../../src/serving/hosting/errors.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
-import { FIXTURES, Reference, prompts, randomIa3, randomLora } from "./hosting-helpers.ts";
+import { FIXTURES, Reference, prompts, randomIa3, randomLora, createEngine } from "./hosting-helpers.ts";
 
 const greedy = (n: number) => ({ temperature: 0, maxTokens: n });
 const tmp = mkdtempSync(join(tmpdir(), "sprig-tiers-"));
@@ -32,7 +31,7 @@ test("tiers: LRU to host memory and disk; a cold request waits for its load and 
   const dirs = await Promise.all(A.map((a, i) => saved(`t${i}`, a)));
   const ref = new Reference(model);
   // 2 rows; host memory for one T-Few adapter (768 bytes on tiny-llama): the rest waits on disk
-  const engine = await HostingEngine.create({ model, maxBatchSize: 8, maxAdapters: 2, adapterHostBytes: 768, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 8, maxAdapters: 2, adapterHostBytes: 768, threads: 1 });
   const tier = (n: string) => engine.stats().models.find((m) => m.name === n)!.tier;
   try {
     const act = [];
@@ -107,7 +106,7 @@ test("tiers: a pinned adapter keeps its row however cold; LoRA of mixed ranks th
   const pinned = randomLora(cfg, 70, 16);
   const ref = new Reference(model);
   // 3 LoRA rows, one pinned; host memory 0: every adapter without a row is on disk
-  const engine = await HostingEngine.create({ model, maxBatchSize: 4, lora: { maxAdapters: 3 }, adapterHostBytes: 0, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 4, lora: { maxAdapters: 3 }, adapterHostBytes: 0, threads: 1 });
   try {
     assert.equal((await engine.activate("pin", pinned, { pin: true })).tier, "hot");
     for (let i = 0; i < L.length; i++) await engine.activate(`l${i}`, dirs[i]!);
@@ -143,7 +142,7 @@ test("tiers: a pinned adapter keeps its row however cold; LoRA of mixed ranks th
 test("tiers: an adapter whose directory vanished fails only its own requests, with the reason", async () => {
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
   const cfg = model.config;
-  const engine = await HostingEngine.create({ model, maxAdapters: 1, adapterHostBytes: 0, threads: 1 });
+  const engine = await createEngine({ model, maxAdapters: 1, adapterHostBytes: 0, threads: 1 });
   try {
     await engine.activate("a", randomIa3(cfg, 1));
     const dir = await saved("gone", randomIa3(cfg, 2));
@@ -165,7 +164,7 @@ test("50 endpoints' adapters — T-Few and LoRA of ranks 8 to 64 — run in one 
   const cfg = model.config;
   const ranks = [8, 16, 32, 64, 12, 48];
   const A = Array.from({ length: 50 }, (_, i) => (i % 2 ? randomLora(cfg, 100 + i, ranks[i % ranks.length]!) : randomIa3(cfg, 100 + i)));
-  const engine = await HostingEngine.create({ model, maxBatchSize: 64, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 64, threads: 1 });
   const ref = new Reference(model);
   try {
     for (let i = 0; i < A.length; i++) await engine.activate(`m${i}`, A[i]!);

@@ -8,7 +8,7 @@ import { type LoadedModel, loadModel } from "../../src/models/index.ts";
 import { CancelledError, OverCapacityError } from "../../src/serving/hosting/errors.ts";
 import { HostingEngine, type HostingEngineInit } from "../../src/serving/hosting/hosting-engine.ts";
 import type { HostedGeneration } from "../../src/serving/hosting/hosted-request.ts";
-import { FIXTURES, Reference, prompts, randomIa3 } from "./hosting-helpers.ts";
+import { FIXTURES, Reference, prompts, randomIa3, KV_COPIES, createEngine } from "./hosting-helpers.ts";
 
 let model: LoadedModel;
 let ref: Reference;
@@ -21,7 +21,7 @@ after(() => ref.dispose());
 const greedy = (n: number) => ({ temperature: 0, maxTokens: n });
 
 async function withEngine(opts: Omit<HostingEngineInit, "model" | "modelDir">, body: (e: HostingEngine) => Promise<void>): Promise<void> {
-  const engine = await HostingEngine.create({ model, threads: 1, ...opts } as HostingEngineInit);
+  const engine = await createEngine({ model, threads: 1, ...opts } as HostingEngineInit);
   try {
     await body(engine);
   } finally {
@@ -106,7 +106,7 @@ test("cancellation (AbortSignal) frees the slot at once for the next request; qu
 
 test("KV memory bounds the batch: requests wait for memory, then run", async () => {
   // room for one request of ≤ 32 positions at width 1, not for two (width 2)
-  const bytesPerToken = 2 * model.config.numLayers * model.config.numKvHeads * model.config.headDim * 4;
+  const bytesPerToken = 2 * model.config.numLayers * model.config.numKvHeads * model.config.headDim * 4 * KV_COPIES;
   await withEngine({ maxBatchSize: 8, kvCacheBytes: 32 * bytesPerToken }, async (engine) => {
     const [p0, p1] = prompts(model.config, 2, 6);
     const queuedWhileFirstRuns: number[] = [];

@@ -8,10 +8,9 @@ import { describe, test } from "node:test";
 import type { Adapter } from "../../src/adapters/adapter.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import type { HostedGeneration } from "../../src/serving/hosting/hosted-request.ts";
 import type { SamplingInput } from "../../src/serving/sampling.ts";
-import { FIXTURES, GOLDEN_ADAPTERS, Reference, prompts, randomIa3, randomLora } from "./hosting-helpers.ts";
+import { FIXTURES, GOLDEN_ADAPTERS, Reference, prompts, randomIa3, randomLora, createEngine } from "./hosting-helpers.ts";
 
 for (const family of ["tiny-llama", "tiny-qwen2", "tiny-gpt2"]) {
   describe(`${family}: mixed continuous batch`, () => {
@@ -25,7 +24,7 @@ for (const family of ["tiny-llama", "tiny-qwen2", "tiny-gpt2"]) {
         "rand-lora": randomLora(cfg, 12, 2),
       };
       // 4 rows for 12 requests: requests queue, join as others leave, and the width of the batch changes
-      const engine = await HostingEngine.create({ model, maxBatchSize: 4, threads: 1, lora: { rank: 4 } });
+      const engine = await createEngine({ model, maxBatchSize: 4, threads: 1, lora: { rank: 4 } });
       const ref = new Reference(model);
       try {
         for (const [name, a] of Object.entries(adapters))

@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
-import { FIXTURES, GOLDEN_ADAPTERS } from "./hosting-helpers.ts";
+import { FIXTURES, GOLDEN_ADAPTERS, createEngine } from "./hosting-helpers.ts";
 
 const MODEL = `${FIXTURES}/tiny-llama`;
 const IA3 = `${GOLDEN_ADAPTERS}/tiny-llama-ia3/adapter`;
@@ -36,7 +35,7 @@ function cli(model: string, adapter: string | null, prompt: number[], n: number)
 }
 
 test("a mixed batch equals `sprig generate --adapter` per request", async () => {
-  const engine = await HostingEngine.create({ modelDir: MODEL, maxBatchSize: 3, threads: 1 });
+  const engine = await createEngine({ modelDir: MODEL, maxBatchSize: 3, threads: 1 });
   try {
     await engine.activate("ia3", IA3);
     await engine.activate("lora", LORA);

@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Ajv } from "ajv";
 import { loadModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import type { SamplingInput } from "../../src/serving/sampling.ts";
-import { FIXTURES } from "./hosting-helpers.ts";
+import { FIXTURES, createEngine } from "./hosting-helpers.ts";
 
 const SCHEMA = {
   type: "object",
@@ -25,7 +24,7 @@ const SCHEMA = {
 for (const dir of [`${FIXTURES}/tiny-llama`, "models/sprig-base"]) {
   test(`constrained decoding (${dir}): mixed batch, outputs parse and validate, rows as alone`, async () => {
     const model = await loadModel(dir);
-    const engine = await HostingEngine.create({ model, maxBatchSize: 8, threads: 1 });
+    const engine = await createEngine({ model, maxBatchSize: 8, threads: 1 });
     const validate = new Ajv().compile(SCHEMA);
     try {
       const tok = model.tokenizer!;
@@ -72,7 +71,7 @@ for (const dir of [`${FIXTURES}/tiny-llama`, "models/sprig-base"]) {
 
 test("constrained decoding needs a tokenizer: a model without one refuses json formats", async () => {
   const model = await loadModel(`${FIXTURES}/tiny-gpt2`);
-  const engine = await HostingEngine.create({ model, maxBatchSize: 2, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 2, threads: 1 });
   try {
     await assert.rejects(
       engine.submit({ promptIds: [1, 2], sampling: { maxTokens: 8, responseFormat: { type: "json_object" } } }),
@@ -85,7 +84,7 @@ test("constrained decoding needs a tokenizer: a model without one refuses json f
 
 test("top logprobs and logit bias, per row", async () => {
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
-  const engine = await HostingEngine.create({ model, maxBatchSize: 4, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 4, threads: 1 });
   try {
     const prompt = [1, 40, 41, 42];
     const [plain, top, banned] = await Promise.all([

@@ -6,14 +6,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createIa3 } from "../../src/adapters/ia3.ts";
 import { loadModel } from "../../src/models/index.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
-import { FIXTURES, randomIa3 } from "./hosting-helpers.ts";
+import { FIXTURES, randomIa3, createEngine } from "./hosting-helpers.ts";
 
 const close = (a: Float32Array, b: Float32Array, tol = 1e-5) => a.every((x, i) => Math.abs(x - b[i]!) < tol);
 
 test("embeddings: unit length, batch = alone, adapters through their table row", async () => {
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
-  const engine = await HostingEngine.create({ model, maxBatchSize: 4, maxPrefillTokens: 64, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 4, maxPrefillTokens: 64, threads: 1 });
   try {
     const inputs = [
       [1, 5, 9, 30],

@@ -7,7 +7,7 @@ import { loadModel } from "../../src/models/index.ts";
 import { HostingError } from "../../src/serving/hosting/errors.ts";
 import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import type { ModelRunner } from "../../src/serving/model-runner.ts";
-import { FIXTURES, Reference, prompts, randomIa3 } from "./hosting-helpers.ts";
+import { FIXTURES, Reference, prompts, randomIa3, createEngine } from "./hosting-helpers.ts";
 
 /** Fault injection: the base session's runner (the engine does not expose it). */
 const runnerOf = (e: HostingEngine) => (e as unknown as { base: { lane: { runner: ModelRunner } } }).base.lane.runner;
@@ -15,7 +15,7 @@ const runnerOf = (e: HostingEngine) => (e as unknown as { base: { lane: { runner
 for (const failing of ["prefill", "decode"] as const) {
   test(`a failing ${failing} step fails its session's requests with 500 and the engine recovers`, async () => {
     const model = await loadModel(`${FIXTURES}/tiny-llama`);
-    const engine = await HostingEngine.create({ model, maxBatchSize: 4, threads: 1 });
+    const engine = await createEngine({ model, maxBatchSize: 4, threads: 1 });
     const ref = new Reference(model);
     try {
       const adapter = randomIa3(model.config, 3);

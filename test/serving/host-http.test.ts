@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { createHostServer } from "../../src/cli/commands/host-http.ts";
 import { type LoadedModel, loadModel } from "../../src/models/index.ts";
 import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
-import { FIXTURES, GOLDEN_ADAPTERS, Reference } from "./hosting-helpers.ts";
+import { FIXTURES, GOLDEN_ADAPTERS, Reference, createEngine } from "./hosting-helpers.ts";
 
 let model: LoadedModel;
 let engine: HostingEngine;
@@ -15,7 +15,7 @@ let base = "";
 
 before(async () => {
   model = await loadModel(`${FIXTURES}/tiny-llama`);
-  engine = await HostingEngine.create({ model, maxBatchSize: 4, threads: 1 });
+  engine = await createEngine({ model, maxBatchSize: 4, threads: 1 });
   server = await createHostServer(engine);
   base = await server.listen({ port: 0, host: "127.0.0.1" });
 });
@@ -121,7 +121,7 @@ test("errors carry status and reason", async () => {
 
 test("a client that disconnects mid-stream cancels its request", async () => {
   // a model with a long context, so the request cannot finish before the disconnect is noticed
-  const long = await HostingEngine.create({ modelDir: "test/fixtures/models/stories260K-hf", maxBatchSize: 2, threads: 1 });
+  const long = await createEngine({ modelDir: "test/fixtures/models/stories260K-hf", maxBatchSize: 2, threads: 1 });
   const srv = await createHostServer(long);
   const at = await srv.listen({ port: 0, host: "127.0.0.1" });
   try {

@@ -7,8 +7,7 @@ import { test } from "node:test";
 import { createIa3 } from "../../src/adapters/ia3.ts";
 import { loadModel } from "../../src/models/index.ts";
 import { type HeldModel, capacityProblems, modelBytes } from "../../src/serving/hosting/hosting-capacity.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
-import { FIXTURES, randomLora } from "./hosting-helpers.ts";
+import { FIXTURES, randomLora, createEngine } from "./hosting-helpers.ts";
 
 test("capacity: counts, ranks, modules and memory are refused with their reason; what fits passes", async () => {
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
@@ -39,7 +38,7 @@ test("capacity: counts, ranks, modules and memory are refused with their reason;
   assert.match(msgs({}, [{ kind: "full" }], 1.5 * b).join(), /capacity: the base, full models and adapters need .* MiB of weights/);
 
   // the engine agrees on a LoRA adapter's bytes
-  const engine = await HostingEngine.create({ model, threads: 1 });
+  const engine = await createEngine({ model, threads: 1 });
   try {
     const a = await engine.activate("r64", randomLora(cfg, 2, 64));
     assert.equal(capacityProblems(cfg, {}, [lora(64)], b + a.bytes).length, 0);

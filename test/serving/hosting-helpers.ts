@@ -7,6 +7,7 @@ import { createLora, loraConfig, loraHooks } from "../../src/adapters/lora.ts";
 import { Rng } from "../../src/engine/index.ts";
 import type { Graph } from "../../src/engine/index.ts";
 import type { LoadedModel, ModelConfig, ModelHooks } from "../../src/models/index.ts";
+import { HostingEngine, type HostingEngineInit } from "../../src/serving/hosting/hosting-engine.ts";
 import { generate } from "../../src/serving/generate.ts";
 import { ModelRunner } from "../../src/serving/model-runner.ts";
 import { type SamplingInput, samplingOptions } from "../../src/serving/sampling.ts";
@@ -65,3 +66,15 @@ export function prompts(cfg: ModelConfig, n: number, seed: number, maxLen = 9): 
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => [1, ...Array.from({ length: 1 + rng.int(maxLen - 1) }, () => 3 + rng.int(cfg.vocabSize - 3))]);
 }
+
+/**
+ * Where the hosting tests run the engine's steps: SPRIG_TEST_STEP_THREAD=main|worker (unset: the engine's
+ * default, the worker), so the same tests cover both (`SPRIG_TEST_STEP_THREAD=main node --test …`).
+ */
+export const STEP_THREAD: "main" | "worker" = process.env.SPRIG_TEST_STEP_THREAD === "main" ? "main" : "worker";
+
+/** HostingEngine.create with the tests' step thread (an explicit `stepThread` in `init` wins). */
+export const createEngine = (init: HostingEngineInit): Promise<HostingEngine> => HostingEngine.create({ stepThread: STEP_THREAD, ...init });
+
+/** copies of the KV cache an engine holds per position (the worker's mirror doubles it; counted in kvCacheBytes) */
+export const KV_COPIES = STEP_THREAD === "worker" ? 2 : 1;

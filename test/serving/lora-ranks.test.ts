@@ -9,10 +9,9 @@ import { mergeLora } from "../../src/adapters/lora.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { type LoadedModel, linearModules, loadModel } from "../../src/models/index.ts";
 import { generate } from "../../src/serving/generate.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { ModelRunner } from "../../src/serving/model-runner.ts";
 import { samplingOptions } from "../../src/serving/sampling.ts";
-import { FIXTURES, GOLDEN_ADAPTERS, prompts, randomLora } from "./hosting-helpers.ts";
+import { FIXTURES, GOLDEN_ADAPTERS, prompts, randomLora, createEngine } from "./hosting-helpers.ts";
 
 for (const family of ["tiny-llama", "tiny-gpt2"]) {
   test(`${family}: LoRA of ranks 1-64 on every projection, mixed in one batch, = merged weights`, async () => {
@@ -32,7 +31,7 @@ for (const family of ["tiny-llama", "tiny-gpt2"]) {
       "r12-all": randomLora(cfg, 5, 12, every),
       peft: await loadAdapter(`${GOLDEN_ADAPTERS}/${family}-lora/adapter`, cfg),
     };
-    const engine = await HostingEngine.create({ model, maxBatchSize: 8, threads: 1, lora: { targetModules: every } });
+    const engine = await createEngine({ model, maxBatchSize: 8, threads: 1, lora: { targetModules: every } });
     const greedy = samplingOptions({ temperature: 0, maxTokens: 8 });
     const ps = prompts(cfg, 3, 9);
     try {
@@ -82,7 +81,7 @@ for (const family of ["tiny-llama", "tiny-gpt2"]) {
 
 test("a rank above the largest bucket is refused; deactivating frees the row and its step buffers' hold", async () => {
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
-  const engine = await HostingEngine.create({ model, threads: 1, lora: { rank: 32 } });
+  const engine = await createEngine({ model, threads: 1, lora: { rank: 32 } });
   try {
     await assert.rejects(engine.activate("big", randomLora(model.config, 1, 64)), /rank 64 exceeds this engine's LoRA rank 32/);
     await engine.activate("a", randomLora(model.config, 2, 32));

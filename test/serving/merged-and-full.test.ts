@@ -8,17 +8,16 @@ import { mergeIa3 } from "../../src/adapters/ia3.ts";
 import { loadAdapter } from "../../src/adapters/peft-io.ts";
 import { type LoadedModel, loadModel, weightBytes } from "../../src/models/index.ts";
 import { generate } from "../../src/serving/generate.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
 import { ModelRunner } from "../../src/serving/model-runner.ts";
 import { samplingOptions } from "../../src/serving/sampling.ts";
-import { FIXTURES, GOLDEN_ADAPTERS, prompts, randomIa3 } from "./hosting-helpers.ts";
+import { FIXTURES, GOLDEN_ADAPTERS, prompts, randomIa3, createEngine } from "./hosting-helpers.ts";
 
 for (const family of ["tiny-llama", "tiny-gpt2"]) {
   test(`${family}: IA3 from the tables = merged weights = merged model hosted as a full model`, async () => {
     const model = await loadModel(`${FIXTURES}/${family}`);
     const cfg = model.config;
     const adapters = { golden: await loadAdapter(`${GOLDEN_ADAPTERS}/${family}-ia3/adapter`, cfg), random: randomIa3(cfg, 5) };
-    const engine = await HostingEngine.create({ model, maxBatchSize: 8, threads: 1 });
+    const engine = await createEngine({ model, maxBatchSize: 8, threads: 1 });
     try {
       const ps = prompts(cfg, 4, 3);
       for (const [name, adapter] of Object.entries(adapters)) {

@@ -13,7 +13,7 @@ import type { HostedGeneration } from "../../src/serving/hosting/hosted-request.
 import { PrefixCache } from "../../src/serving/hosting/prefix-cache.ts";
 import { RowKv } from "../../src/serving/hosting/row-kv.ts";
 import type { Generation } from "../../src/serving/sequence.ts";
-import { FIXTURES, Reference, randomIa3, randomLora } from "./hosting-helpers.ts";
+import { FIXTURES, Reference, randomIa3, randomLora, createEngine } from "./hosting-helpers.ts";
 
 let model: LoadedModel;
 let ref: Reference;
@@ -34,7 +34,7 @@ function tokens(n: number, seed: number): number[] {
 }
 
 async function withEngine(opts: Omit<HostingEngineInit, "model" | "modelDir">, body: (e: HostingEngine) => Promise<void>): Promise<void> {
-  const engine = await HostingEngine.create({ model, threads: 1, lora: { rank: 4 }, ...opts } as HostingEngineInit);
+  const engine = await createEngine({ model, threads: 1, lora: { rank: 4 }, ...opts } as HostingEngineInit);
   try {
     for (const [name, a] of Object.entries(adapters)) await engine.activate(name, a);
     await body(engine);

@@ -19,7 +19,7 @@ import {
   UnknownModelError,
 } from "../../src/serving/hosting/errors.ts";
 import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
-import { FIXTURES, GOLDEN_ADAPTERS, randomIa3, randomLora } from "./hosting-helpers.ts";
+import { FIXTURES, GOLDEN_ADAPTERS, randomIa3, randomLora, createEngine } from "./hosting-helpers.ts";
 
 let model: LoadedModel;
 let engine: HostingEngine;
@@ -27,7 +27,7 @@ const tmp = mkdtempSync(join(tmpdir(), "sprig-host-refusals-"));
 
 before(async () => {
   model = await loadModel(`${FIXTURES}/tiny-llama`);
-  engine = await HostingEngine.create({ model, maxBatchSize: 2, maxAdapters: 2, lora: { maxAdapters: 1, rank: 4 }, threads: 1 });
+  engine = await createEngine({ model, maxBatchSize: 2, maxAdapters: 2, lora: { maxAdapters: 1, rank: 4 }, threads: 1 });
 });
 after(async () => {
   await engine.close();
@@ -99,7 +99,7 @@ test("adapters the tables cannot hold are refused", async () => {
   const s = engine.stats();
   assert.deepEqual([s.tables.ia3.used, s.tables.lora.used, s.tiers.hot + s.tiers.host + s.tiers.disk, s.tiers.hostBytes], [0, 0, 0, 0]);
   await refused(engine.deactivate("a"), UnknownModelError, 404, /no active model or adapter named 'a'/);
-  const noLora = await HostingEngine.create({ model, lora: { maxAdapters: 0 }, maxAdapters: 0, threads: 1 });
+  const noLora = await createEngine({ model, lora: { maxAdapters: 0 }, maxAdapters: 0, threads: 1 });
   try {
     await refused(noLora.activate("lo", randomLora(cfg, 2, 2)), AdapterMismatchError, 422, /no LoRA adapters/);
     await refused(noLora.activate("ia", randomIa3(cfg, 2)), AdapterMismatchError, 422, /no T-Few/);
@@ -132,8 +132,8 @@ test("malformed requests are refused (400, 404) before they queue", async () => 
 });
 
 test("options are validated (unknown keys rejected)", async () => {
-  await refused(HostingEngine.create({ model, maxBatchSize: 0 }), InvalidRequestError, 400, /maxBatchSize/);
-  await refused(HostingEngine.create({ model, batch: 4 } as never), InvalidRequestError, 400, /batch/);
-  await refused(HostingEngine.create({ model, lora: { rank: 4, alpha: 1 } } as never), InvalidRequestError, 400, /alpha/);
-  await refused(HostingEngine.create({} as never), InvalidRequestError, 400, /modelDir or model/);
+  await refused(createEngine({ model, maxBatchSize: 0 }), InvalidRequestError, 400, /maxBatchSize/);
+  await refused(createEngine({ model, batch: 4 } as never), InvalidRequestError, 400, /batch/);
+  await refused(createEngine({ model, lora: { rank: 4, alpha: 1 } } as never), InvalidRequestError, 400, /alpha/);
+  await refused(createEngine({} as never), InvalidRequestError, 400, /modelDir or model/);
 });

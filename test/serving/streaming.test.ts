@@ -6,12 +6,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadModel } from "../../src/models/index.ts";
 import { UnknownModelError } from "../../src/serving/hosting/errors.ts";
-import { HostingEngine } from "../../src/serving/hosting/hosting-engine.ts";
-import { FIXTURES, Reference, prompts } from "./hosting-helpers.ts";
+import { FIXTURES, Reference, prompts, createEngine } from "./hosting-helpers.ts";
 
 test("stream: events add up to the generation; breaking out cancels; refusals throw at once", async () => {
   const model = await loadModel(`${FIXTURES}/tiny-llama`);
-  const engine = await HostingEngine.create({ model, maxBatchSize: 1, threads: 1 });
+  const engine = await createEngine({ model, maxBatchSize: 1, threads: 1 });
   const ref = new Reference(model);
   try {
     const p = await model.tokenizer!.encode("Once upon a time", { addSpecialTokens: true });

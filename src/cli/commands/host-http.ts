@@ -105,6 +105,7 @@ export async function createHostServer(engine: HostingEngine): Promise<FastifyIn
     const ac = new AbortController();
     const events = engine.stream({ ...submit, signal: ac.signal }); // refusals throw here, before any header is sent
     const sse = openSse(req, reply, { contentType: "text/event-stream" });
+    reply.raw.flushHeaders(); // the status line goes out on acceptance, before the first token's step
     sse.signal.addEventListener("abort", () => ac.abort());
     try {
       for await (const ev of events) {

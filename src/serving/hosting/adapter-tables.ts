@@ -4,7 +4,7 @@
 // use a LoRA adapter, in rank buckets with A and B staged per step (lora-tables.ts). Each kind's tables
 // are one record (KIND_TABLES), keyed by PEFT type like the adapter kinds themselves.
 
-import { type Graph, type HostTensor, type Tensor, op } from "../../engine/index.ts";
+import { type FloatAlloc, type Graph, type HostTensor, PLAIN_ALLOC, type Tensor, markWritten, op } from "../../engine/index.ts";
 import { type Adapter, adaptedModules } from "../../adapters/index.ts";
 import { ADAPTER_KINDS, type AdapterKindName, KIND_ORDER, type PeftType } from "../../adapters/index.ts";
 import type { Ia3Config, LoraConfig, PeftConfig } from "../../adapters/index.ts";
@@ -76,7 +76,9 @@ interface KindTables<C extends PeftConfig = PeftConfig> {
 }
 
 /** Each kind's tables, built from the engine's options. */
-const KIND_TABLES: { readonly [K in PeftType]: (model: ModelConfig, opts: TableOptions) => KindTables<ConfigOf<K>> } = {
+const KIND_TABLES: {
+  readonly [K in PeftType]: (model: ModelConfig, opts: TableOptions, alloc: FloatAlloc, copies: number) => KindTables<ConfigOf<K>>;
+} = {
   IA3: ia3Tables,
   LORA: loraTables,
 };
@@ -86,7 +88,7 @@ interface Ia3Prepared extends PreparedAdapter {
   readonly vecs: readonly Float32Array[];
 }
 
-function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config> {
+function ia3Tables(model: ModelConfig, opts: TableOptions, alloc: FloatAlloc, copies: number): KindTables<Ia3Config> {
   const cfg: Ia3Config = {
     peft_type: "IA3",
     target_modules: opts.ia3Targets,
@@ -99,7 +101,7 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
       ? []
       : adaptedModules(model, cfg).map((a) => {
           const n = a.scalesInput ? a.module.inFeatures : a.module.outFeatures;
-          const data = new Float32Array(rows * n); // (rows, n)
+          const data = alloc.tracked(rows * n); // (rows, n)
           data.fill(1, 0, n); // row 0: identity; other rows are written on activation (untouched pages stay unallocated)
           return { path: a.module.path, n, scalesInput: a.scalesInput, data };
         });
@@ -113,7 +115,7 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
     bytesOf: () => rowBytes,
     bytesFor: () => rowBytes,
     maxRowBytes: rowBytes,
-    heldBytes: () => rowBytes * rows,
+    heldBytes: () => rowBytes * rows * copies,
     capacityOption: "maxAdapters",
     // gather each row's vector by `ia3_index` (B) and multiply
     hook(graph) {
@@ -149,7 +151,10 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
     },
     attach(p, row) {
       const { vecs } = p as Ia3Prepared;
-      tables.forEach((t, i) => t.data.set(vecs[i]!, row * t.n));
+      tables.forEach((t, i) => {
+        t.data.set(vecs[i]!, row * t.n);
+        markWritten(t.data, row * t.n, t.n);
+      });
     },
     detach(row) {
       const vecs = tables.map((t) => t.data.slice(row * t.n, (row + 1) * t.n));
@@ -159,8 +164,8 @@ function ia3Tables(model: ModelConfig, opts: TableOptions): KindTables<Ia3Config
   };
 }
 
-function loraTables(model: ModelConfig, opts: TableOptions): KindTables<LoraConfig> {
-  const t = new LoraTables(model, { maxLora: opts.maxLora, buckets: opts.loraBuckets, targets: opts.loraTargets });
+function loraTables(model: ModelConfig, opts: TableOptions, alloc: FloatAlloc, copies: number): KindTables<LoraConfig> {
+  const t = new LoraTables(model, { maxLora: opts.maxLora, buckets: opts.loraBuckets, targets: opts.loraTargets }, alloc, copies);
   return {
     capacity: t.capacity,
     bytesOf: (row) => t.bytesOf(row),
@@ -185,8 +190,12 @@ export class AdapterTables {
   constructor(
     model: ModelConfig,
     readonly opts: TableOptions,
+    /** the tables' allocation: shared and tracked when a worker-thread session reads them (it mirrors them) */
+    alloc: FloatAlloc = PLAIN_ALLOC,
+    /** copies of the tables in memory (2 with the worker's mirror), counted in `heldBytes` */
+    copies = 1,
   ) {
-    this.kinds = { IA3: KIND_TABLES.IA3(model, opts), LORA: KIND_TABLES.LORA(model, opts) };
+    this.kinds = { IA3: KIND_TABLES.IA3(model, opts, alloc, copies), LORA: KIND_TABLES.LORA(model, opts, alloc, copies) };
     const free = (t: KindTables) => Array.from({ length: t.capacity }, (_, i) => t.capacity - i);
     this.free = { ia3: free(this.kinds.IA3), lora: free(this.kinds.LORA) };
   }

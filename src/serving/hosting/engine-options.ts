@@ -95,6 +95,12 @@ export const HostingOptionsSchema = z
      * 2-core development machine, shared with other work, decode steps ran 2× faster without spinning
      */
     spinThreads: z.boolean().default(false),
+    /**
+     * where the step sessions run: "worker" (a worker thread per session, KV cache and adapter tables in
+     * shared memory, mirrored there) keeps the event loop free during a step, so activation, admission,
+     * cancellation and streaming answer at once; "main" runs them on the JS thread (no mirrors)
+     */
+    stepThread: z.enum(["worker", "main"]).default("worker"),
   })
   .strict()
   .superRefine((o, ctx) => {

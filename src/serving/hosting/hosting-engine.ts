@@ -3,6 +3,7 @@
 // batching with bounded KV memory, per-model queues admitted round-robin, streaming and cancellation.
 
 import { baseFingerprint } from "../../adapters/index.ts";
+import { floatAlloc } from "../../engine/index.ts";
 import { type LoadedModel, type ModelConfig, type SprigTokenizer, loadModel, weightBytes } from "../../models/index.ts";
 import { AdapterTables } from "./adapter-tables.ts";
 import { Residency, type Tier } from "./adapter-residency.ts";
@@ -65,7 +66,7 @@ export class HostingEngine {
       throw new InvalidRequestError("hosting options: give exactly one of modelDir or model");
     const model = given ?? (await loadModel(modelDir!));
     const cfg = model.config;
-    const tables = new AdapterTables(cfg, tableOptions(cfg, opts));
+    const tables = new AdapterTables(cfg, tableOptions(cfg, opts), floatAlloc(opts.stepThread), opts.stepThread === "worker" ? 2 : 1);
     const fingerprint = baseFingerprint(cfg, model.weights);
     const bytes = weightBytes(model);
     const runner = await ModelRunner.create(model, {
@@ -73,6 +74,7 @@ export class HostingEngine {
       allowSpinning: opts.spinThreads,
       weights: opts.weights,
       hooks: (g) => tables.hooks(g),
+      thread: opts.stepThread,
     });
     // the session holds its own copy of the weights; ours is only needed when the caller owns the model
     if (!given) model.weights.clear();
@@ -135,7 +137,12 @@ export class HostingEngine {
       }
       const bytes = weightBytes(src.model);
       const o = this.options;
-      const runner = await ModelRunner.create(src.model, { threads: o.threads, allowSpinning: o.spinThreads, weights: o.weights });
+      const runner = await ModelRunner.create(src.model, {
+        threads: o.threads,
+        allowSpinning: o.spinThreads,
+        weights: o.weights,
+        thread: o.stepThread,
+      });
       if (src.dir) src.model.weights.clear();
       try {
         this.scheduler.checkOpen(); // closed while compiling

@@ -40,7 +40,7 @@ export class Lane {
     readonly prefixCache: PrefixCache | null = null,
   ) {
     const c = runner.model.config;
-    this.cache = new SlotCache(c.numLayers, c.numKvHeads, c.headDim);
+    this.cache = new SlotCache(c.numLayers, c.numKvHeads, c.headDim, runner.alloc, runner.mirrorCopies);
   }
 
   get size(): number {
@@ -100,6 +100,7 @@ export class Lane {
         ? batchPast(
             take.map(({ r }) => (r.prefilled > 0 ? r.kv : null)),
             P,
+            this.runner.alloc,
           )
         : null;
     const out = await this.runner.forward(
@@ -156,7 +157,7 @@ export class Lane {
   private stage(r: HostedRequest): RowKv {
     if (r.kv) return r.kv;
     const c = this.runner.model.config;
-    const kv = new RowKv(c.numLayers, c.numKvHeads, c.headDim, r.seq.prompt.length);
+    const kv = new RowKv(c.numLayers, c.numKvHeads, c.headDim, r.seq.prompt.length, this.runner.alloc);
     const cache = this.prefixCache;
     if (cache) r.prefilled = cache.restore(cache.match(r.target.cacheKey, r.seq.prompt), kv);
     r.kv = kv;

@@ -4,7 +4,7 @@
 // A row is copied when it joins a position and stays there while the batch keeps it (decode steps copy
 // nothing), so the graph needs no gather of weights (see src/serving/README.md for what was measured).
 
-import { type Graph, type HostTensor, type Tensor, op } from "../../engine/index.ts";
+import { type FloatAlloc, type Graph, type HostTensor, PLAIN_ALLOC, type Tensor, markWritten, op } from "../../engine/index.ts";
 import { type Adapter, adaptedModules } from "../../adapters/index.ts";
 import { loraScale } from "../../adapters/index.ts";
 import type { LoraConfig } from "../../adapters/index.ts";
@@ -53,6 +53,8 @@ class StagedGroup {
   constructor(
     readonly R: number,
     readonly specs: ModuleSpec[],
+    /** tracked shared memory for a worker-thread session: each staged row is reported to its mirror */
+    private readonly alloc: FloatAlloc,
   ) {}
 
   /** Positions 0…n-1 hold `entries`; copies only those that changed. */
@@ -76,6 +78,8 @@ class StagedGroup {
           dstA.fill(0);
           dstB.fill(0);
         }
+        markWritten(dstA);
+        markWritten(dstB);
       }
       this.held[i] = e;
     }
@@ -86,8 +90,8 @@ class StagedGroup {
     const old = this.held.length;
     for (const s of this.specs) {
       const prev = this.bufs.get(s.path);
-      const a = new Float32Array(n * s.inF * R); // (n, in, R)
-      const b = new Float32Array(n * R * s.outF); // (n, R, out)
+      const a = this.alloc.tracked(n * s.inF * R); // (n, in, R)
+      const b = this.alloc.tracked(n * R * s.outF); // (n, R, out)
       if (prev) {
         a.set(prev.a);
         b.set(prev.b);
@@ -123,6 +127,9 @@ export class LoraTables {
   constructor(
     model: ModelConfig,
     readonly opts: LoraTableOptions,
+    private readonly alloc: FloatAlloc = PLAIN_ALLOC,
+    /** copies of the step buffers in memory (2 when a worker mirrors them), counted in `heldBytes` */
+    private readonly copies = 1,
   ) {
     const cfg: LoraConfig = {
       peft_type: "LORA",
@@ -258,7 +265,7 @@ export class LoraTables {
   get heldBytes(): number {
     let n = 0;
     for (const e of this.entries) n += e?.bytes ?? 0;
-    for (const st of this.stagers.values()) for (const g of st.values()) n += g.bytes;
+    for (const st of this.stagers.values()) for (const g of st.values()) n += g.bytes * this.copies;
     return n;
   }
 
@@ -288,7 +295,7 @@ export class LoraTables {
           continue;
         }
         let sg = st.get(key);
-        if (!sg) st.set(key, (sg = new StagedGroup(R, specs)));
+        if (!sg) st.set(key, (sg = new StagedGroup(R, specs, this.alloc)));
         sg.stage(entries);
         const L = entries.length;
         out[`lora${R}_rows:${g}`] = { dtype: "int64", shape: [L], data: BigInt64Array.from(batchRows, BigInt) };

@@ -3,7 +3,7 @@
 // into the lane's slot cache when the prompt is done. Several rows with a past prefill together through
 // `batchPast`, which lays their buffers side by side.
 
-import type { HostTensor } from "../../engine/index.ts";
+import { type FloatAlloc, type HostTensor, PLAIN_ALLOC } from "../../engine/index.ts";
 import type { PastKv } from "../model-runner.ts";
 
 export class RowKv implements PastKv {
@@ -17,9 +17,11 @@ export class RowKv implements PastKv {
     readonly headDim: number,
     /** positions held: the prompt's length */
     readonly capacity: number,
+    /** scratch (shared on a worker-thread session: the worker copies just the views it is fed) */
+    alloc: FloatAlloc = PLAIN_ALLOC,
   ) {
     this.rowFloats = kvHeads * headDim;
-    this.data = new Float32Array(2 * layers * capacity * this.rowFloats);
+    this.data = alloc.scratch(2 * layers * capacity * this.rowFloats);
   }
 
   get bytes(): number {
@@ -51,7 +53,7 @@ export class RowKv implements PastKv {
  * row's buffer, side by side. → views (P, B, KVH, D); a single row's buffer is used in place.
  * rows[b] null: a row with no past (its positions are masked by past_len).
  */
-export function batchPast(rows: ReadonlyArray<RowKv | null>, P: number): PastKv {
+export function batchPast(rows: ReadonlyArray<RowKv | null>, P: number, alloc: FloatAlloc = PLAIN_ALLOC): PastKv {
   const only = rows.length === 1 ? rows[0] : undefined;
   if (only) return only;
   const some = rows.find((r) => r !== null)!;
@@ -60,7 +62,7 @@ export function batchPast(rows: ReadonlyArray<RowKv | null>, P: number): PastKv 
   return {
     view(kind, l, p) {
       if (p !== P) throw new Error(`batched past: view of ${p} positions, built for ${P}`);
-      const data = new Float32Array(P * B * w);
+      const data = alloc.scratch(P * B * w);
       rows.forEach((r, b) => {
         if (!r) return;
         const src = r.plane(kind, l, Math.min(P, r.capacity));

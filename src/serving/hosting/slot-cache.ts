@@ -2,8 +2,10 @@
 // KvCache, but with a width that follows the running batch. Running rows are kept compact in slots
 // [0, n) (a leaving row's slot is filled by moving the last row), and the width is a bucket ≥ n, so a
 // decode step computes at most a few idle rows while the first P positions stay one zero-copy view.
+// On a worker-thread session the arrays are tracked shared memory: every write is reported (markWritten),
+// so the worker's mirror copies only what changed.
 
-import type { HostTensor } from "../../engine/index.ts";
+import { type FloatAlloc, type HostTensor, PLAIN_ALLOC, markWritten } from "../../engine/index.ts";
 import type { PastKv } from "../model-runner.ts";
 import type { RowKv } from "./row-kv.ts";
 
@@ -33,13 +35,17 @@ export class SlotCache implements PastKv {
     readonly layers: number,
     readonly kvHeads: number,
     readonly headDim: number,
+    /** the arrays' allocation (the runner's: shared and tracked for a worker-thread session) */
+    private readonly alloc: FloatAlloc = PLAIN_ALLOC,
+    /** copies held: 2 when a worker mirrors the cache (counted in every byte figure, so in kvCacheBytes) */
+    readonly copies = 1,
   ) {
     this.rowFloats = kvHeads * headDim;
   }
 
-  /** bytes of keys and values for one position of one slot, all layers */
+  /** bytes of keys and values for one position of one slot, all layers (every copy) */
   get bytesPerSlotPosition(): number {
-    return 2 * this.layers * this.rowFloats * 4;
+    return 2 * this.layers * this.rowFloats * 4 * this.copies;
   }
 
   bytesFor(width: number, capacity: number): number {
@@ -61,7 +67,7 @@ export class SlotCache implements PastKv {
     const w = this.rowFloats;
     const keep = Math.min(width, this.width);
     const relayout = (src: Float32Array | undefined): Float32Array => {
-      const dst = new Float32Array(width * capacity * w);
+      const dst = this.alloc.tracked(width * capacity * w);
       if (!src || keep === 0) return dst;
       // same width: the used prefix is contiguous; otherwise copy each position's kept slots
       if (width === this.width) dst.set(src.subarray(0, used * width * w));
@@ -108,6 +114,7 @@ export class SlotCache implements PastKv {
       for (let t = 0; t < r.count && t < T; t++) {
         const src = (t * B + r.from) * w;
         dst.set(present.subarray(src, src + w), (r.start + t) * stride + r.slot * w);
+        markWritten(dst, (r.start + t) * stride + r.slot * w, w);
       }
     }
   }
@@ -123,7 +130,10 @@ export class SlotCache implements PastKv {
         [this.keys[l]!, kv.plane("key", l, len)],
         [this.values[l]!, kv.plane("value", l, len)],
       ] as const) {
-        for (let p = 0; p < len; p++) dst.set(src.subarray(p * w, (p + 1) * w), p * stride + slot * w);
+        for (let p = 0; p < len; p++) {
+          dst.set(src.subarray(p * w, (p + 1) * w), p * stride + slot * w);
+          markWritten(dst, p * stride + slot * w, w);
+        }
       }
     }
   }
@@ -134,7 +144,10 @@ export class SlotCache implements PastKv {
     const w = this.rowFloats;
     const stride = this.width * w;
     for (const arr of [...this.keys, ...this.values]) {
-      for (let p = 0; p < len; p++) arr.copyWithin(p * stride + to * w, p * stride + from * w, p * stride + (from + 1) * w);
+      for (let p = 0; p < len; p++) {
+        arr.copyWithin(p * stride + to * w, p * stride + from * w, p * stride + (from + 1) * w);
+        markWritten(arr, p * stride + to * w, w);
+      }
     }
   }
 }
