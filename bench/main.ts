@@ -4,6 +4,7 @@
 const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   engine: () => import("./engine.ts"),
   finetune: () => import("./finetune.ts"),
+  "finetune-memory": () => import("./finetune-memory.ts"),
   generate: () => import("./generate.ts"),
   isolation: () => import("./isolation.ts"),
   "lora-layout": () => import("./lora-layout.ts"),
