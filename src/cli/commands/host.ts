@@ -34,7 +34,7 @@ export function weightFormatFlag(v: string, flag: string): WeightFormat {
 }
 
 export const WEIGHTS_HELP =
-  "how the base projections are stored: f32 as loaded, int8 (weight-only, blocks of 16; about 1.5× faster batch-1 decode of SmolLM2-135M, same greedy outputs on the bundled demo models) or int4 (faster still, outputs drift); norms, embeddings, the LM head and adapters stay float32";
+  "how the base projections are stored: f32 as loaded, int8 (weight-only, blocks of 16: faster batch-1 decode, see `npm run bench -- generate`; greedy outputs of the bundled demo T-Few models unchanged) or int4 (faster still, but greedy outputs drift); norms, embeddings, the LM head and adapters stay float32";
 
 export function registerHost(program: Command): void {
   program

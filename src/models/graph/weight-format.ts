@@ -12,7 +12,7 @@ export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
 export interface LinearQuantization extends QuantSpec {
   /**
    * MatMulNBits' accuracy level: 4 quantizes the activations to int8 per block too (the CPU kernel's fast
-   * path; int8 weights at level 0 run ~15× slower than float32 there), 0 dequantizes to float32
+   * path; int8 weights at level 0 ran many times slower than float32 there), 0 dequantizes to float32
    */
   accuracyLevel: 0 | 4;
   /** quantize the LM head too (when tied, a quantized copy of the embedding; the gather stays float32) */
