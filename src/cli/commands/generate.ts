@@ -54,7 +54,7 @@ export function registerGenerate(program: Command): void {
         stop: f.stop ?? [],
       });
       const hooks = f.adapter === undefined ? undefined : await adapterHooks(model, f.adapter);
-      const runner = await ModelRunner.create(model, { threads: threads(f.threads), hooks, cacheLayout: "head" });
+      const runner = await ModelRunner.create(model, { threads: threads(f.threads), hooks });
       try {
         const stream = !f.json && model.tokenizer !== null;
         const [out] = await generate(runner, [prompt], [sampling], {
