@@ -5,6 +5,7 @@
 // and on a worker thread ("worker"), in turn; `activate_p99_under_load_ms` and `ttfb_p99_under_load_ms`
 // (response headers of the new request) are the worker's. Goal ≤ 50 ms.
 
+import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { Rng } from "../src/engine/index.ts";
@@ -58,6 +59,7 @@ async function underLoad(
   await server.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}/generate`;
   const ac = new AbortController();
+  setMaxListeners(STREAMS + 1, ac.signal); // one per stream
   try {
     const adapterDirs = await dirs(engine, PROBES);
     const V = model.config.vocabSize;

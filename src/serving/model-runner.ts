@@ -86,6 +86,9 @@ export interface StepRow {
   pastLen: number;
 }
 
+/** niceness of a worker-thread runner's compute threads (measured in bench/serve-step-thread.ts) */
+const WORKER_NICE = 5;
+
 export class ModelRunner {
   private outBuffers = new Map<string, Record<string, HostTensor>>();
   /** cumulative; reset by assigning zeros */
@@ -122,6 +125,8 @@ export class ModelRunner {
       allowSpinning: opts.allowSpinning,
       profilePrefix: opts.profilePrefix,
       thread: opts.thread ?? "main",
+      // steps yield the cores to the event loop: admission, activation and streaming answer mid-step
+      workerNice: WORKER_NICE,
     });
     return new ModelRunner(model, compiled, opts.cacheLayout ?? "time", opts.thread ?? "main");
   }

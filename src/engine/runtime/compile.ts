@@ -21,6 +21,11 @@ export interface CompileOptions extends SessionOptions, Omit<LowerOptions, "outp
    * state from shared-memory.ts's allocation; `allocOutputs` then gives shared destinations)
    */
   thread?: "main" | "worker";
+  /**
+   * with `thread: "worker"`: niceness added to the worker and ORT's compute threads (Linux nice is per
+   * thread), so the calling thread's event loop wins the cores whenever it has work (default 0)
+   */
+  workerNice?: number;
 }
 
 export interface RunOptions {
@@ -133,13 +138,14 @@ export async function compile(graph: Graph, opts: CompileOptions = {}): Promise<
     memPattern: opts.memPattern ?? opts.memArena ?? true,
   };
   const thread = opts.thread ?? "main";
-  const key = `${lowered.signature}|${JSON.stringify(sessionOpts)}|${thread}`;
+  const nice = thread === "worker" ? (opts.workerNice ?? 0) : 0;
+  const key = `${lowered.signature}|${JSON.stringify(sessionOpts)}|${thread}|${nice}`;
   let entry = sessions.get(key);
   if (!entry) {
     // the model bytes are only serialized on a cache miss
     const session =
       thread === "worker"
-        ? OrtThreadSession.create(lowered.modelPath ?? lowered.model, sessionOpts)
+        ? OrtThreadSession.create(lowered.modelPath ?? lowered.model, sessionOpts, nice)
         : OrtSession.create(lowered.modelPath ?? lowered.model, sessionOpts);
     entry = { session, refs: 0 };
     sessions.set(key, entry);

@@ -41,7 +41,8 @@ export class OrtThreadSession implements RunnableSession {
   }
 
   /** `model` is serialized bytes (transferred when it owns its buffer: the caller must not reuse it) or a file path. */
-  static async create(model: Uint8Array | string, o: SessionOptions = {}): Promise<OrtThreadSession> {
+  /** `nice` (> 0) lowers the worker's and its compute threads' scheduling priority (Linux: per thread). */
+  static async create(model: Uint8Array | string, o: SessionOptions = {}, nice = 0): Promise<OrtThreadSession> {
     const worker = new Worker(WORKER);
     live++;
     worker.once("exit", () => live--);
@@ -64,7 +65,7 @@ export class OrtThreadSession implements RunnableSession {
       const owns = typeof model !== "string" && model.byteOffset === 0 && model.byteLength === model.buffer.byteLength;
       worker.ref();
       worker.postMessage(
-        { op: "create", id: 0, model, options: ortOptions(o) },
+        { op: "create", id: 0, model, options: ortOptions(o), nice },
         owns && model.buffer instanceof ArrayBuffer ? [model.buffer] : [],
       );
     }).catch(async (e: Error) => {

@@ -3,6 +3,7 @@
 // views of untracked SharedArrayBuffers (copied here, since ORT refuses shared memory), or as views of
 // tracked buffers mirrored here, into which only the ranges written since the last run are copied.
 
+import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 
@@ -86,6 +87,8 @@ async function run(m) {
 async function handle(m) {
   try {
     if (m.op === "create") {
+      // nice is per thread on Linux and ORT's pool threads, made by this create, inherit this thread's
+      if (m.nice > 0) setPriority(0, m.nice);
       session = await ort.InferenceSession.create(m.model, m.options);
       parentPort.postMessage({ id: m.id, ok: { inputNames: session.inputNames, outputNames: session.outputNames } });
     } else if (m.op === "run") parentPort.postMessage({ id: m.id, ok: await run(m) });
