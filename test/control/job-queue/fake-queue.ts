@@ -5,6 +5,20 @@ import type { FineTuneOutcome, FineTuneSpec } from "../../../src/control/index.t
 import type { FineTuneQueue, QueuedJob, RunLock } from "../../../src/control/job-queue/index.ts";
 import { queueOf } from "../../../src/control/job-queue/index.ts";
 
+/** A fine-tune spec for job `jobId` on one unit of `nodeId` (paths in the shared artifact storage). */
+export const spec = (jobId: string, nodeId: string): FineTuneSpec => ({
+  jobId,
+  baseModelDir: "/shared/base",
+  initAdapterDir: null,
+  dataFile: "/shared/data.jsonl",
+  outputDir: `/shared/models/${jobId}`,
+  checkpointDir: `/shared/jobs/${jobId}/checkpoints`,
+  method: "tfew",
+  trainingConfig: {},
+  threads: 1,
+  unit: { index: 0, nodeId, cores: [0], memoryBytes: 1024 ** 3, pin: false },
+});
+
 const LIVE: readonly QueuedJob["state"][] = ["created", "retry", "active"];
 
 export class FakeQueue implements FineTuneQueue {

@@ -7,26 +7,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { FineTuneSpec, SprigStore } from "../../../src/control/index.ts";
+import type { SprigStore } from "../../../src/control/index.ts";
 import { type PgBossQueue, openFineTuneQueue } from "../../../src/control/job-queue/index.ts";
 import { Store } from "../../../src/store/index.ts";
+import { spec } from "./fake-queue.ts";
 import { type PostgresServer, skipReason, startPostgres } from "../../store/postgres-server.ts";
 
 const skip = skipReason() ?? undefined;
 if (skip) console.log(`# ${skip}`);
-
-const spec = (jobId: string, nodeId: string): FineTuneSpec => ({
-  jobId,
-  baseModelDir: "/shared/base",
-  initAdapterDir: null,
-  dataFile: "/shared/data.jsonl",
-  outputDir: `/shared/models/${jobId}`,
-  checkpointDir: `/shared/jobs/${jobId}/checkpoints`,
-  method: "tfew",
-  trainingConfig: {},
-  threads: 1,
-  unit: { index: 0, nodeId, cores: [0], memoryBytes: 1024 ** 3, pin: false },
-});
 
 let server: PostgresServer;
 const stores: SprigStore[] = [];

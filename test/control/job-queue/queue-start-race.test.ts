@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import pg from "pg";
-import type { FineTuneSpec } from "../../../src/control/index.ts";
 import { PgBossQueue } from "../../../src/control/job-queue/index.ts";
+import { spec } from "./fake-queue.ts";
 import { type PostgresServer, skipReason, startPostgres } from "../../store/postgres-server.ts";
 
 const skip = skipReason() ?? undefined;
@@ -19,19 +19,6 @@ before(async () => {
 });
 after(async () => {
   await server?.stop();
-});
-
-const spec = (jobId: string, nodeId: string): FineTuneSpec => ({
-  jobId,
-  baseModelDir: "/shared/base",
-  initAdapterDir: null,
-  dataFile: "/shared/data.jsonl",
-  outputDir: `/shared/models/${jobId}`,
-  checkpointDir: `/shared/jobs/${jobId}/checkpoints`,
-  method: "tfew",
-  trainingConfig: {},
-  threads: 1,
-  unit: { index: 0, nodeId, cores: [0], memoryBytes: 1024 ** 3, pin: false },
 });
 
 test("nodes that start at once on a fresh database all open the queue and create their node queues", { skip }, async () => {
