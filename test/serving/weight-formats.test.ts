@@ -1,6 +1,7 @@
 // Weight formats (f32 | int8 | int4): quantized graphs compute with exactly the dequantized weights (fused
 // q|k|v and gate|up, GPT-2's Conv1D, biases, the LM head), adapters still apply per row, options are checked,
-// and on the bundled base: held-out perplexity within 1% of f32, greedy outputs of T-Few demo models unchanged.
+// and on the bundled base: held-out perplexity within 1% of f32, greedy outputs of T-Few demo models unchanged
+// but for near-ties.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -21,6 +22,7 @@ import { ModelRunner, forwardAll } from "../../src/serving/model-runner.ts";
 import { generate } from "../../src/serving/generate.ts";
 import { samplingOptions } from "../../src/serving/sampling.ts";
 import { fineTune } from "../../src/training/index.ts";
+import { loadAdapterSync } from "../../src/adapters/index.ts";
 import { DEFAULT_SEED, corpusDocuments } from "../../tools/corpus/corpus.ts";
 import { packDocuments } from "../../tools/pretrain/packing.ts";
 import { FIXTURES, constantHooks, prompts, randomIa3, randomLora } from "./hosting-helpers.ts";
@@ -130,53 +132,80 @@ test("sprig-base: held-out perplexity with int8 and int4 weights within 1% of f3
   }
 });
 
-test("sprig-base: int8 leaves every greedy output of T-Few models trained on the demo sets unchanged", { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sprig-weights-"));
-  try {
-    // the demo's recipe (src/demo/run.ts): T-Few, learning rate 0.3, batch 8, 3 epochs for choices, 8 otherwise
-    const sets = [
-      { name: "demo-mood", epochs: 3, maxTokens: 4 },
-      { name: "demo-record", epochs: 8, maxTokens: 48 },
-    ];
-    for (const s of sets)
-      await fineTune({
-        model: BASE,
-        data: `data/tasks/${s.name}/train.jsonl`,
-        method: "tfew",
-        out: join(dir, s.name),
-        config: { totalTrainingEpochs: s.epochs, learningRate: 0.3, trainingBatchSize: 8 },
-        threads: 2,
-      });
-    const outputs = async (weights: WeightFormat) => {
-      const engine = await HostingEngine.create({ modelDir: BASE, weights, threads: 2, maxBatchSize: 64, lora: { maxAdapters: 0 } });
-      try {
-        const all: number[][] = [];
-        for (const s of sets) {
-          await engine.activate(s.name, join(dir, s.name));
-          const lines = readFileSync(`data/tasks/${s.name}/test.jsonl`, "utf8").trim().split("\n");
-          const prompts = lines.map((l) => (JSON.parse(l) as { prompt: string }).prompt);
-          const gens = await Promise.all(
-            prompts.map(async (p) =>
-              engine.submit({
-                adapter: s.name,
-                promptIds: await engine.tokenizer!.encode(p, { addSpecialTokens: true }),
-                sampling: { temperature: 0, maxTokens: s.maxTokens },
-              }),
-            ),
-          );
-          all.push(...gens.map((g) => g.ids));
+// Greedy decoding is a chain of argmaxes, so where f32 sees a near-tie (two tokens' logits a few hundredths
+// apart) any change of summation order — another CPU's kernels, int8 weights — may pick the other token,
+// and every later token follows the new prefix. The goal is "unchanged"; what a test can demand on any
+// machine is: unchanged except at such near-ties, and few of those. A flip at a real margin fails.
+const NEAR_TIE = 0.1; // f32 logit margin below which a flip is a tie broken the other way, not an error
+const MAX_FLIPS = 2; // of 128 outputs; measured: 1 (margins 0.011 here and on CI, whose run flipped another)
+
+test(
+  "sprig-base: int8 leaves the greedy outputs of T-Few models trained on the demo sets unchanged, but for near-ties",
+  { skip },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sprig-weights-"));
+    try {
+      // the demo's recipe (src/demo/run.ts): T-Few, learning rate 0.3, batch 8, 3 epochs for choices, 8 otherwise
+      const sets = [
+        { name: "demo-mood", epochs: 3, maxTokens: 4 },
+        { name: "demo-record", epochs: 8, maxTokens: 48 },
+      ];
+      for (const s of sets)
+        await fineTune({
+          model: BASE,
+          data: `data/tasks/${s.name}/train.jsonl`,
+          method: "tfew",
+          out: join(dir, s.name),
+          config: { totalTrainingEpochs: s.epochs, learningRate: 0.3, trainingBatchSize: 8 },
+          threads: 2,
+        });
+      type Row = { set: string; prompt: number[]; ids: number[] };
+      const outputs = async (weights: WeightFormat) => {
+        const engine = await HostingEngine.create({ modelDir: BASE, weights, threads: 2, maxBatchSize: 64, lora: { maxAdapters: 0 } });
+        try {
+          const all: Row[] = [];
+          for (const s of sets) {
+            await engine.activate(s.name, join(dir, s.name));
+            const lines = readFileSync(`data/tasks/${s.name}/test.jsonl`, "utf8").trim().split("\n");
+            const texts = lines.map((l) => (JSON.parse(l) as { prompt: string }).prompt);
+            const ids = await Promise.all(texts.map((p) => engine.tokenizer!.encode(p, { addSpecialTokens: true })));
+            const gens = await Promise.all(
+              ids.map((promptIds) => engine.submit({ adapter: s.name, promptIds, sampling: { temperature: 0, maxTokens: s.maxTokens } })),
+            );
+            all.push(...gens.map((g, i) => ({ set: s.name, prompt: ids[i]!, ids: g.ids })));
+          }
+          return all;
+        } finally {
+          await engine.close();
         }
-        return all;
-      } finally {
-        await engine.close();
+      };
+      const f32 = await outputs("f32");
+      const int8 = await outputs("int8");
+      assert.equal(f32.length, 128);
+      const m = await loadModel(BASE);
+      const flips: string[] = [];
+      for (let i = 0; i < f32.length; i++) {
+        const [a, b] = [f32[i]!.ids, int8[i]!.ids];
+        const t = Array.from({ length: Math.max(a.length, b.length) }, (_, k) => k).find((k) => a[k] !== b[k]);
+        if (t === undefined) continue;
+        // the f32 logits where the two first part: the margin f32 had for its token over int8's (a stop token
+        // where an output ended, since outputs hold no stop token)
+        const hooks = constantHooks(m.config, loadAdapterSync(join(dir, f32[i]!.set), m.config));
+        const logits = await forwardAll(m, [...f32[i]!.prompt, ...a.slice(0, t)], { threads: 2, hooks });
+        const last = logits[logits.length - 1]!;
+        const logit = (id: number | undefined) => (id === undefined ? Math.max(...m.config.eosTokenIds.map((e) => last[e]!)) : last[id]!);
+        const margin = logit(a[t]) - logit(b[t]);
+        flips.push(`output ${i} (${f32[i]!.set}) at token ${t}: f32 margin ${margin.toFixed(4)}`);
+        assert.ok(margin >= 0, `output ${i}: the f32 engine did not pick f32's argmax (margin ${margin})`);
+        assert.ok(margin < NEAR_TIE, `int8 changed output ${i} at a real margin: ${flips.at(-1)}`);
       }
-    };
-    const f32 = await outputs("f32");
-    const int8 = await outputs("int8");
-    const changed = f32.filter((ids, i) => JSON.stringify(ids) !== JSON.stringify(int8[i])).length;
-    assert.equal(f32.length, 128);
-    assert.equal(changed, 0, `${changed} of ${f32.length} greedy outputs changed with int8 weights`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      if (flips.length > 0) console.log(`int8 flipped near-ties: ${flips.join("; ")}`);
+      assert.ok(
+        flips.length <= MAX_FLIPS,
+        `${flips.length} of ${f32.length} greedy outputs changed with int8 weights: ${flips.join("; ")}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
